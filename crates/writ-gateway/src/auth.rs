@@ -1,0 +1,267 @@
+//! Console users: Argon2id password hashes, a TOTP second factor (RFC 6238)
+//! and personal access tokens, stored only as their SHA-256.
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use hmac::{Hmac, Mac};
+use serde_json::json;
+use writ_model::Timestamp;
+use writ_store::{StoreError, TokenRow, UserRow};
+
+use crate::{Gateway, GatewayError, Result, canonical, random_bytes};
+
+/// What a console user may do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// Proposes review actions and records facts.
+    Reviewer,
+    /// Everything a reviewer does, and confirms another person's proposal.
+    Approver,
+    /// Registers agencies and users; takes no review action.
+    Admin,
+}
+
+impl Role {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "reviewer" => Some(Role::Reviewer),
+            "approver" => Some(Role::Approver),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Reviewer => "reviewer",
+            Role::Approver => "approver",
+            Role::Admin => "admin",
+        }
+    }
+}
+
+/// An authenticated console user.
+#[derive(Clone, Debug)]
+pub struct User {
+    pub name: String,
+    pub role: Role,
+}
+
+/// A new user's secrets, shown once.
+#[derive(Clone)]
+pub struct NewUser {
+    pub password: String,
+    pub totp_secret: String,
+    pub otpauth_uri: String,
+    pub token: String,
+}
+
+impl std::fmt::Debug for NewUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("NewUser { .. }")
+    }
+}
+
+const BASE32: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+
+fn base32(bytes: &[u8]) -> String {
+    let mut out = String::new();
+    let mut buffer = 0u32;
+    let mut bits = 0;
+    for &b in bytes {
+        buffer = (buffer << 8) | u32::from(b);
+        bits += 8;
+        while bits >= 5 {
+            out.push(char::from(BASE32[((buffer >> (bits - 5)) & 31) as usize]));
+            bits -= 5;
+        }
+    }
+    if bits > 0 {
+        out.push(char::from(BASE32[((buffer << (5 - bits)) & 31) as usize]));
+    }
+    out
+}
+
+fn unbase32(text: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut buffer = 0u32;
+    let mut bits = 0;
+    for c in text.trim_end_matches('=').bytes() {
+        let v = BASE32.iter().position(|&x| x == c.to_ascii_uppercase())? as u32;
+        buffer = (buffer << 5) | v;
+        bits += 5;
+        if bits >= 8 {
+            out.push(((buffer >> (bits - 8)) & 0xff) as u8);
+            bits -= 8;
+        }
+    }
+    Some(out)
+}
+
+/// The RFC 6238 code (SHA-1, 6 digits, 30-second steps) at a time.
+pub fn totp(secret_b32: &str, unix_seconds: i64) -> Option<String> {
+    let key = unbase32(secret_b32)?;
+    let counter = (unix_seconds.div_euclid(30) as u64).to_be_bytes();
+    let mut mac = Hmac::<sha1::Sha1>::new_from_slice(&key).ok()?;
+    mac.update(&counter);
+    let digest = mac.finalize().into_bytes();
+    let offset = usize::from(digest[19] & 0x0f);
+    let code = (u32::from(digest[offset] & 0x7f) << 24)
+        | (u32::from(digest[offset + 1]) << 16)
+        | (u32::from(digest[offset + 2]) << 8)
+        | u32::from(digest[offset + 3]);
+    Some(format!("{:06}", code % 1_000_000))
+}
+
+fn token_hash(token: &str) -> String {
+    canonical::sha256_hex(token.as_bytes())
+}
+
+fn random_text<const N: usize>() -> Result<String> {
+    Ok(base32(&random_bytes::<N>()?).to_lowercase())
+}
+
+fn argon2() -> Argon2<'static> {
+    Argon2::default()
+}
+
+fn hash_password(password: &str) -> Result<String> {
+    let salt = SaltString::encode_b64(&random_bytes::<16>()?)
+        .map_err(|e| GatewayError::Internal(format!("salt: {e}")))?;
+    Ok(argon2()
+        .hash_password(password.as_bytes(), &salt)
+        .map_err(|e| GatewayError::Internal(format!("argon2: {e}")))?
+        .to_string())
+}
+
+impl Gateway {
+    /// Creates a console user with a fresh password, TOTP secret and
+    /// personal access token, and returns them once.
+    pub async fn create_user(&self, name: &str, role: Role) -> Result<NewUser> {
+        let password = random_text::<15>()?;
+        let secret = base32(&random_bytes::<20>()?);
+        let token = format!("writ_pat_{}", random_text::<20>()?);
+        let now = Timestamp::now();
+        let user = UserRow {
+            name: name.to_owned(),
+            role: role.as_str().to_owned(),
+            password_hash: hash_password(&password)?,
+            totp_secret: secret.clone(),
+            created_at: now.as_second(),
+            disabled: false,
+        };
+        self.store().insert_user(&user).await.map_err(|e| match e {
+            StoreError::Exists(_, n) => {
+                GatewayError::Conflict(format!("user `{n}` already exists"))
+            }
+            other => other.into(),
+        })?;
+        self.store()
+            .insert_token(&TokenRow {
+                token_hash: token_hash(&token),
+                user_name: name.to_owned(),
+                label: "initial".into(),
+                created_at: now.as_second(),
+            })
+            .await?;
+        self.registry_event(
+            "user_add",
+            None,
+            json!({"user": name, "role": role.as_str()}),
+            now,
+        )
+        .await?;
+        Ok(NewUser {
+            otpauth_uri: format!(
+                "otpauth://totp/Writ:{name}?secret={secret}&issuer=Writ&algorithm=SHA1&digits=6&period=30"
+            ),
+            password,
+            totp_secret: secret,
+            token,
+        })
+    }
+
+    /// Signs in with password and TOTP code, and mints a personal access
+    /// token. Every failure looks the same.
+    pub async fn login(
+        &self,
+        name: &str,
+        password: &str,
+        code: &str,
+        label: &str,
+    ) -> Result<String> {
+        let denied = || GatewayError::Unauthorized("wrong name, password or code".into());
+        let user = self.store().user(name).await?.ok_or_else(denied)?;
+        if user.disabled {
+            return Err(denied());
+        }
+        let hash = PasswordHash::new(&user.password_hash).map_err(|_| denied())?;
+        argon2()
+            .verify_password(password.as_bytes(), &hash)
+            .map_err(|_| denied())?;
+        let now = Timestamp::now().as_second();
+        // One step of clock drift either way.
+        let ok = [-30, 0, 30]
+            .iter()
+            .any(|d| totp(&user.totp_secret, now + d).as_deref() == Some(code));
+        if !ok {
+            return Err(denied());
+        }
+        let token = format!("writ_pat_{}", random_text::<20>()?);
+        self.store()
+            .insert_token(&TokenRow {
+                token_hash: token_hash(&token),
+                user_name: user.name.clone(),
+                label: label.to_owned(),
+                created_at: now,
+            })
+            .await?;
+        Ok(token)
+    }
+
+    /// The user a bearer token belongs to.
+    pub async fn user_for_token(&self, token: &str) -> Result<User> {
+        let denied = || GatewayError::Unauthorized("invalid or revoked token".into());
+        let row = self
+            .store()
+            .token_user(&token_hash(token))
+            .await?
+            .ok_or_else(denied)?;
+        if row.disabled {
+            return Err(denied());
+        }
+        Ok(User {
+            role: Role::parse(&row.role).ok_or_else(denied)?,
+            name: row.name,
+        })
+    }
+
+    pub async fn revoke_token(&self, token: &str) -> Result<bool> {
+        Ok(self
+            .store()
+            .revoke_token(&token_hash(token), Timestamp::now().as_second())
+            .await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc6238_vectors() {
+        // RFC 6238, appendix B, SHA-1 key "12345678901234567890".
+        let secret = base32(b"12345678901234567890");
+        assert_eq!(totp(&secret, 59).unwrap(), "287082");
+        assert_eq!(totp(&secret, 1_111_111_109).unwrap(), "081804");
+        assert_eq!(totp(&secret, 2_000_000_000).unwrap(), "279037");
+    }
+
+    #[test]
+    fn base32_round_trips() {
+        for n in 0..25u8 {
+            let bytes: Vec<u8> = (0..n).map(|i| i.wrapping_mul(37)).collect();
+            assert_eq!(unbase32(&base32(&bytes)).unwrap(), bytes);
+        }
+    }
+}

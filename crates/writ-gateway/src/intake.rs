@@ -1,0 +1,421 @@
+//! Intake: an order in, a decision out, both durable before the answer.
+//!
+//! New cases go through one writer task that commits them in batches (group
+//! commit): under load, many orders share one transaction and one fsync,
+//! while a lone order is written at once.
+
+use serde::Serialize;
+use serde_json::Value;
+use tokio::sync::{mpsc, oneshot};
+use writ_model::{
+    Account, Agency, Decision, DecisionInput, InputError, Order, Outcome, PriorHold, Status,
+    Timestamp, parse,
+};
+use writ_store::{CaseChange, CaseRow, HoldRow, Intake, NewCase, Store, StoreError};
+
+use crate::events::{self, CaseContext};
+use crate::{Gateway, GatewayError, Result, canonical, epoch, from_epoch, random_bytes};
+
+/// The most new cases committed in one transaction.
+const MAX_BATCH: usize = 256;
+
+type Job = (NewCase, oneshot::Sender<Result<Intake, String>>);
+
+/// The intake writer's mailbox.
+pub(crate) struct Writer {
+    tx: mpsc::Sender<Job>,
+}
+
+impl Writer {
+    pub(crate) fn start(store: Store) -> Self {
+        let (tx, mut rx) = mpsc::channel::<Job>(4 * MAX_BATCH);
+        tokio::spawn(async move {
+            let mut jobs = Vec::with_capacity(MAX_BATCH);
+            while rx.recv_many(&mut jobs, MAX_BATCH).await > 0 {
+                let (cases, replies): (Vec<NewCase>, Vec<_>) = jobs.drain(..).unzip();
+                match store.intake(&cases).await {
+                    Ok(results) => {
+                        for (reply, result) in replies.into_iter().zip(results) {
+                            let _ = reply.send(Ok(result));
+                        }
+                    }
+                    Err(e) => {
+                        let message = e.to_string();
+                        for reply in replies {
+                            let _ = reply.send(Err(message.clone()));
+                        }
+                    }
+                }
+            }
+        });
+        Writer { tx }
+    }
+
+    async fn write(&self, case: NewCase) -> Result<Intake> {
+        let (reply, answer) = oneshot::channel();
+        self.tx
+            .send((case, reply))
+            .await
+            .map_err(|_| GatewayError::Internal("intake writer stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| GatewayError::Internal("intake writer stopped".into()))?
+            .map_err(|e| GatewayError::Store(StoreError::Corrupt("cases", e)))
+    }
+}
+
+/// An order as submitted by an authenticated agency.
+#[derive(Debug)]
+pub struct Submission<'a> {
+    /// The agency whose key signed the request.
+    pub submitter: &'a str,
+    /// The request body, exactly as received.
+    pub body: &'a [u8],
+}
+
+/// The answer to a submission: `{"case": ID, "decision": DECISION}`.
+#[derive(Clone, Debug, Serialize)]
+pub struct Submitted {
+    pub case: String,
+    pub decision: Decision,
+    /// False when the same order had been submitted before (HTTP 200, not 201).
+    #[serde(skip)]
+    pub created: bool,
+}
+
+/// A case as an agency sees it.
+#[derive(Clone, Debug, Serialize)]
+pub struct CaseView {
+    pub case: String,
+    pub reference: String,
+    pub status: String,
+    pub received_at: Timestamp,
+    pub decision: Decision,
+}
+
+impl CaseView {
+    pub fn from_row(row: &CaseRow) -> Result<Self> {
+        Ok(CaseView {
+            case: row.id.clone(),
+            reference: row.reference.clone(),
+            status: row.status.clone(),
+            received_at: from_epoch(row.created_at)?,
+            decision: serde_json::from_str(&row.decision)?,
+        })
+    }
+}
+
+/// The case's status after a decision: waiting for a person when a granted
+/// `content` pair, a `review` pair or an unverified emergency is in it.
+pub(crate) fn status_after(d: &Decision) -> &'static str {
+    let needs_person = d.decisions.iter().any(|p| {
+        p.status == Status::Review
+            || (p.status == Status::Grant && p.category == writ_model::Category::Content)
+    }) || d.reasons.iter().any(|r| r.code == "emergency_unverified")
+        || d.outcome == Outcome::Review;
+    if needs_person && !events::ends_case(d) {
+        "in_review"
+    } else {
+        "decided"
+    }
+}
+
+/// A fresh public case id: 64 random bits.
+fn new_case_id() -> Result<String> {
+    Ok(format!("c-{}", hex::encode(random_bytes::<8>()?)))
+}
+
+impl Gateway {
+    /// Takes in an order: checks it, decides it, stores it with its
+    /// `received` and `decided` events, and answers once all is durable.
+    ///
+    /// The same `reference` from the same agency with the same canonical
+    /// content gets the stored answer again; with other content, a conflict.
+    pub async fn submit(&self, s: Submission<'_>) -> Result<Submitted> {
+        let order = parse::order(s.body)?;
+        if order
+            .emergency
+            .as_ref()
+            .is_some_and(|e| e.callback.is_some())
+        {
+            // The callback is the provider's record, never the agency's word.
+            return Err(InputError {
+                file: String::new(),
+                path: "emergency.callback".into(),
+                message: "the callback is recorded by the provider's staff, not sent by the agency"
+                    .into(),
+            }
+            .into());
+        }
+        let canonical_sha256 = canonical::sha256_hex(canonical::of(&order)?.as_bytes());
+        if let Some(existing) = self.existing(s.submitter, order.reference.as_str()).await? {
+            return same_or_conflict(&existing, &canonical_sha256);
+        }
+
+        let now = Timestamp::now();
+        let input = self.decision_input(s.submitter, &order, now).await?;
+        let decision = self.engine().decide(&input);
+        let country = input
+            .agencies
+            .iter()
+            .find(|a| a.id.as_str() == order.agency.as_str())
+            .map(|a| a.country.as_str().to_owned());
+        let case_id = new_case_id()?;
+        let order_sha256 = canonical::sha256_hex(s.body);
+        let ctx = CaseContext {
+            case_id: &case_id,
+            order: &order,
+            order_sha256: &order_sha256,
+            submitter: s.submitter,
+            country: country.as_deref(),
+        };
+        let defer = events::deferred(&order, &decision, now);
+        let mut evs = vec![
+            events::received(&ctx, now, defer)?,
+            events::decided(&ctx, &decision, now, defer)?,
+        ];
+        let holds = holds_for(&case_id, &order, &decision, &input.prior);
+        if let Some(h) = holds.first()
+            && let Some(until) = decision.preserve_until
+        {
+            let accounts: Vec<String> = serde_json::from_str(&h.accounts)?;
+            evs.push(events::preserved(
+                &ctx,
+                accounts.len(),
+                until,
+                now <= decision.due_at,
+                now,
+                defer,
+            )?);
+        }
+        let status = status_after(&decision);
+        let row = CaseRow {
+            id: case_id.clone(),
+            agency_id: s.submitter.to_owned(),
+            reference: order.reference.as_str().to_owned(),
+            order_json: serde_json::to_string(&order)?,
+            order_sha256,
+            canonical_sha256: canonical_sha256.clone(),
+            instrument: order.instrument.as_str().to_owned(),
+            emergency: i64::from(order.emergency.is_some()),
+            status: status.to_owned(),
+            outcome: decision.outcome.as_str().to_owned(),
+            decision: serde_json::to_string(&decision)?,
+            decided_now: epoch(now),
+            due_at: epoch(decision.due_at),
+            version: 1,
+            created_at: epoch(now),
+            updated_at: epoch(now),
+        };
+        let written = self
+            .inner
+            .intake
+            .write(NewCase {
+                case: row,
+                events: evs,
+                holds,
+            })
+            .await?;
+        match written {
+            Intake::Stored => {
+                self.events_written();
+                Ok(Submitted {
+                    case: case_id,
+                    decision,
+                    created: true,
+                })
+            }
+            // Another request with the same reference won the race.
+            Intake::Existing(existing) => same_or_conflict(&existing, &canonical_sha256),
+        }
+    }
+
+    async fn existing(&self, agency: &str, reference: &str) -> Result<Option<CaseRow>> {
+        // Looked up by (agency, reference) through the agency's case list
+        // would be slower; the unique index answers directly.
+        let row = sqlx_lookup(self.store(), agency, reference).await?;
+        Ok(row)
+    }
+
+    /// Everything the engine needs: the registry entries of the order's
+    /// agency and of the submitter, the accounts its targets name, and the
+    /// holds the agency placed before.
+    pub(crate) async fn decision_input(
+        &self,
+        submitter: &str,
+        order: &Order,
+        now: Timestamp,
+    ) -> Result<DecisionInput> {
+        let store = self.store();
+        let mut agencies = Vec::with_capacity(2);
+        for id in [order.agency.as_str(), submitter] {
+            if agencies.iter().any(|a: &Agency| a.id.as_str() == id) {
+                continue;
+            }
+            if let Some(row) = store.agency(id).await? {
+                agencies.push(crate::registry::agency_of_row(&row)?);
+            }
+        }
+        let mut accounts: Vec<Account> = Vec::new();
+        for t in &order.targets {
+            if !t.kind.is_particular() {
+                continue;
+            }
+            let (kind, value) = t.match_key();
+            if let Some(body) = store.account_by_identifier(kind.as_str(), &value).await? {
+                let account: Account = serde_json::from_str(&body)?;
+                if !accounts.iter().any(|a| a.id == account.id) {
+                    accounts.push(account);
+                }
+            }
+        }
+        let mut prior = Vec::new();
+        for h in store.holds_for_agency(order.agency.as_str()).await? {
+            prior.push(PriorHold {
+                reference: writ_model::Name::parse(h.reference.clone())
+                    .ok_or_else(|| GatewayError::Internal("empty hold reference".into()))?,
+                agency: order.agency.clone(),
+                instrument: serde_json::from_value(Value::String(h.instrument.clone()))?,
+                preserve_until: from_epoch(h.preserve_until)?,
+                renewals: u32::try_from(h.renewals).unwrap_or(u32::MAX),
+            });
+        }
+        Ok(DecisionInput {
+            now,
+            submitted_by: Some(submitter.to_owned()),
+            agencies,
+            accounts,
+            prior,
+            order: order.clone(),
+        })
+    }
+
+    /// One of the agency's own cases; another agency's case is "not found".
+    pub async fn agency_case(&self, agency: &str, case_id: &str) -> Result<CaseView> {
+        match self.store().case(case_id).await? {
+            Some(row) if row.agency_id == agency => CaseView::from_row(&row),
+            _ => Err(GatewayError::NotFound(format!("case `{case_id}`"))),
+        }
+    }
+
+    pub async fn agency_cases(&self, agency: &str, limit: i64) -> Result<Vec<CaseView>> {
+        self.store()
+            .cases_for_agency(agency, limit)
+            .await?
+            .iter()
+            .map(CaseView::from_row)
+            .collect()
+    }
+
+    /// The agency withdraws its order; a case that has ended cannot be.
+    pub async fn withdraw(&self, agency: &str, case_id: &str) -> Result<CaseView> {
+        let row = match self.store().case(case_id).await? {
+            Some(row) if row.agency_id == agency => row,
+            _ => return Err(GatewayError::NotFound(format!("case `{case_id}`"))),
+        };
+        let decision: Decision = serde_json::from_str(&row.decision)?;
+        if matches!(
+            row.status.as_str(),
+            "withdrawn" | "rejected" | "approved" | "narrowed"
+        ) || (row.status == "decided" && events::ends_case(&decision))
+        {
+            return Err(GatewayError::Conflict(format!(
+                "case `{case_id}` is {} and cannot be withdrawn",
+                row.status
+            )));
+        }
+        let order: Order = serde_json::from_str(&row.order_json)?;
+        let now = Timestamp::now();
+        let ctx = CaseContext {
+            case_id: &row.id,
+            order: &order,
+            order_sha256: &row.order_sha256,
+            submitter: &row.agency_id,
+            country: None,
+        };
+        let defer = events::deferred(&order, &decision, from_epoch(row.decided_now)?);
+        let change = CaseChange {
+            case_id: row.id.clone(),
+            expected_version: row.version,
+            status: "withdrawn".into(),
+            outcome: row.outcome.clone(),
+            decision: row.decision.clone(),
+            order_json: row.order_json.clone(),
+            at: epoch(now),
+            events: vec![events::withdrawn(&ctx, now, defer)?],
+            ..CaseChange::default()
+        };
+        self.store().update_case(&change).await.map_err(conflict)?;
+        self.events_written();
+        self.agency_case(agency, case_id).await
+    }
+}
+
+pub(crate) fn conflict(e: StoreError) -> GatewayError {
+    match e {
+        StoreError::Conflict(id) => {
+            GatewayError::Conflict(format!("case `{id}` changed meanwhile; try again"))
+        }
+        other => other.into(),
+    }
+}
+
+async fn sqlx_lookup(store: &Store, agency: &str, reference: &str) -> Result<Option<CaseRow>> {
+    Ok(store.case_by_reference(agency, reference).await?)
+}
+
+fn same_or_conflict(existing: &CaseRow, canonical_sha256: &str) -> Result<Submitted> {
+    if existing.canonical_sha256 == canonical_sha256 {
+        Ok(Submitted {
+            case: existing.id.clone(),
+            decision: serde_json::from_str(&existing.decision)?,
+            created: false,
+        })
+    } else {
+        Err(GatewayError::Conflict(format!(
+            "reference `{}` was already used for a different order (case `{}`)",
+            existing.reference, existing.id
+        )))
+    }
+}
+
+/// The hold a preservation decision places (or renews).
+fn holds_for(
+    case_id: &str,
+    order: &Order,
+    decision: &Decision,
+    prior: &[PriorHold],
+) -> Vec<HoldRow> {
+    let Some(until) = decision.preserve_until else {
+        return Vec::new();
+    };
+    let mut accounts: Vec<String> = decision
+        .decisions
+        .iter()
+        .filter(|p| p.status == Status::Preserve)
+        .filter_map(|p| p.account.clone())
+        .collect();
+    accounts.sort();
+    accounts.dedup();
+    if accounts.is_empty() {
+        return Vec::new();
+    }
+    let (reference, renewals) = match order.renews.as_ref().and_then(|r| {
+        prior
+            .iter()
+            .find(|h| h.reference.as_str() == r.as_str())
+            .map(|h| (r.as_str().to_owned(), i64::from(h.renewals) + 1))
+    }) {
+        Some(x) => x,
+        None => (order.reference.as_str().to_owned(), 0),
+    };
+    vec![HoldRow {
+        agency_id: order.agency.as_str().to_owned(),
+        reference,
+        case_id: case_id.to_owned(),
+        instrument: order.instrument.as_str().to_owned(),
+        accounts: serde_json::to_string(&accounts).unwrap_or_else(|_| "[]".into()),
+        preserve_until: epoch(until),
+        renewals,
+    }]
+}

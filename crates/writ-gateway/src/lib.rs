@@ -1,0 +1,146 @@
+//! Writ's application core: intake, decisions, the case lifecycle, review,
+//! the agency registry and console users.
+//!
+//! The server and the command line both call this crate; it knows nothing of
+//! HTTP. It stores through `writ-store` and decides through an [`Engine`]
+//! (the policy pack in production). Every state change is written with its
+//! log events in one transaction (the event outbox), so that an answer is
+//! given only once the events are durable; a publisher then sequences them
+//! into the transparency log through an [`EventSink`].
+//!
+//! Case lifecycle: `received` → `decided` → `in_review` → `approved` /
+//! `narrowed` / `rejected` / `withdrawn`. A decision that needs no person
+//! leaves the case `decided`.
+
+pub mod auth;
+pub mod canonical;
+pub mod demo;
+pub mod events;
+mod intake;
+pub mod registry;
+pub mod review;
+pub mod sink;
+
+use std::sync::Arc;
+
+use writ_model::{Decision, DecisionInput, InputError};
+use writ_store::{Store, StoreError};
+
+pub use intake::{Submission, Submitted};
+pub use sink::{EventSink, OutboxOnly, SinkError};
+
+/// The policy engine, as the gateway sees it: a pure function.
+pub trait Engine: Send + Sync {
+    fn decide(&self, input: &DecisionInput) -> Decision;
+}
+
+impl<F> Engine for F
+where
+    F: Fn(&DecisionInput) -> Decision + Send + Sync,
+{
+    fn decide(&self, input: &DecisionInput) -> Decision {
+        self(input)
+    }
+}
+
+/// What went wrong, in terms a caller can map to an answer.
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    /// Malformed or invalid input (HTTP 422).
+    #[error("{0}")]
+    Input(#[from] InputError),
+    /// The request conflicts with the case's state or an earlier request
+    /// (HTTP 409).
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0} not found")]
+    NotFound(String),
+    /// Authenticated, but not allowed (HTTP 403).
+    #[error("{0}")]
+    Forbidden(String),
+    /// Not authenticated (HTTP 401).
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl From<serde_json::Error> for GatewayError {
+    fn from(e: serde_json::Error) -> Self {
+        GatewayError::Internal(format!("json: {e}"))
+    }
+}
+
+pub type Result<T, E = GatewayError> = std::result::Result<T, E>;
+
+/// The application: the store, the engine and the intake writer.
+#[derive(Clone)]
+pub struct Gateway {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    engine: Arc<dyn Engine>,
+    intake: intake::Writer,
+    published: tokio::sync::Notify,
+}
+
+impl std::fmt::Debug for Gateway {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gateway").finish_non_exhaustive()
+    }
+}
+
+impl Gateway {
+    /// Starts the gateway on an open store. Must run inside a Tokio runtime:
+    /// it spawns the intake writer.
+    pub fn new(store: Store, engine: Arc<dyn Engine>) -> Self {
+        let intake = intake::Writer::start(store.clone());
+        Gateway {
+            inner: Arc::new(Inner {
+                store,
+                engine,
+                intake,
+                published: tokio::sync::Notify::new(),
+            }),
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub(crate) fn engine(&self) -> &dyn Engine {
+        self.inner.engine.as_ref()
+    }
+
+    /// Wakes the publisher: new events are in the outbox.
+    pub(crate) fn events_written(&self) {
+        self.inner.published.notify_one();
+    }
+
+    /// Resolves when new events may be waiting in the outbox.
+    pub async fn events_waiting(&self) {
+        self.inner.published.notified().await;
+    }
+}
+
+/// Seconds since the Unix epoch of a timestamp.
+pub(crate) fn epoch(t: writ_model::Timestamp) -> i64 {
+    t.as_second()
+}
+
+pub(crate) fn from_epoch(s: i64) -> Result<writ_model::Timestamp> {
+    writ_model::Timestamp::from_second(s)
+        .ok_or_else(|| GatewayError::Internal(format!("time `{s}` out of range")))
+}
+
+/// `n` random bytes from the operating system.
+pub fn random_bytes<const N: usize>() -> Result<[u8; N]> {
+    let mut b = [0u8; N];
+    getrandom::getrandom(&mut b).map_err(|e| GatewayError::Internal(format!("random: {e}")))?;
+    Ok(b)
+}

@@ -1,0 +1,206 @@
+//! The agency registry: who may send orders, with which keys, and the
+//! numbers staff call back. Every change is recorded in the agency's history
+//! and as a `registry` event in the log.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use writ_model::{Agency, Timestamp};
+use writ_store::{AgencyKeyRow, AgencyRow, StoreError};
+
+use crate::{Gateway, GatewayError, Result, events, from_epoch};
+
+/// Builds the engine's view of a registry row.
+pub fn agency_of_row(row: &AgencyRow) -> Result<Agency> {
+    let value = json!({
+        "id": row.id,
+        "name": row.name,
+        "country": row.country,
+        "kind": row.kind,
+        "status": row.status,
+        "verified_since": row.verified_since.map(from_epoch).transpose()?,
+        "powers": serde_json::from_str::<serde_json::Value>(&row.powers)?,
+    });
+    Ok(serde_json::from_value(value)?)
+}
+
+/// A registry entry as admins see it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AgencyView {
+    #[serde(flatten)]
+    pub agency: Agency,
+    pub callback_numbers: Vec<String>,
+    pub age_recipient: Option<String>,
+    pub keys: Vec<String>,
+}
+
+/// Reads a base64 Ed25519 public key (32 bytes).
+pub fn parse_public_key(text: &str) -> Result<ed25519_dalek::VerifyingKey> {
+    let bytes = B64
+        .decode(text.trim())
+        .map_err(|_| GatewayError::Conflict("public key is not base64".into()))?;
+    let bytes: [u8; 32] = bytes
+        .try_into()
+        .map_err(|_| GatewayError::Conflict("public key is not 32 bytes".into()))?;
+    ed25519_dalek::VerifyingKey::from_bytes(&bytes)
+        .map_err(|_| GatewayError::Conflict("public key is not an Ed25519 point".into()))
+}
+
+fn exists(e: StoreError) -> GatewayError {
+    match e {
+        StoreError::Exists(what, id) => {
+            GatewayError::Conflict(format!("{what} `{id}` already exists"))
+        }
+        StoreError::NotFound(what, id) => GatewayError::NotFound(format!("{what} `{id}`")),
+        other => other.into(),
+    }
+}
+
+impl Gateway {
+    /// Adds an agency (normally `pending` until an admin verifies it).
+    pub async fn add_agency(
+        &self,
+        agency: &Agency,
+        callback_numbers: &[String],
+        age_recipient: Option<&str>,
+        actor: &str,
+    ) -> Result<()> {
+        let now = Timestamp::now();
+        let row = AgencyRow {
+            id: agency.id.as_str().to_owned(),
+            name: agency.name.clone(),
+            country: agency.country.as_str().to_owned(),
+            kind: agency.kind.as_str().to_owned(),
+            status: agency.status.as_str().to_owned(),
+            verified_since: agency.verified_since.map(|t| t.as_second()),
+            powers: serde_json::to_string(&agency.powers)?,
+            callback_numbers: serde_json::to_string(callback_numbers)?,
+            age_recipient: age_recipient.map(str::to_owned),
+            created_at: now.as_second(),
+            updated_at: now.as_second(),
+        };
+        self.store()
+            .insert_agency(&row, actor)
+            .await
+            .map_err(exists)?;
+        self.registry_event(
+            "agency_add",
+            Some(&row.country),
+            json!({"agency": row.id, "by": actor}),
+            now,
+        )
+        .await
+    }
+
+    /// Marks an agency verified (from now) or suspended.
+    pub async fn set_agency_status(&self, id: &str, status: &str, actor: &str) -> Result<()> {
+        let now = Timestamp::now();
+        let verified_since = (status == "verified").then(|| now.as_second());
+        let row = self
+            .store()
+            .agency(id)
+            .await?
+            .ok_or_else(|| GatewayError::NotFound(format!("agency `{id}`")))?;
+        // Re-verifying keeps the original date.
+        let verified_since = row
+            .verified_since
+            .filter(|_| row.status == "verified")
+            .or(verified_since);
+        self.store()
+            .set_agency_status(id, status, verified_since, actor, now.as_second())
+            .await
+            .map_err(exists)?;
+        let action = match status {
+            "verified" => "agency_verify",
+            "suspended" => "agency_suspend",
+            _ => "agency_status",
+        };
+        self.registry_event(
+            action,
+            Some(&row.country),
+            json!({"agency": id, "by": actor}),
+            now,
+        )
+        .await
+    }
+
+    /// Registers a request-signing key for an agency.
+    pub async fn add_agency_key(
+        &self,
+        agency_id: &str,
+        key_id: &str,
+        public_key_b64: &str,
+        actor: &str,
+    ) -> Result<()> {
+        let key = parse_public_key(public_key_b64)?;
+        let now = Timestamp::now();
+        let row = AgencyKeyRow {
+            key_id: key_id.to_owned(),
+            agency_id: agency_id.to_owned(),
+            public_key: B64.encode(key.as_bytes()),
+            created_at: now.as_second(),
+            revoked_at: None,
+        };
+        self.store()
+            .add_agency_key(&row, actor)
+            .await
+            .map_err(exists)?;
+        let country = self.store().agency(agency_id).await?.map(|a| a.country);
+        let fingerprint = crate::canonical::sha256_hex(key.as_bytes());
+        self.registry_event(
+            "key_add",
+            country.as_deref(),
+            json!({"agency": agency_id, "key_id": key_id, "fingerprint": fingerprint, "by": actor}),
+            now,
+        )
+        .await
+    }
+
+    /// The agency and verifying key behind a request-signing key id, if the
+    /// key is registered and not revoked.
+    pub async fn signing_key(
+        &self,
+        key_id: &str,
+    ) -> Result<Option<(String, ed25519_dalek::VerifyingKey)>> {
+        match self.store().agency_key(key_id).await? {
+            Some(k) if k.revoked_at.is_none() => Ok(Some((
+                k.agency_id.clone(),
+                parse_public_key(&k.public_key)?,
+            ))),
+            _ => Ok(None),
+        }
+    }
+
+    pub async fn agency_view(&self, id: &str) -> Result<AgencyView> {
+        let row = self
+            .store()
+            .agency(id)
+            .await?
+            .ok_or_else(|| GatewayError::NotFound(format!("agency `{id}`")))?;
+        let keys = self.store().agency_keys(id).await?;
+        Ok(AgencyView {
+            agency: agency_of_row(&row)?,
+            callback_numbers: serde_json::from_str(&row.callback_numbers)?,
+            age_recipient: row.age_recipient.clone(),
+            keys: keys
+                .into_iter()
+                .filter(|k| k.revoked_at.is_none())
+                .map(|k| k.key_id)
+                .collect(),
+        })
+    }
+
+    pub(crate) async fn registry_event(
+        &self,
+        action: &str,
+        country: Option<&str>,
+        details: serde_json::Value,
+        at: Timestamp,
+    ) -> Result<()> {
+        let event = events::registry(action, country, details, at)?;
+        self.store().insert_events(&[event]).await?;
+        self.events_written();
+        Ok(())
+    }
+}

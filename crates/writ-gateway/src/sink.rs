@@ -1,0 +1,112 @@
+//! Where events go after the outbox: the transparency log.
+//!
+//! Events are durable in the case store's outbox as soon as the change that
+//! caused them commits. The publisher reads them in order and appends them
+//! to an [`EventSink`] (the Merkle log), then records each entry's index.
+//! Deferred events stay in the outbox until their batch is due.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use writ_model::Timestamp;
+
+use crate::Gateway;
+
+#[derive(Debug, thiserror::Error)]
+#[error("event sink: {0}")]
+pub struct SinkError(pub String);
+
+pub type SinkFuture<'a> = Pin<Box<dyn Future<Output = Result<Vec<u64>, SinkError>> + Send + 'a>>;
+
+/// Appends log entries durably and returns their indexes, in order.
+pub trait EventSink: Send + Sync {
+    fn append<'a>(&'a self, entries: &'a [Vec<u8>]) -> SinkFuture<'a>;
+}
+
+/// The sink used when no Merkle log is attached: the outbox itself is the
+/// durable, ordered record, and each event's index is its position in it.
+/// Indexes continue across restarts from the store.
+#[derive(Debug)]
+pub struct OutboxOnly {
+    next: tokio::sync::Mutex<Option<u64>>,
+    store: writ_store::Store,
+}
+
+impl OutboxOnly {
+    pub fn new(store: writ_store::Store) -> Self {
+        OutboxOnly {
+            next: tokio::sync::Mutex::new(None),
+            store,
+        }
+    }
+}
+
+impl EventSink for OutboxOnly {
+    fn append<'a>(&'a self, entries: &'a [Vec<u8>]) -> SinkFuture<'a> {
+        Box::pin(async move {
+            let mut next = self.next.lock().await;
+            let start = match *next {
+                Some(n) => n,
+                None => {
+                    let counts = self
+                        .store
+                        .event_counts()
+                        .await
+                        .map_err(|e| SinkError(e.to_string()))?;
+                    counts
+                        .iter()
+                        .filter(|(state, _)| state == "logged")
+                        .map(|(_, n)| u64::try_from(*n).unwrap_or(0))
+                        .sum()
+                }
+            };
+            let indexes: Vec<u64> = (start..start + entries.len() as u64).collect();
+            *next = Some(start + entries.len() as u64);
+            Ok(indexes)
+        })
+    }
+}
+
+impl Gateway {
+    /// Moves pending events from the outbox into the sink until `stop`
+    /// resolves. Wakes on new events, and at least once a second.
+    pub async fn publish(&self, sink: &dyn EventSink, stop: impl Future<Output = ()>) {
+        tokio::pin!(stop);
+        loop {
+            match self.publish_once(sink).await {
+                Ok(n) if n > 0 => continue,
+                Ok(_) => {}
+                Err(e) => eprintln!("{} publisher: {e}", Timestamp::now()),
+            }
+            tokio::select! {
+                _ = &mut stop => return,
+                _ = self.events_waiting() => {}
+                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            }
+        }
+    }
+
+    /// Appends one batch of pending events; returns how many.
+    pub async fn publish_once(&self, sink: &dyn EventSink) -> crate::Result<usize> {
+        let pending = self.store().pending_events(4096).await?;
+        if pending.is_empty() {
+            return Ok(0);
+        }
+        let entries: Vec<Vec<u8>> = pending
+            .iter()
+            .map(|e| e.entry.as_bytes().to_vec())
+            .collect();
+        let indexes = sink
+            .append(&entries)
+            .await
+            .map_err(|e| crate::GatewayError::Internal(e.to_string()))?;
+        let logged: Vec<(i64, i64)> = pending
+            .iter()
+            .zip(indexes)
+            .map(|(e, i)| (e.seq, i64::try_from(i).unwrap_or(i64::MAX)))
+            .collect();
+        self.store().mark_logged(&logged).await?;
+        Ok(logged.len())
+    }
+}

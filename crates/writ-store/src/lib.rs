@@ -1,0 +1,793 @@
+//! Writ's case store: agencies, accounts, cases, events, console users.
+//!
+//! One code path serves SQLite (embedded, the default) and PostgreSQL (for
+//! several servers) through sqlx's `Any` driver: `$1` placeholders, times as
+//! integer epoch seconds, JSON as text (`libraries.md`). The store knows
+//! nothing of HTTP, of the policy or of the log; it keeps rows and runs each
+//! change in one transaction.
+//!
+//! **SQLite is durable only with WAL and `synchronous=FULL`**: every
+//! connection is opened that way, so that a committed transaction survives a
+//! power loss. Writes to SQLite are serialised inside the process, which turns
+//! lock contention into queueing instead of `SQLITE_BUSY` errors.
+
+mod migrate;
+mod rows;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, AssertSqlSafe, Executor, Row};
+
+pub use rows::*;
+
+/// Errors of the case store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("unsupported database url `{0}`: use sqlite:// or postgres://")]
+    UnsupportedUrl(String),
+    #[error("{0} `{1}` already exists")]
+    Exists(&'static str, String),
+    #[error("{0} `{1}` not found")]
+    NotFound(&'static str, String),
+    /// Someone else changed the row between our read and our write.
+    #[error("case `{0}` changed concurrently")]
+    Conflict(String),
+    #[error("corrupt row in `{0}`: {1}")]
+    Corrupt(&'static str, String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Which database the store runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A handle on the case store; cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+    write_lock: std::sync::Arc<tokio::sync::Mutex<()>>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("backend", &self.backend)
+            .finish()
+    }
+}
+
+impl Store {
+    /// Opens (and creates, for SQLite) the database at `url` and brings its
+    /// schema up to date.
+    pub async fn open(url: &str) -> Result<Self> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Backend::Postgres
+        } else {
+            return Err(StoreError::UnsupportedUrl(url.to_owned()));
+        };
+        let url = match backend {
+            Backend::Sqlite if !url.contains("mode=") => {
+                let sep = if url.contains('?') { '&' } else { '?' };
+                format!("{url}{sep}mode=rwc")
+            }
+            _ => url.to_owned(),
+        };
+        let options = AnyConnectOptions::from_str(&url)?;
+        let mut pool = AnyPoolOptions::new()
+            .max_connections(match backend {
+                Backend::Sqlite => 8,
+                Backend::Postgres => 16,
+            })
+            .acquire_timeout(Duration::from_secs(30));
+        if backend == Backend::Sqlite {
+            pool = pool.after_connect(|conn, _meta| {
+                Box::pin(async move {
+                    conn.execute("PRAGMA journal_mode=WAL").await?;
+                    conn.execute("PRAGMA synchronous=FULL").await?;
+                    conn.execute("PRAGMA busy_timeout=10000").await?;
+                    conn.execute("PRAGMA foreign_keys=ON").await?;
+                    Ok(())
+                })
+            });
+        }
+        let pool = pool.connect_with(options).await?;
+        let store = Store {
+            pool,
+            backend,
+            write_lock: Default::default(),
+        };
+        migrate::run(&store).await?;
+        Ok(store)
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Serialises writers on SQLite (one writer at a time is all SQLite
+    /// allows); PostgreSQL takes row locks itself.
+    async fn write_guard(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        match self.backend {
+            Backend::Sqlite => Some(self.write_lock.lock().await),
+            Backend::Postgres => None,
+        }
+    }
+
+    // ---- meta ---------------------------------------------------------
+
+    pub async fn meta(&self, key: &str) -> Result<Option<String>> {
+        let row = sqlx::query("SELECT value FROM meta WHERE key = $1")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(match row {
+            Some(r) => Some(r.try_get(0)?),
+            None => None,
+        })
+    }
+
+    /// Stores `value` under `key` unless a value is already there, and
+    /// returns the value that is stored (the first writer wins, so that
+    /// servers started together agree).
+    pub async fn meta_insert_if_absent(&self, key: &str, value: &str) -> Result<String> {
+        let _g = self.write_guard().await;
+        sqlx::query("INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
+            .bind(key)
+            .bind(value)
+            .execute(&self.pool)
+            .await?;
+        drop(_g);
+        self.meta(key)
+            .await?
+            .ok_or_else(|| StoreError::NotFound("meta", key.to_owned()))
+    }
+
+    // ---- agencies -----------------------------------------------------
+
+    /// Adds an agency; fails with [`StoreError::Exists`] if the id is taken.
+    pub async fn insert_agency(&self, a: &AgencyRow, actor: &str) -> Result<()> {
+        let _g = self.write_guard().await;
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query(
+            "INSERT INTO agencies (id, name, country, kind, status, verified_since, powers, \
+             callback_numbers, age_recipient, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(&a.id)
+        .bind(&a.name)
+        .bind(&a.country)
+        .bind(&a.kind)
+        .bind(&a.status)
+        .bind(a.verified_since)
+        .bind(&a.powers)
+        .bind(&a.callback_numbers)
+        .bind(&a.age_recipient)
+        .bind(a.created_at)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::Exists("agency", a.id.clone()));
+        }
+        history(&mut tx, &a.id, "add", &a.status, actor, a.created_at).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn agency(&self, id: &str) -> Result<Option<AgencyRow>> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {AGENCY_COLUMNS} FROM agencies WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| AgencyRow::from_row(&r)).transpose()
+    }
+
+    pub async fn agencies(&self) -> Result<Vec<AgencyRow>> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {AGENCY_COLUMNS} FROM agencies ORDER BY id"
+        )))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(AgencyRow::from_row).collect()
+    }
+
+    /// Changes an agency's status (`verified`, `suspended`, ...), recording
+    /// who did it in the agency's history.
+    pub async fn set_agency_status(
+        &self,
+        id: &str,
+        status: &str,
+        verified_since: Option<i64>,
+        actor: &str,
+        at: i64,
+    ) -> Result<()> {
+        let _g = self.write_guard().await;
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query(
+            "UPDATE agencies SET status = $2, verified_since = COALESCE($3, verified_since), \
+             updated_at = $4 WHERE id = $1",
+        )
+        .bind(id)
+        .bind(status)
+        .bind(verified_since)
+        .bind(at)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound("agency", id.to_owned()));
+        }
+        history(&mut tx, id, status, status, actor, at).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Sets the callback numbers and the age recipient of an agency.
+    pub async fn set_agency_contacts(
+        &self,
+        id: &str,
+        callback_numbers: &str,
+        age_recipient: Option<&str>,
+        actor: &str,
+        at: i64,
+    ) -> Result<()> {
+        let _g = self.write_guard().await;
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query(
+            "UPDATE agencies SET callback_numbers = $2, age_recipient = COALESCE($3, age_recipient), \
+             updated_at = $4 WHERE id = $1",
+        )
+        .bind(id)
+        .bind(callback_numbers)
+        .bind(age_recipient)
+        .bind(at)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound("agency", id.to_owned()));
+        }
+        history(&mut tx, id, "contacts", callback_numbers, actor, at).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn add_agency_key(&self, key: &AgencyKeyRow, actor: &str) -> Result<()> {
+        let _g = self.write_guard().await;
+        let mut tx = self.pool.begin().await?;
+        let exists = sqlx::query("SELECT id FROM agencies WHERE id = $1")
+            .bind(&key.agency_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if exists.is_none() {
+            return Err(StoreError::NotFound("agency", key.agency_id.clone()));
+        }
+        let done = sqlx::query(
+            "INSERT INTO agency_keys (key_id, agency_id, public_key, created_at, revoked_at) \
+             VALUES ($1, $2, $3, $4, NULL) ON CONFLICT (key_id) DO NOTHING",
+        )
+        .bind(&key.key_id)
+        .bind(&key.agency_id)
+        .bind(&key.public_key)
+        .bind(key.created_at)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::Exists("key", key.key_id.clone()));
+        }
+        history(
+            &mut tx,
+            &key.agency_id,
+            "key-add",
+            &key.key_id,
+            actor,
+            key.created_at,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn agency_key(&self, key_id: &str) -> Result<Option<AgencyKeyRow>> {
+        let row = sqlx::query(
+            "SELECT key_id, agency_id, public_key, created_at, revoked_at FROM agency_keys \
+             WHERE key_id = $1",
+        )
+        .bind(key_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| AgencyKeyRow::from_row(&r)).transpose()
+    }
+
+    pub async fn agency_keys(&self, agency_id: &str) -> Result<Vec<AgencyKeyRow>> {
+        let rows = sqlx::query(
+            "SELECT key_id, agency_id, public_key, created_at, revoked_at FROM agency_keys \
+             WHERE agency_id = $1 ORDER BY key_id",
+        )
+        .bind(agency_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(AgencyKeyRow::from_row).collect()
+    }
+
+    pub async fn agency_history(&self, agency_id: &str) -> Result<Vec<HistoryRow>> {
+        let rows = sqlx::query(
+            "SELECT action, detail, actor, at FROM agency_history WHERE agency_id = $1 ORDER BY seq",
+        )
+        .bind(agency_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(HistoryRow {
+                    action: r.try_get(0)?,
+                    detail: r.try_get(1)?,
+                    actor: r.try_get(2)?,
+                    at: r.try_get(3)?,
+                })
+            })
+            .collect()
+    }
+
+    // ---- accounts -----------------------------------------------------
+
+    /// Adds accounts (skipping ids already present) in one transaction.
+    pub async fn insert_accounts(&self, accounts: &[AccountRow]) -> Result<()> {
+        let _g = self.write_guard().await;
+        let mut tx = self.pool.begin().await?;
+        for a in accounts {
+            let done = sqlx::query(
+                "INSERT INTO accounts (id, body) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING",
+            )
+            .bind(&a.id)
+            .bind(&a.body)
+            .execute(&mut *tx)
+            .await?;
+            if done.rows_affected() == 0 {
+                continue;
+            }
+            for (kind, value) in &a.identifiers {
+                sqlx::query(
+                    "INSERT INTO account_identifiers (kind, value, account_id) VALUES ($1, $2, $3) \
+                     ON CONFLICT (kind, value) DO NOTHING",
+                )
+                .bind(kind)
+                .bind(value)
+                .bind(&a.id)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The account (its JSON body) that carries the identifier, if any.
+    pub async fn account_by_identifier(&self, kind: &str, value: &str) -> Result<Option<String>> {
+        let row = sqlx::query(
+            "SELECT a.body FROM account_identifiers i JOIN accounts a ON a.id = i.account_id \
+             WHERE i.kind = $1 AND i.value = $2",
+        )
+        .bind(kind)
+        .bind(value)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(match row {
+            Some(r) => Some(r.try_get(0)?),
+            None => None,
+        })
+    }
+
+    pub async fn account_count(&self) -> Result<i64> {
+        let row = sqlx::query("SELECT COUNT(*) FROM accounts")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get(0)?)
+    }
+
+    // ---- holds --------------------------------------------------------
+
+    pub async fn holds_for_agency(&self, agency_id: &str) -> Result<Vec<HoldRow>> {
+        let rows = sqlx::query(
+            "SELECT agency_id, reference, case_id, instrument, accounts, preserve_until, renewals \
+             FROM holds WHERE agency_id = $1",
+        )
+        .bind(agency_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(HoldRow::from_row).collect()
+    }
+
+    // ---- cases --------------------------------------------------------
+
+    /// Stores a batch of new cases, each with its events and holds, in one
+    /// transaction (one fsync for the whole batch: group commit).
+    ///
+    /// A case whose (agency, reference) is already taken is not stored: its
+    /// outcome is [`Intake::Existing`] with the stored case, which the caller
+    /// compares with what was sent.
+    pub async fn intake(&self, batch: &[NewCase]) -> Result<Vec<Intake>> {
+        let _g = self.write_guard().await;
+        let mut tx = self.pool.begin().await?;
+        let mut out = Vec::with_capacity(batch.len());
+        for new in batch {
+            let existing = sqlx::query(AssertSqlSafe(format!(
+                "SELECT {CASE_COLUMNS} FROM cases WHERE agency_id = $1 AND reference = $2"
+            )))
+            .bind(&new.case.agency_id)
+            .bind(&new.case.reference)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some(row) = existing {
+                out.push(Intake::Existing(CaseRow::from_row(&row)?));
+                continue;
+            }
+            let c = &new.case;
+            sqlx::query(AssertSqlSafe(format!(
+                "INSERT INTO cases ({CASE_COLUMNS}) VALUES \
+                 ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
+            )))
+            .bind(&c.id)
+            .bind(&c.agency_id)
+            .bind(&c.reference)
+            .bind(&c.order_json)
+            .bind(&c.order_sha256)
+            .bind(&c.canonical_sha256)
+            .bind(&c.instrument)
+            .bind(c.emergency)
+            .bind(&c.status)
+            .bind(&c.outcome)
+            .bind(&c.decision)
+            .bind(c.decided_now)
+            .bind(c.due_at)
+            .bind(c.version)
+            .bind(c.created_at)
+            .bind(c.updated_at)
+            .execute(&mut *tx)
+            .await?;
+            for e in &new.events {
+                insert_event(&mut tx, e).await?;
+            }
+            for h in &new.holds {
+                upsert_hold(&mut tx, h).await?;
+            }
+            out.push(Intake::Stored);
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    pub async fn case(&self, id: &str) -> Result<Option<CaseRow>> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {CASE_COLUMNS} FROM cases WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| CaseRow::from_row(&r)).transpose()
+    }
+
+    pub async fn case_by_reference(
+        &self,
+        agency_id: &str,
+        reference: &str,
+    ) -> Result<Option<CaseRow>> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {CASE_COLUMNS} FROM cases WHERE agency_id = $1 AND reference = $2"
+        )))
+        .bind(agency_id)
+        .bind(reference)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| CaseRow::from_row(&r)).transpose()
+    }
+
+    /// An agency's cases, newest first.
+    pub async fn cases_for_agency(&self, agency_id: &str, limit: i64) -> Result<Vec<CaseRow>> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {CASE_COLUMNS} FROM cases WHERE agency_id = $1 \
+             ORDER BY created_at DESC, id LIMIT $2"
+        )))
+        .bind(agency_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(CaseRow::from_row).collect()
+    }
+
+    /// The cases waiting for a person: emergencies first, then by deadline.
+    pub async fn queue(&self, limit: i64) -> Result<Vec<CaseRow>> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {CASE_COLUMNS} FROM cases WHERE status = 'in_review' \
+             ORDER BY emergency DESC, due_at, id LIMIT $1"
+        )))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(CaseRow::from_row).collect()
+    }
+
+    pub async fn case_count(&self) -> Result<i64> {
+        let row = sqlx::query("SELECT COUNT(*) FROM cases")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get(0)?)
+    }
+
+    /// Applies a change to a case, with its events, proposals and holds, in
+    /// one transaction. The change applies only if the case is still at
+    /// `expected_version` (else [`StoreError::Conflict`]).
+    pub async fn update_case(&self, change: &CaseChange) -> Result<()> {
+        let _g = self.write_guard().await;
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query(
+            "UPDATE cases SET status = $2, outcome = $3, decision = $4, order_json = $5, \
+             version = version + 1, updated_at = $6 WHERE id = $1 AND version = $7",
+        )
+        .bind(&change.case_id)
+        .bind(&change.status)
+        .bind(&change.outcome)
+        .bind(&change.decision)
+        .bind(&change.order_json)
+        .bind(change.at)
+        .bind(change.expected_version)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::Conflict(change.case_id.clone()));
+        }
+        for p in &change.close_proposals {
+            sqlx::query(
+                "UPDATE proposals SET state = $2, decided_by = $3, decided_at = $4 WHERE seq = $1",
+            )
+            .bind(p.seq)
+            .bind(&p.state)
+            .bind(&p.decided_by)
+            .bind(change.at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        if let Some(p) = &change.new_proposal {
+            sqlx::query(
+                "INSERT INTO proposals (case_id, action, detail, proposed_by, role, state, \
+                 decided_by, created_at, decided_at) VALUES ($1, $2, $3, $4, $5, 'open', NULL, $6, NULL)",
+            )
+            .bind(&change.case_id)
+            .bind(&p.action)
+            .bind(&p.detail)
+            .bind(&p.proposed_by)
+            .bind(&p.role)
+            .bind(change.at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for e in &change.events {
+            insert_event(&mut tx, e).await?;
+        }
+        for h in &change.holds {
+            upsert_hold(&mut tx, h).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn open_proposals(&self, case_id: &str) -> Result<Vec<ProposalRow>> {
+        let rows = sqlx::query(
+            "SELECT seq, case_id, action, detail, proposed_by, role, state, decided_by, created_at \
+             FROM proposals WHERE case_id = $1 AND state = 'open' ORDER BY seq",
+        )
+        .bind(case_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(ProposalRow::from_row).collect()
+    }
+
+    // ---- events -------------------------------------------------------
+
+    /// Events waiting to be appended to the log, oldest first.
+    pub async fn pending_events(&self, limit: i64) -> Result<Vec<EventRow>> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE state = 'pending' ORDER BY seq LIMIT $1"
+        )))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(EventRow::from_row).collect()
+    }
+
+    pub async fn events_for_case(&self, case_id: &str) -> Result<Vec<EventRow>> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE case_id = $1 ORDER BY seq"
+        )))
+        .bind(case_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(EventRow::from_row).collect()
+    }
+
+    /// Records that events were appended to the log at the given indexes.
+    pub async fn mark_logged(&self, logged: &[(i64, i64)]) -> Result<()> {
+        let _g = self.write_guard().await;
+        let mut tx = self.pool.begin().await?;
+        for (seq, index) in logged {
+            sqlx::query("UPDATE events SET state = 'logged', log_index = $2 WHERE seq = $1")
+                .bind(seq)
+                .bind(index)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Appends events that belong to no single case (registry changes).
+    pub async fn insert_events(&self, events: &[NewEvent]) -> Result<()> {
+        let _g = self.write_guard().await;
+        let mut tx = self.pool.begin().await?;
+        for e in events {
+            insert_event(&mut tx, e).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// How many events are in each state.
+    pub async fn event_counts(&self) -> Result<Vec<(String, i64)>> {
+        let rows = sqlx::query("SELECT state, COUNT(*) FROM events GROUP BY state ORDER BY state")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect()
+    }
+
+    // ---- console users ------------------------------------------------
+
+    pub async fn insert_user(&self, u: &UserRow) -> Result<()> {
+        let _g = self.write_guard().await;
+        let done = sqlx::query(
+            "INSERT INTO console_users (name, role, password_hash, totp_secret, created_at, disabled) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(&u.name)
+        .bind(&u.role)
+        .bind(&u.password_hash)
+        .bind(&u.totp_secret)
+        .bind(u.created_at)
+        .bind(i64::from(u.disabled))
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::Exists("user", u.name.clone()));
+        }
+        Ok(())
+    }
+
+    pub async fn user(&self, name: &str) -> Result<Option<UserRow>> {
+        let row = sqlx::query(
+            "SELECT name, role, password_hash, totp_secret, created_at, disabled \
+             FROM console_users WHERE name = $1",
+        )
+        .bind(name)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| UserRow::from_row(&r)).transpose()
+    }
+
+    pub async fn insert_token(&self, t: &TokenRow) -> Result<()> {
+        let _g = self.write_guard().await;
+        sqlx::query(
+            "INSERT INTO access_tokens (token_hash, user_name, label, created_at, revoked_at) \
+             VALUES ($1, $2, $3, $4, NULL)",
+        )
+        .bind(&t.token_hash)
+        .bind(&t.user_name)
+        .bind(&t.label)
+        .bind(t.created_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The user that holds an unrevoked token with this hash.
+    pub async fn token_user(&self, token_hash: &str) -> Result<Option<UserRow>> {
+        let row = sqlx::query(
+            "SELECT u.name, u.role, u.password_hash, u.totp_secret, u.created_at, u.disabled \
+             FROM access_tokens t JOIN console_users u ON u.name = t.user_name \
+             WHERE t.token_hash = $1 AND t.revoked_at IS NULL",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| UserRow::from_row(&r)).transpose()
+    }
+
+    pub async fn revoke_token(&self, token_hash: &str, at: i64) -> Result<bool> {
+        let _g = self.write_guard().await;
+        let done = sqlx::query(
+            "UPDATE access_tokens SET revoked_at = $2 WHERE token_hash = $1 AND revoked_at IS NULL",
+        )
+        .bind(token_hash)
+        .bind(at)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+}
+
+async fn history(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    agency_id: &str,
+    action: &str,
+    detail: &str,
+    actor: &str,
+    at: i64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO agency_history (agency_id, action, detail, actor, at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(agency_id)
+    .bind(action)
+    .bind(detail)
+    .bind(actor)
+    .bind(at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+async fn insert_event(tx: &mut sqlx::Transaction<'_, sqlx::Any>, e: &NewEvent) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO events (case_id, kind, entry, private, state, log_index, created_at) \
+         VALUES ($1, $2, $3, $4, $5, NULL, $6)",
+    )
+    .bind(&e.case_id)
+    .bind(&e.kind)
+    .bind(&e.entry)
+    .bind(&e.private)
+    .bind(&e.state)
+    .bind(e.created_at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+async fn upsert_hold(tx: &mut sqlx::Transaction<'_, sqlx::Any>, h: &HoldRow) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO holds (agency_id, reference, case_id, instrument, accounts, preserve_until, renewals) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (agency_id, reference) DO UPDATE SET \
+         preserve_until = excluded.preserve_until, renewals = excluded.renewals, accounts = excluded.accounts",
+    )
+    .bind(&h.agency_id)
+    .bind(&h.reference)
+    .bind(&h.case_id)
+    .bind(&h.instrument)
+    .bind(&h.accounts)
+    .bind(h.preserve_until)
+    .bind(h.renewals)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+pub(crate) fn get<'r, T>(row: &'r AnyRow, i: usize) -> Result<T>
+where
+    T: sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,
+{
+    Ok(row.try_get(i)?)
+}

@@ -1,0 +1,68 @@
+//! A small migration runner: numbered SQL files embedded in the binary,
+//! applied in order, each in its own transaction, recorded in
+//! `schema_migrations`. One set of files serves both databases; the only
+//! dialect difference, the auto-incrementing key, is a placeholder.
+
+use sqlx::AssertSqlSafe;
+
+use crate::{Backend, Result, Store};
+
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/0001_initial.sql"))];
+
+pub(crate) async fn run(store: &Store) -> Result<()> {
+    let _g = store.write_guard().await;
+    sqlx::query(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
+    )
+    .execute(store.pool())
+    .await?;
+    let serial = match store.backend() {
+        Backend::Sqlite => "INTEGER PRIMARY KEY AUTOINCREMENT",
+        Backend::Postgres => "BIGSERIAL PRIMARY KEY",
+    };
+    for (version, sql) in MIGRATIONS {
+        let mut tx = store.pool().begin().await?;
+        let done = sqlx::query("SELECT version FROM schema_migrations WHERE version = $1")
+            .bind(*version)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if done.is_some() {
+            continue;
+        }
+        let sql = sql.replace("{{SERIAL}}", serial);
+        for statement in statements(&sql) {
+            sqlx::query(AssertSqlSafe(statement))
+                .execute(&mut *tx)
+                .await?;
+        }
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0);
+        sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)")
+            .bind(*version)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+    }
+    Ok(())
+}
+
+/// Splits a migration into statements, dropping `--` comments.
+fn statements(sql: &str) -> Vec<String> {
+    let mut text = String::new();
+    for line in sql.lines() {
+        let line = match line.find("--") {
+            Some(i) => &line[..i],
+            None => line,
+        };
+        text.push_str(line);
+        text.push('\n');
+    }
+    text.split(';')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
