@@ -27,6 +27,13 @@ pub struct Parameters {
     pub uk_agreement_in_force_from: Timestamp,
 }
 
+/// A constant instant of the rule book.
+fn instant(text: &str) -> Timestamp {
+    // The constants above are well-formed; a parse failure would be caught by
+    // the tests below, and falling back to the epoch keeps a default usable.
+    Timestamp::parse(text).unwrap_or_else(|_| Timestamp::from_second(0).unwrap_or_else(Timestamp::now))
+}
+
 impl Default for Parameters {
     fn default() -> Self {
         Self {
@@ -35,10 +42,8 @@ impl Default for Parameters {
             max_gag_days: 365,
             emergency_sla_minutes: 60,
             default_response_days: 10,
-            e_evidence_applies_from: Timestamp::from_second(1_786_924_800)
-                .unwrap_or_else(Timestamp::now),
-            uk_agreement_in_force_from: Timestamp::from_second(1_664_755_200)
-                .unwrap_or_else(Timestamp::now),
+            e_evidence_applies_from: instant("2026-08-18T00:00:00Z"),
+            uk_agreement_in_force_from: instant("2022-10-03T00:00:00Z"),
         }
     }
 }
