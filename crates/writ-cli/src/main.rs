@@ -1,1 +1,59 @@
-fn main() {}
+//! `writ`: the command line of the Writ lawful-request gateway.
+//!
+//! This binary only glues the library crates together: it parses arguments,
+//! calls them, prints results on standard output and maps errors to exit
+//! codes (0 success, 1 a check failed, 2 bad input or usage).
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod decide_cmd;
+mod input;
+mod policy_cmd;
+
+#[derive(Parser)]
+#[command(
+    name = "writ",
+    version,
+    about = "Writ: answer government demands for user data lawfully, and prove it"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Decide an order against the legal policy and print the decision JSON.
+    Decide(decide_cmd::DecideArgs),
+    /// Test and check policy packs.
+    #[command(subcommand)]
+    Policy(policy_cmd::PolicyCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return match e.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                    ExitCode::SUCCESS
+                }
+                _ => ExitCode::from(2),
+            };
+        }
+    };
+    let result = match cli.command {
+        Command::Decide(args) => decide_cmd::run(args),
+        Command::Policy(cmd) => policy_cmd::run(cmd),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(input::exit_code_of(&e))
+        }
+    }
+}

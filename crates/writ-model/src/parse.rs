@@ -92,8 +92,19 @@ fn strip_position(message: &str) -> String {
     }
 }
 
+/// serde accepts a JSON array for a struct (its fields in order); the formats
+/// are objects, so the outermost value is checked here.
+fn expect_outer(bytes: &[u8], open: u8, what: &str) -> Result<(), InputError> {
+    match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b) if *b == open => Ok(()),
+        None => Err(InputError::at("", "invalid JSON: the input is empty")),
+        Some(_) => Err(InputError::at("", format!("expected {what}"))),
+    }
+}
+
 /// Reads and checks an order.
 pub fn order(bytes: &[u8]) -> Result<Order, InputError> {
+    expect_outer(bytes, b'{', "a JSON object (an order)")?;
     let order: Order = from_json(bytes)?;
     check_order(&order)?;
     Ok(order)
@@ -101,6 +112,7 @@ pub fn order(bytes: &[u8]) -> Result<Order, InputError> {
 
 /// Reads and checks a registry (a JSON array of agencies).
 pub fn registry(bytes: &[u8]) -> Result<Vec<Agency>, InputError> {
+    expect_outer(bytes, b'[', "a JSON array of agencies")?;
     let agencies: Vec<Agency> = from_json(bytes)?;
     check_registry(&agencies)?;
     Ok(agencies)
@@ -108,6 +120,7 @@ pub fn registry(bytes: &[u8]) -> Result<Vec<Agency>, InputError> {
 
 /// Reads and checks a directory (a JSON array of accounts).
 pub fn directory(bytes: &[u8]) -> Result<Vec<Account>, InputError> {
+    expect_outer(bytes, b'[', "a JSON array of accounts")?;
     let accounts: Vec<Account> = from_json(bytes)?;
     check_directory(&accounts)?;
     Ok(accounts)
@@ -115,6 +128,7 @@ pub fn directory(bytes: &[u8]) -> Result<Vec<Account>, InputError> {
 
 /// Reads and checks a list of prior holds.
 pub fn prior(bytes: &[u8]) -> Result<Vec<PriorHold>, InputError> {
+    expect_outer(bytes, b'[', "a JSON array of prior holds")?;
     let holds: Vec<PriorHold> = from_json(bytes)?;
     check_prior(&holds)?;
     Ok(holds)
@@ -122,6 +136,7 @@ pub fn prior(bytes: &[u8]) -> Result<Vec<PriorHold>, InputError> {
 
 /// Reads and checks a case file.
 pub fn case_file(bytes: &[u8]) -> Result<CaseFile, InputError> {
+    expect_outer(bytes, b'{', "a JSON object (a case file)")?;
     let case: CaseFile = from_json(bytes)?;
     check_registry(&case.agencies).map_err(|e| e.under("agencies"))?;
     check_directory(&case.accounts).map_err(|e| e.under("accounts"))?;

@@ -1,0 +1,449 @@
+//! The decision procedure of `legal-rules.md`, "How a decision is made".
+//!
+//! Cedar says which rules fire; this module orders them into a decision:
+//! refusals first (step 1), then pair statuses (step 2), order-level review
+//! triggers (step 3), the outcome (step 4) and the dates (step 5).
+
+use cedar_policy::{Authorizer, Context, Decision as CedarDecision, EntityUid, PolicySet, Request};
+use writ_model::decision::{Notify, PolicyRef};
+use writ_model::{
+    Category, Country, Decision, DecisionInput, Instrument, IssuerKind, NotifyWhen, Order, Outcome,
+    PairDecision, Reason, Status, Timestamp,
+};
+
+use crate::facts::{self, Facts, Resolution, is_qualifying_epoc_emergency};
+use crate::pack::{Level, Pack};
+
+/// The code Writ reports when a rule could not be evaluated: the pair (or the
+/// order) is refused rather than let through.
+pub const POLICY_ERROR: &str = "policy_error";
+/// Section H: a target that resolves to nothing or to a purged account.
+pub const NO_DATA_FOUND: &str = "no_data_found";
+
+/// A rule that fired, as reported.
+#[derive(Clone, Debug)]
+struct Fired {
+    code: String,
+    level: Level,
+    message: String,
+    citation: String,
+    rank: usize,
+}
+
+/// What the rules said about one request.
+#[derive(Default)]
+struct Verdict {
+    fired: Vec<Fired>,
+}
+
+impl Verdict {
+    fn of(&self, level: Level) -> impl Iterator<Item = &Fired> {
+        self.fired.iter().filter(move |f| f.level == level)
+    }
+
+    fn any(&self, level: Level) -> bool {
+        self.of(level).next().is_some()
+    }
+
+    fn error(level: Level, message: String) -> Self {
+        Verdict {
+            fired: vec![Fired {
+                code: POLICY_ERROR.to_owned(),
+                level,
+                message,
+                citation: "the policy pack (a rule could not be evaluated: fail closed)".to_owned(),
+                rank: usize::MAX,
+            }],
+        }
+    }
+}
+
+/// Runs one Cedar request and reads what fired. Cedar skips a policy whose
+/// evaluation errors, and a skipped `forbid` could turn a refusal into a
+/// grant, so any error is itself a refusal (`error_level`).
+fn evaluate(
+    pack: &Pack,
+    set: &PolicySet,
+    facts: &Facts,
+    action: &EntityUid,
+    resource: Result<EntityUid, String>,
+    context: Result<Context, String>,
+    error_level: Level,
+) -> Verdict {
+    let request = resource.and_then(|resource| {
+        Request::new(
+            facts.principal.clone(),
+            action.clone(),
+            resource,
+            context?,
+            None,
+        )
+        .map_err(|e| e.to_string())
+    });
+    let request = match request {
+        Ok(r) => r,
+        Err(e) => {
+            return Verdict::error(error_level, format!("the request could not be built: {e}"));
+        }
+    };
+    let response = Authorizer::new().is_authorized(&request, set, &facts.entities);
+    let errors: Vec<String> = response
+        .diagnostics()
+        .errors()
+        .map(|e| e.to_string())
+        .collect();
+    if !errors.is_empty() {
+        return Verdict::error(error_level, errors.join("; "));
+    }
+    let mut verdict = Verdict::default();
+    if response.decision() == CedarDecision::Deny {
+        for id in response.diagnostics().reason() {
+            match pack.rule(id) {
+                Some(rule) => verdict.fired.push(Fired {
+                    code: rule.code.clone(),
+                    level: rule.level,
+                    message: rule.message.clone(),
+                    citation: rule.citation.clone(),
+                    rank: rule.rank,
+                }),
+                None => {
+                    return Verdict::error(
+                        error_level,
+                        format!("policy `{id}` denied without being a rule of the pack"),
+                    );
+                }
+            }
+        }
+        if verdict.fired.is_empty() {
+            // A Deny with no determining policy means no base permit applied.
+            return Verdict::error(error_level, "no rule allowed the request".to_owned());
+        }
+    }
+    verdict.fired.sort_by_key(|f| f.rank);
+    verdict
+}
+
+/// Reasons of one place: each code once, in pack order.
+fn reasons_of<'a>(
+    fired: impl Iterator<Item = &'a Fired>,
+    target: Option<&str>,
+    category: Option<Category>,
+    out: &mut Vec<Reason>,
+) -> Vec<String> {
+    let mut codes: Vec<String> = Vec::new();
+    for f in fired {
+        if codes.contains(&f.code) {
+            continue;
+        }
+        codes.push(f.code.clone());
+        out.push(Reason {
+            code: f.code.clone(),
+            target: target.map(str::to_owned),
+            category,
+            message: f.message.clone(),
+            citation: f.citation.clone(),
+        });
+    }
+    codes
+}
+
+/// Decides an order. This never fails: a rule that cannot be evaluated
+/// refuses what it was asked about, and says so in the reasons.
+pub fn decide(pack: &Pack, input: &DecisionInput) -> Decision {
+    let order = &input.order;
+    let now = input.now;
+    let params = &pack.params;
+    let submitter_country = facts::submitter(input).map(|a| a.country);
+    let resolved: Vec<Resolution<'_>> = order
+        .targets
+        .iter()
+        .map(|t| facts::resolve(t, &input.accounts))
+        .collect();
+
+    let due_at = due_at(order, now, params);
+    let mut decision = Decision {
+        outcome: Outcome::Reject,
+        decisions: Vec::new(),
+        reasons: Vec::new(),
+        due_at,
+        not_before: None,
+        preserve_until: None,
+        notify: Notify {
+            when: NotifyWhen::None,
+            at: None,
+        },
+        policy: PolicyRef {
+            id: pack.id.clone(),
+            version: pack.version.clone(),
+        },
+    };
+
+    let built = Facts::build(input, params, &resolved);
+    let facts = match built {
+        Ok(f) => f,
+        Err(e) => {
+            let v = Verdict::error(Level::Refusal, format!("the facts could not be built: {e}"));
+            reasons_of(v.fired.iter(), None, None, &mut decision.reasons);
+            return decision;
+        }
+    };
+    let accept = facts::uid("Writ::Action", "accept");
+    let disclose = facts::uid("Writ::Action", "disclose");
+    let (Ok(accept), Ok(disclose)) = (accept, disclose) else {
+        let v = Verdict::error(Level::Refusal, "the actions could not be named".to_owned());
+        reasons_of(v.fired.iter(), None, None, &mut decision.reasons);
+        return decision;
+    };
+
+    // Step 1: order-level refusals.
+    let order_verdict = evaluate(
+        pack,
+        &pack.order_rules,
+        &facts,
+        &accept,
+        Ok(facts.order.clone()),
+        facts.order_context(),
+        Level::Refusal,
+    );
+    if order_verdict.any(Level::Refusal) {
+        reasons_of(
+            order_verdict.of(Level::Refusal),
+            None,
+            None,
+            &mut decision.reasons,
+        );
+        return decision;
+    }
+
+    // Step 2: one status per (target, category) pair.
+    let granted = if order.instrument.is_preservation() {
+        Status::Preserve
+    } else {
+        Status::Grant
+    };
+    let mut pair_reasons = Vec::new();
+    for (target, resolution) in order.targets.iter().zip(&resolved) {
+        let label = target.label();
+        let account = resolution.account();
+        for &category in order.categories() {
+            let (status, reasons) = match resolution {
+                Resolution::Missing | Resolution::Purged(_) => {
+                    let f = Fired {
+                        code: NO_DATA_FOUND.to_owned(),
+                        level: Level::Deny,
+                        message: "no account holding data matches this target".to_owned(),
+                        citation: "the account directory".to_owned(),
+                        rank: 0,
+                    };
+                    let codes = reasons_of(
+                        std::iter::once(&f),
+                        Some(&label),
+                        Some(category),
+                        &mut pair_reasons,
+                    );
+                    (Status::NoData, codes)
+                }
+                Resolution::Found(account) => {
+                    let verdict = evaluate(
+                        pack,
+                        &pack.pair_rules,
+                        &facts,
+                        &disclose,
+                        facts::uid("Writ::Account", account.id.as_str()),
+                        facts.pair_context(category.as_str()),
+                        Level::Deny,
+                    );
+                    // The strongest status wins, and only its codes are
+                    // reported: deny over review over grant.
+                    let (status, level) = if verdict.any(Level::Deny) {
+                        (Status::Deny, Some(Level::Deny))
+                    } else if verdict.any(Level::Review) {
+                        (Status::Review, Some(Level::Review))
+                    } else {
+                        (granted, None)
+                    };
+                    let codes = match level {
+                        Some(level) => reasons_of(
+                            verdict.of(level),
+                            Some(&label),
+                            Some(category),
+                            &mut pair_reasons,
+                        ),
+                        None => Vec::new(),
+                    };
+                    (status, codes)
+                }
+            };
+            decision.decisions.push(PairDecision {
+                target: label.clone(),
+                account: account.map(|a| a.id.to_string()),
+                category,
+                status,
+                data_location: account.map(|a| a.data_location),
+                reasons,
+            });
+        }
+    }
+    decision.reasons.extend(pair_reasons);
+
+    // Dates that look at the statuses of step 2, before the triggers.
+    decision.not_before = not_before(
+        order,
+        now,
+        submitter_country,
+        &decision.decisions,
+        &resolved,
+    );
+    if decision
+        .decisions
+        .iter()
+        .any(|p| p.status == Status::Preserve)
+    {
+        decision.preserve_until = preserve_until(input, now);
+    }
+
+    // Step 3: order-level review triggers turn every granted pair to review.
+    if order_verdict.any(Level::Trigger) {
+        for pair in &mut decision.decisions {
+            if pair.status.is_granted() {
+                pair.status = Status::Review;
+            }
+        }
+        reasons_of(
+            order_verdict.of(Level::Trigger),
+            None,
+            None,
+            &mut decision.reasons,
+        );
+    }
+    // Informational codes change no status.
+    reasons_of(
+        order_verdict.of(Level::Info),
+        None,
+        None,
+        &mut decision.reasons,
+    );
+
+    // Step 4: the outcome.
+    let statuses: Vec<Status> = decision.decisions.iter().map(|p| p.status).collect();
+    decision.outcome = if statuses.contains(&Status::Review) {
+        Outcome::Review
+    } else if !statuses.is_empty() && statuses.iter().all(|s| s.is_granted()) {
+        Outcome::Approve
+    } else if statuses.iter().any(|s| s.is_granted()) {
+        Outcome::Partial
+    } else if !statuses.is_empty() && statuses.iter().all(|s| *s == Status::NoData) {
+        Outcome::NoData
+    } else {
+        Outcome::Reject
+    };
+
+    decision.notify = notify(order, now, submitter_country, &statuses);
+    decision
+}
+
+/// Section P.
+fn due_at(order: &Order, now: Timestamp, params: &crate::Parameters) -> Timestamp {
+    match order.instrument {
+        Instrument::EmergencyRequest => now.plus_minutes(i64::from(params.emergency_sla_minutes)),
+        Instrument::Epoc if is_qualifying_epoc_emergency(order) => now.plus_hours(8),
+        Instrument::Epoc => now.plus_days(10),
+        Instrument::PreservationRequest | Instrument::EpocPr => now.plus_hours(24),
+        _ => match order.respond_by {
+            Some(t) if t > now => t,
+            _ => now.plus_days(i64::from(params.default_response_days)),
+        },
+    }
+}
+
+/// Section I, "Notified EPOCs": a granted traffic, location or content pair of
+/// an EPOC that is not a qualifying emergency may not be transmitted before
+/// 10 days, unless the offence was committed in the issuing State and the
+/// person lives there (Art. 8(2)).
+fn not_before(
+    order: &Order,
+    now: Timestamp,
+    issuing: Option<Country>,
+    pairs: &[PairDecision],
+    resolved: &[Resolution<'_>],
+) -> Option<Timestamp> {
+    if order.instrument != Instrument::Epoc || is_qualifying_epoc_emergency(order) {
+        return None;
+    }
+    let committed_in = order.offence.as_ref().and_then(|o| o.committed_in);
+    let per_target = order.categories().len();
+    let notified = pairs.iter().enumerate().any(|(i, pair)| {
+        let domestic = per_target > 0
+            && resolved
+                .get(i / per_target)
+                .and_then(|r| r.account())
+                .is_some_and(|a| {
+                    issuing.is_some()
+                        && committed_in == issuing
+                        && Some(a.holder.located_in) == issuing
+                });
+        pair.status == Status::Grant
+            && matches!(
+                pair.category,
+                Category::Traffic | Category::Location | Category::Content
+            )
+            && !domestic
+    });
+    notified.then(|| now.plus_days(10))
+}
+
+/// Section M.
+fn preserve_until(input: &DecisionInput, now: Timestamp) -> Option<Timestamp> {
+    let hold = facts::renewed_hold(input);
+    match input.order.instrument {
+        Instrument::PreservationRequest => Some(match hold {
+            Some(h) => h.preserve_until.plus_days(90),
+            None => now.plus_days(90),
+        }),
+        Instrument::EpocPr => Some(match hold {
+            Some(h) => h.preserve_until.plus_days(30),
+            None => now.plus_days(60),
+        }),
+        _ => None,
+    }
+}
+
+/// Section L: the first line that applies decides `notify`.
+fn notify(order: &Order, now: Timestamp, issuing: Option<Country>, statuses: &[Status]) -> Notify {
+    let at = |when, at| Notify { when, at };
+    let live = statuses
+        .iter()
+        .any(|s| matches!(s, Status::Grant | Status::Review));
+    // A secrecy order whose `until` is not after `now` has lapsed.
+    let gag = order
+        .non_disclosure
+        .as_ref()
+        .filter(|nd| nd.until.is_none_or(|u| u > now));
+    if order.instrument.is_preservation() || !live {
+        return at(NotifyWhen::None, None);
+    }
+    if order.instrument == Instrument::Epoc {
+        return at(NotifyWhen::IssuingAuthority, None);
+    }
+    let Some(gag) = gag else {
+        return if order.instrument == Instrument::EmergencyRequest {
+            at(NotifyWhen::Withheld, None)
+        } else {
+            at(NotifyWhen::OnDisclosure, None)
+        };
+    };
+    let court = matches!(
+        gag.issued_by.kind,
+        IssuerKind::Judge | IssuerKind::Court | IssuerKind::Magistrate
+    );
+    if issuing == Some(Country::US)
+        && order.instrument != Instrument::NationalSecurityLetter
+        && !court
+    {
+        return at(NotifyWhen::OnDisclosure, None);
+    }
+    match gag.until {
+        None => at(NotifyWhen::Withheld, None),
+        Some(until) => at(NotifyWhen::After, Some(until)),
+    }
+}

@@ -1,0 +1,345 @@
+//! Turning a decision's inputs into Cedar entities.
+//!
+//! Rust does what the rule book leaves to the engine: it finds the submitter
+//! in the registry, resolves targets to accounts (section H), finds the hold a
+//! renewal names, and computes derived instants. Everything else is left to
+//! the policies, which read these facts through `schema/writ.cedarschema`.
+
+use std::collections::{HashMap, HashSet};
+use std::str::FromStr;
+
+use cedar_policy::{
+    Context, Entities, Entity, EntityId, EntityTypeName, EntityUid, RestrictedExpression,
+};
+use writ_model::{
+    Account, AccountStatus, Agency, DecisionInput, Order, PriorHold, Target, TargetKind,
+    order::normalize,
+};
+
+use crate::params::Parameters;
+
+type Attrs = HashMap<String, RestrictedExpression>;
+
+fn string(s: impl Into<String>) -> RestrictedExpression {
+    RestrictedExpression::new_string(s.into())
+}
+
+fn long(v: i64) -> RestrictedExpression {
+    RestrictedExpression::new_long(v)
+}
+
+fn boolean(v: bool) -> RestrictedExpression {
+    RestrictedExpression::new_bool(v)
+}
+
+fn set<I, S>(items: I) -> RestrictedExpression
+where
+    I: IntoIterator<Item = S>,
+    S: Into<String>,
+{
+    RestrictedExpression::new_set(items.into_iter().map(string))
+}
+
+fn record(fields: Vec<(&str, RestrictedExpression)>) -> Result<RestrictedExpression, String> {
+    RestrictedExpression::new_record(fields.into_iter().map(|(k, v)| (k.to_owned(), v)))
+        .map_err(|e| e.to_string())
+}
+
+pub(crate) fn uid(type_name: &str, id: &str) -> Result<EntityUid, String> {
+    let t = EntityTypeName::from_str(type_name).map_err(|e| e.to_string())?;
+    Ok(EntityUid::from_type_name_and_id(t, EntityId::new(id)))
+}
+
+/// The threats that make an emergency EPOC qualify (Reg. 2023/1543 Art.
+/// 3(18)), with facts that are not blank.
+pub fn is_qualifying_epoc_emergency(order: &Order) -> bool {
+    order.instrument == writ_model::Instrument::Epoc
+        && order.emergency.as_ref().is_some_and(|e| {
+            matches!(
+                e.threat.as_str(),
+                "death"
+                    | "serious_physical_injury"
+                    | "safety_of_person"
+                    | "critical_infrastructure"
+            ) && !e.facts_blank()
+        })
+}
+
+/// Where a target led (section H).
+#[derive(Clone, Copy, Debug)]
+pub enum Resolution<'a> {
+    /// An account that still holds data (`active` or `pending_deletion`).
+    Found(&'a Account),
+    /// A purged account: `no_data`.
+    Purged(&'a Account),
+    /// Nothing carries this identifier: `no_data`.
+    Missing,
+}
+
+impl<'a> Resolution<'a> {
+    pub fn account(self) -> Option<&'a Account> {
+        match self {
+            Resolution::Found(a) | Resolution::Purged(a) => Some(a),
+            Resolution::Missing => None,
+        }
+    }
+}
+
+/// A target resolves to the account that carries an identifier of the same
+/// kind and value (`account_id` matches the account's id; e-mail compares
+/// case-insensitively).
+pub fn resolve<'a>(target: &Target, accounts: &'a [Account]) -> Resolution<'a> {
+    let wanted = normalize(target.kind, &target.value);
+    let found = accounts.iter().find(|a| {
+        if target.kind == TargetKind::AccountId && a.id.as_str() == target.value {
+            return true;
+        }
+        a.identifiers.iter().any(|i| {
+            let kind = i.kind.target_kind();
+            kind == target.kind && normalize(kind, &i.value) == wanted
+        })
+    });
+    match found {
+        Some(a) if a.status == AccountStatus::Deleted => Resolution::Purged(a),
+        Some(a) => Resolution::Found(a),
+        None => Resolution::Missing,
+    }
+}
+
+/// The registered submitter, if any.
+pub fn submitter<'a>(input: &'a DecisionInput) -> Option<&'a Agency> {
+    let id = input.submitted_by.as_deref()?;
+    input.agencies.iter().find(|a| a.id.as_str() == id)
+}
+
+/// The hold a renewal names: same reference, same agency as the order, same
+/// instrument.
+pub fn renewed_hold<'a>(input: &'a DecisionInput) -> Option<&'a PriorHold> {
+    let reference = input.order.renews.as_ref()?;
+    input.prior.iter().find(|h| {
+        h.reference == *reference
+            && h.agency == input.order.agency
+            && h.instrument == input.order.instrument
+    })
+}
+
+/// Everything the Cedar requests of one decision share.
+pub(crate) struct Facts {
+    pub entities: Entities,
+    pub principal: EntityUid,
+    pub order: EntityUid,
+    pub now: RestrictedExpression,
+    pub params: RestrictedExpression,
+}
+
+impl Facts {
+    pub fn build(
+        input: &DecisionInput,
+        params: &Parameters,
+        resolved: &[Resolution<'_>],
+    ) -> Result<Self, String> {
+        let order = &input.order;
+        let principal = uid(
+            "Writ::Submitter",
+            input.submitted_by.as_deref().unwrap_or(""),
+        )?;
+        let mut submitter_attrs: Attrs = HashMap::from([
+            (
+                "authenticated".to_owned(),
+                boolean(input.submitted_by.is_some()),
+            ),
+            (
+                "agency_id".to_owned(),
+                string(input.submitted_by.clone().unwrap_or_default()),
+            ),
+        ]);
+        if let Some(agency) = submitter(input) {
+            let mut fields = vec![
+                ("country", string(agency.country.as_str())),
+                ("status", string(agency.status.as_str())),
+                ("powers", set(agency.powers.iter().map(|p| p.as_str()))),
+            ];
+            if let Some(since) = agency.verified_since {
+                fields.push(("verified_since", long(since.as_second())));
+            }
+            submitter_attrs.insert("agency".to_owned(), record(fields)?);
+        }
+
+        let mut issuers = vec![order.issued_by.kind.as_str()];
+        if let Some(v) = &order.validated_by {
+            issuers.push(v.kind.as_str());
+        }
+        let mut order_attrs: Attrs = HashMap::from([
+            ("agency".to_owned(), string(order.agency.as_str())),
+            ("instrument".to_owned(), string(order.instrument.as_str())),
+            (
+                "issued_by".to_owned(),
+                string(order.issued_by.kind.as_str()),
+            ),
+            ("issuers".to_owned(), set(issuers)),
+            ("issued_at".to_owned(), long(order.issued_at.as_second())),
+            (
+                "issued_at_plus_3_months".to_owned(),
+                long(order.issued_at.plus_months(3).as_second()),
+            ),
+            ("target_count".to_owned(), long(order.targets.len() as i64)),
+            (
+                "target_kinds".to_owned(),
+                set(order.targets.iter().map(|t| t.kind.as_str())),
+            ),
+            (
+                "categories".to_owned(),
+                set(order.categories().iter().map(|c| c.as_str())),
+            ),
+            (
+                "assistance".to_owned(),
+                set(order.assistance.iter().cloned()),
+            ),
+        ]);
+        if let Some(t) = order.expires_at {
+            order_attrs.insert("expires_at".to_owned(), long(t.as_second()));
+        }
+        if let Some(r) = order.date_range {
+            order_attrs.insert(
+                "date_range".to_owned(),
+                record(vec![
+                    ("from", long(r.from.as_second())),
+                    ("to", long(r.to.as_second())),
+                ])?,
+            );
+        }
+        if let Some(e) = &order.emergency {
+            let mut fields = vec![
+                ("threat", string(e.threat.clone())),
+                ("facts_blank", boolean(e.facts_blank())),
+                (
+                    "qualifying_epoc",
+                    boolean(is_qualifying_epoc_emergency(order)),
+                ),
+            ];
+            if let Some(c) = &e.callback {
+                fields.push((
+                    "callback",
+                    record(vec![
+                        ("verified", boolean(c.verified)),
+                        ("number_source", string(c.number_source.as_str())),
+                    ])?,
+                ));
+            }
+            order_attrs.insert("emergency".to_owned(), record(fields)?);
+        }
+        if let Some(o) = &order.offence {
+            let mut fields = vec![
+                ("max_custodial_years", long(o.max_custodial_years)),
+                ("listed", boolean(o.listed)),
+            ];
+            if let Some(c) = o.committed_in {
+                fields.push(("committed_in", string(c.as_str())));
+            }
+            order_attrs.insert("offence".to_owned(), record(fields)?);
+        }
+        if let Some(nd) = &order.non_disclosure {
+            let mut fields = vec![("issuer", string(nd.issued_by.kind.as_str()))];
+            if let Some(until) = nd.until {
+                fields.push(("until", long(until.as_second())));
+            }
+            order_attrs.insert("non_disclosure".to_owned(), record(fields)?);
+        }
+        if order.renews.is_some() {
+            let mut fields = Vec::new();
+            if let Some(hold) = renewed_hold(input) {
+                fields.push((
+                    "hold",
+                    record(vec![
+                        ("preserve_until", long(hold.preserve_until.as_second())),
+                        ("renewals", long(i64::from(hold.renewals))),
+                    ])?,
+                ));
+            }
+            order_attrs.insert("renews".to_owned(), record(fields)?);
+        }
+
+        let order_uid = uid("Writ::Order", "order")?;
+        let mut entities = vec![
+            Entity::new(principal.clone(), submitter_attrs, HashSet::new())
+                .map_err(|e| e.to_string())?,
+            Entity::new(order_uid.clone(), order_attrs, HashSet::new())
+                .map_err(|e| e.to_string())?,
+        ];
+        let mut seen = HashSet::new();
+        for r in resolved {
+            if let Resolution::Found(account) = r
+                && seen.insert(account.id.as_str())
+            {
+                let attrs: Attrs = HashMap::from([
+                    (
+                        "data_location".to_owned(),
+                        string(account.data_location.as_str()),
+                    ),
+                    ("us_person".to_owned(), boolean(account.holder.us_person)),
+                    (
+                        "located_in".to_owned(),
+                        string(account.holder.located_in.as_str()),
+                    ),
+                ]);
+                entities.push(
+                    Entity::new(
+                        uid("Writ::Account", account.id.as_str())?,
+                        attrs,
+                        HashSet::new(),
+                    )
+                    .map_err(|e| e.to_string())?,
+                );
+            }
+        }
+        let entities = Entities::from_entities(entities, None).map_err(|e| e.to_string())?;
+
+        let params = record(vec![
+            ("max_targets", long(i64::from(params.max_targets))),
+            (
+                "min_requester_age_seconds",
+                long(i64::from(params.min_requester_age_days) * 86_400),
+            ),
+            (
+                "max_gag_seconds",
+                long(i64::from(params.max_gag_days) * 86_400),
+            ),
+            (
+                "e_evidence_applies_from",
+                long(params.e_evidence_applies_from.as_second()),
+            ),
+            (
+                "uk_agreement_in_force_from",
+                long(params.uk_agreement_in_force_from.as_second()),
+            ),
+        ])?;
+        Ok(Facts {
+            entities,
+            principal,
+            order: order_uid,
+            now: long(input.now.as_second()),
+            params,
+        })
+    }
+
+    pub fn order_context(&self) -> Result<Context, String> {
+        Context::from_pairs([
+            ("now".to_owned(), self.now.clone()),
+            ("params".to_owned(), self.params.clone()),
+        ])
+        .map_err(|e| e.to_string())
+    }
+
+    pub fn pair_context(&self, category: &str) -> Result<Context, String> {
+        Context::from_pairs([
+            ("now".to_owned(), self.now.clone()),
+            ("params".to_owned(), self.params.clone()),
+            (
+                "order".to_owned(),
+                RestrictedExpression::new_entity_uid(self.order.clone()),
+            ),
+            ("category".to_owned(), string(category)),
+        ])
+        .map_err(|e| e.to_string())
+    }
+}
