@@ -37,7 +37,9 @@ impl Timestamp {
         if !matches!(bytes[10], b'T' | b't') || bytes[13] != b':' || bytes[16] != b':' {
             return Err(err());
         }
-        jiff::Timestamp::from_str(input).map(Self).map_err(|_| err())
+        jiff::Timestamp::from_str(input)
+            .map(Self)
+            .map_err(|_| err())
     }
 
     /// The current instant.
