@@ -141,6 +141,6 @@ pub(crate) fn from_epoch(s: i64) -> Result<writ_model::Timestamp> {
 /// `n` random bytes from the operating system.
 pub fn random_bytes<const N: usize>() -> Result<[u8; N]> {
     let mut b = [0u8; N];
-    getrandom::getrandom(&mut b).map_err(|e| GatewayError::Internal(format!("random: {e}")))?;
+    getrandom::fill(&mut b).map_err(|e| GatewayError::Internal(format!("random: {e}")))?;
     Ok(b)
 }
