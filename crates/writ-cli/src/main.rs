@@ -8,9 +8,15 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod agency_cmd;
+mod bench_cmd;
+mod client;
 mod decide_cmd;
 mod input;
 mod policy_cmd;
+mod review_cmd;
+mod serve_cmd;
+mod submit_cmd;
 
 #[derive(Parser)]
 #[command(
@@ -30,6 +36,18 @@ enum Command {
     /// Test and check policy packs.
     #[command(subcommand)]
     Policy(policy_cmd::PolicyCommand),
+    /// Run the gateway server.
+    Serve(serve_cmd::ServeArgs),
+    /// Sign and send an order; print the case and decision.
+    Submit(submit_cmd::SubmitArgs),
+    /// Manage the agency registry.
+    #[command(subcommand)]
+    Agency(agency_cmd::AgencyCommand),
+    /// Act on cases as a console user.
+    Review(review_cmd::ReviewArgs),
+    /// Benchmarks.
+    #[command(subcommand)]
+    Bench(bench_cmd::BenchCommand),
 }
 
 fn main() -> ExitCode {
@@ -48,6 +66,11 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Decide(args) => decide_cmd::run(args),
         Command::Policy(cmd) => policy_cmd::run(cmd),
+        Command::Serve(args) => serve_cmd::run(args),
+        Command::Submit(args) => submit_cmd::run(args),
+        Command::Agency(cmd) => agency_cmd::run(cmd),
+        Command::Review(args) => review_cmd::run(args),
+        Command::Bench(cmd) => bench_cmd::run(cmd),
     };
     match result {
         Ok(code) => code,

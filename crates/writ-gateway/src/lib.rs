@@ -27,7 +27,7 @@ use writ_model::{Decision, DecisionInput, InputError};
 use writ_store::{Store, StoreError};
 
 pub use intake::{Submission, Submitted};
-pub use sink::{EventSink, OutboxOnly, SinkError};
+pub use sink::{EventSink, OutboxOnly, SinkError, TlogSink};
 
 /// The policy engine, as the gateway sees it: a pure function.
 pub trait Engine: Send + Sync {

@@ -110,3 +110,21 @@ impl Gateway {
         Ok(logged.len())
     }
 }
+
+/// The transparency log as the sink: appends are durable once acknowledged
+/// (the log's own group commit).
+#[derive(Debug, Clone)]
+pub struct TlogSink(pub writ_tlog::Log);
+
+impl EventSink for TlogSink {
+    fn append<'a>(&'a self, entries: &'a [Vec<u8>]) -> SinkFuture<'a> {
+        Box::pin(async move {
+            let range = self
+                .0
+                .append_batch(entries.to_vec())
+                .await
+                .map_err(|e| SinkError(e.to_string()))?;
+            Ok(range.collect())
+        })
+    }
+}

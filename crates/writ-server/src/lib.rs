@@ -1,1 +1,188 @@
-//! stub
+//! Writ's HTTP API (axum): the only crate that knows HTTP.
+//!
+//! Agency routes (`/v1/orders`, `/v1/cases...`) authenticate every request
+//! by an HTTP Message Signature ([`httpsig`]); review routes
+//! (`/v1/review/...`) by a console user's personal access token; the log
+//! (`/log/...`), `/healthz`, `/metrics` and `/openapi.json` are public.
+//! Every error is an RFC 9457 problem ([`error::AppError`]).
+
+pub mod app;
+pub mod error;
+pub mod httpsig;
+mod limits;
+mod metrics;
+mod routes;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, post};
+use writ_gateway::Gateway;
+
+pub use error::AppError;
+use limits::{RateLimiter, ReplayCache};
+use metrics::Metrics;
+
+/// How the server limits its callers.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// Orders a second per agency; 0 turns the limit off.
+    pub rate_limit: u32,
+    /// The burst an agency may send at once.
+    pub burst: u32,
+    /// The largest request body, in bytes.
+    pub body_limit: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            rate_limit: 50,
+            burst: 500,
+            body_limit: 1024 * 1024,
+        }
+    }
+}
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<StateInner>,
+}
+
+struct StateInner {
+    gw: Gateway,
+    log: Option<writ_tlog::Log>,
+    config: ServerConfig,
+    limiter: RateLimiter,
+    replay: ReplayCache,
+    metrics: Metrics,
+}
+
+impl AppState {
+    pub fn new(gw: Gateway, log: Option<writ_tlog::Log>, config: ServerConfig) -> Self {
+        AppState {
+            inner: Arc::new(StateInner {
+                limiter: RateLimiter::new(config.rate_limit, config.burst),
+                // Twice the allowed clock skew: a signature cannot be both
+                // fresh and forgotten.
+                replay: ReplayCache::new(Duration::from_secs(
+                    2 * httpsig::MAX_SKEW_SECONDS as u64 + 60,
+                )),
+                metrics: Metrics::default(),
+                gw,
+                log,
+                config,
+            }),
+        }
+    }
+
+    pub fn gateway(&self) -> &Gateway {
+        &self.inner.gw
+    }
+}
+
+/// Every route the server answers, with the method and how it is
+/// authenticated: the authorization tests walk this table.
+pub const ROUTES: &[(&str, &str, Auth)] = &[
+    ("POST", "/v1/orders", Auth::Agency),
+    ("GET", "/v1/cases", Auth::Agency),
+    ("GET", "/v1/cases/{id}", Auth::Agency),
+    ("POST", "/v1/cases/{id}/withdraw", Auth::Agency),
+    ("GET", "/v1/review/queue", Auth::Reviewer),
+    ("GET", "/v1/review/cases/{id}", Auth::Reviewer),
+    ("POST", "/v1/review/cases/{id}/approve", Auth::Reviewer),
+    ("POST", "/v1/review/cases/{id}/narrow", Auth::Reviewer),
+    ("POST", "/v1/review/cases/{id}/reject", Auth::Reviewer),
+    ("POST", "/v1/review/cases/{id}/confirm", Auth::Approver),
+    ("POST", "/v1/review/cases/{id}/callback", Auth::Reviewer),
+    ("POST", "/v1/review/cases/{id}/secrecy", Auth::Reviewer),
+    (
+        "POST",
+        "/v1/review/cases/{id}/emergency-over",
+        Auth::Reviewer,
+    ),
+    (
+        "POST",
+        "/v1/review/cases/{id}/preservation-confirmed",
+        Auth::Reviewer,
+    ),
+    ("POST", "/v1/console/tokens", Auth::Public),
+    ("GET", "/log/checkpoint", Auth::Public),
+    ("GET", "/log/tile/{*path}", Auth::Public),
+    ("GET", "/log/vkey", Auth::Public),
+    ("GET", "/openapi.json", Auth::Public),
+    ("GET", "/healthz", Auth::Public),
+    ("GET", "/metrics", Auth::Public),
+];
+
+/// Who may call a route.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Auth {
+    Public,
+    /// A signed request from the agency that owns the case.
+    Agency,
+    /// A console user with the reviewer or approver role.
+    Reviewer,
+    /// A console user with the approver role.
+    Approver,
+}
+
+/// The application's router.
+pub fn router(state: AppState) -> Router {
+    use routes::*;
+    let limit = state.inner.config.body_limit;
+    Router::new()
+        .route("/v1/orders", post(agency::submit))
+        .route("/v1/cases", get(agency::list))
+        .route("/v1/cases/{id}", get(agency::show))
+        .route("/v1/cases/{id}/withdraw", post(agency::withdraw))
+        .route("/v1/review/queue", get(review::queue))
+        .route("/v1/review/cases/{id}", get(review::show))
+        .route("/v1/review/cases/{id}/{action}", post(review::act))
+        .route("/v1/console/tokens", post(review::login))
+        .route("/log/checkpoint", get(public::checkpoint))
+        .route("/log/tile/{*path}", get(public::tile))
+        .route("/log/vkey", get(public::vkey))
+        .route("/openapi.json", get(public::openapi))
+        .route("/healthz", get(public::healthz))
+        .route("/metrics", get(public::metrics))
+        .fallback(public::not_found)
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(middleware::from_fn_with_state(state.clone(), observe))
+        .with_state(state)
+}
+
+/// Counts every request by its route pattern (never by its ids).
+async fn observe(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let method = request.method().as_str().to_owned();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "other".to_owned());
+    let response = next.run(request).await;
+    state.inner.metrics.request(
+        &method,
+        &route,
+        response.status().as_u16(),
+        start.elapsed().as_secs_f64(),
+    );
+    response
+}
+
+/// Serves until `shutdown` resolves, then finishes the requests in flight.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

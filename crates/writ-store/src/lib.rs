@@ -434,7 +434,7 @@ impl Store {
             .fetch_optional(&mut *tx)
             .await?;
             if let Some(row) = existing {
-                out.push(Intake::Existing(CaseRow::from_row(&row)?));
+                out.push(Intake::Existing(Box::new(CaseRow::from_row(&row)?)));
                 continue;
             }
             let c = &new.case;

@@ -177,7 +177,7 @@ pub struct NewCase {
 pub enum Intake {
     Stored,
     /// The agency's reference was already taken by this case.
-    Existing(CaseRow),
+    Existing(Box<CaseRow>),
 }
 
 /// An event for the log's outbox.

@@ -1,0 +1,212 @@
+//! `writ bench intake`: signed orders in, decisions out, events durable;
+//! reports p50 and p99 latency and orders per second.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand};
+use writ_server::ServerConfig;
+use writ_server::app::{App, AppOptions};
+
+use crate::client::{self, Signer};
+
+#[derive(Subcommand, Debug)]
+pub enum BenchCommand {
+    /// Intake throughput and latency over HTTP.
+    Intake(IntakeArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct IntakeArgs {
+    /// A running server (started with `--rate-limit 0`); without it, the
+    /// benchmark starts a demo server of its own in a temporary folder.
+    #[arg(long)]
+    pub server: Option<String>,
+    /// The server's data folder, to find the demo agency's key.
+    #[arg(long, default_value = "./writ-data")]
+    pub data: PathBuf,
+    #[arg(long, default_value = "us-fbi-wfo")]
+    pub agency: String,
+    /// The agency's signing key [default: <data>/demo/agencies/<agency>/signing.key].
+    #[arg(long)]
+    pub key: Option<PathBuf>,
+    #[arg(long, default_value_t = 64)]
+    pub clients: usize,
+    #[arg(long, default_value_t = 10_000)]
+    pub orders: usize,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(cmd: BenchCommand) -> anyhow::Result<ExitCode> {
+    let BenchCommand::Intake(args) = cmd;
+    client::runtime()?.block_on(intake(args))
+}
+
+/// A subpoena for a synthetic demo account's subscriber data.
+fn order(agency: &str, run: &str, i: usize) -> Vec<u8> {
+    let account = i % writ_gateway::demo::SYNTHETIC_ACCOUNTS + 1;
+    serde_json::json!({
+        "reference": format!("BENCH-{run}-{i}"),
+        "agency": agency,
+        "instrument": "subpoena",
+        "legal_basis": "18 U.S.C. § 2703(c)(2)",
+        "issued_by": {"kind": "prosecutor"},
+        "issued_at": writ_model::Timestamp::now().plus_days(-1),
+        "targets": [{"kind": "email", "value": format!("user{account:05}@demo.example")}],
+        "categories": ["subscriber"],
+    })
+    .to_string()
+    .into_bytes()
+}
+
+async fn intake(args: IntakeArgs) -> anyhow::Result<ExitCode> {
+    let mut own = None;
+    let mut _tmp = None;
+    let (server, data) = match &args.server {
+        Some(s) => (s.clone(), args.data.clone()),
+        None => {
+            let dir = tempfile::tempdir().context("temporary folder")?;
+            let options = AppOptions {
+                demo: true,
+                server: ServerConfig {
+                    rate_limit: 0,
+                    ..ServerConfig::default()
+                },
+                ..AppOptions::new(dir.path())
+            };
+            let app = App::start(options).await.context("starting a server")?;
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+            let addr = listener.local_addr()?;
+            let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+            let state = app.state.clone();
+            let handle = tokio::spawn(async move {
+                let _ = writ_server::serve(listener, state, async move {
+                    let _ = stopped.await;
+                })
+                .await;
+            });
+            let data = dir.path().to_path_buf();
+            own = Some((app, stop, handle));
+            _tmp = Some(dir);
+            (format!("http://{addr}"), data)
+        }
+    };
+    let key = args.key.clone().unwrap_or_else(|| {
+        data.join("demo")
+            .join("agencies")
+            .join(&args.agency)
+            .join("signing.key")
+    });
+    let signer = Arc::new(Signer::load(&args.agency, &key)?);
+    let run = hex_run()?;
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(args.clients)
+        .build()?;
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..args.clients.max(1) {
+        let (http, signer, next, server, agency, run) = (
+            http.clone(),
+            signer.clone(),
+            next.clone(),
+            server.clone(),
+            args.agency.clone(),
+            run.clone(),
+        );
+        let total = args.orders;
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut failures = 0usize;
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= total {
+                    break;
+                }
+                let body = order(&agency, &run, i);
+                let t = Instant::now();
+                match client::send(
+                    &http,
+                    &server,
+                    "POST",
+                    "/v1/orders",
+                    body,
+                    Some(&signer),
+                    None,
+                )
+                .await
+                {
+                    Ok(a) if a.status == 201 => latencies.push(t.elapsed()),
+                    Ok(a) => {
+                        if failures == 0 {
+                            eprintln!("order {i}: {} {}", a.status, a.detail());
+                        }
+                        failures += 1;
+                    }
+                    Err(e) => {
+                        if failures == 0 {
+                            eprintln!("order {i}: {e:#}");
+                        }
+                        failures += 1;
+                    }
+                }
+            }
+            (latencies, failures)
+        }));
+    }
+    let mut latencies: Vec<Duration> = Vec::with_capacity(args.orders);
+    let mut failures = 0;
+    for t in tasks {
+        let (l, f) = t.await?;
+        latencies.extend(l);
+        failures += f;
+    }
+    let elapsed = started.elapsed();
+    if let Some((app, stop, handle)) = own {
+        let _ = stop.send(());
+        let _ = handle.await;
+        app.shutdown().await?;
+    }
+    latencies.sort();
+    let pct = |p: f64| -> f64 {
+        if latencies.is_empty() {
+            return 0.0;
+        }
+        let i = ((latencies.len() as f64 * p).ceil() as usize).clamp(1, latencies.len()) - 1;
+        latencies[i].as_secs_f64() * 1000.0
+    };
+    let rate = latencies.len() as f64 / elapsed.as_secs_f64();
+    if args.json {
+        println!(
+            "{}",
+            serde_json::json!({"orders": latencies.len(), "failed": failures, "clients": args.clients,
+                "seconds": elapsed.as_secs_f64(), "p50_ms": pct(0.5), "p99_ms": pct(0.99), "orders_per_second": rate})
+        );
+    } else {
+        println!(
+            "{} orders ({} failed), {} clients, {:.2} s: p50 {:.2} ms, p99 {:.2} ms, {:.0} orders/s",
+            latencies.len(),
+            failures,
+            args.clients,
+            elapsed.as_secs_f64(),
+            pct(0.5),
+            pct(0.99),
+            rate
+        );
+    }
+    if failures > 0 {
+        bail!("{failures} orders failed");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn hex_run() -> anyhow::Result<String> {
+    let b = writ_gateway::random_bytes::<4>()?;
+    Ok(b.iter().map(|x| format!("{x:02x}")).collect())
+}

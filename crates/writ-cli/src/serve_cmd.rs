@@ -1,0 +1,153 @@
+//! `writ serve`: the gateway server.
+//!
+//! Settings come from flags, then `WRIT_*` environment variables, then the
+//! `--config` file (TOML), then the defaults of `cli.md`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Args;
+use serde::Deserialize;
+use writ_server::ServerConfig;
+use writ_server::app::{App, AppOptions};
+
+use crate::client;
+use crate::input::BadInput;
+
+#[derive(Args, Debug, Default)]
+pub struct ServeArgs {
+    /// Seed demo agencies, accounts, keys and console users on first start.
+    #[arg(long)]
+    pub demo: bool,
+    /// The data folder [default: ./writ-data].
+    #[arg(long, env = "WRIT_DATA")]
+    pub data: Option<PathBuf>,
+    /// The address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "WRIT_LISTEN")]
+    pub listen: Option<String>,
+    /// The case store [default: sqlite://<data>/writ.db].
+    #[arg(long, env = "WRIT_DATABASE")]
+    pub database: Option<String>,
+    /// Where objects live [default: file://<data>/objects]; only local folders for now.
+    #[arg(long, env = "WRIT_OBJECTS")]
+    pub objects: Option<String>,
+    /// A TOML file with any of: data, listen, database, rate_limit, burst, body_limit.
+    #[arg(long, env = "WRIT_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Orders per second per agency (bursts of 10x); 0 turns the limit off [default: 50].
+    #[arg(long, env = "WRIT_RATE_LIMIT")]
+    pub rate_limit: Option<u32>,
+    /// The log's signing key file; by default the key is kept in the case store.
+    #[arg(long, env = "WRIT_LOG_KEY")]
+    pub log_key: Option<PathBuf>,
+}
+
+#[derive(Deserialize, Default, Debug)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    data: Option<PathBuf>,
+    listen: Option<String>,
+    database: Option<String>,
+    rate_limit: Option<u32>,
+    burst: Option<u32>,
+    body_limit: Option<usize>,
+}
+
+pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let file: FileConfig = match &args.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| BadInput(format!("{}: cannot read: {e}", path.display())))?;
+            toml::from_str(&text).map_err(|e| BadInput(format!("{}: {e}", path.display())))?
+        }
+        None => FileConfig::default(),
+    };
+    let data = args
+        .data
+        .or(file.data)
+        .unwrap_or_else(|| PathBuf::from("./writ-data"));
+    let listen = args
+        .listen
+        .or(file.listen)
+        .unwrap_or_else(|| "127.0.0.1:8080".to_owned());
+    let rate_limit = args.rate_limit.or(file.rate_limit).unwrap_or(50);
+    let mut server = ServerConfig {
+        rate_limit,
+        burst: file.burst.unwrap_or(rate_limit.saturating_mul(10)),
+        ..ServerConfig::default()
+    };
+    if let Some(limit) = file.body_limit {
+        server.body_limit = limit;
+    }
+    if let Some(objects) = &args.objects
+        && !objects.starts_with("file://")
+    {
+        return Err(BadInput(format!(
+            "--objects `{objects}`: only file:// folders are supported by this build"
+        ))
+        .into());
+    }
+    if args.log_key.is_some() {
+        eprintln!("warning: --log-key is not supported yet; the log key is kept in the case store");
+    }
+    let options = AppOptions {
+        database: args.database.or(file.database),
+        demo: args.demo,
+        server,
+        ..AppOptions::new(&data)
+    };
+    client::runtime()?.block_on(serve(options, listen))
+}
+
+async fn serve(options: AppOptions, listen: String) -> anyhow::Result<ExitCode> {
+    let listener = tokio::net::TcpListener::bind(&listen)
+        .await
+        .with_context(|| format!("cannot listen on `{listen}`"))?;
+    let app = App::start(options).await.context("starting the server")?;
+    if let Some(seeded) = &app.seeded {
+        if seeded.fresh {
+            let users = std::fs::read_to_string(&seeded.users_file).unwrap_or_default();
+            eprintln!(
+                "demo console users (role name password otpauth-URI token), also in {}:",
+                seeded.users_file.display()
+            );
+            eprint!("{users}");
+        } else {
+            eprintln!(
+                "demo data already seeded; console users are in {}",
+                seeded.users_file.display()
+            );
+        }
+    }
+    eprintln!("log verifier key: {}", app.log.vkey());
+    eprintln!("listening on http://{listen}");
+    writ_server::serve(listener, app.state.clone(), shutdown_signal())
+        .await
+        .context("serving")?;
+    eprintln!("shutting down");
+    app.shutdown().await.context("closing the log")?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}

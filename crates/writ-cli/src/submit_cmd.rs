@@ -1,0 +1,62 @@
+//! `writ submit`: sign and send an order, print the case and decision.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+
+use crate::client::{self, Signer};
+use crate::input::{self, BadInput};
+
+#[derive(Args, Debug)]
+pub struct SubmitArgs {
+    /// The server's URL, e.g. http://127.0.0.1:8080.
+    #[arg(long, env = "WRIT_SERVER")]
+    pub server: String,
+    /// The agency id the key belongs to.
+    #[arg(long)]
+    pub agency: String,
+    /// The agency's signing key file (base64 Ed25519 seed).
+    #[arg(long)]
+    pub key: PathBuf,
+    /// Print the API's answer as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// The order (formats.md, "Order").
+    pub order: PathBuf,
+}
+
+pub fn run(args: SubmitArgs) -> anyhow::Result<ExitCode> {
+    let body = input::read(&args.order)?;
+    if serde_json::from_slice::<serde_json::Value>(&body).is_err() {
+        return Err(BadInput(format!("{}: not JSON", args.order.display())).into());
+    }
+    let signer = Signer::load(&args.agency, &args.key)?;
+    let answer = client::runtime()?.block_on(async {
+        let http = reqwest::Client::new();
+        client::send(
+            &http,
+            &args.server,
+            "POST",
+            "/v1/orders",
+            body,
+            Some(&signer),
+            None,
+        )
+        .await
+    })?;
+    if !answer.ok() {
+        eprintln!(
+            "error: server answered {}: {}",
+            answer.status,
+            answer.detail()
+        );
+        return Ok(ExitCode::from(1));
+    }
+    if args.json {
+        println!("{}", answer.body);
+    } else {
+        client::print_answer(&answer.body)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,111 @@
+//! The one error type of the server and its single `IntoResponse`: RFC 9457
+//! problem details. A 5xx never says more than "internal error"; its cause
+//! is logged once, here.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use writ_gateway::GatewayError;
+
+use crate::httpsig::SigError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{0}")]
+    Gateway(#[from] GatewayError),
+    #[error("{0}")]
+    Signature(#[from] SigError),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Unprocessable(String),
+    #[error("request body larger than {0} bytes")]
+    TooLarge(usize),
+    #[error("rate limit exceeded")]
+    RateLimited { retry_after: u64 },
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+impl AppError {
+    fn status(&self) -> StatusCode {
+        match self {
+            AppError::Gateway(e) => match e {
+                GatewayError::Input(_) => StatusCode::UNPROCESSABLE_ENTITY,
+                GatewayError::Conflict(_) => StatusCode::CONFLICT,
+                GatewayError::NotFound(_) => StatusCode::NOT_FOUND,
+                GatewayError::Forbidden(_) => StatusCode::FORBIDDEN,
+                GatewayError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+                GatewayError::Store(_) | GatewayError::Internal(_) => {
+                    StatusCode::INTERNAL_SERVER_ERROR
+                }
+            },
+            AppError::Signature(_) | AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+}
+
+/// A problem details response.
+pub fn problem(status: StatusCode, detail: &str, extra: Option<serde_json::Value>) -> Response {
+    let title = status.canonical_reason().unwrap_or("Error");
+    let mut body = json!({
+        "type": "about:blank",
+        "title": title,
+        "status": status.as_u16(),
+        "detail": detail,
+    });
+    if let (Some(serde_json::Value::Object(extra)), Some(map)) = (extra, body.as_object_mut()) {
+        map.extend(extra);
+    }
+    let mut response = (status, body.to_string()).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
+    response
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if status == StatusCode::INTERNAL_SERVER_ERROR {
+            eprintln!(
+                "{} error {}: {self}",
+                writ_model::Timestamp::now(),
+                status.as_u16()
+            );
+            return problem(status, "internal error", None);
+        }
+        let extra = match &self {
+            AppError::Gateway(GatewayError::Input(e)) => Some(json!({"field": e.path})),
+            _ => None,
+        };
+        let detail = match &self {
+            AppError::Gateway(GatewayError::Input(e)) => e.to_string(),
+            other => other.to_string(),
+        };
+        let mut response = problem(status, &detail, extra);
+        if let AppError::RateLimited { retry_after } = self
+            && let Ok(v) = HeaderValue::from_str(&retry_after.to_string())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Signature, Bearer"),
+            );
+        }
+        response
+    }
+}

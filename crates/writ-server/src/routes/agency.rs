@@ -1,0 +1,130 @@
+//! What agencies call: signed requests only, and only about their own cases.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use writ_gateway::Submission;
+
+use crate::httpsig::{self, SigError};
+use crate::{AppError, AppState};
+
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+impl AppState {
+    /// The agency that signed this request, or 401. Nothing is changed by a
+    /// refused request, and a signature is accepted once.
+    pub(crate) async fn authenticate(
+        &self,
+        method: &Method,
+        uri: &Uri,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<String, AppError> {
+        let now = writ_model::Timestamp::now().as_second();
+        let parsed = httpsig::parse(
+            header(headers, "signature-input"),
+            header(headers, "signature"),
+            header(headers, "content-digest"),
+            body,
+            now,
+        )?;
+        let (agency, key) = self
+            .inner
+            .gw
+            .signing_key(&parsed.key_id)
+            .await?
+            .ok_or(SigError::UnknownKey)?;
+        parsed.verify(&key, method.as_str(), uri.path())?;
+        if !self.inner.replay.first_use(parsed.replay_key()) {
+            return Err(SigError::Replayed.into());
+        }
+        Ok(agency)
+    }
+}
+
+pub(crate) async fn submit(
+    State(state): State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, AppError> {
+    let body = super::body(body, state.inner.config.body_limit)?;
+    let agency = state.authenticate(&method, &uri, &headers, &body).await?;
+    state
+        .inner
+        .limiter
+        .check(&agency)
+        .map_err(|retry_after| AppError::RateLimited { retry_after })?;
+    let answer = state
+        .inner
+        .gw
+        .submit(Submission {
+            submitter: &agency,
+            body: &body,
+        })
+        .await?;
+    let status = if answer.created {
+        state
+            .inner
+            .metrics
+            .outcome(answer.decision.outcome.as_str());
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(answer)).into_response())
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ListQuery {
+    limit: Option<i64>,
+}
+
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    query: Result<Query<ListQuery>, QueryRejection>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, AppError> {
+    let body = super::body(body, state.inner.config.body_limit)?;
+    let agency = state.authenticate(&method, &uri, &headers, &body).await?;
+    let query = query.map_err(|e| AppError::BadRequest(e.body_text()))?;
+    let limit = query.limit.unwrap_or(100).clamp(1, 1000);
+    let cases = state.inner.gw.agency_cases(&agency, limit).await?;
+    Ok(Json(serde_json::json!({ "cases": cases })).into_response())
+}
+
+pub(crate) async fn show(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, AppError> {
+    let body = super::body(body, state.inner.config.body_limit)?;
+    let agency = state.authenticate(&method, &uri, &headers, &body).await?;
+    Ok(Json(state.inner.gw.agency_case(&agency, &id).await?).into_response())
+}
+
+pub(crate) async fn withdraw(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, AppError> {
+    let body = super::body(body, state.inner.config.body_limit)?;
+    let agency = state.authenticate(&method, &uri, &headers, &body).await?;
+    Ok(Json(state.inner.gw.withdraw(&agency, &id).await?).into_response())
+}

@@ -1,0 +1,178 @@
+//! What console users call, with a personal access token
+//! (`Authorization: Bearer`).
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use writ_gateway::auth::User;
+use writ_gateway::review::{DropPair, Proposal};
+use writ_model::Timestamp;
+use writ_model::order::NumberSource;
+
+use crate::{AppError, AppState};
+
+async fn user(state: &AppState, headers: &HeaderMap) -> Result<User, AppError> {
+    let token = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or_else(|| AppError::Unauthorized("a bearer token is required".into()))?;
+    Ok(state.inner.gw.user_for_token(token.trim()).await?)
+}
+
+/// Reads a JSON body (an empty body counts as `{}`), as a 422 on error.
+fn json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
+    let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) {
+        b"{}"
+    } else {
+        body
+    };
+    writ_model::parse::from_json(body).map_err(|e| AppError::Unprocessable(e.to_string()))
+}
+
+pub(crate) async fn queue(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let user = user(&state, &headers).await?;
+    let cases = state.inner.gw.queue(&user).await?;
+    Ok(Json(serde_json::json!({ "cases": cases })).into_response())
+}
+
+pub(crate) async fn show(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let user = user(&state, &headers).await?;
+    Ok(Json(state.inner.gw.review_case(&user, &id).await?).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Empty {}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Narrow {
+    drop: Vec<DropPair>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Reject {
+    reason: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CallbackBody {
+    number_source: NumberSource,
+    verified: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Secrecy {
+    #[serde(default)]
+    until: Option<Timestamp>,
+    #[serde(default)]
+    lifted: bool,
+}
+
+pub(crate) async fn act(
+    State(state): State<AppState>,
+    Path((id, action)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, AppError> {
+    let body = super::body(body, state.inner.config.body_limit)?;
+    let user = user(&state, &headers).await?;
+    let gw = &state.inner.gw;
+    let answer = match action.as_str() {
+        "approve" => {
+            json::<Empty>(&body)?;
+            gw.propose(&user, &id, Proposal::Approve).await?
+        }
+        "narrow" => {
+            let n: Narrow = json(&body)?;
+            gw.propose(&user, &id, Proposal::Narrow { drop: n.drop })
+                .await?
+        }
+        "reject" => {
+            let r: Reject = json(&body)?;
+            gw.propose(&user, &id, Proposal::Reject { reason: r.reason })
+                .await?
+        }
+        "confirm" => {
+            json::<Empty>(&body)?;
+            gw.confirm(&user, &id).await?
+        }
+        "callback" => {
+            let c: CallbackBody = json(&body)?;
+            gw.record_callback(&user, &id, c.number_source, c.verified)
+                .await?
+        }
+        "secrecy" => {
+            let s: Secrecy = json(&body)?;
+            let until = match (s.until, s.lifted) {
+                (Some(t), false) => Some(t),
+                (None, true) => None,
+                _ => {
+                    return Err(AppError::Unprocessable(
+                        "give exactly one of `until` and `lifted: true`".into(),
+                    ));
+                }
+            };
+            gw.secrecy(&user, &id, until).await?
+        }
+        "emergency-over" => {
+            json::<Empty>(&body)?;
+            gw.record_fact(&user, &id, "emergency_over").await?
+        }
+        "preservation-confirmed" => {
+            json::<Empty>(&body)?;
+            gw.record_fact(&user, &id, "preservation_confirmed").await?
+        }
+        other => return Err(AppError::NotFound(format!("review action `{other}`"))),
+    };
+    Ok(Json(answer).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Login {
+    name: String,
+    password: String,
+    code: String,
+    #[serde(default)]
+    label: Option<String>,
+}
+
+/// Password and TOTP code in, a personal access token out.
+pub(crate) async fn login(
+    State(state): State<AppState>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, AppError> {
+    let body = super::body(body, state.inner.config.body_limit)?;
+    let l: Login = json(&body)?;
+    let token = state
+        .inner
+        .gw
+        .login(
+            &l.name,
+            &l.password,
+            &l.code,
+            l.label.as_deref().unwrap_or("console"),
+        )
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(serde_json::json!({ "token": token })),
+    )
+        .into_response())
+}
