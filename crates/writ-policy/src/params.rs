@@ -31,7 +31,8 @@ pub struct Parameters {
 fn instant(text: &str) -> Timestamp {
     // The constants above are well-formed; a parse failure would be caught by
     // the tests below, and falling back to the epoch keeps a default usable.
-    Timestamp::parse(text).unwrap_or_else(|_| Timestamp::from_second(0).unwrap_or_else(Timestamp::now))
+    Timestamp::parse(text)
+        .unwrap_or_else(|_| Timestamp::from_second(0).unwrap_or_else(Timestamp::now))
 }
 
 impl Default for Parameters {

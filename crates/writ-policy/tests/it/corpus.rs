@@ -27,7 +27,11 @@ fn run_folder(sub: &str) -> usize {
             ));
         }
     }
-    assert!(failures.is_empty(), "failing cases:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "failing cases:\n{}",
+        failures.join("\n")
+    );
     files.len()
 }
 

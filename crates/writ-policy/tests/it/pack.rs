@@ -68,7 +68,10 @@ fn a_misspelt_attribute_fails_validation() {
         "context.order.instrumnet == \"subpoena\"",
     );
     let err = load_err(dir.path());
-    assert!(err.contains("does not validate against the schema"), "{err}");
+    assert!(
+        err.contains("does not validate against the schema"),
+        "{err}"
+    );
     assert!(err.contains("F.subpoena"), "{err}");
 }
 
@@ -85,7 +88,12 @@ fn rules_need_their_annotations() {
     assert!(err.contains("missing annotation `@citation`"), "{err}");
 
     let dir = pack_copy();
-    edit(dir.path(), "70-scope.cedar", "@level(\"trigger\")", "@level(\"maybe\")");
+    edit(
+        dir.path(),
+        "70-scope.cedar",
+        "@level(\"trigger\")",
+        "@level(\"maybe\")",
+    );
     assert!(load_err(dir.path()).contains("unknown level `maybe`"));
 
     let dir = pack_copy();
@@ -117,7 +125,12 @@ fn a_pack_that_lets_hacking_through_is_refused() {
 #[test]
 fn parameters_come_from_policy_toml() {
     let dir = pack_copy();
-    edit(dir.path(), "policy.toml", "max_targets = 25", "max_targets = 1");
+    edit(
+        dir.path(),
+        "policy.toml",
+        "max_targets = 25",
+        "max_targets = 1",
+    );
     edit(
         dir.path(),
         "policy.toml",
@@ -137,8 +150,16 @@ fn parameters_come_from_policy_toml() {
     assert_eq!(d.due_at.to_string(), "2026-12-01T12:00:00Z");
 
     let dir = pack_copy();
-    edit(dir.path(), "policy.toml", "max_targets = 25", "max_targetz = 25");
-    assert!(matches!(Pack::load_dir(dir.path()), Err(PackError::File { .. })));
+    edit(
+        dir.path(),
+        "policy.toml",
+        "max_targets = 25",
+        "max_targetz = 25",
+    );
+    assert!(matches!(
+        Pack::load_dir(dir.path()),
+        Err(PackError::File { .. })
+    ));
 }
 
 /// Cedar skips a policy whose evaluation errors; Writ refuses instead.
@@ -172,7 +193,11 @@ when { resource.instrument == "emergency_request" && context.now * 9223372036854
     assert_eq!(d.outcome, Outcome::Reject);
     assert!(d.decisions.iter().all(|p| p.status == Status::Deny));
     assert_eq!(d.codes(), vec![writ_policy::POLICY_ERROR]);
-    assert!(d.reasons[0].message.contains("X.overflow"), "{:?}", d.reasons);
+    assert!(
+        d.reasons[0].message.contains("X.overflow"),
+        "{:?}",
+        d.reasons
+    );
 
     let emergency = crate::corpus_dir("public").join("023-emergency-verified.json");
     let case = parse::case_file(&std::fs::read(emergency).unwrap()).unwrap();
@@ -185,7 +210,11 @@ when { resource.instrument == "emergency_request" && context.now * 9223372036854
 #[test]
 fn reasons_carry_message_and_citation() {
     for rule in crate::default_pack().rules() {
-        assert!(!rule.message.is_empty() && !rule.citation.is_empty(), "{}", rule.id);
+        assert!(
+            !rule.message.is_empty() && !rule.citation.is_empty(),
+            "{}",
+            rule.id
+        );
     }
     let case = crate::corpus_dir("public").join("002-us-subpoena-asks-content.json");
     let case = parse::case_file(&std::fs::read(case).unwrap()).unwrap();

@@ -22,7 +22,10 @@ fn check(change: impl FnOnce(&mut Value), message: &str) {
 #[test]
 fn unknown_enum_value_names_the_path() {
     check(
-        |c| c["order"]["targets"] = json!([{"kind": "email", "value": "a@b.c"}, {"kind": "ip", "value": "1.2.3.4"}]),
+        |c| {
+            c["order"]["targets"] =
+                json!([{"kind": "email", "value": "a@b.c"}, {"kind": "ip", "value": "1.2.3.4"}])
+        },
         "case.json: order.targets[1].kind: unknown variant `ip`",
     );
 }
@@ -49,7 +52,10 @@ fn missing_fields_are_refused() {
     );
     check(
         |c| {
-            c["order"]["date_range"].as_object_mut().unwrap().remove("to");
+            c["order"]["date_range"]
+                .as_object_mut()
+                .unwrap()
+                .remove("to");
         },
         "case.json: order.date_range: missing field `to`",
     );
@@ -68,7 +74,10 @@ fn wrong_types_are_refused() {
         "case.json: order.targets: invalid type: string",
     );
     check(
-        |c| c["order"]["offence"] = json!({"description": "x", "max_custodial_years": "3", "listed": false}),
+        |c| {
+            c["order"]["offence"] =
+                json!({"description": "x", "max_custodial_years": "3", "listed": false})
+        },
         "case.json: order.offence.max_custodial_years: invalid type: string",
     );
 }
@@ -170,5 +179,8 @@ fn malformed_json_is_refused() {
     assert_eq!(err, "invalid JSON: the input is empty");
     let deep = format!("{{\"reference\": {}", "[".repeat(10_000));
     let err = parse::order(deep.as_bytes()).unwrap_err().to_string();
-    assert!(err.starts_with("reference: invalid type: sequence"), "{err}");
+    assert!(
+        err.starts_with("reference: invalid type: sequence"),
+        "{err}"
+    );
 }

@@ -57,9 +57,20 @@ const TARGETS: &[(&str, &str)] = &[
     ("account_id", "acct-br-gabriel"),
     ("keyword", "pressure cooker"),
 ];
-const CATEGORIES: &[&str] = &["subscriber", "identification", "traffic", "location", "content"];
+const CATEGORIES: &[&str] = &[
+    "subscriber",
+    "identification",
+    "traffic",
+    "location",
+    "content",
+];
 const ASSISTANCE: &[&str] = &["real_time_interception", "provide_keys", "expedite"];
-const THREATS: &[&str] = &["death", "serious_physical_injury", "safety_of_person", "property_damage"];
+const THREATS: &[&str] = &[
+    "death",
+    "serious_physical_injury",
+    "safety_of_person",
+    "property_damage",
+];
 
 fn time(offset_hours: i64) -> String {
     writ_model::Timestamp::parse("2026-11-28T12:00:00Z")
