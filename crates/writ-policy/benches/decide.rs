@@ -5,6 +5,8 @@
 //! to report the median, the 99th percentile and decisions per second on one
 //! core.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::hint::black_box;
 use std::time::Instant;
 

@@ -107,14 +107,14 @@ pub fn resolve<'a>(target: &Target, accounts: &'a [Account]) -> Resolution<'a> {
 }
 
 /// The registered submitter, if any.
-pub fn submitter<'a>(input: &'a DecisionInput) -> Option<&'a Agency> {
+pub fn submitter(input: &DecisionInput) -> Option<&Agency> {
     let id = input.submitted_by.as_deref()?;
     input.agencies.iter().find(|a| a.id.as_str() == id)
 }
 
 /// The hold a renewal names: same reference, same agency as the order, same
 /// instrument.
-pub fn renewed_hold<'a>(input: &'a DecisionInput) -> Option<&'a PriorHold> {
+pub fn renewed_hold(input: &DecisionInput) -> Option<&PriorHold> {
     let reference = input.order.renews.as_ref()?;
     input.prior.iter().find(|h| {
         h.reference == *reference
