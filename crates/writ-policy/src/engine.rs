@@ -4,6 +4,8 @@
 //! refusals first (step 1), then pair statuses (step 2), order-level review
 //! triggers (step 3), the outcome (step 4) and the dates (step 5).
 
+use std::collections::HashMap;
+
 use cedar_policy::{Authorizer, Context, Decision as CedarDecision, EntityUid, PolicySet, Request};
 use writ_model::decision::{Notify, PolicyRef};
 use writ_model::{
@@ -222,6 +224,9 @@ pub fn decide(pack: &Pack, input: &DecisionInput) -> Decision {
         Status::Grant
     };
     let mut pair_reasons = Vec::new();
+    // Identical requests (same account facts, same category) get the same
+    // answer; each is evaluated once per decision.
+    let mut verdicts: HashMap<(String, Category), Verdict> = HashMap::new();
     for (target, resolution) in order.targets.iter().zip(&resolved) {
         let label = target.label();
         let account = resolution.account();
@@ -244,15 +249,20 @@ pub fn decide(pack: &Pack, input: &DecisionInput) -> Decision {
                     (Status::NoData, codes)
                 }
                 Resolution::Found(account) => {
-                    let verdict = evaluate(
-                        pack,
-                        &pack.pair_rules,
-                        &facts,
-                        &disclose,
-                        facts::uid("Writ::Account", account.id.as_str()),
-                        facts.pair_context(category.as_str()),
-                        Level::Deny,
-                    );
+                    let key = facts::account_key(account);
+                    let verdict = verdicts
+                        .entry((key, category))
+                        .or_insert_with_key(|(key, _)| {
+                            evaluate(
+                                pack,
+                                &pack.pair_rules,
+                                &facts,
+                                &disclose,
+                                facts::uid("Writ::Account", key),
+                                facts.pair_context(category.as_str()),
+                                Level::Deny,
+                            )
+                        });
                     // The strongest status wins, and only its codes are
                     // reported: deny over review over grant.
                     let (status, level) = if verdict.any(Level::Deny) {

@@ -107,20 +107,31 @@ pub fn resolve<'a>(target: &Target, accounts: &'a [Account]) -> Resolution<'a> {
 }
 
 /// The registered submitter, if any.
-pub fn submitter<'a>(input: &'a DecisionInput) -> Option<&'a Agency> {
+pub fn submitter(input: &DecisionInput) -> Option<&Agency> {
     let id = input.submitted_by.as_deref()?;
     input.agencies.iter().find(|a| a.id.as_str() == id)
 }
 
 /// The hold a renewal names: same reference, same agency as the order, same
 /// instrument.
-pub fn renewed_hold<'a>(input: &'a DecisionInput) -> Option<&'a PriorHold> {
+pub fn renewed_hold(input: &DecisionInput) -> Option<&PriorHold> {
     let reference = input.order.renews.as_ref()?;
     input.prior.iter().find(|h| {
         h.reference == *reference
             && h.agency == input.order.agency
             && h.instrument == input.order.instrument
     })
+}
+
+/// The rules see an account only through its facts (where its data is
+/// stored, who holds it), never through its identity: the account entity is
+/// named by those facts, so that two targets with the same facts make the
+/// same request, which is evaluated once.
+pub fn account_key(account: &Account) -> String {
+    format!(
+        "{}|{}|{}",
+        account.data_location, account.holder.us_person, account.holder.located_in
+    )
 }
 
 /// Everything the Cedar requests of one decision share.
@@ -269,7 +280,7 @@ impl Facts {
         let mut seen = HashSet::new();
         for r in resolved {
             if let Resolution::Found(account) = r
-                && seen.insert(account.id.as_str())
+                && seen.insert(account_key(account))
             {
                 let attrs: Attrs = HashMap::from([
                     (
@@ -284,7 +295,7 @@ impl Facts {
                 ]);
                 entities.push(
                     Entity::new(
-                        uid("Writ::Account", account.id.as_str())?,
+                        uid("Writ::Account", &account_key(account))?,
                         attrs,
                         HashSet::new(),
                     )

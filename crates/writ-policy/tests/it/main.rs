@@ -1,5 +1,7 @@
 //! Tests of the policy engine: the corpora, parsing, packs, and properties.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod corpus;
 mod pack;
 mod parsing;
