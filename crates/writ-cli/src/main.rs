@@ -13,6 +13,7 @@ mod bench_cmd;
 mod client;
 mod decide_cmd;
 mod input;
+mod log_cmd;
 mod policy_cmd;
 mod review_cmd;
 mod serve_cmd;
@@ -36,6 +37,9 @@ enum Command {
     /// Test and check policy packs.
     #[command(subcommand)]
     Policy(policy_cmd::PolicyCommand),
+    /// The transparency log.
+    #[command(subcommand)]
+    Log(log_cmd::LogCommand),
     /// Run the gateway server.
     Serve(serve_cmd::ServeArgs),
     /// Sign and send an order; print the case and decision.
@@ -66,6 +70,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Decide(args) => decide_cmd::run(args),
         Command::Policy(cmd) => policy_cmd::run(cmd),
+        Command::Log(cmd) => log_cmd::run(cmd),
         Command::Serve(args) => serve_cmd::run(args),
         Command::Submit(args) => submit_cmd::run(args),
         Command::Agency(cmd) => agency_cmd::run(cmd),

@@ -528,7 +528,8 @@ impl Integrator {
         mut publish_rx: mpsc::UnboundedReceiver<PublishReply>,
         period: Duration,
     ) {
-        let mut tick = tokio::time::interval(period);
+        let start = tokio::time::Instant::now() + period;
+        let mut tick = tokio::time::interval_at(start, period);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let mut waiters = Vec::new();

@@ -51,11 +51,11 @@ impl InclusionProof {
     }
 }
 
-/// Full upper tiles kept in memory (they never change); about 8 KiB each.
+/// Upper tiles kept in memory (they never change); at most 8 KiB each.
 const TILE_CACHE_LIMIT: usize = 4096;
 
-/// Full tiles above level 0 by (level, index).
-type TileCache = HashMap<(u8, u64), Arc<Vec<u8>>>;
+/// Hash tiles above level 0 by (level, index, width); each is immutable.
+type TileCache = HashMap<(u8, u64, u16), Arc<Vec<u8>>>;
 
 /// Reads a log's objects.
 #[derive(Clone)]
@@ -117,13 +117,13 @@ impl Reader {
 
     async fn tile(&self, id: TileId) -> Result<Arc<Vec<u8>>, Error> {
         let level = id.level.unwrap_or(0);
-        let cacheable = id.level.is_some_and(|l| l > 0) && id.is_full();
+        let cacheable = id.level.is_some_and(|l| l > 0);
         if cacheable
             && let Some(t) = self
                 .cache
                 .lock()
                 .ok()
-                .and_then(|c| c.get(&(level, id.index)).cloned())
+                .and_then(|c| c.get(&(level, id.index, id.width)).cloned())
         {
             return Ok(t);
         }
@@ -137,7 +137,7 @@ impl Reader {
             if c.len() >= TILE_CACHE_LIMIT {
                 c.clear();
             }
-            c.insert((level, id.index), data.clone());
+            c.insert((level, id.index, id.width), data.clone());
         }
         Ok(data)
     }

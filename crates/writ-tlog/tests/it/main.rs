@@ -1,5 +1,7 @@
 //! The log's tests, in one binary.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod canonical;
 mod common;
 mod entry;
