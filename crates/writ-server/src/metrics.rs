@@ -14,6 +14,9 @@ struct Histogram {
     count: u64,
 }
 
+/// A gauge: name, help text, and `(labels, value)` samples.
+pub type Gauge<'a> = (&'a str, &'a str, Vec<(String, i64)>);
+
 #[derive(Debug, Default)]
 pub struct Metrics {
     requests: Mutex<BTreeMap<(String, String, u16), u64>>,
@@ -46,7 +49,7 @@ impl Metrics {
     }
 
     /// The exposition text, with gauges read from the store by the caller.
-    pub fn render(&self, gauges: &[(&str, &str, Vec<(String, i64)>)]) -> String {
+    pub fn render(&self, gauges: &[Gauge<'_>]) -> String {
         let mut out = String::new();
         out.push_str("# HELP writ_http_requests_total HTTP requests by route and status.\n");
         out.push_str("# TYPE writ_http_requests_total counter\n");

@@ -129,6 +129,17 @@ impl Store {
         }
     }
 
+    /// Starts a write transaction. On SQLite it takes the write lock at
+    /// once (`BEGIN IMMEDIATE`): a deferred transaction that reads first and
+    /// writes later fails with `SQLITE_BUSY` when another connection (the
+    /// log's sequencer shares the file) wrote in between.
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
+    }
+
     // ---- meta ---------------------------------------------------------
 
     pub async fn meta(&self, key: &str) -> Result<Option<String>> {
@@ -163,7 +174,7 @@ impl Store {
     /// Adds an agency; fails with [`StoreError::Exists`] if the id is taken.
     pub async fn insert_agency(&self, a: &AgencyRow, actor: &str) -> Result<()> {
         let _g = self.write_guard().await;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query(
             "INSERT INTO agencies (id, name, country, kind, status, verified_since, powers, \
              callback_numbers, age_recipient, created_at, updated_at) \
@@ -219,7 +230,7 @@ impl Store {
         at: i64,
     ) -> Result<()> {
         let _g = self.write_guard().await;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query(
             "UPDATE agencies SET status = $2, verified_since = COALESCE($3, verified_since), \
              updated_at = $4 WHERE id = $1",
@@ -248,7 +259,7 @@ impl Store {
         at: i64,
     ) -> Result<()> {
         let _g = self.write_guard().await;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query(
             "UPDATE agencies SET callback_numbers = $2, age_recipient = COALESCE($3, age_recipient), \
              updated_at = $4 WHERE id = $1",
@@ -269,7 +280,7 @@ impl Store {
 
     pub async fn add_agency_key(&self, key: &AgencyKeyRow, actor: &str) -> Result<()> {
         let _g = self.write_guard().await;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let exists = sqlx::query("SELECT id FROM agencies WHERE id = $1")
             .bind(&key.agency_id)
             .fetch_optional(&mut *tx)
@@ -349,7 +360,7 @@ impl Store {
     /// Adds accounts (skipping ids already present) in one transaction.
     pub async fn insert_accounts(&self, accounts: &[AccountRow]) -> Result<()> {
         let _g = self.write_guard().await;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         for a in accounts {
             let done = sqlx::query(
                 "INSERT INTO accounts (id, body) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING",
@@ -423,7 +434,7 @@ impl Store {
     /// compares with what was sent.
     pub async fn intake(&self, batch: &[NewCase]) -> Result<Vec<Intake>> {
         let _g = self.write_guard().await;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let mut out = Vec::with_capacity(batch.len());
         for new in batch {
             let existing = sqlx::query(AssertSqlSafe(format!(
@@ -534,7 +545,7 @@ impl Store {
     /// `expected_version` (else [`StoreError::Conflict`]).
     pub async fn update_case(&self, change: &CaseChange) -> Result<()> {
         let _g = self.write_guard().await;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query(
             "UPDATE cases SET status = $2, outcome = $3, decision = $4, order_json = $5, \
              version = version + 1, updated_at = $6 WHERE id = $1 AND version = $7",
@@ -623,7 +634,7 @@ impl Store {
     /// Records that events were appended to the log at the given indexes.
     pub async fn mark_logged(&self, logged: &[(i64, i64)]) -> Result<()> {
         let _g = self.write_guard().await;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         for (seq, index) in logged {
             sqlx::query("UPDATE events SET state = 'logged', log_index = $2 WHERE seq = $1")
                 .bind(seq)
@@ -638,7 +649,7 @@ impl Store {
     /// Appends events that belong to no single case (registry changes).
     pub async fn insert_events(&self, events: &[NewEvent]) -> Result<()> {
         let _g = self.write_guard().await;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         for e in events {
             insert_event(&mut tx, e).await?;
         }

@@ -21,7 +21,7 @@ pub(crate) async fn run(store: &Store) -> Result<()> {
         Backend::Postgres => "BIGSERIAL PRIMARY KEY",
     };
     for (version, sql) in MIGRATIONS {
-        let mut tx = store.pool().begin().await?;
+        let mut tx = store.begin_write().await?;
         let done = sqlx::query("SELECT version FROM schema_migrations WHERE version = $1")
             .bind(*version)
             .fetch_optional(&mut *tx)
