@@ -1,0 +1,406 @@
+//! The API's main paths: intake, idempotency, the agency's own cases,
+//! withdrawal, review with the two-person rule, sign-in, rate limits.
+
+use serde_json::{Value, json};
+use writ_server::ServerConfig;
+
+use crate::support::{TestApp, subpoena, warrant};
+
+/// The answer with its variable parts (ids, times) replaced, for snapshots.
+fn shape(mut v: Value) -> Value {
+    if v.get("case").is_some() {
+        v["case"] = json!("[case]");
+    }
+    if v["decision"].get("due_at").is_some() {
+        v["decision"]["due_at"] = json!("[due_at]");
+    }
+    v
+}
+
+#[tokio::test]
+async fn intake_is_idempotent_and_logged() {
+    let t = TestApp::start().await;
+    let order = subpoena("us-fbi-wfo", "API-1", "alice@example.com");
+    let first = t.submit("us-fbi-wfo", &order).await;
+    assert_eq!(first.status, 201, "{}", first.text);
+    insta::assert_json_snapshot!("subpoena_answer", shape(first.json()));
+    let case = first.json()["case"].as_str().unwrap().to_owned();
+    assert!(case.starts_with("c-") && case.len() == 18);
+
+    // The same order again: 200 and the same answer.
+    let again = t.submit("us-fbi-wfo", &order).await;
+    assert_eq!(again.status, 200);
+    assert_eq!(again.json(), first.json());
+
+    // Key order and white space do not matter (canonical JSON).
+    let mut text = serde_json::to_string_pretty(&order).unwrap();
+    text.push('\n');
+    let resent = t
+        .signed("us-fbi-wfo", "POST", "/v1/orders", text.as_bytes())
+        .await;
+    assert_eq!(resent.status, 200);
+
+    // The same reference with other content: 409, nothing stored.
+    let before = t.state().await;
+    let mut other = order.clone();
+    other["categories"] = json!(["subscriber", "identification"]);
+    let conflict = t.submit("us-fbi-wfo", &other).await;
+    conflict.assert_problem(409);
+    assert_eq!(t.state().await, before);
+
+    // The agency sees its case; the events reach a published checkpoint.
+    let shown = t
+        .signed("us-fbi-wfo", "GET", &format!("/v1/cases/{case}"), b"")
+        .await;
+    assert_eq!(shown.status, 200);
+    assert_eq!(shown.json()["status"], "decided");
+    let list = t.signed("us-fbi-wfo", "GET", "/v1/cases", b"").await;
+    assert_eq!(list.json()["cases"].as_array().unwrap().len(), 1);
+    let events = t
+        .app
+        .gateway()
+        .store()
+        .events_for_case(&case)
+        .await
+        .unwrap();
+    let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds, ["received", "decided"]);
+    let published = t.app.log.publish_now().await.unwrap();
+    assert!(published.checkpoint.size >= 2);
+    let checkpoint = t.raw("GET", "/log/checkpoint", &[], vec![]).await;
+    assert_eq!(checkpoint.status, 200);
+    assert!(checkpoint.text.starts_with("writ.example/log\n"));
+    let vkey = t.raw("GET", "/log/vkey", &[], vec![]).await;
+    assert!(vkey.text.starts_with("writ.example/log+"));
+}
+
+#[tokio::test]
+async fn review_needs_two_different_people() {
+    let t = TestApp::start().await;
+    let answer = t
+        .submit(
+            "us-fbi-wfo",
+            &warrant("us-fbi-wfo", "API-W1", "alice@example.com"),
+        )
+        .await;
+    assert_eq!(answer.status, 201, "{}", answer.text);
+    let case = answer.json()["case"].as_str().unwrap().to_owned();
+    let queue = t.as_user("rita", "GET", "/v1/review/queue", None).await;
+    assert_eq!(queue.status, 200);
+    assert!(queue.text.contains(&case));
+
+    // The admin takes no review action; the reviewer cannot confirm.
+    let path = |a: &str| format!("/v1/review/cases/{case}/{a}");
+    t.as_user("adam", "GET", "/v1/review/queue", None)
+        .await
+        .assert_problem(403);
+    t.as_user("adam", "POST", &path("approve"), None)
+        .await
+        .assert_problem(403);
+    // Nothing to confirm yet.
+    t.as_user("alex", "POST", &path("confirm"), None)
+        .await
+        .assert_problem(409);
+
+    // An approver proposes, and cannot confirm his own proposal.
+    let proposed = t.as_user("alex", "POST", &path("approve"), None).await;
+    assert_eq!(proposed.status, 200, "{}", proposed.text);
+    t.as_user("alex", "POST", &path("confirm"), None)
+        .await
+        .assert_problem(403);
+    t.as_user("rita", "POST", &path("confirm"), None)
+        .await
+        .assert_problem(403);
+    let shown = t
+        .as_user("rita", "GET", &format!("/v1/review/cases/{case}"), None)
+        .await;
+    assert_eq!(shown.json()["status"], "in_review");
+    assert_eq!(shown.json()["proposals"][0]["proposed_by"], "alex");
+
+    // A different approver confirms: the case is approved.
+    let confirmed = t.as_user("avery", "POST", &path("confirm"), None).await;
+    assert_eq!(confirmed.status, 200, "{}", confirmed.text);
+    let shown = t
+        .signed("us-fbi-wfo", "GET", &format!("/v1/cases/{case}"), b"")
+        .await;
+    assert_eq!(shown.json()["status"], "approved");
+    let kinds: Vec<String> = t
+        .app
+        .gateway()
+        .store()
+        .events_for_case(&case)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(kinds, ["received", "decided", "reviewed", "reviewed"]);
+}
+
+#[tokio::test]
+async fn narrowing_takes_effect_on_confirmation() {
+    let t = TestApp::start().await;
+    let answer = t
+        .submit(
+            "us-fbi-wfo",
+            &warrant("us-fbi-wfo", "API-N1", "alice@example.com"),
+        )
+        .await;
+    let case = answer.json()["case"].as_str().unwrap().to_owned();
+    let path = |a: &str| format!("/v1/review/cases/{case}/{a}");
+    let body = json!({"drop": [{"target": "email:alice@example.com", "category": "content"}]});
+    let r = t.as_user("rita", "POST", &path("narrow"), Some(body)).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    // Unknown pair: 404; wrong body: 422.
+    let bad = json!({"drop": [{"target": "email:nobody@example.com", "category": "content"}]});
+    t.as_user("rita", "POST", &path("narrow"), Some(bad))
+        .await
+        .assert_problem(404);
+    t.as_user("rita", "POST", &path("narrow"), Some(json!({"drop": 3})))
+        .await
+        .assert_problem(422);
+    let c = t.as_user("alex", "POST", &path("confirm"), None).await;
+    assert_eq!(c.status, 200, "{}", c.text);
+    let d = &c.json()["decision"];
+    assert_eq!(d["outcome"], "partial");
+    let content = d["decisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["category"] == "content")
+        .unwrap();
+    assert_eq!(content["status"], "deny");
+}
+
+#[tokio::test]
+async fn refusals_are_never_overridden() {
+    let t = TestApp::start().await;
+    let mut order = warrant("us-fbi-wfo", "API-H1", "alice@example.com");
+    order["assistance"] = json!(["install_software"]);
+    let answer = t.submit("us-fbi-wfo", &order).await;
+    assert_eq!(answer.status, 201, "{}", answer.text);
+    let v = answer.json();
+    assert_eq!(v["decision"]["outcome"], "reject", "{v}");
+    assert!(v.to_string().contains("hacking_refused"), "{v}");
+    let case = v["case"].as_str().unwrap();
+    for action in ["approve", "confirm"] {
+        let r = t
+            .as_user(
+                "alex",
+                "POST",
+                &format!("/v1/review/cases/{case}/{action}"),
+                None,
+            )
+            .await;
+        assert_eq!(r.status, 409, "{action}: {}", r.text);
+    }
+}
+
+#[tokio::test]
+async fn emergency_waits_for_the_callback_and_is_decided_again() {
+    let t = TestApp::start().await;
+    let order = json!({
+        "reference": "API-E1",
+        "agency": "us-fbi-wfo",
+        "instrument": "emergency_request",
+        "legal_basis": "18 U.S.C. § 2702(c)(4)",
+        "issued_by": {"kind": "agency_official"},
+        "issued_at": writ_model::Timestamp::now(),
+        "targets": [{"kind": "email", "value": "bob@example.com"}],
+        "categories": ["subscriber", "location"],
+        "emergency": {"threat": "death", "facts": "A caller threatened to kill a hostage."},
+    });
+    let answer = t.submit("us-fbi-wfo", &order).await;
+    assert_eq!(answer.status, 201, "{}", answer.text);
+    assert!(
+        answer.text.contains("emergency_unverified"),
+        "{}",
+        answer.text
+    );
+    let case = answer.json()["case"].as_str().unwrap().to_owned();
+    let due = answer.json()["decision"]["due_at"].clone();
+    // Approval cannot resolve it.
+    t.as_user(
+        "alex",
+        "POST",
+        &format!("/v1/review/cases/{case}/approve"),
+        None,
+    )
+    .await
+    .assert_problem(409);
+    let cb = t
+        .as_user(
+            "rita",
+            "POST",
+            &format!("/v1/review/cases/{case}/callback"),
+            Some(json!({"number_source": "registry", "verified": true})),
+        )
+        .await;
+    assert_eq!(cb.status, 200, "{}", cb.text);
+    assert!(!cb.text.contains("emergency_unverified"), "{}", cb.text);
+    // The deadline does not restart.
+    assert_eq!(cb.json()["decision"]["due_at"], due);
+    // A second callback: not waiting any more.
+    t.as_user(
+        "rita",
+        "POST",
+        &format!("/v1/review/cases/{case}/callback"),
+        Some(json!({"number_source": "registry", "verified": true})),
+    )
+    .await
+    .assert_problem(409);
+    let kinds: Vec<String> = t
+        .app
+        .gateway()
+        .store()
+        .events_for_case(&case)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(kinds, ["received", "decided", "verified", "decided"]);
+}
+
+#[tokio::test]
+async fn an_agency_may_withdraw_once() {
+    let t = TestApp::start().await;
+    let answer = t
+        .submit(
+            "us-fbi-wfo",
+            &warrant("us-fbi-wfo", "API-X1", "alice@example.com"),
+        )
+        .await;
+    let case = answer.json()["case"].as_str().unwrap().to_owned();
+    let path = format!("/v1/cases/{case}/withdraw");
+    let w = t.signed("us-fbi-wfo", "POST", &path, b"").await;
+    assert_eq!(w.status, 200, "{}", w.text);
+    assert_eq!(w.json()["status"], "withdrawn");
+    t.signed("us-fbi-wfo", "POST", &path, b"")
+        .await
+        .assert_problem(409);
+}
+
+#[tokio::test]
+async fn console_sign_in_with_password_and_totp() {
+    let t = TestApp::start().await;
+    let users = std::fs::read_to_string(t.data().join("demo/console-users.txt")).unwrap();
+    let line = users.lines().find(|l| l.contains(" rita ")).unwrap();
+    let f: Vec<&str> = line.split_whitespace().collect();
+    let secret = f[3]
+        .split("secret=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap();
+    let code = writ_gateway::auth::totp(secret, writ_model::Timestamp::now().as_second()).unwrap();
+    let login = |password: &str, code: &str| {
+        json!({"name": "rita", "password": password, "code": code}).to_string()
+    };
+    let ok = t
+        .raw(
+            "POST",
+            "/v1/console/tokens",
+            &[],
+            login(f[2], &code).into_bytes(),
+        )
+        .await;
+    assert_eq!(ok.status, 201, "{}", ok.text);
+    let token = ok.json()["token"].as_str().unwrap().to_owned();
+    let q = t
+        .raw(
+            "GET",
+            "/v1/review/queue",
+            &[("authorization".into(), format!("Bearer {token}"))],
+            vec![],
+        )
+        .await;
+    assert_eq!(q.status, 200);
+    t.raw(
+        "POST",
+        "/v1/console/tokens",
+        &[],
+        login("wrong", &code).into_bytes(),
+    )
+    .await
+    .assert_problem(401);
+    t.raw(
+        "POST",
+        "/v1/console/tokens",
+        &[],
+        login(f[2], "000000").into_bytes(),
+    )
+    .await
+    .assert_problem(401);
+    // A revoked token stops working.
+    assert!(t.app.gateway().revoke_token(&token).await.unwrap());
+    t.raw(
+        "GET",
+        "/v1/review/queue",
+        &[("authorization".into(), format!("Bearer {token}"))],
+        vec![],
+    )
+    .await
+    .assert_problem(401);
+}
+
+#[tokio::test]
+async fn each_agency_is_rate_limited() {
+    let t = TestApp::start_with(ServerConfig {
+        rate_limit: 1,
+        burst: 2,
+        ..ServerConfig::default()
+    })
+    .await;
+    for i in 0..2 {
+        let r = t
+            .submit(
+                "us-fbi-wfo",
+                &subpoena("us-fbi-wfo", &format!("RL-{i}"), "alice@example.com"),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text);
+    }
+    let limited = t
+        .submit(
+            "us-fbi-wfo",
+            &subpoena("us-fbi-wfo", "RL-3", "alice@example.com"),
+        )
+        .await;
+    limited.assert_problem(429);
+    assert!(limited.headers.get("retry-after").is_some());
+    // Another agency has its own bucket.
+    let other = t
+        .submit("us-nypd", &subpoena("us-nypd", "RL-1", "bob@example.com"))
+        .await;
+    assert_eq!(other.status, 201, "{}", other.text);
+}
+
+#[tokio::test]
+async fn openapi_health_and_metrics() {
+    let t = TestApp::start().await;
+    let doc = t.raw("GET", "/openapi.json", &[], vec![]).await.json();
+    for (_, path, _) in writ_server::ROUTES {
+        let key = path.replace("{*path}", "{path}");
+        assert!(
+            doc["paths"].get(&key).is_some(),
+            "{path} missing from openapi.json"
+        );
+    }
+    assert_eq!(t.raw("GET", "/healthz", &[], vec![]).await.status, 200);
+    t.submit(
+        "us-fbi-wfo",
+        &subpoena("us-fbi-wfo", "M-1", "alice@example.com"),
+    )
+    .await;
+    let m = t.raw("GET", "/metrics", &[], vec![]).await;
+    assert!(
+        m.text.contains("writ_orders_total{outcome=\"approve\"} 1"),
+        "{}",
+        m.text
+    );
+    assert!(m.text.contains("route=\"/v1/orders\""));
+    let nf = t.raw("GET", "/nowhere", &[], vec![]).await;
+    nf.assert_problem(404);
+}

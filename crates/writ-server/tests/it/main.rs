@@ -1,0 +1,11 @@
+//! The server, driven in-process through its real router (and once over a
+//! real socket).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod api;
+mod authz;
+mod bad_input;
+mod corpus;
+mod socket;
+mod support;
