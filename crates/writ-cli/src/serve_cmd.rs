@@ -121,7 +121,8 @@ async fn serve(options: AppOptions, listen: String) -> anyhow::Result<ExitCode> 
         }
     }
     eprintln!("log verifier key: {}", app.log.vkey());
-    eprintln!("listening on http://{listen}");
+    let bound = listener.local_addr().context("reading the bound address")?;
+    eprintln!("listening on http://{bound}");
     writ_server::serve(listener, app.state.clone(), shutdown_signal())
         .await
         .context("serving")?;

@@ -5,6 +5,7 @@
 mod decide;
 mod log;
 mod policy;
+mod serve;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
