@@ -1,0 +1,303 @@
+//! The case store on SQLite, and on PostgreSQL when `WRIT_TEST_POSTGRES`
+//! names a server (`postgres://user@host:port/db`): the same tests, the same
+//! code path.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use sqlx::Row;
+use writ_store::*;
+
+/// A fresh store per test: a temporary SQLite file, or a new database on
+/// the PostgreSQL server.
+struct Fresh {
+    store: Store,
+    _dir: Option<tempfile::TempDir>,
+}
+
+async fn sqlite() -> Fresh {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("writ.db").display());
+    Fresh {
+        store: Store::open(&url).await.unwrap(),
+        _dir: Some(dir),
+    }
+}
+
+async fn postgres() -> Option<Fresh> {
+    let Ok(url) = std::env::var("WRIT_TEST_POSTGRES") else {
+        eprintln!("skipped the PostgreSQL run: set WRIT_TEST_POSTGRES to a server URL");
+        return None;
+    };
+    sqlx::any::install_default_drivers();
+    let admin = sqlx::AnyPool::connect(&url).await.unwrap();
+    let name = format!(
+        "writ_test_{}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    );
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&admin)
+        .await
+        .unwrap();
+    let base = url.rsplit_once('/').unwrap().0;
+    Some(Fresh {
+        store: Store::open(&format!("{base}/{name}")).await.unwrap(),
+        _dir: None,
+    })
+}
+
+/// Runs a check on SQLite, then on PostgreSQL when available.
+macro_rules! both {
+    ($name:ident, $check:ident) => {
+        #[tokio::test]
+        async fn $name() {
+            let s = sqlite().await;
+            $check(&s.store).await;
+            if let Some(p) = postgres().await {
+                $check(&p.store).await;
+            }
+        }
+    };
+}
+
+fn agency(id: &str) -> AgencyRow {
+    AgencyRow {
+        id: id.into(),
+        name: format!("Agency {id}"),
+        country: "US".into(),
+        kind: "law_enforcement".into(),
+        status: "pending".into(),
+        verified_since: None,
+        powers: "[]".into(),
+        callback_numbers: "[\"+12025550100\"]".into(),
+        age_recipient: None,
+        created_at: 1_700_000_000,
+        updated_at: 1_700_000_000,
+    }
+}
+
+fn case(id: &str, agency: &str, reference: &str) -> CaseRow {
+    CaseRow {
+        id: id.into(),
+        agency_id: agency.into(),
+        reference: reference.into(),
+        order_json: "{}".into(),
+        order_sha256: "00".into(),
+        canonical_sha256: format!("h-{id}"),
+        instrument: "subpoena".into(),
+        emergency: 0,
+        status: "in_review".into(),
+        outcome: "review".into(),
+        decision: "{}".into(),
+        decided_now: 1_700_000_000,
+        due_at: 1_700_864_000,
+        version: 1,
+        created_at: 1_700_000_000,
+        updated_at: 1_700_000_000,
+    }
+}
+
+fn event(case: &str, kind: &str) -> NewEvent {
+    NewEvent {
+        case_id: Some(case.into()),
+        kind: kind.into(),
+        entry: format!("{{\"kind\":\"{kind}\"}}"),
+        private: "{}".into(),
+        state: "pending".into(),
+        created_at: 1_700_000_000,
+    }
+}
+
+async fn registry(s: &Store) {
+    s.insert_agency(&agency("a1"), "admin").await.unwrap();
+    assert!(matches!(
+        s.insert_agency(&agency("a1"), "admin").await,
+        Err(StoreError::Exists(..))
+    ));
+    s.set_agency_status("a1", "verified", Some(1_700_000_100), "admin", 1_700_000_100)
+        .await
+        .unwrap();
+    let a = s.agency("a1").await.unwrap().unwrap();
+    assert_eq!((a.status.as_str(), a.verified_since), ("verified", Some(1_700_000_100)));
+    let key = AgencyKeyRow {
+        key_id: "a1:k".into(),
+        agency_id: "a1".into(),
+        public_key: "AAAA".into(),
+        created_at: 1,
+        revoked_at: None,
+    };
+    s.add_agency_key(&key, "admin").await.unwrap();
+    assert!(s.add_agency_key(&key, "admin").await.is_err());
+    let mut orphan = key.clone();
+    orphan.key_id = "x".into();
+    orphan.agency_id = "nobody".into();
+    assert!(matches!(s.add_agency_key(&orphan, "admin").await, Err(StoreError::NotFound(..))));
+    assert_eq!(s.agency_key("a1:k").await.unwrap().unwrap().agency_id, "a1");
+    let history: Vec<String> = s
+        .agency_history("a1")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|h| h.action)
+        .collect();
+    assert_eq!(history, ["add", "verified", "key-add"]);
+}
+both!(registry_changes_are_recorded, registry);
+
+async fn accounts(s: &Store) {
+    let row = AccountRow {
+        id: "acct-1".into(),
+        body: "{\"id\":\"acct-1\"}".into(),
+        identifiers: vec![
+            ("account_id".into(), "acct-1".into()),
+            ("email".into(), "alice@example.com".into()),
+        ],
+    };
+    s.insert_accounts(&[row.clone(), row]).await.unwrap();
+    assert_eq!(s.account_count().await.unwrap(), 1);
+    assert!(s.account_by_identifier("email", "alice@example.com").await.unwrap().is_some());
+    assert!(s.account_by_identifier("email", "bob@example.com").await.unwrap().is_none());
+}
+both!(accounts_are_found_by_identifier, accounts);
+
+async fn intake(s: &Store) {
+    let batch = vec![
+        NewCase {
+            case: case("c-1", "a1", "R1"),
+            events: vec![event("c-1", "received"), event("c-1", "decided")],
+            holds: vec![],
+        },
+        // The same reference again in the same batch: the first one wins.
+        NewCase {
+            case: case("c-2", "a1", "R1"),
+            events: vec![event("c-2", "received")],
+            holds: vec![],
+        },
+        // Another agency may use the same reference.
+        NewCase {
+            case: case("c-3", "a2", "R1"),
+            events: vec![],
+            holds: vec![HoldRow {
+                agency_id: "a2".into(),
+                reference: "R1".into(),
+                case_id: "c-3".into(),
+                instrument: "preservation_request".into(),
+                accounts: "[\"acct-1\"]".into(),
+                preserve_until: 1_800_000_000,
+                renewals: 0,
+            }],
+        },
+    ];
+    let out = s.intake(&batch).await.unwrap();
+    assert!(matches!(out[0], Intake::Stored));
+    assert!(matches!(&out[1], Intake::Existing(c) if c.id == "c-1"));
+    assert!(matches!(out[2], Intake::Stored));
+    assert_eq!(s.case_count().await.unwrap(), 2);
+    assert_eq!(s.events_for_case("c-1").await.unwrap().len(), 2);
+    assert!(s.events_for_case("c-2").await.unwrap().is_empty());
+    assert_eq!(s.holds_for_agency("a2").await.unwrap().len(), 1);
+    assert_eq!(s.case_by_reference("a2", "R1").await.unwrap().unwrap().id, "c-3");
+    assert_eq!(s.queue(10).await.unwrap().len(), 2);
+
+    // A change applies only at the version it was read at.
+    let change = CaseChange {
+        case_id: "c-1".into(),
+        expected_version: 1,
+        status: "approved".into(),
+        outcome: "approve".into(),
+        decision: "{}".into(),
+        order_json: "{}".into(),
+        at: 1_700_000_500,
+        events: vec![event("c-1", "reviewed")],
+        new_proposal: Some(NewProposal {
+            action: "approve".into(),
+            detail: "{}".into(),
+            proposed_by: "rita".into(),
+            role: "reviewer".into(),
+        }),
+        ..CaseChange::default()
+    };
+    s.update_case(&change).await.unwrap();
+    assert!(matches!(s.update_case(&change).await, Err(StoreError::Conflict(_))));
+    let c = s.case("c-1").await.unwrap().unwrap();
+    assert_eq!((c.status.as_str(), c.version), ("approved", 2));
+    assert_eq!(s.open_proposals("c-1").await.unwrap().len(), 1);
+
+    // The outbox: pending in order, then logged.
+    let pending = s.pending_events(100).await.unwrap();
+    let kinds: Vec<&str> = pending.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds, ["received", "decided", "reviewed"]);
+    let logged: Vec<(i64, i64)> = pending.iter().enumerate().map(|(i, e)| (e.seq, i as i64)).collect();
+    s.mark_logged(&logged).await.unwrap();
+    assert!(s.pending_events(100).await.unwrap().is_empty());
+    assert_eq!(s.event_counts().await.unwrap(), [("logged".to_owned(), 3)]);
+}
+both!(intake_is_unique_per_agency_reference, intake);
+
+async fn users(s: &Store) {
+    let u = UserRow {
+        name: "rita".into(),
+        role: "reviewer".into(),
+        password_hash: "$argon2id$...".into(),
+        totp_secret: "SECRET".into(),
+        created_at: 1,
+        disabled: false,
+    };
+    s.insert_user(&u).await.unwrap();
+    assert!(s.insert_user(&u).await.is_err());
+    assert!(!format!("{u:?}").contains("SECRET"));
+    s.insert_token(&TokenRow {
+        token_hash: "h1".into(),
+        user_name: "rita".into(),
+        label: "cli".into(),
+        created_at: 1,
+    })
+    .await
+    .unwrap();
+    assert_eq!(s.token_user("h1").await.unwrap().unwrap().name, "rita");
+    assert!(s.revoke_token("h1", 2).await.unwrap());
+    assert!(!s.revoke_token("h1", 3).await.unwrap());
+    assert!(s.token_user("h1").await.unwrap().is_none());
+}
+both!(tokens_are_revocable, users);
+
+async fn meta(s: &Store) {
+    assert_eq!(s.meta_insert_if_absent("k", "first").await.unwrap(), "first");
+    assert_eq!(s.meta_insert_if_absent("k", "second").await.unwrap(), "first");
+    assert_eq!(s.meta("k").await.unwrap().as_deref(), Some("first"));
+}
+both!(first_writer_wins, meta);
+
+#[tokio::test]
+async fn sqlite_is_durable_and_reopens() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("writ.db").display());
+    let s = Store::open(&url).await.unwrap();
+    let mut conn = s.pool().acquire().await.unwrap();
+    let mode: String = sqlx::query("PRAGMA journal_mode")
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap()
+        .try_get(0)
+        .unwrap();
+    assert_eq!(mode, "wal");
+    let sync: i64 = sqlx::query("PRAGMA synchronous")
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap()
+        .try_get(0)
+        .unwrap();
+    assert_eq!(sync, 2, "synchronous=FULL");
+    drop(conn);
+    s.insert_agency(&agency("a1"), "admin").await.unwrap();
+    s.pool().close().await;
+    // Migrations run once; the data is still there.
+    let again = Store::open(&url).await.unwrap();
+    assert!(again.agency("a1").await.unwrap().is_some());
+    assert!(matches!(
+        Store::open("mysql://localhost/x").await,
+        Err(StoreError::UnsupportedUrl(_))
+    ));
+}
