@@ -116,11 +116,20 @@ async fn registry(s: &Store) {
         s.insert_agency(&agency("a1"), "admin").await,
         Err(StoreError::Exists(..))
     ));
-    s.set_agency_status("a1", "verified", Some(1_700_000_100), "admin", 1_700_000_100)
-        .await
-        .unwrap();
+    s.set_agency_status(
+        "a1",
+        "verified",
+        Some(1_700_000_100),
+        "admin",
+        1_700_000_100,
+    )
+    .await
+    .unwrap();
     let a = s.agency("a1").await.unwrap().unwrap();
-    assert_eq!((a.status.as_str(), a.verified_since), ("verified", Some(1_700_000_100)));
+    assert_eq!(
+        (a.status.as_str(), a.verified_since),
+        ("verified", Some(1_700_000_100))
+    );
     let key = AgencyKeyRow {
         key_id: "a1:k".into(),
         agency_id: "a1".into(),
@@ -133,7 +142,10 @@ async fn registry(s: &Store) {
     let mut orphan = key.clone();
     orphan.key_id = "x".into();
     orphan.agency_id = "nobody".into();
-    assert!(matches!(s.add_agency_key(&orphan, "admin").await, Err(StoreError::NotFound(..))));
+    assert!(matches!(
+        s.add_agency_key(&orphan, "admin").await,
+        Err(StoreError::NotFound(..))
+    ));
     assert_eq!(s.agency_key("a1:k").await.unwrap().unwrap().agency_id, "a1");
     let history: Vec<String> = s
         .agency_history("a1")
@@ -157,8 +169,18 @@ async fn accounts(s: &Store) {
     };
     s.insert_accounts(&[row.clone(), row]).await.unwrap();
     assert_eq!(s.account_count().await.unwrap(), 1);
-    assert!(s.account_by_identifier("email", "alice@example.com").await.unwrap().is_some());
-    assert!(s.account_by_identifier("email", "bob@example.com").await.unwrap().is_none());
+    assert!(
+        s.account_by_identifier("email", "alice@example.com")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        s.account_by_identifier("email", "bob@example.com")
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 both!(accounts_are_found_by_identifier, accounts);
 
@@ -198,7 +220,10 @@ async fn intake(s: &Store) {
     assert_eq!(s.events_for_case("c-1").await.unwrap().len(), 2);
     assert!(s.events_for_case("c-2").await.unwrap().is_empty());
     assert_eq!(s.holds_for_agency("a2").await.unwrap().len(), 1);
-    assert_eq!(s.case_by_reference("a2", "R1").await.unwrap().unwrap().id, "c-3");
+    assert_eq!(
+        s.case_by_reference("a2", "R1").await.unwrap().unwrap().id,
+        "c-3"
+    );
     assert_eq!(s.queue(10).await.unwrap().len(), 2);
 
     // A change applies only at the version it was read at.
@@ -220,7 +245,10 @@ async fn intake(s: &Store) {
         ..CaseChange::default()
     };
     s.update_case(&change).await.unwrap();
-    assert!(matches!(s.update_case(&change).await, Err(StoreError::Conflict(_))));
+    assert!(matches!(
+        s.update_case(&change).await,
+        Err(StoreError::Conflict(_))
+    ));
     let c = s.case("c-1").await.unwrap().unwrap();
     assert_eq!((c.status.as_str(), c.version), ("approved", 2));
     assert_eq!(s.open_proposals("c-1").await.unwrap().len(), 1);
@@ -229,7 +257,11 @@ async fn intake(s: &Store) {
     let pending = s.pending_events(100).await.unwrap();
     let kinds: Vec<&str> = pending.iter().map(|e| e.kind.as_str()).collect();
     assert_eq!(kinds, ["received", "decided", "reviewed"]);
-    let logged: Vec<(i64, i64)> = pending.iter().enumerate().map(|(i, e)| (e.seq, i as i64)).collect();
+    let logged: Vec<(i64, i64)> = pending
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (e.seq, i as i64))
+        .collect();
     s.mark_logged(&logged).await.unwrap();
     assert!(s.pending_events(100).await.unwrap().is_empty());
     assert_eq!(s.event_counts().await.unwrap(), [("logged".to_owned(), 3)]);
@@ -264,8 +296,14 @@ async fn users(s: &Store) {
 both!(tokens_are_revocable, users);
 
 async fn meta(s: &Store) {
-    assert_eq!(s.meta_insert_if_absent("k", "first").await.unwrap(), "first");
-    assert_eq!(s.meta_insert_if_absent("k", "second").await.unwrap(), "first");
+    assert_eq!(
+        s.meta_insert_if_absent("k", "first").await.unwrap(),
+        "first"
+    );
+    assert_eq!(
+        s.meta_insert_if_absent("k", "second").await.unwrap(),
+        "first"
+    );
     assert_eq!(s.meta("k").await.unwrap().as_deref(), Some("first"));
 }
 both!(first_writer_wins, meta);

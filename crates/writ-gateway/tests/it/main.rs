@@ -1,0 +1,252 @@
+//! The application core without HTTP: intake, events, review rules.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+use writ_gateway::auth::{Role, User};
+use writ_gateway::review::Proposal;
+use writ_gateway::{Gateway, GatewayError, Submission, canonical};
+use writ_model::Timestamp;
+use writ_store::Store;
+
+struct T {
+    gw: Gateway,
+    _dir: tempfile::TempDir,
+}
+
+async fn start() -> T {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&format!(
+        "sqlite://{}",
+        dir.path().join("writ.db").display()
+    ))
+    .await
+    .unwrap();
+    let pack = Arc::new(writ_policy::Pack::embedded().unwrap());
+    let gw = Gateway::new(
+        store,
+        Arc::new(move |i: &writ_model::DecisionInput| writ_policy::decide(&pack, i)),
+    );
+    gw.seed_demo(dir.path()).await.unwrap();
+    T { gw, _dir: dir }
+}
+
+fn user(name: &str, role: Role) -> User {
+    User {
+        name: name.into(),
+        role,
+    }
+}
+
+fn order(reference: &str, instrument: &str, extra: Value) -> Vec<u8> {
+    let mut o = json!({
+        "reference": reference,
+        "agency": "us-fbi-wfo",
+        "instrument": instrument,
+        "legal_basis": "test",
+        "issued_by": {"kind": "judge"},
+        "issued_at": Timestamp::now().plus_days(-1),
+        "expires_at": Timestamp::now().plus_days(10),
+        "targets": [{"kind": "email", "value": "alice@example.com"}],
+        "categories": ["subscriber", "content"],
+        "date_range": {"from": "2026-01-01T00:00:00Z", "to": "2026-06-30T23:59:59Z"},
+    });
+    for (k, v) in extra.as_object().unwrap() {
+        o[k] = v.clone();
+    }
+    o.to_string().into_bytes()
+}
+
+async fn submit(t: &T, body: &[u8]) -> writ_gateway::Submitted {
+    t.gw.submit(Submission {
+        submitter: "us-fbi-wfo",
+        body,
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn events_commit_to_salted_private_details() {
+    let t = start().await;
+    let s = submit(&t, &order("G-1", "search_warrant", json!({}))).await;
+    let events = t.gw.store().events_for_case(&s.case).await.unwrap();
+    assert_eq!(events.len(), 2);
+    for e in &events {
+        let entry: Value = serde_json::from_str(&e.entry).unwrap();
+        // The entry is canonical JSON, version 1, cut to the hour.
+        assert_eq!(canonical::to_string(&entry), e.entry);
+        assert_eq!(entry["v"], 1);
+        assert_eq!(entry["case"], s.case.as_str());
+        assert!(entry["hour"].as_str().unwrap().ends_with(":00:00Z"));
+        assert!(
+            !e.entry.contains("alice"),
+            "an identifier in a public entry"
+        );
+        assert!(!e.entry.contains("G-1"), "the reference in a public entry");
+        // Order-level commitment first, then one per target; each opens.
+        let private: Value = serde_json::from_str(&e.private).unwrap();
+        let commitments = entry["commitments"].as_array().unwrap();
+        assert_eq!(commitments.len(), 2);
+        for (i, c) in commitments.iter().enumerate() {
+            let mut bytes = hex::decode(private["salts"][i].as_str().unwrap()).unwrap();
+            assert_eq!(bytes.len(), 32);
+            bytes.extend(canonical::to_string(&private["details"][i]).into_bytes());
+            assert_eq!(canonical::sha256_hex(&bytes), c.as_str().unwrap());
+        }
+        assert_eq!(private["details"][0]["reference"], "G-1");
+    }
+    let decided: Value = serde_json::from_str(&events[1].entry).unwrap();
+    assert_eq!(decided["public"]["accounts"], 1);
+    assert_eq!(decided["public"]["granted"]["content"], 1);
+    let received: Value = serde_json::from_str(&events[0].entry).unwrap();
+    assert_eq!(received["public"]["country"], "US");
+    assert_eq!(received["public"]["targets"], 1);
+}
+
+#[tokio::test]
+async fn secret_cases_are_deferred_and_cut_to_the_day() {
+    let t = start().await;
+    let gag = json!({"non_disclosure": {"issued_by": {"kind": "judge"}, "basis": "18 U.S.C. § 2705(b)",
+        "until": Timestamp::now().plus_days(180)}});
+    let s = submit(&t, &order("G-GAG", "search_warrant", gag)).await;
+    for e in t.gw.store().events_for_case(&s.case).await.unwrap() {
+        assert_eq!(e.state, "deferred");
+        let entry: Value = serde_json::from_str(&e.entry).unwrap();
+        assert!(entry["hour"].as_str().unwrap().ends_with("T00:00:00Z"));
+    }
+    let open = submit(&t, &order("G-OPEN", "search_warrant", json!({}))).await;
+    for e in t.gw.store().events_for_case(&open.case).await.unwrap() {
+        assert_eq!(e.state, "pending");
+    }
+}
+
+#[tokio::test]
+async fn concurrent_submissions_of_one_reference_make_one_case() {
+    let t = start().await;
+    let body = order("G-RACE", "search_warrant", json!({}));
+    let mut tasks = Vec::new();
+    for _ in 0..32 {
+        let (gw, body) = (t.gw.clone(), body.clone());
+        tasks.push(tokio::spawn(async move {
+            gw.submit(Submission {
+                submitter: "us-fbi-wfo",
+                body: &body,
+            })
+            .await
+            .unwrap()
+        }));
+    }
+    let mut cases = std::collections::BTreeSet::new();
+    let mut created = 0;
+    for task in tasks {
+        let s = task.await.unwrap();
+        created += usize::from(s.created);
+        cases.insert(s.case);
+    }
+    assert_eq!(cases.len(), 1);
+    assert_eq!(created, 1);
+    assert_eq!(t.gw.store().case_count().await.unwrap(), 1);
+}
+
+#[tokio::test]
+async fn two_person_rule() {
+    let t = start().await;
+    let s = submit(&t, &order("G-2P", "search_warrant", json!({}))).await;
+    let (rita, alex, avery, adam) = (
+        user("rita", Role::Reviewer),
+        user("alex", Role::Approver),
+        user("avery", Role::Approver),
+        user("adam", Role::Admin),
+    );
+    assert!(matches!(
+        t.gw.propose(&adam, &s.case, Proposal::Approve).await,
+        Err(GatewayError::Forbidden(_))
+    ));
+    t.gw.propose(
+        &rita,
+        &s.case,
+        Proposal::Reject {
+            reason: "overbroad".into(),
+        },
+    )
+    .await
+    .unwrap();
+    assert!(matches!(
+        t.gw.confirm(&rita, &s.case).await,
+        Err(GatewayError::Forbidden(_))
+    ));
+    // A later proposal supersedes the earlier one.
+    t.gw.propose(&alex, &s.case, Proposal::Approve)
+        .await
+        .unwrap();
+    assert!(matches!(
+        t.gw.confirm(&alex, &s.case).await,
+        Err(GatewayError::Forbidden(_))
+    ));
+    let done = t.gw.confirm(&avery, &s.case).await.unwrap();
+    assert_eq!(done.decision.outcome.as_str(), "approve");
+    let row = t.gw.store().case(&s.case).await.unwrap().unwrap();
+    assert_eq!(row.status, "approved");
+    // Nothing more to confirm.
+    assert!(matches!(
+        t.gw.confirm(&avery, &s.case).await,
+        Err(GatewayError::Conflict(_))
+    ));
+}
+
+#[tokio::test]
+async fn registry_and_console_users() {
+    let t = start().await;
+    let agency: writ_model::Agency = serde_json::from_value(json!({
+        "id": "us-test-pd", "name": "Test PD", "country": "US", "kind": "law_enforcement",
+        "status": "pending", "verified_since": null
+    }))
+    .unwrap();
+    t.gw.add_agency(&agency, &["+12025550999".into()], None, "admin")
+        .await
+        .unwrap();
+    assert!(matches!(
+        t.gw.add_agency(&agency, &[], None, "admin").await,
+        Err(GatewayError::Conflict(_))
+    ));
+    let (key, _) = writ_gateway::demo::new_signing_key().unwrap();
+    let public = base64_of(key.verifying_key().as_bytes());
+    let id = writ_gateway::demo::key_id("us-test-pd", &key.verifying_key());
+    t.gw.add_agency_key("us-test-pd", &id, &public, "admin")
+        .await
+        .unwrap();
+    let (owner, _) = t.gw.signing_key(&id).await.unwrap().unwrap();
+    assert_eq!(owner, "us-test-pd");
+    t.gw.set_agency_status("us-test-pd", "verified", "admin")
+        .await
+        .unwrap();
+    let view = t.gw.agency_view("us-test-pd").await.unwrap();
+    assert_eq!(view.agency.status.as_str(), "verified");
+    assert!(view.agency.verified_since.is_some());
+    t.gw.set_agency_status("us-test-pd", "suspended", "admin")
+        .await
+        .unwrap();
+
+    let new = t.gw.create_user("carol", Role::Approver).await.unwrap();
+    assert!(!format!("{new:?}").contains(&new.password));
+    let u = t.gw.user_for_token(&new.token).await.unwrap();
+    assert_eq!((u.name.as_str(), u.role), ("carol", Role::Approver));
+    let code = writ_gateway::auth::totp(&new.totp_secret, Timestamp::now().as_second()).unwrap();
+    let token =
+        t.gw.login("carol", &new.password, &code, "test")
+            .await
+            .unwrap();
+    assert!(t.gw.user_for_token(&token).await.is_ok());
+    assert!(t.gw.login("carol", "wrong", &code, "test").await.is_err());
+    // Registry changes and new users are log events.
+    let counts = t.gw.store().event_counts().await.unwrap();
+    assert!(counts.iter().map(|(_, n)| n).sum::<i64>() > 0);
+}
+
+fn base64_of(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
