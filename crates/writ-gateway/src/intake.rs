@@ -290,6 +290,15 @@ impl Gateway {
         })
     }
 
+    /// The issuing country: the order's agency's, when it is registered.
+    pub(crate) async fn country_of(&self, order: &Order) -> Result<Option<String>> {
+        Ok(self
+            .store()
+            .agency(order.agency.as_str())
+            .await?
+            .map(|a| a.country))
+    }
+
     /// One of the agency's own cases; another agency's case is "not found".
     pub async fn agency_case(&self, agency: &str, case_id: &str) -> Result<CaseView> {
         match self.store().case(case_id).await? {
@@ -326,12 +335,13 @@ impl Gateway {
         }
         let order: Order = serde_json::from_str(&row.order_json)?;
         let now = Timestamp::now();
+        let country = self.country_of(&order).await?;
         let ctx = CaseContext {
             case_id: &row.id,
             order: &order,
             order_sha256: &row.order_sha256,
             submitter: &row.agency_id,
-            country: None,
+            country: country.as_deref(),
         };
         let defer = events::deferred(&order, &decision, from_epoch(row.decided_now)?);
         let change = CaseChange {

@@ -257,7 +257,8 @@ impl Gateway {
         let proposed = apply(&current, &proposal)?;
         let order: Order = serde_json::from_str(&row.order_json)?;
         let now = Timestamp::now();
-        let ctx = context(&row, &order);
+        let country = self.country_of(&order).await?;
+        let ctx = context(&row, &order, country.as_deref());
         let defer = events::deferred(&order, &current, from_epoch(row.decided_now)?);
         let superseded = self.store().open_proposals(case_id).await?;
         let change = CaseChange {
@@ -334,7 +335,8 @@ impl Gateway {
         };
         let order: Order = serde_json::from_str(&row.order_json)?;
         let now = Timestamp::now();
-        let ctx = context(&row, &order);
+        let country = self.country_of(&order).await?;
+        let ctx = context(&row, &order, country.as_deref());
         let defer = events::deferred(&order, &decision, from_epoch(row.decided_now)?);
         let change = CaseChange {
             case_id: row.id.clone(),
@@ -398,7 +400,8 @@ impl Gateway {
             verified_at: Some(now),
         });
         let decision = self.redecide(&row, &order).await?;
-        let ctx = context(&row, &order);
+        let country = self.country_of(&order).await?;
+        let ctx = context(&row, &order, country.as_deref());
         let defer = events::deferred(&order, &decision, from_epoch(row.decided_now)?);
         let source = match number_source {
             NumberSource::Registry => "registry",
@@ -454,7 +457,8 @@ impl Gateway {
         let mut decision: Decision = serde_json::from_str(&row.decision)?;
         let fresh = self.redecide(&row, &order).await?;
         decision.notify = fresh.notify;
-        let ctx = context(&row, &order);
+        let country = self.country_of(&order).await?;
+        let ctx = context(&row, &order, country.as_deref());
         let defer = events::deferred(&order, &decision, now);
         let change = CaseChange {
             case_id: row.id.clone(),
@@ -490,7 +494,8 @@ impl Gateway {
         }
         let decision: Decision = serde_json::from_str(&row.decision)?;
         let now = Timestamp::now();
-        let ctx = context(&row, &order);
+        let country = self.country_of(&order).await?;
+        let ctx = context(&row, &order, country.as_deref());
         let defer = events::deferred(&order, &decision, from_epoch(row.decided_now)?);
         let change = CaseChange {
             case_id: row.id.clone(),
@@ -518,12 +523,12 @@ impl Gateway {
     }
 }
 
-fn context<'a>(row: &'a CaseRow, order: &'a Order) -> CaseContext<'a> {
+fn context<'a>(row: &'a CaseRow, order: &'a Order, country: Option<&'a str>) -> CaseContext<'a> {
     CaseContext {
         case_id: &row.id,
         order,
         order_sha256: &row.order_sha256,
         submitter: &row.agency_id,
-        country: None,
+        country,
     }
 }
