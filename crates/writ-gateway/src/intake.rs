@@ -290,6 +290,19 @@ impl Gateway {
         })
     }
 
+    /// Whether a new event of a case is held back: the case is still secret,
+    /// or earlier events of it are still waiting for their batch (a case's
+    /// entries appear in the order they happened).
+    pub(crate) async fn defer_for(
+        &self,
+        case_id: &str,
+        order: &Order,
+        decision: &Decision,
+    ) -> Result<bool> {
+        Ok(events::deferred(order, decision, Timestamp::now())
+            || self.store().has_deferred(case_id).await?)
+    }
+
     /// The issuing country: the order's agency's, when it is registered.
     pub(crate) async fn country_of(&self, order: &Order) -> Result<Option<String>> {
         Ok(self
@@ -343,7 +356,7 @@ impl Gateway {
             submitter: &row.agency_id,
             country: country.as_deref(),
         };
-        let defer = events::deferred(&order, &decision, from_epoch(row.decided_now)?);
+        let defer = self.defer_for(&row.id, &order, &decision).await?;
         let change = CaseChange {
             case_id: row.id.clone(),
             expected_version: row.version,

@@ -259,7 +259,7 @@ impl Gateway {
         let now = Timestamp::now();
         let country = self.country_of(&order).await?;
         let ctx = context(&row, &order, country.as_deref());
-        let defer = events::deferred(&order, &current, from_epoch(row.decided_now)?);
+        let defer = self.defer_for(&row.id, &order, &current).await?;
         let superseded = self.store().open_proposals(case_id).await?;
         let change = CaseChange {
             case_id: row.id.clone(),
@@ -337,7 +337,7 @@ impl Gateway {
         let now = Timestamp::now();
         let country = self.country_of(&order).await?;
         let ctx = context(&row, &order, country.as_deref());
-        let defer = events::deferred(&order, &decision, from_epoch(row.decided_now)?);
+        let defer = self.defer_for(&row.id, &order, &decision).await?;
         let change = CaseChange {
             case_id: row.id.clone(),
             expected_version: row.version,
@@ -402,7 +402,7 @@ impl Gateway {
         let decision = self.redecide(&row, &order).await?;
         let country = self.country_of(&order).await?;
         let ctx = context(&row, &order, country.as_deref());
-        let defer = events::deferred(&order, &decision, from_epoch(row.decided_now)?);
+        let defer = self.defer_for(&row.id, &order, &decision).await?;
         let source = match number_source {
             NumberSource::Registry => "registry",
             NumberSource::Request => "request",
@@ -459,7 +459,7 @@ impl Gateway {
         decision.notify = fresh.notify;
         let country = self.country_of(&order).await?;
         let ctx = context(&row, &order, country.as_deref());
-        let defer = events::deferred(&order, &decision, now);
+        let defer = self.defer_for(&row.id, &order, &decision).await?;
         let change = CaseChange {
             case_id: row.id.clone(),
             expected_version: row.version,
@@ -496,7 +496,7 @@ impl Gateway {
         let now = Timestamp::now();
         let country = self.country_of(&order).await?;
         let ctx = context(&row, &order, country.as_deref());
-        let defer = events::deferred(&order, &decision, from_epoch(row.decided_now)?);
+        let defer = self.defer_for(&row.id, &order, &decision).await?;
         let change = CaseChange {
             case_id: row.id.clone(),
             expected_version: row.version,

@@ -73,7 +73,17 @@ impl Gateway {
     /// resolves. Wakes on new events, and at least once a second.
     pub async fn publish(&self, sink: &dyn EventSink, stop: impl Future<Output = ()>) {
         tokio::pin!(stop);
+        let mut last_release: Option<std::time::Instant> = None;
         loop {
+            if last_release.is_none_or(|t| t.elapsed() > Duration::from_secs(60)) {
+                last_release = Some(std::time::Instant::now());
+                if let Err(e) = self.release_deferred(Timestamp::now()).await {
+                    eprintln!(
+                        "{} publisher: releasing deferred events: {e}",
+                        Timestamp::now()
+                    );
+                }
+            }
             match self.publish_once(sink).await {
                 Ok(n) if n > 0 => continue,
                 Ok(_) => {}
@@ -85,6 +95,38 @@ impl Gateway {
                 _ = tokio::time::sleep(Duration::from_secs(1)) => {}
             }
         }
+    }
+
+    /// Releases the deferred events of cases whose reason for secrecy has
+    /// passed (`formats.md`, "Deferred entries"): the secrecy order lapsed
+    /// or was lifted, or the half-year of the case closed. The cases go out
+    /// in random order. National security letters stay: their events are
+    /// published only in the banded `restricted` batches.
+    pub async fn release_deferred(&self, now: Timestamp) -> crate::Result<usize> {
+        let mut due = Vec::new();
+        for case_id in self.store().deferred_cases().await? {
+            let Some(row) = self.store().case(&case_id).await? else {
+                continue;
+            };
+            let order: writ_model::Order = serde_json::from_str(&row.order_json)?;
+            if order.instrument == writ_model::Instrument::NationalSecurityLetter {
+                continue;
+            }
+            let decision: writ_model::Decision = serde_json::from_str(&row.decision)?;
+            let received = crate::from_epoch(row.created_at)?;
+            let half_closed = half_year(received) != half_year(now);
+            if half_closed || !crate::events::deferred(&order, &decision, now) {
+                due.push((crate::random_bytes::<8>()?, case_id));
+            }
+        }
+        if due.is_empty() {
+            return Ok(0);
+        }
+        due.sort();
+        let cases: Vec<String> = due.into_iter().map(|(_, c)| c).collect();
+        let n = self.store().release_deferred(&cases).await?;
+        self.events_written();
+        Ok(n)
     }
 
     /// Appends one batch of pending events; returns how many.
@@ -127,4 +169,12 @@ impl EventSink for TlogSink {
             Ok(range.collect())
         })
     }
+}
+
+/// `2026-H2` and the like.
+fn half_year(t: Timestamp) -> String {
+    let date = t.date_string();
+    let month: u32 = date.get(5..7).and_then(|m| m.parse().ok()).unwrap_or(1);
+    let year = date.get(..4).unwrap_or("0000");
+    format!("{year}-H{}", if month <= 6 { 1 } else { 2 })
 }

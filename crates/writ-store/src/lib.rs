@@ -631,6 +631,66 @@ impl Store {
         rows.iter().map(EventRow::from_row).collect()
     }
 
+    /// Whether a case has events waiting for their batch.
+    pub async fn has_deferred(&self, case_id: &str) -> Result<bool> {
+        let row =
+            sqlx::query("SELECT seq FROM events WHERE case_id = $1 AND state = 'deferred' LIMIT 1")
+                .bind(case_id)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.is_some())
+    }
+
+    /// Cases that have deferred events.
+    pub async fn deferred_cases(&self) -> Result<Vec<String>> {
+        let rows = sqlx::query(
+            "SELECT DISTINCT case_id FROM events WHERE state = 'deferred' AND case_id IS NOT NULL",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+    }
+
+    /// Releases the deferred events of these cases in one batch: in the
+    /// order the cases are given, each case's events in the order they
+    /// happened, appended to the outbox as new pending rows (the originals
+    /// are kept as `released`).
+    pub async fn release_deferred(&self, case_ids: &[String]) -> Result<usize> {
+        let _g = self.write_guard().await;
+        let mut tx = self.begin_write().await?;
+        let mut n = 0;
+        for case_id in case_ids {
+            let rows = sqlx::query(AssertSqlSafe(format!(
+                "SELECT {EVENT_COLUMNS} FROM events WHERE case_id = $1 AND state = 'deferred' ORDER BY seq"
+            )))
+            .bind(case_id)
+            .fetch_all(&mut *tx)
+            .await?;
+            for row in rows.iter().map(EventRow::from_row) {
+                let e = row?;
+                sqlx::query("UPDATE events SET state = 'released' WHERE seq = $1")
+                    .bind(e.seq)
+                    .execute(&mut *tx)
+                    .await?;
+                insert_event(
+                    &mut tx,
+                    &NewEvent {
+                        case_id: e.case_id,
+                        kind: e.kind,
+                        entry: e.entry,
+                        private: e.private,
+                        state: "pending".into(),
+                        created_at: e.created_at,
+                    },
+                )
+                .await?;
+                n += 1;
+            }
+        }
+        tx.commit().await?;
+        Ok(n)
+    }
+
     /// Records that events were appended to the log at the given indexes.
     pub async fn mark_logged(&self, logged: &[(i64, i64)]) -> Result<()> {
         let _g = self.write_guard().await;

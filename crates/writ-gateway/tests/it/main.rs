@@ -250,3 +250,31 @@ fn base64_of(bytes: &[u8]) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
+
+#[tokio::test]
+async fn deferred_entries_go_out_when_the_secrecy_order_is_lifted() {
+    let t = start().await;
+    let gag = json!({"non_disclosure": {"issued_by": {"kind": "judge"}, "basis": "18 U.S.C. § 2705(b)",
+        "until": Timestamp::now().plus_days(180)}});
+    let s = submit(&t, &order("G-LIFT", "search_warrant", gag)).await;
+    assert_eq!(t.gw.release_deferred(Timestamp::now()).await.unwrap(), 0);
+    let rita = user("rita", Role::Reviewer);
+    t.gw.secrecy(&rita, &s.case, None).await.unwrap();
+    assert_eq!(t.gw.release_deferred(Timestamp::now()).await.unwrap(), 3);
+    let events = t.gw.store().events_for_case(&s.case).await.unwrap();
+    let states: Vec<(&str, &str)> = events
+        .iter()
+        .map(|e| (e.kind.as_str(), e.state.as_str()))
+        .collect();
+    assert_eq!(
+        states,
+        [
+            ("received", "released"),
+            ("decided", "released"),
+            ("extended", "released"),
+            ("received", "pending"),
+            ("decided", "pending"),
+            ("extended", "pending"),
+        ]
+    );
+}
