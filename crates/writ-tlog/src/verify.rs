@@ -4,6 +4,7 @@
 //!
 //! Synchronous and storage-agnostic: objects come through [`Fetch`].
 
+use std::collections::HashSet;
 use std::io;
 use std::path::PathBuf;
 
@@ -110,21 +111,36 @@ pub fn verify_log(
         });
     }
 
+    // The tiles that the check against the earlier checkpoint needs: those
+    // holding its root's subtrees and the consistency proof's.
+    let mut needed = HashSet::new();
+    if let Some(old) = &since {
+        let mut nodes = tree::decompose(0, old.size);
+        if let Ok(plan) = tree::consistency_plan(old.size, size) {
+            nodes.extend(tree::plan_nodes(&plan));
+        }
+        for id in tiles::tiles_for_nodes(&nodes, size) {
+            needed.insert((id.level.unwrap_or(0), id.index));
+        }
+    }
+
     // Recompute every tile from the entries and compare with the log's.
     let mut builder = TreeBuilder::new();
     let mut objects = 0u64;
     let mut tiles_seen = TileSet::new();
     let mut compare = |id: TileId, data: Vec<u8>, objects: &mut u64| -> Result<(), VerifyError> {
-        if id.level.is_none() {
+        let Some(level) = id.level else {
             return Ok(());
-        }
+        };
         let path = id.path();
         let served = get(fetch, &path)?;
         *objects += 1;
         if served != data {
             return Err(VerifyError::TileMismatch(path));
         }
-        tiles_seen.insert(id.level.unwrap_or(0), id.index, data);
+        if needed.contains(&(level, id.index)) {
+            tiles_seen.insert(level, id.index, data);
+        }
         Ok(())
     };
     let bundles = size.div_ceil(TILE_WIDTH);
