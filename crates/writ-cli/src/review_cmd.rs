@@ -48,7 +48,8 @@ pub enum ReviewAction {
         case: String,
         #[arg(long, value_parser = ["registry", "request"])]
         number_source: String,
-        #[arg(long)]
+        /// `true` when the callback confirmed the request, `false` when not.
+        #[arg(long, action = clap::ArgAction::Set, value_name = "true|false")]
         verified: bool,
     },
     /// A court extended (`--until`) or lifted (`--lifted`) a secrecy order.

@@ -218,6 +218,7 @@ fn demo_server_answers_every_example() {
                 "--number-source",
                 "registry",
                 "--verified",
+                "true",
             ]);
             assert!(o.status.success(), "callback: {}", stderr(&o));
             let after: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
