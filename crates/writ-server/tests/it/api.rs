@@ -404,3 +404,15 @@ async fn openapi_health_and_metrics() {
     let nf = t.raw("GET", "/nowhere", &[], vec![]).await;
     nf.assert_problem(404);
 }
+
+#[tokio::test]
+async fn problem_details_shape() {
+    let t = TestApp::start().await;
+    let unsigned = t.raw("POST", "/v1/orders", &[], b"{}".to_vec()).await;
+    insta::assert_json_snapshot!("unsigned_order", unsigned.assert_problem(401));
+    let order = subpoena("us-fbi-wfo", "SHAPE-1", "alice@example.com");
+    let mut bad = order.clone();
+    bad["instrument"] = json!("letter_of_marque");
+    let unknown = t.submit("us-fbi-wfo", &bad).await;
+    insta::assert_json_snapshot!("unknown_instrument", unknown.assert_problem(422));
+}
