@@ -189,6 +189,7 @@ impl Gateway {
             .collect::<Result<Vec<_>>>()?;
         rows.extend(synthetic());
         self.store().insert_accounts(&rows).await?;
+        self.directory_changed();
 
         let mut lines = String::new();
         for (name, role) in [

@@ -147,10 +147,8 @@ impl Gateway {
             }
             .into());
         }
+        // Whether the reference is taken is settled when the case is written.
         let canonical_sha256 = canonical::sha256_hex(canonical::of(&order)?.as_bytes());
-        if let Some(existing) = self.existing(s.submitter, order.reference.as_str()).await? {
-            return same_or_conflict(&existing, &canonical_sha256);
-        }
 
         let now = Timestamp::now();
         let input = self.decision_input(s.submitter, &order, now).await?;
@@ -230,13 +228,6 @@ impl Gateway {
         }
     }
 
-    async fn existing(&self, agency: &str, reference: &str) -> Result<Option<CaseRow>> {
-        // Looked up by (agency, reference) through the agency's case list
-        // would be slower; the unique index answers directly.
-        let row = sqlx_lookup(self.store(), agency, reference).await?;
-        Ok(row)
-    }
-
     /// Everything the engine needs: the registry entries of the order's
     /// agency and of the submitter, the accounts its targets name, and the
     /// holds the agency placed before.
@@ -252,7 +243,7 @@ impl Gateway {
             if agencies.iter().any(|a: &Agency| a.id.as_str() == id) {
                 continue;
             }
-            if let Some(row) = store.agency(id).await? {
+            if let Some(row) = self.agency_row(id).await? {
                 agencies.push(crate::registry::agency_of_row(&row)?);
             }
         }
@@ -262,15 +253,20 @@ impl Gateway {
                 continue;
             }
             let (kind, value) = t.match_key();
-            if let Some(body) = store.account_by_identifier(kind.as_str(), &value).await? {
+            if let Some(body) = self.account_body(kind.as_str(), &value).await? {
                 let account: Account = serde_json::from_str(&body)?;
                 if !accounts.iter().any(|a| a.id == account.id) {
                     accounts.push(account);
                 }
             }
         }
+        // Earlier holds matter only to a renewal (`legal-rules.md`).
         let mut prior = Vec::new();
-        for h in store.holds_for_agency(order.agency.as_str()).await? {
+        let holds = match order.renews {
+            Some(_) => store.holds_for_agency(order.agency.as_str()).await?,
+            None => Vec::new(),
+        };
+        for h in holds {
             prior.push(PriorHold {
                 reference: writ_model::Name::parse(h.reference.clone())
                     .ok_or_else(|| GatewayError::Internal("empty hold reference".into()))?,
@@ -381,10 +377,6 @@ pub(crate) fn conflict(e: StoreError) -> GatewayError {
         }
         other => other.into(),
     }
-}
-
-async fn sqlx_lookup(store: &Store, agency: &str, reference: &str) -> Result<Option<CaseRow>> {
-    Ok(store.case_by_reference(agency, reference).await?)
 }
 
 fn same_or_conflict(existing: &CaseRow, canonical_sha256: &str) -> Result<Submitted> {

@@ -13,6 +13,7 @@
 //! leaves the case `decided`.
 
 pub mod auth;
+mod cache;
 pub mod canonical;
 pub mod demo;
 pub mod events;
@@ -86,6 +87,9 @@ struct Inner {
     engine: Arc<dyn Engine>,
     intake: intake::Writer,
     published: tokio::sync::Notify,
+    agencies: cache::TtlCache<Option<writ_store::AgencyRow>>,
+    keys: cache::TtlCache<Option<(String, ed25519_dalek::VerifyingKey)>>,
+    accounts: cache::TtlCache<Option<String>>,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -105,6 +109,9 @@ impl Gateway {
                 engine,
                 intake,
                 published: tokio::sync::Notify::new(),
+                agencies: cache::TtlCache::new(),
+                keys: cache::TtlCache::new(),
+                accounts: cache::TtlCache::new(),
             }),
         }
     }
@@ -115,6 +122,38 @@ impl Gateway {
 
     pub(crate) fn engine(&self) -> &dyn Engine {
         self.inner.engine.as_ref()
+    }
+
+    /// A registry entry, through the cache.
+    pub(crate) async fn agency_row(&self, id: &str) -> Result<Option<writ_store::AgencyRow>> {
+        if let Some(hit) = self.inner.agencies.get(id) {
+            return Ok(hit);
+        }
+        let row = self.store().agency(id).await?;
+        self.inner.agencies.put(id.to_owned(), row.clone());
+        Ok(row)
+    }
+
+    /// The account (JSON) an identifier names, through the cache.
+    pub(crate) async fn account_body(&self, kind: &str, value: &str) -> Result<Option<String>> {
+        let key = format!("{kind}\u{0}{value}");
+        if let Some(hit) = self.inner.accounts.get(&key) {
+            return Ok(hit);
+        }
+        let body = self.store().account_by_identifier(kind, value).await?;
+        self.inner.accounts.put(key, body.clone());
+        Ok(body)
+    }
+
+    /// Forgets cached registry entries and keys after a change.
+    pub(crate) fn registry_changed(&self) {
+        self.inner.agencies.clear();
+        self.inner.keys.clear();
+    }
+
+    /// Forgets cached accounts after a directory change.
+    pub fn directory_changed(&self) {
+        self.inner.accounts.clear();
     }
 
     /// Wakes the publisher: new events are in the outbox.

@@ -198,6 +198,7 @@ impl Gateway {
         details: serde_json::Value,
         at: Timestamp,
     ) -> Result<()> {
+        self.registry_changed();
         let event = events::registry(action, country, details, at)?;
         self.store().insert_events(&[event]).await?;
         self.events_written();

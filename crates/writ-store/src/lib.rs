@@ -437,21 +437,13 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let mut out = Vec::with_capacity(batch.len());
         for new in batch {
-            let existing = sqlx::query(AssertSqlSafe(format!(
-                "SELECT {CASE_COLUMNS} FROM cases WHERE agency_id = $1 AND reference = $2"
-            )))
-            .bind(&new.case.agency_id)
-            .bind(&new.case.reference)
-            .fetch_optional(&mut *tx)
-            .await?;
-            if let Some(row) = existing {
-                out.push(Intake::Existing(Box::new(CaseRow::from_row(&row)?)));
-                continue;
-            }
             let c = &new.case;
-            sqlx::query(AssertSqlSafe(format!(
+            // The unique (agency, reference) index decides; only a refused
+            // insert pays for reading the case that holds the reference.
+            let inserted = sqlx::query(AssertSqlSafe(format!(
                 "INSERT INTO cases ({CASE_COLUMNS}) VALUES \
-                 ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
+                 ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
+                 ON CONFLICT (agency_id, reference) DO NOTHING"
             )))
             .bind(&c.id)
             .bind(&c.agency_id)
@@ -471,6 +463,17 @@ impl Store {
             .bind(c.updated_at)
             .execute(&mut *tx)
             .await?;
+            if inserted.rows_affected() == 0 {
+                let row = sqlx::query(AssertSqlSafe(format!(
+                    "SELECT {CASE_COLUMNS} FROM cases WHERE agency_id = $1 AND reference = $2"
+                )))
+                .bind(&c.agency_id)
+                .bind(&c.reference)
+                .fetch_one(&mut *tx)
+                .await?;
+                out.push(Intake::Existing(Box::new(CaseRow::from_row(&row)?)));
+                continue;
+            }
             for e in &new.events {
                 insert_event(&mut tx, e).await?;
             }
