@@ -42,6 +42,11 @@ pub enum StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+/// Rows per multi-row insert, well under SQLite's limit of 32,766 bound
+/// parameters (16 per case, 6 per event).
+const CASES_PER_STATEMENT: usize = 256;
+const EVENTS_PER_STATEMENT: usize = 1024;
+
 /// Which database the store runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
@@ -435,35 +440,57 @@ impl Store {
     pub async fn intake(&self, batch: &[NewCase]) -> Result<Vec<Intake>> {
         let _g = self.write_guard().await;
         let mut tx = self.begin_write().await?;
+        // One multi-row statement per table and chunk: a batch costs a few
+        // round trips to the database, not a few per case. The unique
+        // (agency, reference) index decides which cases are new; only a
+        // refused one pays for reading the case that holds its reference.
+        let mut inserted = std::collections::HashSet::new();
+        for chunk in batch.chunks(CASES_PER_STATEMENT) {
+            let mut sql = format!("INSERT INTO cases ({CASE_COLUMNS}) VALUES ");
+            for i in 0..chunk.len() {
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push('(');
+                for j in 0..16 {
+                    if j > 0 {
+                        sql.push_str(", ");
+                    }
+                    sql.push_str(&format!("${}", i * 16 + j + 1));
+                }
+                sql.push(')');
+            }
+            sql.push_str(" ON CONFLICT (agency_id, reference) DO NOTHING RETURNING id");
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for new in chunk {
+                let c = &new.case;
+                q = q
+                    .bind(&c.id)
+                    .bind(&c.agency_id)
+                    .bind(&c.reference)
+                    .bind(&c.order_json)
+                    .bind(&c.order_sha256)
+                    .bind(&c.canonical_sha256)
+                    .bind(&c.instrument)
+                    .bind(c.emergency)
+                    .bind(&c.status)
+                    .bind(&c.outcome)
+                    .bind(&c.decision)
+                    .bind(c.decided_now)
+                    .bind(c.due_at)
+                    .bind(c.version)
+                    .bind(c.created_at)
+                    .bind(c.updated_at);
+            }
+            for row in q.fetch_all(&mut *tx).await? {
+                inserted.insert(get::<String>(&row, 0)?);
+            }
+        }
         let mut out = Vec::with_capacity(batch.len());
+        let mut events = Vec::new();
         for new in batch {
             let c = &new.case;
-            // The unique (agency, reference) index decides; only a refused
-            // insert pays for reading the case that holds the reference.
-            let inserted = sqlx::query(AssertSqlSafe(format!(
-                "INSERT INTO cases ({CASE_COLUMNS}) VALUES \
-                 ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
-                 ON CONFLICT (agency_id, reference) DO NOTHING"
-            )))
-            .bind(&c.id)
-            .bind(&c.agency_id)
-            .bind(&c.reference)
-            .bind(&c.order_json)
-            .bind(&c.order_sha256)
-            .bind(&c.canonical_sha256)
-            .bind(&c.instrument)
-            .bind(c.emergency)
-            .bind(&c.status)
-            .bind(&c.outcome)
-            .bind(&c.decision)
-            .bind(c.decided_now)
-            .bind(c.due_at)
-            .bind(c.version)
-            .bind(c.created_at)
-            .bind(c.updated_at)
-            .execute(&mut *tx)
-            .await?;
-            if inserted.rows_affected() == 0 {
+            if !inserted.contains(&c.id) {
                 let row = sqlx::query(AssertSqlSafe(format!(
                     "SELECT {CASE_COLUMNS} FROM cases WHERE agency_id = $1 AND reference = $2"
                 )))
@@ -474,13 +501,42 @@ impl Store {
                 out.push(Intake::Existing(Box::new(CaseRow::from_row(&row)?)));
                 continue;
             }
-            for e in &new.events {
-                insert_event(&mut tx, e).await?;
-            }
+            events.extend(new.events.iter());
             for h in &new.holds {
                 upsert_hold(&mut tx, h).await?;
             }
             out.push(Intake::Stored);
+        }
+        for chunk in events.chunks(EVENTS_PER_STATEMENT) {
+            let mut sql = String::from(
+                "INSERT INTO events (case_id, kind, entry, private, state, log_index, created_at) VALUES ",
+            );
+            for i in 0..chunk.len() {
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                let b = i * 6;
+                sql.push_str(&format!(
+                    "(${}, ${}, ${}, ${}, ${}, NULL, ${})",
+                    b + 1,
+                    b + 2,
+                    b + 3,
+                    b + 4,
+                    b + 5,
+                    b + 6
+                ));
+            }
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for e in chunk {
+                q = q
+                    .bind(&e.case_id)
+                    .bind(&e.kind)
+                    .bind(&e.entry)
+                    .bind(&e.private)
+                    .bind(&e.state)
+                    .bind(e.created_at);
+            }
+            q.execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(out)
