@@ -80,20 +80,25 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     if let Some(limit) = file.body_limit {
         server.body_limit = limit;
     }
-    if let Some(objects) = &args.objects
-        && !objects.starts_with("file://")
-    {
-        return Err(BadInput(format!(
-            "--objects `{objects}`: only file:// folders are supported by this build"
-        ))
-        .into());
-    }
+    let objects = match &args.objects {
+        None => None,
+        Some(url) => match url.strip_prefix("file://") {
+            Some(path) => Some(PathBuf::from(path)),
+            None => {
+                return Err(BadInput(format!(
+                    "--objects `{url}`: only file:// folders are supported by this build"
+                ))
+                .into());
+            }
+        },
+    };
     if args.log_key.is_some() {
         eprintln!("warning: --log-key is not supported yet; the log key is kept in the case store");
     }
     let options = AppOptions {
         database: args.database.or(file.database),
         demo: args.demo,
+        objects,
         server,
         ..AppOptions::new(&data)
     };

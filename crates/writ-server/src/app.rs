@@ -21,6 +21,8 @@ pub struct AppOptions {
     /// `None`: `sqlite://<data>/writ.db`.
     pub database: Option<String>,
     pub demo: bool,
+    /// The log's objects folder; `None`: `<data>/objects`.
+    pub objects: Option<PathBuf>,
     pub server: ServerConfig,
     /// The log's checkpoint period (maximum merge delay).
     pub log_period: Duration,
@@ -32,6 +34,7 @@ impl AppOptions {
             data: data.into(),
             database: None,
             demo: false,
+            objects: None,
             server: ServerConfig::default(),
             log_period: Duration::from_millis(500),
         }
@@ -81,14 +84,28 @@ impl App {
         let pack =
             Arc::new(writ_policy::Pack::embedded().map_err(|e| StartError::Policy(e.to_string()))?);
         let engine = move |input: &writ_model::DecisionInput| writ_policy::decide(&pack, input);
-        let log = writ_tlog::Log::open_dir(
-            &options.data,
-            writ_tlog::Config {
-                period: options.log_period,
-                ..writ_tlog::Config::default()
+        let config = writ_tlog::Config {
+            period: options.log_period,
+            ..writ_tlog::Config::default()
+        };
+        let log = match &options.objects {
+            None => writ_tlog::Log::open_dir(&options.data, config).await,
+            Some(objects) => match writ_tlog::trusted::SqliteStore::open(&writ_tlog::database_path(
+                &options.data,
+            ))
+            .await
+            {
+                Ok(trusted) => {
+                    writ_tlog::Log::open(
+                        config,
+                        Arc::new(writ_tlog::storage::LocalDir::new(objects.join("log"))),
+                        Arc::new(trusted),
+                    )
+                    .await
+                }
+                Err(e) => return Err(StartError::Log(e.to_string())),
             },
-        )
-        .await
+        }
         .map_err(|e| StartError::Log(e.to_string()))?;
         let gateway = Gateway::new(store, Arc::new(engine));
         let seeded = if options.demo {
