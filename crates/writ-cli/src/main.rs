@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 
 mod decide_cmd;
 mod input;
+mod log_cmd;
 mod policy_cmd;
 
 #[derive(Parser)]
@@ -30,6 +31,9 @@ enum Command {
     /// Test and check policy packs.
     #[command(subcommand)]
     Policy(policy_cmd::PolicyCommand),
+    /// The transparency log: verifier key, verification, proofs.
+    #[command(subcommand)]
+    Log(log_cmd::LogCommand),
 }
 
 fn main() -> ExitCode {
@@ -48,6 +52,11 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Decide(args) => decide_cmd::run(args),
         Command::Policy(cmd) => policy_cmd::run(cmd),
+        // A log command reports a failed check with exit code 1 itself; an
+        // error it returns is about its input (a data folder, a URL, a key).
+        Command::Log(cmd) => {
+            log_cmd::run(cmd).map_err(|e| e.context(input::BadInput("log".into())))
+        }
     };
     match result {
         Ok(code) => code,

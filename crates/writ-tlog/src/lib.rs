@@ -1,0 +1,41 @@
+//! Writ's transparency log: an append-only Merkle log laid out as a C2SP
+//! tlog (`formats.md`, "Transparency log").
+//!
+//! - [`hash`] and [`tree`]: RFC 6962 hashing, tree hashes, inclusion and
+//!   consistency proofs (RFC 9162, section 2.1), with no storage in sight;
+//! - [`tiles`] and [`builder`]: the tlog-tiles layout (c2sp.org/tlog-tiles);
+//! - [`note`]: Ed25519 signed notes (c2sp.org/signed-note) and checkpoints
+//!   (c2sp.org/tlog-checkpoint);
+//! - [`entry`] and [`canonical`]: the events, canonical JSON (RFC 8785) and
+//!   salted commitments;
+//! - [`storage`] and [`trusted`]: the object storage (local folder, S3) and
+//!   the trusted store (SQLite) behind traits;
+//! - [`Log`]: the sequencer a server holds; [`Reader`] reads a log;
+//!   [`verify`] audits one from its public objects.
+
+pub mod builder;
+pub mod canonical;
+pub mod entry;
+mod error;
+pub mod hash;
+mod hex;
+mod log;
+pub mod note;
+mod reader;
+pub mod storage;
+pub mod tiles;
+pub mod tree;
+pub mod trusted;
+pub mod verify;
+
+pub use error::Error;
+pub use hash::Hash;
+pub use log::{Config, Log, Published, database_path, identity, objects_dir};
+pub use note::{Checkpoint, NoteSigner, NoteVerifier};
+pub use reader::{InclusionProof, Reader};
+
+/// The path of the public checkpoint under the log's prefix.
+pub const CHECKPOINT_PATH: &str = "checkpoint";
+
+/// The origin of a new log when none is configured.
+pub const DEFAULT_ORIGIN: &str = "writ.example/log";

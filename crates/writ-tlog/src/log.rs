@@ -1,0 +1,645 @@
+//! The sequencer: one [`Log`] handle per server.
+//!
+//! Appends are made durable in the trusted store by group commit: the
+//! appends waiting while one commit runs go into the next, in one
+//! transaction, so that one append costs about one flush to disk and many
+//! cost little more. Every `period` (the log's maximum merge delay) the
+//! staged entries are integrated: tiles and bundles are written (create-only,
+//! durable), then a checkpoint is signed and swapped into the trusted store
+//! on (size, root), then published. A checkpoint therefore never covers
+//! anything that is not durable, and since staged entries never change, two
+//! different checkpoints of one size are never signed.
+
+use std::ops::Range;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::task::JoinHandle;
+
+use crate::builder::TreeBuilder;
+use crate::error::Error;
+use crate::hash::Hash;
+use crate::note::{Checkpoint, NoteSigner, NoteVerifier};
+use crate::reader::{InclusionProof, Reader};
+use crate::storage::{LocalDir, ObjectStorage};
+use crate::tiles::{self, MAX_ENTRY_SIZE};
+use crate::trusted::{
+    Identity, SqliteStore, StagedBatch, StoredCheckpoint, TrustedError, TrustedStore,
+};
+use crate::{CHECKPOINT_PATH, DEFAULT_ORIGIN};
+
+/// How a log is opened.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The origin (checkpoint first line and key name). `None`: the stored
+    /// one, or [`DEFAULT_ORIGIN`] for a new log. A different origin than the
+    /// stored one is refused.
+    pub origin: Option<String>,
+    /// How often staged entries are integrated and a checkpoint published:
+    /// the maximum merge delay. 500 ms by default; 200 ms to 1 s in service.
+    pub period: Duration,
+    /// Most entries in one group commit.
+    pub max_batch: usize,
+    /// Most entries integrated per round of tile writes.
+    pub max_integrate: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            origin: None,
+            period: Duration::from_millis(500),
+            max_batch: 1 << 16,
+            max_integrate: 1 << 16,
+        }
+    }
+}
+
+/// A published checkpoint: what it says and the signed note.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Published {
+    pub checkpoint: Checkpoint,
+    pub note: String,
+}
+
+#[derive(Clone, Debug)]
+struct Status {
+    published: Published,
+    failed: Option<String>,
+}
+
+struct AppendReq {
+    entries: Vec<Vec<u8>>,
+    reply: oneshot::Sender<Result<Range<u64>, String>>,
+}
+
+type PublishReply = oneshot::Sender<Result<Published, String>>;
+
+struct Inner {
+    append_tx: mpsc::UnboundedSender<AppendReq>,
+    publish_tx: mpsc::UnboundedSender<PublishReply>,
+    status: watch::Receiver<Status>,
+    reader: Reader,
+    tasks: Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // The last handle is gone: stop sequencing (like a crash; whatever was
+        // acknowledged is durable and is integrated at the next open).
+        if let Ok(tasks) = self.tasks.lock() {
+            for t in tasks.iter() {
+                t.abort();
+            }
+        }
+    }
+}
+
+/// A transparency log that sequences appends. Cheap to clone.
+#[derive(Clone)]
+pub struct Log {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Log {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Log")
+            .field("vkey", self.inner.reader.vkey())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The objects folder of a data folder: `<data>/objects/log`.
+pub fn objects_dir(data: &Path) -> std::path::PathBuf {
+    data.join("objects").join("log")
+}
+
+/// The trusted store of a data folder: `<data>/writ.db`.
+pub fn database_path(data: &Path) -> std::path::PathBuf {
+    data.join("writ.db")
+}
+
+/// Opens the trusted store of a data folder and returns the log's signer,
+/// creating the identity if the store has none (`writ log key`).
+pub async fn identity(
+    trusted: &dyn TrustedStore,
+    origin: Option<&str>,
+) -> Result<NoteSigner, Error> {
+    let fresh = Identity {
+        origin: origin.unwrap_or(DEFAULT_ORIGIN).to_owned(),
+        seed: NoteSigner::generate_seed().map_err(|e| Error::Random(e.to_string()))?,
+    };
+    let stored = trusted.identity_or_init(fresh).await?;
+    if let Some(configured) = origin
+        && configured != stored.origin
+    {
+        return Err(Error::OriginChanged {
+            stored: stored.origin,
+            configured: configured.to_owned(),
+        });
+    }
+    Ok(NoteSigner::new(&stored.origin, &stored.seed)?)
+}
+
+impl Log {
+    /// Opens the log of a data folder: objects in `<data>/objects/log`, the
+    /// trusted store in `<data>/writ.db`.
+    pub async fn open_dir(data: &Path, config: Config) -> Result<Self, Error> {
+        std::fs::create_dir_all(data).map_err(|source| {
+            Error::Storage(crate::storage::StorageError::Io {
+                path: data.display().to_string(),
+                source,
+            })
+        })?;
+        let trusted = SqliteStore::open(&database_path(data)).await?;
+        let objects = LocalDir::new(objects_dir(data));
+        Self::open(config, Arc::new(objects), Arc::new(trusted)).await
+    }
+
+    /// Opens (or creates) a log over the given stores, recovers whatever a
+    /// crash left behind, and starts sequencing.
+    pub async fn open(
+        config: Config,
+        objects: Arc<dyn ObjectStorage>,
+        trusted: Arc<dyn TrustedStore>,
+    ) -> Result<Self, Error> {
+        let signer = identity(trusted.as_ref(), config.origin.as_deref()).await?;
+        let vkey = signer.verifier();
+        let origin = signer.name().to_owned();
+
+        // The stored checkpoint is the truth; create the empty tree's on first open.
+        let stored = match trusted.checkpoint().await? {
+            Some(s) => s,
+            None => {
+                let cp = Checkpoint::new(&origin, 0, Hash::empty());
+                let first = StoredCheckpoint {
+                    size: 0,
+                    root: cp.root,
+                    note: signer.sign(&cp.to_text())?,
+                };
+                match trusted.compare_and_swap(None, first).await {
+                    Ok(()) | Err(TrustedError::CasMismatch) => {}
+                    Err(e) => return Err(e.into()),
+                }
+                trusted
+                    .checkpoint()
+                    .await?
+                    .ok_or_else(|| Error::Inconsistent("no checkpoint after creating one".into()))?
+            }
+        };
+        let stored_cp = vkey
+            .open_checkpoint(&stored.note)
+            .map_err(|_| Error::KeyChanged)?;
+        if stored_cp.size != stored.size || stored_cp.root != stored.root {
+            return Err(Error::Inconsistent(
+                "stored checkpoint note differs from its size and root".into(),
+            ));
+        }
+
+        // The public checkpoint may lag behind the stored one, never lead it.
+        let public = objects.get(CHECKPOINT_PATH.to_owned()).await?;
+        let mut public_lags = true;
+        if let Some(bytes) = public {
+            let note = String::from_utf8(bytes)
+                .map_err(|_| Error::Corrupt("public checkpoint is not UTF-8".into()))?;
+            let cp = vkey.open_checkpoint(&note)?;
+            if cp.size > stored.size || (cp.size == stored.size && cp.root != stored.root) {
+                return Err(Error::Inconsistent(format!(
+                    "public checkpoint (size {}) is ahead of or forks from the stored one (size {})",
+                    cp.size, stored.size
+                )));
+            }
+            public_lags = note != stored.note;
+        }
+
+        // The right edge of the tree, from the tiles the stored checkpoint covers.
+        let mut edge = Vec::new();
+        for id in TreeBuilder::edge_tiles(stored.size) {
+            let data = objects
+                .get(id.path())
+                .await?
+                .ok_or_else(|| Error::Corrupt(format!("missing `{}`", id.path())))?;
+            edge.push((id, data));
+        }
+        let builder = TreeBuilder::resume(stored.size, &edge)?;
+        if builder.root() != stored.root {
+            return Err(Error::Corrupt(
+                "edge tiles do not match the stored checkpoint".into(),
+            ));
+        }
+
+        // Entries acknowledged but not yet integrated.
+        let mut pending = Vec::new();
+        let mut next = stored.size;
+        for batch in trusted.staged(stored.size).await? {
+            let entries = tiles::split_bundle(&batch.entries)?;
+            if entries.len() as u64 != batch.count || batch.first > next {
+                return Err(Error::Inconsistent(format!(
+                    "staged entries at {} do not follow {next}",
+                    batch.first
+                )));
+            }
+            for (i, e) in entries.into_iter().enumerate() {
+                if batch.first + i as u64 == next {
+                    pending.push(e.to_vec());
+                    next += 1;
+                }
+            }
+        }
+
+        let published = Published {
+            checkpoint: stored_cp,
+            note: stored.note.clone(),
+        };
+        let (status_tx, status_rx) = watch::channel(Status {
+            published: published.clone(),
+            failed: None,
+        });
+        let status_tx = Arc::new(status_tx);
+        let pending = Arc::new(Mutex::new(pending));
+        let (append_tx, append_rx) = mpsc::unbounded_channel();
+        let (publish_tx, publish_rx) = mpsc::unbounded_channel();
+
+        let committer = Committer {
+            trusted: trusted.clone(),
+            pending: pending.clone(),
+            next,
+            max_batch: config.max_batch.max(1),
+            status: status_tx.clone(),
+        };
+        let integrator = Integrator {
+            trusted,
+            objects: objects.clone(),
+            signer,
+            builder,
+            stored,
+            public_lags,
+            buffer: Vec::new(),
+            pending,
+            status: status_tx,
+            max_integrate: config.max_integrate.max(1),
+        };
+        let tasks = vec![
+            tokio::spawn(committer.run(append_rx)),
+            tokio::spawn(integrator.run(publish_rx, config.period)),
+        ];
+        Ok(Self {
+            inner: Arc::new(Inner {
+                append_tx,
+                publish_tx,
+                status: status_rx,
+                reader: Reader::new(objects, vkey),
+                tasks: Mutex::new(tasks),
+            }),
+        })
+    }
+
+    /// Appends one entry; returns its index once it is durably stored.
+    pub async fn append(&self, entry: Vec<u8>) -> Result<u64, Error> {
+        Ok(self.append_batch(vec![entry]).await?.start)
+    }
+
+    /// Appends entries with consecutive indexes; returns them once they are
+    /// durably stored.
+    pub async fn append_batch(&self, entries: Vec<Vec<u8>>) -> Result<Range<u64>, Error> {
+        if let Some(e) = entries.iter().find(|e| e.len() > MAX_ENTRY_SIZE) {
+            return Err(Error::EntryTooLarge(e.len()));
+        }
+        if let Some(failed) = &self.inner.status.borrow().failed {
+            return Err(Error::Stopped(failed.clone()));
+        }
+        let (reply, rx) = oneshot::channel();
+        self.inner
+            .append_tx
+            .send(AppendReq { entries, reply })
+            .map_err(|_| Error::Closed)?;
+        rx.await.map_err(|_| Error::Closed)?.map_err(Error::Stopped)
+    }
+
+    /// Waits until a published checkpoint covers `index`.
+    pub async fn wait_published(&self, index: u64) -> Result<Published, Error> {
+        let mut rx = self.inner.status.clone();
+        loop {
+            {
+                let status = rx.borrow_and_update();
+                if status.published.checkpoint.size > index {
+                    return Ok(status.published.clone());
+                }
+                if let Some(failed) = &status.failed {
+                    return Err(Error::Stopped(failed.clone()));
+                }
+            }
+            rx.changed().await.map_err(|_| Error::Closed)?;
+        }
+    }
+
+    /// Integrates every acknowledged entry now and publishes a checkpoint,
+    /// without waiting for the period.
+    pub async fn publish_now(&self) -> Result<Published, Error> {
+        let (reply, rx) = oneshot::channel();
+        self.inner
+            .publish_tx
+            .send(reply)
+            .map_err(|_| Error::Closed)?;
+        rx.await.map_err(|_| Error::Closed)?.map_err(Error::Stopped)
+    }
+
+    /// The latest published checkpoint.
+    pub fn checkpoint(&self) -> Published {
+        self.inner.status.borrow().published.clone()
+    }
+
+    /// The verifier key (`origin+hash+base64`).
+    pub fn vkey(&self) -> &NoteVerifier {
+        self.inner.reader.vkey()
+    }
+
+    /// The inclusion proof of `index` in the tree of `size` leaves (at most
+    /// the published size).
+    pub async fn inclusion_proof(&self, index: u64, size: u64) -> Result<Vec<Hash>, Error> {
+        let published = self.checkpoint().checkpoint.size;
+        self.inner
+            .reader
+            .inclusion_proof_at(index, size, published)
+            .await
+    }
+
+    /// The consistency proof between two published sizes.
+    pub async fn consistency_proof(&self, old: u64, new: u64) -> Result<Vec<Hash>, Error> {
+        let published = self.checkpoint().checkpoint.size;
+        self.inner
+            .reader
+            .consistency_proof_at(old, new, published)
+            .await
+    }
+
+    /// An inclusion proof of `index` against the latest published checkpoint.
+    pub async fn prove(&self, index: u64) -> Result<InclusionProof, Error> {
+        self.inner.reader.prove(index).await
+    }
+
+    /// An object under the log's prefix (`checkpoint`, `tile/...`), exactly as
+    /// stored, for serving `/log/...`; `None` for anything else.
+    pub async fn read(&self, path: &str) -> Result<Option<Vec<u8>>, Error> {
+        self.inner.reader.read(path).await
+    }
+
+    /// The reader over this log's objects.
+    pub fn reader(&self) -> &Reader {
+        &self.inner.reader
+    }
+
+    /// Publishes everything acknowledged, then stops sequencing.
+    pub async fn close(self) -> Result<Published, Error> {
+        let published = self.publish_now().await;
+        if let Ok(tasks) = self.inner.tasks.lock() {
+            for t in tasks.iter() {
+                t.abort();
+            }
+        }
+        published
+    }
+}
+
+struct Committer {
+    trusted: Arc<dyn TrustedStore>,
+    pending: Arc<Mutex<Vec<Vec<u8>>>>,
+    next: u64,
+    max_batch: usize,
+    status: Arc<watch::Sender<Status>>,
+}
+
+impl Committer {
+    async fn run(mut self, mut rx: mpsc::UnboundedReceiver<AppendReq>) {
+        while let Some(first) = rx.recv().await {
+            let mut count = first.entries.len();
+            let mut reqs = vec![first];
+            // Group commit: everything that queued up while the last commit ran.
+            while count < self.max_batch {
+                match rx.try_recv() {
+                    Ok(r) => {
+                        count += r.entries.len();
+                        reqs.push(r);
+                    }
+                    Err(_) => break,
+                }
+            }
+            if let Err(e) = self.commit(reqs).await {
+                self.status.send_modify(|s| s.failed = Some(e));
+                return;
+            }
+        }
+    }
+
+    /// Stages one group; an error return stops the log.
+    async fn commit(&mut self, reqs: Vec<AppendReq>) -> Result<(), String> {
+        let mut blob = Vec::new();
+        let mut count = 0u64;
+        for r in &reqs {
+            for e in &r.entries {
+                if tiles::push_entry(&mut blob, e).is_err() {
+                    return Err("entry too large".into());
+                }
+                count += 1;
+            }
+        }
+        if count == 0 {
+            for r in reqs {
+                let _ = r.reply.send(Ok(self.next..self.next));
+            }
+            return Ok(());
+        }
+        let batch = StagedBatch {
+            first: self.next,
+            count,
+            entries: blob,
+        };
+        let stored = match self.trusted.stage(batch.clone()).await {
+            Ok(()) => true,
+            // The write may have landed although an error came back: look.
+            Err(err) => match self.trusted.staged(self.next).await {
+                Ok(rows) => match rows.first() {
+                    Some(row) if *row == batch => true,
+                    Some(_) => return Err("staging area holds unexpected entries".into()),
+                    None => {
+                        for r in reqs {
+                            let _ = r.reply.send(Err(err.to_string()));
+                        }
+                        return Ok(());
+                    }
+                },
+                Err(e) => {
+                    let message = format!("staging failed and its outcome is unknown: {e}");
+                    for r in reqs {
+                        let _ = r.reply.send(Err(message.clone()));
+                    }
+                    return Err(message);
+                }
+            },
+        };
+        if stored {
+            let mut at = self.next;
+            let mut replies = Vec::with_capacity(reqs.len());
+            if let Ok(mut pending) = self.pending.lock() {
+                for r in reqs {
+                    let n = r.entries.len() as u64;
+                    pending.extend(r.entries);
+                    replies.push((r.reply, at..at + n));
+                    at += n;
+                }
+            } else {
+                return Err("pending entries lock poisoned".into());
+            }
+            self.next = at;
+            for (reply, range) in replies {
+                let _ = reply.send(Ok(range));
+            }
+        }
+        Ok(())
+    }
+}
+
+struct Integrator {
+    trusted: Arc<dyn TrustedStore>,
+    objects: Arc<dyn ObjectStorage>,
+    signer: NoteSigner,
+    builder: TreeBuilder,
+    stored: StoredCheckpoint,
+    public_lags: bool,
+    buffer: Vec<Vec<u8>>,
+    pending: Arc<Mutex<Vec<Vec<u8>>>>,
+    status: Arc<watch::Sender<Status>>,
+    max_integrate: usize,
+}
+
+/// How an integration round failed.
+enum Failure {
+    /// Nothing is lost; the next round retries.
+    Retry(String),
+    /// The trusted store holds a checkpoint this sequencer did not write.
+    Fatal(String),
+}
+
+impl Integrator {
+    async fn run(
+        mut self,
+        mut publish_rx: mpsc::UnboundedReceiver<PublishReply>,
+        period: Duration,
+    ) {
+        let start = tokio::time::Instant::now() + period;
+        let mut tick = tokio::time::interval_at(start, period);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            let mut waiters = Vec::new();
+            tokio::select! {
+                _ = tick.tick() => {}
+                w = publish_rx.recv() => match w {
+                    Some(w) => waiters.push(w),
+                    None => return,
+                },
+            }
+            while let Ok(w) = publish_rx.try_recv() {
+                waiters.push(w);
+            }
+            let result = self.round().await;
+            let reply = match &result {
+                Ok(()) => Ok(self.status.borrow().published.clone()),
+                Err(Failure::Retry(e)) | Err(Failure::Fatal(e)) => Err(e.clone()),
+            };
+            for w in waiters {
+                let _ = w.send(reply.clone());
+            }
+            if let Err(Failure::Fatal(e)) = result {
+                self.status.send_modify(|s| s.failed = Some(e));
+                return;
+            }
+        }
+    }
+
+    async fn round(&mut self) -> Result<(), Failure> {
+        if let Ok(mut p) = self.pending.lock() {
+            if self.buffer.is_empty() {
+                std::mem::swap(&mut self.buffer, &mut p);
+            } else {
+                self.buffer.append(&mut p);
+            }
+        }
+        if !self.buffer.is_empty() {
+            self.integrate().await?;
+        }
+        if self.public_lags {
+            self.objects
+                .put(
+                    CHECKPOINT_PATH.to_owned(),
+                    self.stored.note.clone().into_bytes(),
+                )
+                .await
+                .map_err(|e| Failure::Retry(e.to_string()))?;
+            self.public_lags = false;
+            let cp = Checkpoint::new(self.signer.name(), self.stored.size, self.stored.root);
+            let note = self.stored.note.clone();
+            self.status.send_modify(|s| {
+                s.published = Published {
+                    checkpoint: cp,
+                    note,
+                }
+            });
+            // Staged entries now in tiles are no longer needed; a failure here
+            // only leaves them for later.
+            let _ = self.trusted.prune(self.stored.size).await;
+        }
+        Ok(())
+    }
+
+    /// Writes the tiles of the buffered entries, then signs and stores a
+    /// checkpoint covering them.
+    async fn integrate(&mut self) -> Result<(), Failure> {
+        let retry = |e: &dyn std::fmt::Display| Failure::Retry(e.to_string());
+        let mut next = self.builder.clone();
+        for chunk in self.buffer.chunks(self.max_integrate) {
+            let before = next.size();
+            let mut objects = Vec::new();
+            next.push(chunk.iter().map(Vec::as_slice), &mut |id, data| {
+                objects.push((id.path(), data))
+            })
+            .map_err(|e| retry(&e))?;
+            objects.extend(
+                next.partials(before)
+                    .into_iter()
+                    .map(|(id, data)| (id.path(), data)),
+            );
+            // Durable before any checkpoint covers them.
+            self.objects
+                .put_once(objects)
+                .await
+                .map_err(|e| retry(&e))?;
+        }
+        let cp = Checkpoint::new(self.signer.name(), next.size(), next.root());
+        let new = StoredCheckpoint {
+            size: cp.size,
+            root: cp.root,
+            note: self.signer.sign(&cp.to_text()).map_err(|e| retry(&e))?,
+        };
+        let old = (self.stored.size, self.stored.root);
+        if let Err(err) = self.trusted.compare_and_swap(Some(old), new.clone()).await {
+            // The swap may have landed although an error came back: look.
+            match self.trusted.checkpoint().await {
+                Ok(Some(s)) if s.size == new.size && s.root == new.root => {}
+                Ok(Some(s)) if s.size == old.0 && s.root == old.1 => return Err(retry(&err)),
+                Ok(_) => {
+                    return Err(Failure::Fatal(format!(
+                        "the trusted store holds a checkpoint this log did not write ({err})"
+                    )));
+                }
+                Err(e) => return Err(retry(&e)),
+            }
+        }
+        self.builder = next;
+        self.stored = new;
+        self.buffer.clear();
+        self.public_lags = true;
+        Ok(())
+    }
+}

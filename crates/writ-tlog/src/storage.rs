@@ -1,0 +1,377 @@
+//! Where the log's public objects live: the checkpoint, hash tiles and
+//! entry bundles, under the paths of c2sp.org/tlog-tiles.
+//!
+//! Tiles and bundles are written once: [`ObjectStorage::put_once`] refuses to
+//! change an object, and succeeds without writing when the object already
+//! holds the same bytes (a retry after a write whose answer was lost). Only
+//! the public `checkpoint` is replaced.
+
+use std::collections::BTreeSet;
+use std::future::Future;
+use std::io::{self, Write as _};
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+
+/// A boxed future, so that storage can sit behind `dyn`.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Errors from object storage.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("object `{0}` already exists with different contents")]
+    Conflict(String),
+    #[error("i/o error on `{path}`: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: io::Error,
+    },
+    #[error("object store error on `{path}`: {message}")]
+    Remote { path: String, message: String },
+    #[error("invalid object path `{0}`")]
+    BadPath(String),
+    #[error("storage task failed: {0}")]
+    Task(String),
+    #[error("injected fault on `{0}`")]
+    Injected(String),
+}
+
+/// The log's object storage.
+pub trait ObjectStorage: Send + Sync + 'static {
+    /// Writes objects that must not change once written, and returns once all
+    /// of them are durable. An object that exists with the same bytes is left
+    /// alone; one with other bytes is an error ([`StorageError::Conflict`]).
+    fn put_once(&self, objects: Vec<(String, Vec<u8>)>) -> BoxFuture<'_, Result<(), StorageError>>;
+
+    /// Replaces an object durably (the public checkpoint).
+    fn put(&self, path: String, data: Vec<u8>) -> BoxFuture<'_, Result<(), StorageError>>;
+
+    /// Reads an object; `None` if it does not exist.
+    fn get(&self, path: String) -> BoxFuture<'_, Result<Option<Vec<u8>>, StorageError>>;
+}
+
+/// Object storage in a local folder (the default): `<root>/checkpoint`,
+/// `<root>/tile/...`.
+///
+/// Every object is written to a temporary file, flushed to disk, then linked
+/// into place, so that an object is either absent or complete; the folders are
+/// flushed too, so that the new names survive a power loss.
+#[derive(Clone, Debug)]
+pub struct LocalDir {
+    root: PathBuf,
+    fsync: bool,
+}
+
+impl LocalDir {
+    /// Storage under `root` (created on first write).
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self {
+            root: root.into(),
+            fsync: true,
+        }
+    }
+
+    /// Turns flushing to disk off. Only for benchmarks and generated test
+    /// data: without it a power loss can lose objects a checkpoint covers.
+    pub fn without_fsync(mut self) -> Self {
+        self.fsync = false;
+        self
+    }
+
+    /// The folder.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn file(&self, path: &str) -> Result<PathBuf, StorageError> {
+        if !valid_object_path(path) {
+            return Err(StorageError::BadPath(path.to_owned()));
+        }
+        Ok(self.root.join(path))
+    }
+
+    fn write_once(
+        &self,
+        path: &str,
+        data: &[u8],
+        dirs: &mut BTreeSet<PathBuf>,
+    ) -> Result<(), StorageError> {
+        let file = self.file(path)?;
+        let io_err = |source| StorageError::Io {
+            path: path.to_owned(),
+            source,
+        };
+        let dir = file
+            .parent()
+            .ok_or_else(|| StorageError::BadPath(path.to_owned()))?;
+        std::fs::create_dir_all(dir).map_err(io_err)?;
+        let tmp = temp_name(&file);
+        {
+            let mut f = std::fs::File::create(&tmp).map_err(io_err)?;
+            f.write_all(data).map_err(io_err)?;
+            if self.fsync {
+                f.sync_data().map_err(io_err)?;
+            }
+        }
+        // A hard link never replaces an existing name: create-only.
+        let linked = std::fs::hard_link(&tmp, &file);
+        let _ = std::fs::remove_file(&tmp);
+        match linked {
+            Ok(()) => {
+                dirs.insert(dir.to_path_buf());
+                Ok(())
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                let existing = std::fs::read(&file).map_err(io_err)?;
+                if existing == data {
+                    Ok(())
+                } else {
+                    Err(StorageError::Conflict(path.to_owned()))
+                }
+            }
+            Err(e) => Err(io_err(e)),
+        }
+    }
+
+    fn sync_dirs(&self, dirs: &BTreeSet<PathBuf>) -> Result<(), StorageError> {
+        if !self.fsync {
+            return Ok(());
+        }
+        for dir in dirs {
+            // Flush the folder and each new folder up to the root, so that
+            // the new names are durable.
+            let mut d = dir.as_path();
+            loop {
+                std::fs::File::open(d)
+                    .and_then(|f| f.sync_all())
+                    .map_err(|source| StorageError::Io {
+                        path: d.display().to_string(),
+                        source,
+                    })?;
+                if d == self.root {
+                    break;
+                }
+                match d.parent() {
+                    Some(p) if p.starts_with(&self.root) => d = p,
+                    _ => break,
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The synchronous form of [`ObjectStorage::put_once`].
+    pub fn put_once_blocking(&self, objects: &[(String, Vec<u8>)]) -> Result<(), StorageError> {
+        let mut dirs = BTreeSet::new();
+        for (path, data) in objects {
+            self.write_once(path, data, &mut dirs)?;
+        }
+        self.sync_dirs(&dirs)
+    }
+
+    /// The synchronous form of [`ObjectStorage::put`].
+    pub fn put_blocking(&self, path: &str, data: &[u8]) -> Result<(), StorageError> {
+        let file = self.file(path)?;
+        let io_err = |source| StorageError::Io {
+            path: path.to_owned(),
+            source,
+        };
+        let dir = file
+            .parent()
+            .ok_or_else(|| StorageError::BadPath(path.to_owned()))?;
+        std::fs::create_dir_all(dir).map_err(io_err)?;
+        let tmp = temp_name(&file);
+        {
+            let mut f = std::fs::File::create(&tmp).map_err(io_err)?;
+            f.write_all(data).map_err(io_err)?;
+            if self.fsync {
+                f.sync_data().map_err(io_err)?;
+            }
+        }
+        std::fs::rename(&tmp, &file).map_err(io_err)?;
+        self.sync_dirs(&BTreeSet::from([dir.to_path_buf()]))
+    }
+
+    /// The synchronous form of [`ObjectStorage::get`].
+    pub fn get_blocking(&self, path: &str) -> Result<Option<Vec<u8>>, StorageError> {
+        let file = self.file(path)?;
+        match std::fs::read(&file) {
+            Ok(data) => Ok(Some(data)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(StorageError::Io {
+                path: path.to_owned(),
+                source,
+            }),
+        }
+    }
+}
+
+fn temp_name(file: &Path) -> PathBuf {
+    let mut rnd = [0u8; 8];
+    let _ = getrandom::fill(&mut rnd);
+    let mut name = file.as_os_str().to_owned();
+    name.push(format!(".tmp-{}", crate::hex::encode(&rnd)));
+    PathBuf::from(name)
+}
+
+/// Whether `path` is one the log stores: `checkpoint` or a tile path.
+pub fn valid_object_path(path: &str) -> bool {
+    path == crate::CHECKPOINT_PATH || crate::tiles::TileId::parse_path(path).is_some()
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, StorageError> + Send + 'static,
+) -> Result<T, StorageError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| StorageError::Task(e.to_string()))?
+}
+
+impl ObjectStorage for LocalDir {
+    fn put_once(&self, objects: Vec<(String, Vec<u8>)>) -> BoxFuture<'_, Result<(), StorageError>> {
+        let this = self.clone();
+        Box::pin(blocking(move || this.put_once_blocking(&objects)))
+    }
+
+    fn put(&self, path: String, data: Vec<u8>) -> BoxFuture<'_, Result<(), StorageError>> {
+        let this = self.clone();
+        Box::pin(blocking(move || this.put_blocking(&path, &data)))
+    }
+
+    fn get(&self, path: String) -> BoxFuture<'_, Result<Option<Vec<u8>>, StorageError>> {
+        let this = self.clone();
+        Box::pin(blocking(move || this.get_blocking(&path)))
+    }
+}
+
+#[cfg(feature = "s3")]
+pub use s3::S3;
+
+#[cfg(feature = "s3")]
+mod s3 {
+    //! S3-compatible storage through `object_store`. Tiles and bundles are
+    //! written with `PutMode::Create`, so the store itself refuses a second
+    //! write; the checkpoint's compare-and-swap stays in the trusted store.
+
+    use std::sync::Arc;
+
+    use object_store::path::Path as ObjectPath;
+    use object_store::{ObjectStore, ObjectStoreExt as _, PutMode, PutOptions, PutPayload};
+
+    use super::{BoxFuture, ObjectStorage, StorageError, valid_object_path};
+
+    /// Objects in a bucket under a prefix.
+    #[derive(Clone, Debug)]
+    pub struct S3 {
+        store: Arc<dyn ObjectStore>,
+        prefix: String,
+    }
+
+    impl S3 {
+        /// Any `object_store` store, objects under `prefix` (may be empty).
+        pub fn new(store: Arc<dyn ObjectStore>, prefix: &str) -> Self {
+            Self {
+                store,
+                prefix: prefix.trim_matches('/').to_owned(),
+            }
+        }
+
+        /// An S3 bucket configured from the usual `AWS_*` variables.
+        pub fn from_env(bucket: &str, prefix: &str) -> Result<Self, StorageError> {
+            let store = object_store::aws::AmazonS3Builder::from_env()
+                .with_bucket_name(bucket)
+                .build()
+                .map_err(|e| StorageError::Remote {
+                    path: bucket.to_owned(),
+                    message: e.to_string(),
+                })?;
+            Ok(Self::new(Arc::new(store), prefix))
+        }
+
+        fn location(&self, path: &str) -> Result<ObjectPath, StorageError> {
+            if !valid_object_path(path) {
+                return Err(StorageError::BadPath(path.to_owned()));
+            }
+            Ok(if self.prefix.is_empty() {
+                ObjectPath::from(path)
+            } else {
+                ObjectPath::from(format!("{}/{path}", self.prefix))
+            })
+        }
+
+        async fn get_inner(&self, path: &str) -> Result<Option<Vec<u8>>, StorageError> {
+            let location = self.location(path)?;
+            let remote = |e: object_store::Error| StorageError::Remote {
+                path: path.to_owned(),
+                message: e.to_string(),
+            };
+            match self.store.get(&location).await {
+                Ok(res) => Ok(Some(res.bytes().await.map_err(remote)?.to_vec())),
+                Err(object_store::Error::NotFound { .. }) => Ok(None),
+                Err(e) => Err(remote(e)),
+            }
+        }
+
+        async fn put_create(&self, path: String, data: Vec<u8>) -> Result<(), StorageError> {
+            let location = self.location(&path)?;
+            let opts = PutOptions {
+                mode: PutMode::Create,
+                ..PutOptions::default()
+            };
+            match self
+                .store
+                .put_opts(&location, PutPayload::from(data.clone()), opts)
+                .await
+            {
+                Ok(_) => Ok(()),
+                Err(object_store::Error::AlreadyExists { .. }) => {
+                    match self.get_inner(&path).await? {
+                        Some(existing) if existing == data => Ok(()),
+                        _ => Err(StorageError::Conflict(path)),
+                    }
+                }
+                Err(e) => Err(StorageError::Remote {
+                    path,
+                    message: e.to_string(),
+                }),
+            }
+        }
+    }
+
+    impl ObjectStorage for S3 {
+        fn put_once(
+            &self,
+            objects: Vec<(String, Vec<u8>)>,
+        ) -> BoxFuture<'_, Result<(), StorageError>> {
+            Box::pin(async move {
+                let mut set = tokio::task::JoinSet::new();
+                for (path, data) in objects {
+                    let this = self.clone();
+                    set.spawn(async move { this.put_create(path, data).await });
+                }
+                while let Some(res) = set.join_next().await {
+                    res.map_err(|e| StorageError::Task(e.to_string()))??;
+                }
+                Ok(())
+            })
+        }
+
+        fn put(&self, path: String, data: Vec<u8>) -> BoxFuture<'_, Result<(), StorageError>> {
+            Box::pin(async move {
+                let location = self.location(&path)?;
+                self.store
+                    .put(&location, PutPayload::from(data))
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| StorageError::Remote {
+                        path,
+                        message: e.to_string(),
+                    })
+            })
+        }
+
+        fn get(&self, path: String) -> BoxFuture<'_, Result<Option<Vec<u8>>, StorageError>> {
+            Box::pin(async move { self.get_inner(&path).await })
+        }
+    }
+}

@@ -1,0 +1,214 @@
+//! Auditing a whole log from its public objects, as `writ log verify` does:
+//! the checkpoint's signature, every entry bundle and hash tile recomputed,
+//! the root, and consistency with an earlier checkpoint.
+//!
+//! Synchronous and storage-agnostic: objects come through [`Fetch`].
+
+use std::io;
+use std::path::PathBuf;
+
+use crate::CHECKPOINT_PATH;
+use crate::builder::TreeBuilder;
+use crate::hash::Hash;
+use crate::note::{Checkpoint, NoteError, NoteVerifier};
+use crate::tiles::{self, TILE_WIDTH, TileId, TileSet};
+use crate::tree;
+
+/// Reads a log's objects by path (`checkpoint`, `tile/...`).
+pub trait Fetch: Sync {
+    /// The object's bytes, `None` if it does not exist.
+    fn fetch(&self, path: &str) -> Result<Option<Vec<u8>>, String>;
+}
+
+/// A local copy of a log's prefix (`DIR/checkpoint`, `DIR/tile/...`).
+#[derive(Clone, Debug)]
+pub struct DirFetch(pub PathBuf);
+
+impl Fetch for DirFetch {
+    fn fetch(&self, path: &str) -> Result<Option<Vec<u8>>, String> {
+        if !crate::storage::valid_object_path(path) {
+            return Err(format!("invalid path `{path}`"));
+        }
+        match std::fs::read(self.0.join(path)) {
+            Ok(b) => Ok(Some(b)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+}
+
+/// Why a log did not verify.
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    #[error("cannot read `{path}`: {message}")]
+    Fetch { path: String, message: String },
+    #[error("`{0}` is missing")]
+    Missing(String),
+    #[error("checkpoint: {0}")]
+    Checkpoint(#[from] NoteError),
+    #[error("earlier checkpoint: {0}")]
+    Since(NoteError),
+    #[error("`{path}` is malformed: {reason}")]
+    Malformed { path: String, reason: String },
+    #[error("`{0}` does not match the hashes recomputed from the entries")]
+    TileMismatch(String),
+    #[error("root recomputed from the entries differs from the checkpoint's")]
+    RootMismatch,
+    #[error("rollback: the earlier checkpoint has size {old}, the log only {new}")]
+    Rollback { old: u64, new: u64 },
+    #[error("fork: the log's tree of size {0} differs from the earlier checkpoint's")]
+    Fork(u64),
+    #[error("consistency proof from size {old} to {new} does not verify: {reason}")]
+    Consistency { old: u64, new: u64, reason: String },
+}
+
+/// What a successful verification established.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Verified {
+    pub checkpoint: Checkpoint,
+    /// The signed note as fetched.
+    pub note: String,
+    /// Bundles and tiles read.
+    pub objects: u64,
+}
+
+fn get(fetch: &dyn Fetch, path: &str) -> Result<Vec<u8>, VerifyError> {
+    fetch
+        .fetch(path)
+        .map_err(|message| VerifyError::Fetch {
+            path: path.to_owned(),
+            message,
+        })?
+        .ok_or_else(|| VerifyError::Missing(path.to_owned()))
+}
+
+/// Verifies a whole log. `since` is an earlier signed checkpoint (its note)
+/// that the log must extend. `progress` is called with the number of
+/// entries checked so far.
+pub fn verify_log(
+    fetch: &dyn Fetch,
+    vkey: &NoteVerifier,
+    since: Option<&str>,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<Verified, VerifyError> {
+    let note_bytes = get(fetch, CHECKPOINT_PATH)?;
+    let note = String::from_utf8(note_bytes).map_err(|_| VerifyError::Malformed {
+        path: CHECKPOINT_PATH.into(),
+        reason: "not UTF-8".into(),
+    })?;
+    let checkpoint = vkey.open_checkpoint(&note)?;
+    let since = since
+        .map(|s| vkey.open_checkpoint(s).map_err(VerifyError::Since))
+        .transpose()?;
+    let size = checkpoint.size;
+    if let Some(old) = &since
+        && old.size > size
+    {
+        return Err(VerifyError::Rollback {
+            old: old.size,
+            new: size,
+        });
+    }
+
+    // Recompute every tile from the entries and compare with the log's.
+    let mut builder = TreeBuilder::new();
+    let mut objects = 0u64;
+    let mut tiles_seen = TileSet::new();
+    let mut compare = |id: TileId, data: Vec<u8>, objects: &mut u64| -> Result<(), VerifyError> {
+        if id.level.is_none() {
+            return Ok(());
+        }
+        let path = id.path();
+        let served = get(fetch, &path)?;
+        *objects += 1;
+        if served != data {
+            return Err(VerifyError::TileMismatch(path));
+        }
+        tiles_seen.insert(id.level.unwrap_or(0), id.index, data);
+        Ok(())
+    };
+    let bundles = size.div_ceil(TILE_WIDTH);
+    let mut mismatch: Option<VerifyError> = None;
+    for n in 0..bundles {
+        let Some(id) = tiles::bundle_at(n, size) else {
+            break;
+        };
+        let path = id.path();
+        let bundle = get(fetch, &path)?;
+        objects += 1;
+        let entries = tiles::split_bundle(&bundle).map_err(|e| VerifyError::Malformed {
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
+        if entries.len() != usize::from(id.width) {
+            return Err(VerifyError::Malformed {
+                path,
+                reason: format!("{} entries, expected {}", entries.len(), id.width),
+            });
+        }
+        builder
+            .push(entries, &mut |tid, data| {
+                if mismatch.is_none()
+                    && let Err(e) = compare(tid, data, &mut objects)
+                {
+                    mismatch = Some(e);
+                }
+            })
+            .map_err(|e| VerifyError::Malformed {
+                path,
+                reason: e.to_string(),
+            })?;
+        if let Some(e) = mismatch.take() {
+            return Err(e);
+        }
+        progress(builder.size(), size);
+    }
+    for (id, data) in builder.partials(0) {
+        compare(id, data, &mut objects)?;
+    }
+    if builder.root() != checkpoint.root {
+        return Err(VerifyError::RootMismatch);
+    }
+
+    // The earlier checkpoint: its root must be this tree's at its size, and
+    // the consistency proof from the tiles must verify.
+    if let Some(old) = since {
+        let nodes = tree::decompose(0, old.size);
+        let old_root = if old.size == 0 {
+            Hash::empty()
+        } else {
+            let hashes: Vec<Hash> = nodes
+                .iter()
+                .map(|n| tiles_seen.node(*n))
+                .collect::<Result<_, _>>()
+                .map_err(|e| VerifyError::Consistency {
+                    old: old.size,
+                    new: size,
+                    reason: e.to_string(),
+                })?;
+            tree::fold(&hashes)
+        };
+        if old_root != old.root {
+            return Err(VerifyError::Fork(old.size));
+        }
+        let proof = tree::consistency_proof(old.size, size, &tiles_seen).map_err(|e| {
+            VerifyError::Consistency {
+                old: old.size,
+                new: size,
+                reason: e.to_string(),
+            }
+        })?;
+        tree::verify_consistency(old.size, size, &old.root, &checkpoint.root, &proof).map_err(
+            |e| VerifyError::Consistency {
+                old: old.size,
+                new: size,
+                reason: e.to_string(),
+            },
+        )?;
+    }
+    Ok(Verified {
+        checkpoint,
+        note,
+        objects,
+    })
+}

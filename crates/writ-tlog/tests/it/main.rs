@@ -1,0 +1,14 @@
+//! The log's tests, in one binary.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod canonical;
+mod common;
+mod entry;
+mod faults;
+mod go;
+mod kill;
+mod log;
+mod note;
+mod proofs;
+mod tiles;
