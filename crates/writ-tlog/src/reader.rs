@@ -11,7 +11,7 @@ use crate::error::Error;
 use crate::hash::Hash;
 use crate::note::{Checkpoint, NoteVerifier};
 use crate::storage::ObjectStorage;
-use crate::tiles::{self, TILE_WIDTH, TileId, TileSet};
+use crate::tiles::{self, TILE_WIDTH, TileId, TileSet, TileTree};
 use crate::tree::{self, NodeId};
 
 /// An inclusion proof as `writ log prove` prints it and receipts carry it.
@@ -51,11 +51,11 @@ impl InclusionProof {
     }
 }
 
-/// Upper tiles kept in memory (they never change); at most 8 KiB each.
+/// Upper tiles kept in memory (they never change); about 16 KiB each.
 const TILE_CACHE_LIMIT: usize = 4096;
 
 /// Hash tiles above level 0 by (level, index, width); each is immutable.
-type TileCache = HashMap<(u8, u64, u16), Arc<Vec<u8>>>;
+type TileCache = HashMap<(u8, u64, u16), Arc<TileTree>>;
 
 /// Reads a log's objects.
 #[derive(Clone)]
@@ -115,31 +115,32 @@ impl Reader {
         Ok(self.objects.get(path.to_owned()).await?)
     }
 
-    async fn tile(&self, id: TileId) -> Result<Arc<Vec<u8>>, Error> {
+    /// A hash tile with its inner subtree hashes; tiles above level 0 are
+    /// kept in memory, as every proof passes through the few at the top.
+    async fn tile(&self, id: TileId) -> Result<Arc<TileTree>, Error> {
         let level = id.level.unwrap_or(0);
-        let cacheable = id.level.is_some_and(|l| l > 0);
-        if cacheable
-            && let Some(t) = self
-                .cache
-                .lock()
-                .ok()
-                .and_then(|c| c.get(&(level, id.index, id.width)).cloned())
-        {
+        let key = (level, id.index, id.width);
+        let cacheable = level > 0;
+        if cacheable && let Some(t) = self.cache.lock().ok().and_then(|c| c.get(&key).cloned()) {
             return Ok(t);
         }
+        let path = id.path();
         let data = self
             .objects
-            .get(id.path())
+            .get(path.clone())
             .await?
-            .ok_or_else(|| Error::Corrupt(format!("missing `{}`", id.path())))?;
-        let data = Arc::new(data);
+            .ok_or_else(|| Error::Corrupt(format!("missing `{path}`")))?;
+        if data.len() != usize::from(id.width) * crate::hash::HASH_SIZE {
+            return Err(Error::Corrupt(format!("`{path}` has the wrong size")));
+        }
+        let tree = Arc::new(TileTree::new(&data));
         if cacheable && let Ok(mut c) = self.cache.lock() {
             if c.len() >= TILE_CACHE_LIMIT {
                 c.clear();
             }
-            c.insert((level, id.index, id.width), data.clone());
+            c.insert(key, tree.clone());
         }
-        Ok(data)
+        Ok(tree)
     }
 
     /// Reads the tiles holding `nodes` in a tree of `published` leaves.
@@ -150,8 +151,8 @@ impl Reader {
     ) -> Result<TileSet, Error> {
         let mut set = TileSet::new();
         for id in tiles::tiles_for_nodes(nodes, published) {
-            let data = self.tile(id).await?;
-            set.insert(id.level.unwrap_or(0), id.index, data.as_ref().clone());
+            let tree = self.tile(id).await?;
+            set.insert_tree(id.level.unwrap_or(0), id.index, tree);
         }
         Ok(set)
     }
