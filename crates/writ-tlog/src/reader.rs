@@ -54,7 +54,10 @@ impl InclusionProof {
 /// Upper tiles kept in memory (they never change); about 16 KiB each.
 const TILE_CACHE_LIMIT: usize = 4096;
 
-/// Hash tiles above level 0 by (level, index, width); each is immutable.
+/// Level-0 tiles kept in memory.
+const LEAF_TILE_CACHE_LIMIT: usize = 64;
+
+/// Hash tiles by (level, index, width); each is immutable.
 type TileCache = HashMap<(u8, u64, u16), Arc<TileTree>>;
 
 /// Reads a log's objects.
@@ -63,6 +66,7 @@ pub struct Reader {
     objects: Arc<dyn ObjectStorage>,
     vkey: NoteVerifier,
     cache: Arc<Mutex<TileCache>>,
+    leaf_cache: Arc<Mutex<TileCache>>,
 }
 
 impl std::fmt::Debug for Reader {
@@ -80,6 +84,7 @@ impl Reader {
             objects,
             vkey,
             cache: Arc::default(),
+            leaf_cache: Arc::default(),
         }
     }
 
@@ -120,8 +125,14 @@ impl Reader {
     async fn tile(&self, id: TileId) -> Result<Arc<TileTree>, Error> {
         let level = id.level.unwrap_or(0);
         let key = (level, id.index, id.width);
-        let cacheable = level > 0;
-        if cacheable && let Some(t) = self.cache.lock().ok().and_then(|c| c.get(&key).cloned()) {
+        // Tiles above level 0 are few and on every proof's path; of level 0,
+        // keep a few (proofs against one checkpoint share its edge tiles).
+        let (cache, limit) = if level > 0 {
+            (&self.cache, TILE_CACHE_LIMIT)
+        } else {
+            (&self.leaf_cache, LEAF_TILE_CACHE_LIMIT)
+        };
+        if let Some(t) = cache.lock().ok().and_then(|c| c.get(&key).cloned()) {
             return Ok(t);
         }
         let path = id.path();
@@ -134,8 +145,8 @@ impl Reader {
             return Err(Error::Corrupt(format!("`{path}` has the wrong size")));
         }
         let tree = Arc::new(TileTree::new(&data));
-        if cacheable && let Ok(mut c) = self.cache.lock() {
-            if c.len() >= TILE_CACHE_LIMIT {
+        if let Ok(mut c) = cache.lock() {
+            if c.len() >= limit {
                 c.clear();
             }
             c.insert(key, tree.clone());
