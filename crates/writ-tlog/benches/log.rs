@@ -50,8 +50,9 @@ fn appends(c: &mut Criterion) {
         .block_on(Log::open_dir(tmp.path(), Config::default()))
         .unwrap();
     let mut g = c.benchmark_group("append");
-    g.sample_size(20);
-    g.measurement_time(Duration::from_secs(10));
+    g.sample_size(10);
+    g.warm_up_time(Duration::from_secs(1));
+    g.measurement_time(Duration::from_secs(5));
     for batch in [1_000u64, 10_000] {
         g.throughput(Throughput::Elements(batch));
         g.bench_with_input(BenchmarkId::new("batched", batch), &batch, |b, &batch| {

@@ -44,6 +44,9 @@ pub struct Config {
     pub max_batch: usize,
     /// Most entries integrated per round of tile writes.
     pub max_integrate: usize,
+    /// Most entries acknowledged but not yet in tiles; past it, appends wait
+    /// for integration to catch up (bounds memory under sustained load).
+    pub max_backlog: usize,
 }
 
 impl Default for Config {
@@ -53,6 +56,7 @@ impl Default for Config {
             period: Duration::from_millis(500),
             max_batch: 1 << 16,
             max_integrate: 1 << 16,
+            max_backlog: 1 << 20,
         }
     }
 }
@@ -76,6 +80,17 @@ struct AppendReq {
 }
 
 type PublishReply = oneshot::Sender<Result<Published, String>>;
+
+/// Entries acknowledged but not yet integrated, shared by the committer
+/// (which waits when there are too many) and the integrator.
+#[derive(Default)]
+struct Backlog {
+    count: std::sync::atomic::AtomicUsize,
+    /// The integrator took entries into tiles.
+    drained: tokio::sync::Notify,
+    /// The committer asks for an integration round now.
+    kick: tokio::sync::Notify,
+}
 
 struct Inner {
     append_tx: mpsc::UnboundedSender<AppendReq>,
@@ -262,11 +277,18 @@ impl Log {
         let (append_tx, append_rx) = mpsc::unbounded_channel();
         let (publish_tx, publish_rx) = mpsc::unbounded_channel();
 
+        let backlog = Arc::new(Backlog::default());
+        backlog.count.store(
+            next.saturating_sub(stored.size) as usize,
+            std::sync::atomic::Ordering::SeqCst,
+        );
         let committer = Committer {
             trusted: trusted.clone(),
             pending: pending.clone(),
             next,
             max_batch: config.max_batch.max(1),
+            max_backlog: config.max_backlog.max(1),
+            backlog: backlog.clone(),
             status: status_tx.clone(),
         };
         let integrator = Integrator {
@@ -280,6 +302,7 @@ impl Log {
             pending,
             status: status_tx,
             max_integrate: config.max_integrate.max(1),
+            backlog,
         };
         let tasks = vec![
             tokio::spawn(committer.run(append_rx)),
@@ -408,12 +431,24 @@ struct Committer {
     pending: Arc<Mutex<Vec<Vec<u8>>>>,
     next: u64,
     max_batch: usize,
+    max_backlog: usize,
+    backlog: Arc<Backlog>,
     status: Arc<watch::Sender<Status>>,
 }
 
 impl Committer {
     async fn run(mut self, mut rx: mpsc::UnboundedReceiver<AppendReq>) {
+        use std::sync::atomic::Ordering;
         while let Some(first) = rx.recv().await {
+            // Backpressure: wait while integration is behind.
+            loop {
+                let drained = self.backlog.drained.notified();
+                if self.backlog.count.load(Ordering::SeqCst) < self.max_backlog {
+                    break;
+                }
+                self.backlog.kick.notify_one();
+                drained.await;
+            }
             let mut count = first.entries.len();
             let mut reqs = vec![first];
             // Group commit: everything that queued up while the last commit ran.
@@ -492,6 +527,10 @@ impl Committer {
             } else {
                 return Err("pending entries lock poisoned".into());
             }
+            self.backlog.count.fetch_add(
+                (at - self.next) as usize,
+                std::sync::atomic::Ordering::SeqCst,
+            );
             self.next = at;
             for (reply, range) in replies {
                 let _ = reply.send(Ok(range));
@@ -512,6 +551,7 @@ struct Integrator {
     pending: Arc<Mutex<Vec<Vec<u8>>>>,
     status: Arc<watch::Sender<Status>>,
     max_integrate: usize,
+    backlog: Arc<Backlog>,
 }
 
 /// How an integration round failed.
@@ -535,6 +575,7 @@ impl Integrator {
             let mut waiters = Vec::new();
             tokio::select! {
                 _ = tick.tick() => {}
+                _ = self.backlog.kick.notified() => {}
                 w = publish_rx.recv() => match w {
                     Some(w) => waiters.push(w),
                     None => return,
@@ -638,6 +679,10 @@ impl Integrator {
         }
         self.builder = next;
         self.stored = new;
+        self.backlog
+            .count
+            .fetch_sub(self.buffer.len(), std::sync::atomic::Ordering::SeqCst);
+        self.backlog.drained.notify_waiters();
         self.buffer.clear();
         self.public_lags = true;
         Ok(())

@@ -162,11 +162,20 @@ impl LocalDir {
 
     /// The synchronous form of [`ObjectStorage::put_once`].
     pub fn put_once_blocking(&self, objects: &[(String, Vec<u8>)]) -> Result<(), StorageError> {
+        let dirs = self.write_group(objects)?;
+        self.sync_dirs(&dirs)
+    }
+
+    /// Writes objects once; returns the folders to flush.
+    fn write_group(
+        &self,
+        objects: &[(String, Vec<u8>)],
+    ) -> Result<BTreeSet<PathBuf>, StorageError> {
         let mut dirs = BTreeSet::new();
         for (path, data) in objects {
             self.write_once(path, data, &mut dirs)?;
         }
-        self.sync_dirs(&dirs)
+        Ok(dirs)
     }
 
     /// The synchronous form of [`ObjectStorage::put`].
@@ -206,6 +215,9 @@ impl LocalDir {
     }
 }
 
+/// Threads writing the objects of one `put_once` on a local folder.
+const WRITE_THREADS: usize = 8;
+
 fn temp_name(file: &Path) -> PathBuf {
     let mut rnd = [0u8; 8];
     let _ = getrandom::fill(&mut rnd);
@@ -230,7 +242,36 @@ async fn blocking<T: Send + 'static>(
 impl ObjectStorage for LocalDir {
     fn put_once(&self, objects: Vec<(String, Vec<u8>)>) -> BoxFuture<'_, Result<(), StorageError>> {
         let this = self.clone();
-        Box::pin(blocking(move || this.put_once_blocking(&objects)))
+        Box::pin(async move {
+            // Flushing is mostly waiting for the disk: write in several
+            // threads so that the flushes overlap.
+            let mut groups: Vec<Vec<(String, Vec<u8>)>> =
+                (0..WRITE_THREADS).map(|_| Vec::new()).collect();
+            for (i, object) in objects.into_iter().enumerate() {
+                groups[i % WRITE_THREADS].push(object);
+            }
+            let mut tasks = Vec::new();
+            for group in groups.into_iter().filter(|g| !g.is_empty()) {
+                let this = this.clone();
+                tasks.push(tokio::task::spawn_blocking(move || {
+                    this.write_group(&group)
+                }));
+            }
+            let mut dirs = BTreeSet::new();
+            let mut first_error = None;
+            for t in tasks {
+                match t.await.map_err(|e| StorageError::Task(e.to_string())) {
+                    Ok(Ok(d)) => dirs.extend(d),
+                    Ok(Err(e)) | Err(e) => {
+                        first_error.get_or_insert(e);
+                    }
+                }
+            }
+            if let Some(e) = first_error {
+                return Err(e);
+            }
+            blocking(move || this.sync_dirs(&dirs)).await
+        })
     }
 
     fn put(&self, path: String, data: Vec<u8>) -> BoxFuture<'_, Result<(), StorageError>> {

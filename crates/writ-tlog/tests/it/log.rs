@@ -247,3 +247,25 @@ fn objects_exist(data: &std::path::Path, paths: &[&str]) -> bool {
         .iter()
         .all(|p| writ_tlog::objects_dir(data).join(p).exists())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backpressure_integrates_without_waiting_for_the_period() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config {
+        period: std::time::Duration::from_secs(3600),
+        max_backlog: 500,
+        ..fast_config()
+    };
+    let log = Log::open_dir(dir.path(), config).await.unwrap();
+    for i in 0..20u64 {
+        let range = log
+            .append_batch((i * 300..(i + 1) * 300).map(entry).collect())
+            .await
+            .unwrap();
+        assert_eq!(range, i * 300..(i + 1) * 300);
+    }
+    // The period never elapsed, yet most of the log is published.
+    assert!(log.checkpoint().checkpoint.size >= 6000 - 600);
+    assert_eq!(log.publish_now().await.unwrap().checkpoint.size, 6000);
+    audit(dir.path(), log.vkey());
+}
