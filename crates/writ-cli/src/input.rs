@@ -31,7 +31,7 @@ pub fn parse<T>(
 
 /// 2 for bad input or usage, 1 for anything else that went wrong.
 pub fn exit_code_of(e: &anyhow::Error) -> u8 {
-    if e.chain().any(|c| c.is::<BadInput>()) {
+    if e.downcast_ref::<BadInput>().is_some() || e.chain().any(|c| c.is::<BadInput>()) {
         2
     } else {
         1

@@ -37,7 +37,7 @@ enum Command {
     /// Test and check policy packs.
     #[command(subcommand)]
     Policy(policy_cmd::PolicyCommand),
-    /// The transparency log.
+    /// The transparency log: verifier key, verification, proofs.
     #[command(subcommand)]
     Log(log_cmd::LogCommand),
     /// Run the gateway server.
@@ -70,7 +70,11 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Decide(args) => decide_cmd::run(args),
         Command::Policy(cmd) => policy_cmd::run(cmd),
-        Command::Log(cmd) => log_cmd::run(cmd),
+        // A log command reports a failed check with exit code 1 itself; an
+        // error it returns is about its input (a data folder, a URL, a key).
+        Command::Log(cmd) => {
+            log_cmd::run(cmd).map_err(|e| e.context(input::BadInput("log".into())))
+        }
         Command::Serve(args) => serve_cmd::run(args),
         Command::Submit(args) => submit_cmd::run(args),
         Command::Agency(cmd) => agency_cmd::run(cmd),

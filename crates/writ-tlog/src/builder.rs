@@ -133,6 +133,15 @@ impl TreeBuilder {
         Ok(())
     }
 
+    /// Adds leaves by their hashes, for a verifier that hashed the entries
+    /// itself: such a builder keeps no entry bundle. Calls `sink` with every
+    /// hash tile that becomes full.
+    pub fn push_leaf_hashes(&mut self, leaves: &[Hash], sink: &mut dyn FnMut(TileId, Vec<u8>)) {
+        for leaf in leaves {
+            self.push_leaf_hash(*leaf, sink);
+        }
+    }
+
     /// Adds one leaf by its hash (the entry bundle is not kept).
     fn push_leaf_hash(&mut self, leaf: Hash, sink: &mut dyn FnMut(TileId, Vec<u8>)) {
         self.size += 1;

@@ -11,7 +11,7 @@ use crate::error::Error;
 use crate::hash::Hash;
 use crate::note::{Checkpoint, NoteVerifier};
 use crate::storage::ObjectStorage;
-use crate::tiles::{self, TILE_WIDTH, TileId, TileSet};
+use crate::tiles::{self, TILE_WIDTH, TileId, TileSet, TileTree};
 use crate::tree::{self, NodeId};
 
 /// An inclusion proof as `writ log prove` prints it and receipts carry it.
@@ -51,11 +51,14 @@ impl InclusionProof {
     }
 }
 
-/// Upper tiles kept in memory (they never change); at most 8 KiB each.
+/// Upper tiles kept in memory (they never change); about 16 KiB each.
 const TILE_CACHE_LIMIT: usize = 4096;
 
-/// Hash tiles above level 0 by (level, index, width); each is immutable.
-type TileCache = HashMap<(u8, u64, u16), Arc<Vec<u8>>>;
+/// Level-0 tiles kept in memory.
+const LEAF_TILE_CACHE_LIMIT: usize = 64;
+
+/// Hash tiles by (level, index, width); each is immutable.
+type TileCache = HashMap<(u8, u64, u16), Arc<TileTree>>;
 
 /// Reads a log's objects.
 #[derive(Clone)]
@@ -63,6 +66,7 @@ pub struct Reader {
     objects: Arc<dyn ObjectStorage>,
     vkey: NoteVerifier,
     cache: Arc<Mutex<TileCache>>,
+    leaf_cache: Arc<Mutex<TileCache>>,
 }
 
 impl std::fmt::Debug for Reader {
@@ -80,6 +84,7 @@ impl Reader {
             objects,
             vkey,
             cache: Arc::default(),
+            leaf_cache: Arc::default(),
         }
     }
 
@@ -115,31 +120,38 @@ impl Reader {
         Ok(self.objects.get(path.to_owned()).await?)
     }
 
-    async fn tile(&self, id: TileId) -> Result<Arc<Vec<u8>>, Error> {
+    /// A hash tile with its inner subtree hashes; tiles above level 0 are
+    /// kept in memory, as every proof passes through the few at the top.
+    async fn tile(&self, id: TileId) -> Result<Arc<TileTree>, Error> {
         let level = id.level.unwrap_or(0);
-        let cacheable = id.level.is_some_and(|l| l > 0);
-        if cacheable
-            && let Some(t) = self
-                .cache
-                .lock()
-                .ok()
-                .and_then(|c| c.get(&(level, id.index, id.width)).cloned())
-        {
+        let key = (level, id.index, id.width);
+        // Tiles above level 0 are few and on every proof's path; of level 0,
+        // keep a few (proofs against one checkpoint share its edge tiles).
+        let (cache, limit) = if level > 0 {
+            (&self.cache, TILE_CACHE_LIMIT)
+        } else {
+            (&self.leaf_cache, LEAF_TILE_CACHE_LIMIT)
+        };
+        if let Some(t) = cache.lock().ok().and_then(|c| c.get(&key).cloned()) {
             return Ok(t);
         }
+        let path = id.path();
         let data = self
             .objects
-            .get(id.path())
+            .get(path.clone())
             .await?
-            .ok_or_else(|| Error::Corrupt(format!("missing `{}`", id.path())))?;
-        let data = Arc::new(data);
-        if cacheable && let Ok(mut c) = self.cache.lock() {
-            if c.len() >= TILE_CACHE_LIMIT {
+            .ok_or_else(|| Error::Corrupt(format!("missing `{path}`")))?;
+        if data.len() != usize::from(id.width) * crate::hash::HASH_SIZE {
+            return Err(Error::Corrupt(format!("`{path}` has the wrong size")));
+        }
+        let tree = Arc::new(TileTree::new(&data));
+        if let Ok(mut c) = cache.lock() {
+            if c.len() >= limit {
                 c.clear();
             }
-            c.insert((level, id.index, id.width), data.clone());
+            c.insert(key, tree.clone());
         }
-        Ok(data)
+        Ok(tree)
     }
 
     /// Reads the tiles holding `nodes` in a tree of `published` leaves.
@@ -150,8 +162,8 @@ impl Reader {
     ) -> Result<TileSet, Error> {
         let mut set = TileSet::new();
         for id in tiles::tiles_for_nodes(nodes, published) {
-            let data = self.tile(id).await?;
-            set.insert(id.level.unwrap_or(0), id.index, data.as_ref().clone());
+            let tree = self.tile(id).await?;
+            set.insert_tree(id.level.unwrap_or(0), id.index, tree);
         }
         Ok(set)
     }

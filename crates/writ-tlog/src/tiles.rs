@@ -7,6 +7,7 @@
 //! length as a big-endian `uint16` ("Log Entries").
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use crate::hash::{HASH_SIZE, Hash, node_hash};
 use crate::tree::{HashReader, NodeId, TreeError};
@@ -194,13 +195,52 @@ pub fn tiles_for_nodes(nodes: &[NodeId], size: u64) -> Vec<TileId> {
     out
 }
 
+/// One hash tile with the hashes of every perfect subtree inside it: level
+/// `j` holds the hashes of `2^j` consecutive tile hashes (at most 511 in all).
+#[derive(Clone, Debug)]
+pub struct TileTree {
+    levels: Vec<Vec<Hash>>,
+}
+
+impl TileTree {
+    /// Builds the subtree hashes of a tile's bytes (a whole number of hashes).
+    pub fn new(data: &[u8]) -> Self {
+        let base: Vec<Hash> = data
+            .chunks_exact(HASH_SIZE)
+            .filter_map(Hash::from_slice)
+            .collect();
+        let mut levels = vec![base];
+        while let Some(last) = levels.last() {
+            if last.len() < 2 {
+                break;
+            }
+            let next: Vec<Hash> = last
+                .chunks_exact(2)
+                .map(|pair| node_hash(&pair[0], &pair[1]))
+                .collect();
+            levels.push(next);
+        }
+        Self { levels }
+    }
+
+    /// How many hashes the tile holds.
+    pub fn width(&self) -> usize {
+        self.levels.first().map_or(0, Vec::len)
+    }
+
+    /// The hash of the `2^level` tile hashes starting at `index * 2^level`.
+    pub fn get(&self, level: usize, index: usize) -> Option<Hash> {
+        self.levels.get(level)?.get(index).copied()
+    }
+}
+
 /// Hash tiles in memory, read as a [`HashReader`].
 ///
 /// A node at tree level `l` lives in tile level `l / 8`; below the tile's
-/// own level it is computed from the `2^(l mod 8)` hashes it covers.
+/// own level it is one of the tile's inner subtrees ([`TileTree`]).
 #[derive(Default)]
 pub struct TileSet {
-    tiles: HashMap<(u8, u64), Vec<u8>>,
+    tiles: HashMap<(u8, u64), Arc<TileTree>>,
 }
 
 impl TileSet {
@@ -211,9 +251,16 @@ impl TileSet {
 
     /// Adds a tile's bytes (keeps the widest seen for a position).
     pub fn insert(&mut self, level: u8, index: u64, data: Vec<u8>) {
-        let slot = self.tiles.entry((level, index)).or_default();
-        if data.len() > slot.len() {
-            *slot = data;
+        self.insert_tree(level, index, Arc::new(TileTree::new(&data)));
+    }
+
+    /// Adds a tile whose subtrees are already computed.
+    pub fn insert_tree(&mut self, level: u8, index: u64, tree: Arc<TileTree>) {
+        match self.tiles.get(&(level, index)) {
+            Some(existing) if existing.width() >= tree.width() => {}
+            _ => {
+                self.tiles.insert((level, index), tree);
+            }
         }
     }
 
@@ -223,21 +270,16 @@ impl TileSet {
         let shift = u32::from(level) * u32::from(TILE_HEIGHT);
         let below = u32::from(node.level) - shift;
         let first = node.start() >> shift;
-        let count = 1u64 << below;
         let unavailable = |reason: &str| TreeError::Unavailable {
             node,
             reason: reason.to_owned(),
         };
-        let data = self
+        let tree = self
             .tiles
             .get(&(level, first / TILE_WIDTH))
             .ok_or_else(|| unavailable("tile not loaded"))?;
-        let off = ((first % TILE_WIDTH) as usize) * HASH_SIZE;
-        let len = (count as usize) * HASH_SIZE;
-        let bytes = data
-            .get(off..off + len)
-            .ok_or_else(|| unavailable("tile too narrow"))?;
-        Ok(subtree_hash(bytes))
+        tree.get(below as usize, ((first % TILE_WIDTH) >> below) as usize)
+            .ok_or_else(|| unavailable("tile too narrow"))
     }
 }
 

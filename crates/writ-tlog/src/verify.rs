@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use crate::CHECKPOINT_PATH;
 use crate::builder::TreeBuilder;
-use crate::hash::Hash;
+use crate::hash::{Hash, leaf_hash};
 use crate::note::{Checkpoint, NoteError, NoteVerifier};
 use crate::tiles::{self, TILE_WIDTH, TileId, TileSet};
 use crate::tree;
@@ -143,42 +143,70 @@ pub fn verify_log(
         }
         Ok(())
     };
+    // Reading bundles and hashing their entries is most of the work: worker
+    // threads do it, and this thread folds the leaf hashes into tiles in order.
     let bundles = size.div_ceil(TILE_WIDTH);
+    let workers = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .clamp(1, 8) as u64;
     let mut mismatch: Option<VerifyError> = None;
-    for n in 0..bundles {
-        let Some(id) = tiles::bundle_at(n, size) else {
-            break;
-        };
-        let path = id.path();
-        let bundle = get(fetch, &path)?;
-        objects += 1;
-        let entries = tiles::split_bundle(&bundle).map_err(|e| VerifyError::Malformed {
-            path: path.clone(),
-            reason: e.to_string(),
-        })?;
-        if entries.len() != usize::from(id.width) {
-            return Err(VerifyError::Malformed {
-                path,
-                reason: format!("{} entries, expected {}", entries.len(), id.width),
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let stop = &stop;
+    std::thread::scope(|scope| -> Result<(), VerifyError> {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<(u64, Result<Vec<Hash>, VerifyError>)>(
+            4 * workers as usize,
+        );
+        for w in 0..workers {
+            let tx = tx.clone();
+            scope.spawn(move || {
+                let mut n = w;
+                while n < bundles && !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let leaves = bundle_leaves(fetch, n, size);
+                    let failed = leaves.is_err();
+                    if tx.send((n, leaves)).is_err() || failed {
+                        return;
+                    }
+                    n += workers;
+                }
             });
         }
-        builder
-            .push(entries, &mut |tid, data| {
-                if mismatch.is_none()
-                    && let Err(e) = compare(tid, data, &mut objects)
-                {
-                    mismatch = Some(e);
+        drop(tx);
+        let mut waiting = std::collections::BTreeMap::new();
+        let mut next = 0u64;
+        let result = (|| {
+            while next < bundles {
+                let leaves = match waiting.remove(&next) {
+                    Some(l) => l,
+                    None => {
+                        let Ok((n, l)) = rx.recv() else {
+                            return Err(VerifyError::Missing(format!("bundle {next}")));
+                        };
+                        waiting.insert(n, l);
+                        continue;
+                    }
+                };
+                let leaves = leaves?;
+                objects += 1;
+                builder.push_leaf_hashes(&leaves, &mut |tid, data| {
+                    if mismatch.is_none()
+                        && let Err(e) = compare(tid, data, &mut objects)
+                    {
+                        mismatch = Some(e);
+                    }
+                });
+                if let Some(e) = mismatch.take() {
+                    return Err(e);
                 }
-            })
-            .map_err(|e| VerifyError::Malformed {
-                path,
-                reason: e.to_string(),
-            })?;
-        if let Some(e) = mismatch.take() {
-            return Err(e);
-        }
-        progress(builder.size(), size);
-    }
+                progress(builder.size(), size);
+                next += 1;
+            }
+            Ok(())
+        })();
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        // Unblock workers waiting to send.
+        drop(rx);
+        result
+    })?;
     for (id, data) in builder.partials(0) {
         compare(id, data, &mut objects)?;
     }
@@ -227,4 +255,23 @@ pub fn verify_log(
         note,
         objects,
     })
+}
+
+/// The leaf hashes of entry bundle `n` of a tree of `size` leaves.
+fn bundle_leaves(fetch: &dyn Fetch, n: u64, size: u64) -> Result<Vec<Hash>, VerifyError> {
+    let id =
+        tiles::bundle_at(n, size).ok_or_else(|| VerifyError::Missing(format!("bundle {n}")))?;
+    let path = id.path();
+    let bundle = get(fetch, &path)?;
+    let entries = tiles::split_bundle(&bundle).map_err(|e| VerifyError::Malformed {
+        path: path.clone(),
+        reason: e.to_string(),
+    })?;
+    if entries.len() != usize::from(id.width) {
+        return Err(VerifyError::Malformed {
+            path,
+            reason: format!("{} entries, expected {}", entries.len(), id.width),
+        });
+    }
+    Ok(entries.into_iter().map(leaf_hash).collect())
 }

@@ -1,4 +1,4 @@
-//! Helpers shared by the tests.
+//! Functions shared by the tests.
 
 use std::path::Path;
 use std::sync::Arc;

@@ -22,7 +22,15 @@ fn go_available() -> bool {
 fn build_verifier(out: &Path) -> PathBuf {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tools/tlog-verify");
     let bin = out.join("tlog-verify");
-    let status = Command::new("go")
+    let mut cmd = Command::new("go");
+    // Go needs a build cache; give it one where the environment has no home.
+    if ["GOCACHE", "XDG_CACHE_HOME", "HOME"]
+        .iter()
+        .all(|v| std::env::var_os(v).is_none())
+    {
+        cmd.env("GOCACHE", std::env::temp_dir().join("writ-tlog-go-cache"));
+    }
+    let status = cmd
         .args(["build", "-o"])
         .arg(&bin)
         .arg(".")
