@@ -291,7 +291,25 @@ fn demo_server_answers_every_example() {
         "--vkey",
         vkey.trim(),
     ]);
-    assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
+    let checkpoint = ureq::get(&format!("{}/log/checkpoint", server.url))
+        .config()
+        .http_status_as_error(false)
+        .build()
+        .call()
+        .map(|mut r| {
+            (
+                r.status(),
+                r.body_mut().read_to_string().unwrap_or_default(),
+                server.url.clone(),
+            )
+        });
+    assert!(
+        o.status.success(),
+        "{}\n{}\n{:?}",
+        stdout(&o),
+        stderr(&o),
+        checkpoint
+    );
 }
 
 fn ureq_get(url: &str) -> String {

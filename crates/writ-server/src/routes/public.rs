@@ -37,14 +37,19 @@ async fn object(
         .into_response())
 }
 
+/// The latest published checkpoint, from the sequencer's memory: the object
+/// in the folder is replaced as the log grows, and a reader must never catch
+/// it between two versions.
 pub(crate) async fn checkpoint(State(state): State<AppState>) -> Result<Response, AppError> {
-    object(
-        &state,
-        writ_tlog::CHECKPOINT_PATH,
-        "text/plain; charset=utf-8",
-        "no-store",
+    let note = log(&state)?.checkpoint().note;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        note,
     )
-    .await
+        .into_response())
 }
 
 pub(crate) async fn tile(
