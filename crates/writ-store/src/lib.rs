@@ -751,15 +751,32 @@ impl Store {
     }
 
     /// Records that events were appended to the log at the given indexes.
+    /// Runs of consecutive events with consecutive indexes (the usual case:
+    /// one batch of the outbox, appended in order) take one statement each.
     pub async fn mark_logged(&self, logged: &[(i64, i64)]) -> Result<()> {
         let _g = self.write_guard().await;
         let mut tx = self.begin_write().await?;
-        for (seq, index) in logged {
-            sqlx::query("UPDATE events SET state = 'logged', log_index = $2 WHERE seq = $1")
-                .bind(seq)
-                .bind(index)
-                .execute(&mut *tx)
-                .await?;
+        let mut i = 0;
+        while i < logged.len() {
+            let (first_seq, first_index) = logged[i];
+            let mut j = i + 1;
+            while j < logged.len()
+                && logged[j].0 == logged[j - 1].0 + 1
+                && logged[j].1 == logged[j - 1].1 + 1
+            {
+                j += 1;
+            }
+            let last_seq = logged[j - 1].0;
+            sqlx::query(
+                "UPDATE events SET state = 'logged', log_index = seq - $1 + $2 \
+                 WHERE seq >= $1 AND seq <= $3",
+            )
+            .bind(first_seq)
+            .bind(first_index)
+            .bind(last_seq)
+            .execute(&mut *tx)
+            .await?;
+            i = j;
         }
         tx.commit().await?;
         Ok(())

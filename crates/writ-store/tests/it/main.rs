@@ -339,3 +339,30 @@ async fn sqlite_is_durable_and_reopens() {
         Err(StoreError::UnsupportedUrl(_))
     ));
 }
+
+async fn logged_runs(s: &Store) {
+    let events: Vec<NewEvent> = (0..5).map(|i| event("c-9", &format!("k{i}"))).collect();
+    s.insert_events(&events).await.unwrap();
+    let pending = s.pending_events(10).await.unwrap();
+    let seqs: Vec<i64> = pending.iter().map(|e| e.seq).collect();
+    // Two runs: seqs 0, 1 at 10, 11; seq 3 at 40; seq 2 and 4 stay pending.
+    s.mark_logged(&[(seqs[0], 10), (seqs[1], 11), (seqs[3], 40)])
+        .await
+        .unwrap();
+    let all = s.events_for_case("c-9").await.unwrap();
+    let got: Vec<(&str, Option<i64>)> = all
+        .iter()
+        .map(|e| (e.state.as_str(), e.log_index))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("logged", Some(10)),
+            ("logged", Some(11)),
+            ("pending", None),
+            ("logged", Some(40)),
+            ("pending", None),
+        ]
+    );
+}
+both!(logged_indexes_follow_runs, logged_runs);
