@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Sourced by .ci/run: starts a private PostgreSQL cluster for the case store's
+# tests and exports WRIT_TEST_POSTGRES; `stop_postgres` stops it. Installs
+# PostgreSQL from Debian when missing. Never fails the run: without a
+# cluster the PostgreSQL tests say that they were skipped.
+
+start_postgres() {
+    local bin=""
+    for d in /usr/lib/postgresql/*/bin; do [ -x "$d/initdb" ] && bin="$d"; done
+    if [ -z "$bin" ]; then
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null || return 0
+        for d in /usr/lib/postgresql/*/bin; do [ -x "$d/initdb" ] && bin="$d"; done
+    fi
+    [ -n "$bin" ] || return 0
+    id postgres >/dev/null 2>&1 || return 0
+    PG_DIR=$(mktemp -d)
+    chown postgres "$PG_DIR"
+    runuser -u postgres -- "$bin/initdb" -D "$PG_DIR/pg" -A trust -U writ >/dev/null || return 0
+    runuser -u postgres -- "$bin/pg_ctl" -D "$PG_DIR/pg" \
+        -o "-k $PG_DIR -p 55432 -c listen_addresses=127.0.0.1" -l "$PG_DIR/pg.log" -w start >/dev/null || return 0
+    PG_CTL="$bin/pg_ctl"
+    export WRIT_TEST_POSTGRES="postgres://writ@127.0.0.1:55432/postgres"
+    echo "PostgreSQL for tests: $WRIT_TEST_POSTGRES"
+}
+
+stop_postgres() {
+    if [ -n "${PG_CTL:-}" ]; then
+        runuser -u postgres -- "$PG_CTL" -D "$PG_DIR/pg" -m fast stop >/dev/null || true
+    fi
+}
