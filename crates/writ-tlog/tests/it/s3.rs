@@ -30,7 +30,9 @@ mod with_object_store {
             .await
             .unwrap();
         assert!(matches!(
-            objects.put_once(vec![("tile/0/000.p/1".into(), vec![2; 32])]).await,
+            objects
+                .put_once(vec![("tile/0/000.p/1".into(), vec![2; 32])])
+                .await,
             Err(StorageError::Conflict(_))
         ));
         assert!(objects.get("tile/0/999".into()).await.unwrap().is_none());
@@ -41,11 +43,22 @@ mod with_object_store {
 
         let objects: Arc<dyn ObjectStorage> = Arc::new(S3::new(memory.clone(), "other/log"));
         let trusted = stores(tmp.path()).await.1;
-        let log = Log::open(fast_config(), objects.clone(), trusted.clone()).await.unwrap();
-        log.append_batch((0..700).map(entry).collect()).await.unwrap();
+        let log = Log::open(fast_config(), objects.clone(), trusted.clone())
+            .await
+            .unwrap();
+        log.append_batch((0..700).map(entry).collect())
+            .await
+            .unwrap();
         let p = log.publish_now().await.unwrap();
         let proof = log.inclusion_proof(123, 700).await.unwrap();
-        verify_inclusion(&leaf_hash(&entry(123)), 123, 700, &proof, &p.checkpoint.root).unwrap();
+        verify_inclusion(
+            &leaf_hash(&entry(123)),
+            123,
+            700,
+            &proof,
+            &p.checkpoint.root,
+        )
+        .unwrap();
         drop(log);
 
         let log = Log::open(fast_config(), objects, trusted).await.unwrap();
