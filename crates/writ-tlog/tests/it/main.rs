@@ -11,4 +11,5 @@ mod kill;
 mod log;
 mod note;
 mod proofs;
+mod s3;
 mod tiles;
