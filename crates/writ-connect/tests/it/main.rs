@@ -1,0 +1,1 @@
+//! writ-connect tests.
