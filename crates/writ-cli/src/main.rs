@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand};
 mod decide_cmd;
 mod input;
 mod policy_cmd;
+mod seal_cmd;
 
 #[derive(Parser)]
 #[command(
@@ -30,6 +31,18 @@ enum Command {
     /// Test and check policy packs.
     #[command(subcommand)]
     Policy(policy_cmd::PolicyCommand),
+    /// Benchmarks.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Seal generated demo accounts and compare with the `age` CLI.
+    Seal(seal_cmd::SealArgs),
+    /// One sealing run, measured in its own process (used by `bench seal`).
+    #[command(hide = true)]
+    SealChild(seal_cmd::ChildArgs),
 }
 
 fn main() -> ExitCode {
@@ -48,6 +61,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Decide(args) => decide_cmd::run(args),
         Command::Policy(cmd) => policy_cmd::run(cmd),
+        Command::Bench(BenchCommand::Seal(args)) => seal_cmd::run(args),
+        Command::Bench(BenchCommand::SealChild(args)) => seal_cmd::child(args),
     };
     match result {
         Ok(code) => code,
