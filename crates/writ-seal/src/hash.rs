@@ -71,3 +71,83 @@ pub fn hex(bytes: &[u8]) -> String {
 pub fn sha256_hex(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
 }
+
+/// Like [`HashingWriter`], but hashes on a second thread, so that hashing
+/// the age file overlaps with encrypting it. Bytes are handed over in
+/// blocks of [`BLOCK`] through a bounded channel, so at most a few MiB are
+/// in flight.
+#[derive(Debug)]
+pub struct ParallelHashingWriter<W> {
+    inner: W,
+    pending: Vec<u8>,
+    tx: Option<std::sync::mpsc::SyncSender<Vec<u8>>>,
+    hasher: Option<std::thread::JoinHandle<String>>,
+    bytes: u64,
+}
+
+const BLOCK: usize = 256 * 1024;
+const BLOCKS_IN_FLIGHT: usize = 4;
+
+impl<W: Write> ParallelHashingWriter<W> {
+    pub fn new(inner: W) -> io::Result<Self> {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(BLOCKS_IN_FLIGHT);
+        let hasher = std::thread::Builder::new()
+            .name("writ-seal-hash".into())
+            .spawn(move || {
+                let mut hasher = Sha256::new();
+                for block in rx {
+                    hasher.update(&block);
+                }
+                hex(&hasher.finalize())
+            })?;
+        Ok(Self {
+            inner,
+            pending: Vec::with_capacity(BLOCK),
+            tx: Some(tx),
+            hasher: Some(hasher),
+            bytes: 0,
+        })
+    }
+
+    fn send(&mut self) -> io::Result<()> {
+        let block = std::mem::replace(&mut self.pending, Vec::with_capacity(BLOCK));
+        match &self.tx {
+            Some(tx) => tx
+                .send(block)
+                .map_err(|_| io::Error::other("the hashing thread stopped")),
+            None => Err(io::Error::other("the hashing thread stopped")),
+        }
+    }
+
+    /// The inner writer, the lowercase hex SHA-256 and the byte count.
+    pub fn finish(mut self) -> io::Result<(W, String, u64)> {
+        if !self.pending.is_empty() {
+            self.send()?;
+        }
+        drop(self.tx.take());
+        let digest = self
+            .hasher
+            .take()
+            .ok_or_else(|| io::Error::other("the hashing thread stopped"))?
+            .join()
+            .map_err(|_| io::Error::other("the hashing thread failed"))?;
+        Ok((self.inner, digest, self.bytes))
+    }
+}
+
+impl<W: Write> Write for ParallelHashingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        let taken = buf.get(..n).unwrap_or(buf);
+        self.pending.extend_from_slice(taken);
+        self.bytes += n as u64;
+        if self.pending.len() >= BLOCK {
+            self.send()?;
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}

@@ -29,7 +29,7 @@ use std::io;
 use std::path::PathBuf;
 
 pub use age::x25519::{Identity, Recipient};
-pub use hash::{HashingWriter, hex};
+pub use hash::{HashingWriter, ParallelHashingWriter, hex};
 pub use manifest::{FileEntry, MANIFEST_PATH, Manifest, PackageHeader, file_path};
 pub use open::{open, verify, verify_reader};
 pub use package::{PackageWriter, Sealed, seal_spools, sync_dir};

@@ -8,13 +8,13 @@ use age::stream::StreamWriter;
 use age::x25519::Recipient;
 
 use crate::SealError;
-use crate::hash::HashingWriter;
+use crate::hash::ParallelHashingWriter;
 use crate::manifest::{FileEntry, MANIFEST_PATH, Manifest, PackageHeader, check_entry_path};
 use crate::spool::Spooled;
 
 const BUFFER: usize = 1024 * 1024;
 
-type Sink = StreamWriter<HashingWriter<BufWriter<File>>>;
+type Sink = StreamWriter<ParallelHashingWriter<BufWriter<File>>>;
 
 /// A package being written. Files are appended one by one; [`finish`]
 /// appends the manifest, closes the age stream, syncs the file and renames
@@ -67,7 +67,8 @@ impl PackageWriter {
             .tempfile_in(dir)
             .map_err(SealError::io("cannot create a temporary package in", dir))?;
         let (file, temp) = named.into_parts();
-        let out = HashingWriter::new(BufWriter::with_capacity(BUFFER, file));
+        let out = ParallelHashingWriter::new(BufWriter::with_capacity(BUFFER, file))
+            .map_err(SealError::stream("cannot start hashing"))?;
         let recipients = [recipient as &dyn age::Recipient];
         let stream = age::Encryptor::with_recipients(recipients.into_iter())?
             .wrap_output(out)
@@ -154,7 +155,9 @@ impl PackageWriter {
         let hashing = stream
             .finish()
             .map_err(SealError::stream("cannot end the age stream"))?;
-        let (buffered, sha256, size) = hashing.finish();
+        let (buffered, sha256, size) = hashing
+            .finish()
+            .map_err(SealError::stream("cannot hash the package"))?;
         let file = buffered.into_inner().map_err(|e| SealError::Stream {
             what: "cannot flush the package",
             source: e.into_error(),
