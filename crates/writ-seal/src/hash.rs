@@ -81,6 +81,9 @@ pub struct ParallelHashingWriter<W> {
     inner: W,
     pending: Vec<u8>,
     tx: Option<std::sync::mpsc::SyncSender<Vec<u8>>>,
+    // Blocks come back once hashed and are reused: allocating a fresh
+    // 256 KiB block each time costs an mmap and page faults.
+    free: std::sync::mpsc::Receiver<Vec<u8>>,
     hasher: Option<std::thread::JoinHandle<String>>,
     bytes: u64,
 }
@@ -91,12 +94,15 @@ const BLOCKS_IN_FLIGHT: usize = 4;
 impl<W: Write> ParallelHashingWriter<W> {
     pub fn new(inner: W) -> io::Result<Self> {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(BLOCKS_IN_FLIGHT);
+        let (free_tx, free) = std::sync::mpsc::sync_channel::<Vec<u8>>(BLOCKS_IN_FLIGHT + 1);
         let hasher = std::thread::Builder::new()
             .name("writ-seal-hash".into())
             .spawn(move || {
                 let mut hasher = Sha256::new();
-                for block in rx {
+                for mut block in rx {
                     hasher.update(&block);
+                    block.clear();
+                    let _ = free_tx.try_send(block);
                 }
                 hex(&hasher.finalize())
             })?;
@@ -104,13 +110,18 @@ impl<W: Write> ParallelHashingWriter<W> {
             inner,
             pending: Vec::with_capacity(BLOCK),
             tx: Some(tx),
+            free,
             hasher: Some(hasher),
             bytes: 0,
         })
     }
 
     fn send(&mut self) -> io::Result<()> {
-        let block = std::mem::replace(&mut self.pending, Vec::with_capacity(BLOCK));
+        let next = self
+            .free
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(BLOCK));
+        let block = std::mem::replace(&mut self.pending, next);
         match &self.tx {
             Some(tx) => tx
                 .send(block)

@@ -1,7 +1,7 @@
 //! Writing the sealed package: tar inside age, hashed, written atomically.
 
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Read};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use age::stream::StreamWriter;
@@ -14,7 +14,8 @@ use crate::spool::Spooled;
 
 const BUFFER: usize = 1024 * 1024;
 
-type Sink = StreamWriter<ParallelHashingWriter<BufWriter<File>>>;
+// No buffer between age and the file: age writes whole 64 KiB chunks.
+type Sink = StreamWriter<ParallelHashingWriter<File>>;
 
 /// A package being written. Files are appended one by one; [`finish`]
 /// appends the manifest, closes the age stream, syncs the file and renames
@@ -29,6 +30,7 @@ pub struct PackageWriter {
     temp: tempfile::TempPath,
     tar: tar::Builder<Sink>,
     files: Vec<FileEntry>,
+    buf: Vec<u8>,
 }
 
 impl std::fmt::Debug for PackageWriter {
@@ -67,8 +69,8 @@ impl PackageWriter {
             .tempfile_in(dir)
             .map_err(SealError::io("cannot create a temporary package in", dir))?;
         let (file, temp) = named.into_parts();
-        let out = ParallelHashingWriter::new(BufWriter::with_capacity(BUFFER, file))
-            .map_err(SealError::stream("cannot start hashing"))?;
+        let out =
+            ParallelHashingWriter::new(file).map_err(SealError::stream("cannot start hashing"))?;
         let recipients = [recipient as &dyn age::Recipient];
         let stream = age::Encryptor::with_recipients(recipients.into_iter())?
             .wrap_output(out)
@@ -81,6 +83,7 @@ impl PackageWriter {
             temp,
             tar,
             files: Vec::new(),
+            buf: Vec::new(),
         })
     }
 
@@ -100,17 +103,27 @@ impl PackageWriter {
         // `take` guards the tar framing: a reader longer than announced
         // cannot spill into the next entry, and a shorter one is an error.
         let mut data = data.take(size);
-        let mut counted = CountingReader {
-            inner: &mut data,
-            bytes: 0,
-        };
-        self.tar
-            .append_data(&mut header, &entry.path, &mut counted)
-            .map_err(SealError::stream("cannot write package entry"))?;
-        if counted.bytes != size {
+        let copied = if header.set_path(&entry.path).is_ok() {
+            // A path that fits the header: write the header ourselves and
+            // copy in large blocks straight into the age stream (tar's own
+            // copy goes through an 8 KiB buffer).
+            header.set_cksum();
+            self.copy_entry(&header, &mut data)
+        } else {
+            // Longer paths need tar's GNU long-name entries.
+            let mut counted = CountingReader {
+                inner: &mut data,
+                bytes: 0,
+            };
+            self.tar
+                .append_data(&mut header, &entry.path, &mut counted)
+                .map(|()| counted.bytes)
+        }
+        .map_err(SealError::stream("cannot write package entry"))?;
+        if copied != size {
             return Err(SealError::Mismatch(format!(
-                "`{}` gave {} bytes where {} were announced",
-                entry.path, counted.bytes, size
+                "`{}` gave {copied} bytes where {size} were announced",
+                entry.path
             )));
         }
         self.files.push(entry);
@@ -132,11 +145,7 @@ impl PackageWriter {
                 spooled.size
             )));
         }
-        self.append(
-            spooled.entry.clone(),
-            spooled.size,
-            BufReader::with_capacity(BUFFER, file),
-        )
+        self.append(spooled.entry.clone(), spooled.size, file)
     }
 
     /// Appends the manifest, closes the stream and moves the package into
@@ -155,13 +164,9 @@ impl PackageWriter {
         let hashing = stream
             .finish()
             .map_err(SealError::stream("cannot end the age stream"))?;
-        let (buffered, sha256, size) = hashing
+        let (file, sha256, size) = hashing
             .finish()
             .map_err(SealError::stream("cannot hash the package"))?;
-        let file = buffered.into_inner().map_err(|e| SealError::Stream {
-            what: "cannot flush the package",
-            source: e.into_error(),
-        })?;
         file.sync_all()
             .map_err(SealError::io("cannot sync package", &self.temp))?;
         drop(file);
@@ -177,6 +182,30 @@ impl PackageWriter {
             size,
             manifest,
         })
+    }
+
+    /// Writes a header and its data, padded to the tar block size; returns
+    /// the number of data bytes.
+    fn copy_entry(&mut self, header: &tar::Header, data: &mut impl Read) -> std::io::Result<u64> {
+        if self.buf.len() < BUFFER {
+            self.buf.resize(BUFFER, 0);
+        }
+        let out = self.tar.get_mut();
+        out.write_all(header.as_bytes())?;
+        let mut copied = 0u64;
+        loop {
+            let n = match data.read(&mut self.buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            out.write_all(self.buf.get(..n).unwrap_or(&[]))?;
+            copied += n as u64;
+        }
+        let pad = (512 - (copied % 512)) % 512;
+        out.write_all(&[0u8; 512][..usize::try_from(pad).unwrap_or(0)])?;
+        Ok(copied)
     }
 
     fn tar_header(&self, size: u64) -> tar::Header {
