@@ -249,3 +249,29 @@ fn the_age_cli_opens_the_package_and_the_manifest_matches() {
         );
     }
 }
+
+#[test]
+fn long_account_ids_use_gnu_long_names_and_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let identity = Identity::generate();
+    let account = format!("{}@example.com", "a".repeat(140));
+    let mut spool = Spool::create(&dir.path().join("s")).unwrap();
+    for n in 0..3 {
+        spool.record(&json!({ "n": n })).unwrap();
+    }
+    let spooled = spool
+        .finish(file_path(&account, Category::Subscriber).unwrap())
+        .unwrap();
+    let sealed = seal_spools(
+        &dir.path().join("p.age"),
+        &identity.to_public(),
+        header(),
+        &[spooled],
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let manifest = open(&sealed.path, &identity, &out).unwrap();
+    assert_eq!(manifest.files[0].records, 3);
+    let text = fs::read_to_string(out.join(&account).join("subscriber.ndjson")).unwrap();
+    assert_eq!(text.lines().count(), 3);
+}
