@@ -18,6 +18,11 @@ use crate::client::{self, Signer};
 pub enum BenchCommand {
     /// Intake throughput and latency over HTTP.
     Intake(IntakeArgs),
+    /// Seal generated demo accounts and compare with the `age` CLI.
+    Seal(crate::seal_cmd::SealArgs),
+    /// One sealing run, measured in its own process (used by `bench seal`).
+    #[command(hide = true)]
+    SealChild(crate::seal_cmd::ChildArgs),
 }
 
 #[derive(Args, Debug)]
@@ -44,8 +49,11 @@ pub struct IntakeArgs {
 }
 
 pub fn run(cmd: BenchCommand) -> anyhow::Result<ExitCode> {
-    let BenchCommand::Intake(args) = cmd;
-    client::runtime()?.block_on(intake(args))
+    match cmd {
+        BenchCommand::Intake(args) => client::runtime()?.block_on(intake(args)),
+        BenchCommand::Seal(args) => crate::seal_cmd::run(args),
+        BenchCommand::SealChild(args) => crate::seal_cmd::child(args),
+    }
 }
 
 /// A subpoena for a synthetic demo account's subscriber data.

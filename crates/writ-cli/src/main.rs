@@ -16,6 +16,7 @@ mod input;
 mod log_cmd;
 mod policy_cmd;
 mod review_cmd;
+mod seal_cmd;
 mod serve_cmd;
 mod submit_cmd;
 

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod agency;
+mod bench;
 mod decide;
 mod log;
 mod policy;

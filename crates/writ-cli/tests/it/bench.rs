@@ -1,0 +1,38 @@
+//! `writ bench seal` on a small account.
+
+use crate::{stderr, stdout, writ};
+
+#[test]
+fn bench_seal_reports_throughput_ratio_and_peak_rss() {
+    let ci = std::env::var_os("WRIT_CI").is_some();
+    if std::process::Command::new("age")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        assert!(!ci, "WRIT_CI is set but the `age` CLI is not installed");
+        eprintln!(
+            "SKIPPED bench_seal_reports_throughput_ratio_and_peak_rss: the `age` CLI is not installed"
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let work = dir.path().to_str().unwrap();
+    let out = writ(&["bench", "seal", "--size", "2MB", "--json", "--work", work]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let reports: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let r = &reports[0];
+    assert_eq!(r["size"], "2MB");
+    assert!(r["plaintext_bytes"].as_u64().unwrap() > 1_000_000);
+    assert!(r["ratio_seal"].as_f64().unwrap() > 0.0);
+    assert!(r["peak_rss_mib"].as_f64().unwrap() < 64.0);
+    // The work folder is cleaned up.
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn bench_seal_refuses_a_bad_size() {
+    let out = writ(&["bench", "seal", "--size", "lots"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("invalid size `lots`"));
+}

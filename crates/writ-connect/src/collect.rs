@@ -1,0 +1,192 @@
+//! Resumable collection: drive a connector over a job's granted pairs,
+//! spool each pair's records durably, then seal the package.
+//!
+//! Progress lives in the job's work folder:
+//!
+//! - `<i>.ndjson`: the spool of the i-th granted pair (in sorted order);
+//! - `progress.json`: the job's fingerprint and the pairs whose spool is
+//!   complete and synced, written atomically (temporary file, fsync,
+//!   rename, fsync of the folder) after each pair.
+//!
+//! An interrupted collection, run again with the same job, skips the pairs
+//! already done and redoes the one it was in. The package appears under its
+//! final name only once it is complete (`writ-seal` writes it atomically);
+//! the work folder is removed afterwards. A work folder left by a different
+//! job (another fingerprint) is started afresh.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use writ_seal::{PackageHeader, Recipient, SealError, Sealed, Spool, Spooled, file_path};
+
+use crate::scope::{Dropped, Scope, ScopedError};
+use crate::{ConnectError, Connector};
+
+/// What to collect and where to put it.
+#[derive(Clone, Debug)]
+pub struct Job {
+    pub header: PackageHeader,
+    pub scope: Scope,
+    /// The agency's age recipient.
+    pub recipient: Recipient,
+    /// Where progress and spools are kept; created if missing.
+    pub work_dir: PathBuf,
+    /// The package's final path (`<case>.age`).
+    pub dest: PathBuf,
+}
+
+/// A finished collection.
+#[derive(Clone, Debug)]
+pub struct Collected {
+    pub sealed: Sealed,
+    /// Records the connector returned outside the scope, dropped.
+    pub dropped: Dropped,
+    /// Pairs taken from an earlier, interrupted run.
+    pub resumed: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CollectError {
+    #[error(transparent)]
+    Scope(#[from] ScopedError),
+    #[error("connector: {0}")]
+    Connect(#[from] ConnectError),
+    #[error(transparent)]
+    Seal(#[from] SealError),
+    #[error("{what} `{path}`: {source}")]
+    Io {
+        what: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot read progress: {0}")]
+    Progress(#[from] serde_json::Error),
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Progress {
+    job: String,
+    done: Vec<PairDone>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct PairDone {
+    spooled: Spooled,
+    dropped: Dropped,
+}
+
+const PROGRESS: &str = "progress.json";
+
+/// Collects and seals `job` from `connector`, resuming an interrupted run.
+pub fn collect(job: &Job, connector: &dyn Connector) -> Result<Collected, CollectError> {
+    collect_with(job, connector, &mut |_| {})
+}
+
+/// [`collect`], calling `on_pair` after each pair is durably spooled (with
+/// the number of pairs done so far).
+pub fn collect_with(
+    job: &Job,
+    connector: &dyn Connector,
+    on_pair: &mut dyn FnMut(usize),
+) -> Result<Collected, CollectError> {
+    let dir = &job.work_dir;
+    fs::create_dir_all(dir).map_err(io("cannot create work folder", dir))?;
+    let fingerprint = fingerprint(job)?;
+    let mut progress = match read_progress(dir)? {
+        Some(p) if p.job == fingerprint => p,
+        _ => Progress {
+            job: fingerprint,
+            done: Vec::new(),
+        },
+    };
+    let pairs: Vec<(&str, writ_model::Category)> = job.scope.pairs().collect();
+    // Keep the done pairs that are still whole on disk; anything after the
+    // first gap is redone.
+    let mut kept = Vec::new();
+    for (i, done) in progress.done.iter().enumerate() {
+        let expected = pairs
+            .get(i)
+            .and_then(|(a, c)| file_path(a, *c).ok())
+            .is_some_and(|p| p == done.spooled.entry.path);
+        let whole = fs::metadata(&done.spooled.spool).is_ok_and(|m| m.len() == done.spooled.size);
+        if !(expected && whole) {
+            break;
+        }
+        kept.push(done.clone());
+    }
+    progress.done = kept;
+    let resumed = progress.done.len();
+
+    for (i, (account, category)) in pairs.iter().enumerate().skip(resumed) {
+        let path = file_path(account, *category)?;
+        let spool_path = dir.join(format!("{i}.ndjson"));
+        let mut spool = Spool::create(&spool_path)?;
+        let mut records = job.scope.records(connector, account, *category)?;
+        for record in records.by_ref() {
+            spool.record(&record?.data)?;
+        }
+        let dropped = records.dropped();
+        let spooled = spool.finish(path)?;
+        progress.done.push(PairDone { spooled, dropped });
+        write_progress(dir, &progress)?;
+        on_pair(progress.done.len());
+    }
+
+    let spools: Vec<Spooled> = progress.done.iter().map(|d| d.spooled.clone()).collect();
+    let sealed = writ_seal::seal_spools(&job.dest, &job.recipient, job.header.clone(), &spools)?;
+    let mut dropped = Dropped::default();
+    for d in &progress.done {
+        dropped.add(d.dropped);
+    }
+    // The package is durable under its name; the spools are no longer needed.
+    fs::remove_dir_all(dir).map_err(io("cannot remove work folder", dir))?;
+    Ok(Collected {
+        sealed,
+        dropped,
+        resumed,
+    })
+}
+
+/// Identifies a job, so that a work folder is only resumed by the same job.
+fn fingerprint(job: &Job) -> Result<String, CollectError> {
+    let text = serde_json::to_vec(&(
+        &job.header,
+        &job.scope,
+        job.recipient.to_string(),
+        &job.dest,
+    ))?;
+    Ok(writ_seal::hash::sha256_hex(&text))
+}
+
+fn read_progress(dir: &Path) -> Result<Option<Progress>, CollectError> {
+    let path = dir.join(PROGRESS);
+    match fs::read(&path) {
+        Ok(bytes) => Ok(serde_json::from_slice(&bytes).ok()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(CollectError::Io {
+            what: "cannot read",
+            path,
+            source: e,
+        }),
+    }
+}
+
+fn write_progress(dir: &Path, progress: &Progress) -> Result<(), CollectError> {
+    let path = dir.join(PROGRESS);
+    let temp = dir.join(".progress.json.tmp");
+    let bytes = serde_json::to_vec_pretty(progress)?;
+    let mut file = fs::File::create(&temp).map_err(io("cannot write", &temp))?;
+    file.write_all(&bytes)
+        .and_then(|()| file.sync_all())
+        .map_err(io("cannot write", &temp))?;
+    fs::rename(&temp, &path).map_err(io("cannot write", &path))?;
+    writ_seal::sync_dir(dir)?;
+    Ok(())
+}
+
+fn io(what: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> CollectError {
+    let path = path.to_owned();
+    move |source| CollectError::Io { what, path, source }
+}
