@@ -77,7 +77,7 @@ fn key(data: &Path, origin: Option<&str>) -> anyhow::Result<ExitCode> {
     std::fs::create_dir_all(data).with_context(|| format!("cannot create `{}`", data.display()))?;
     let signer: NoteSigner = runtime()?.block_on(async {
         let store = SqliteStore::open(&writ_tlog::database_path(data)).await?;
-        writ_tlog::identity(&store, origin).await
+        writ_tlog::identity(&store, origin, None).await
     })?;
     println!("{}", signer.verifier());
     Ok(ExitCode::SUCCESS)

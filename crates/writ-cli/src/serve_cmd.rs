@@ -38,7 +38,9 @@ pub struct ServeArgs {
     /// Orders per second per agency (bursts of 10x); 0 turns the limit off [default: 50].
     #[arg(long, env = "WRIT_RATE_LIMIT")]
     pub rate_limit: Option<u32>,
-    /// The log's signing key file; by default the key is kept in the case store.
+    /// The log's signing key file, created with a new key if it does not
+    /// exist; by default the key is kept in the case store. A log's key never
+    /// changes: a file with another key than the log's is refused.
     #[arg(long, env = "WRIT_LOG_KEY")]
     pub log_key: Option<PathBuf>,
 }
@@ -92,14 +94,13 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             }
         },
     };
-    if args.log_key.is_some() {
-        eprintln!("warning: --log-key is not supported yet; the log key is kept in the case store");
-    }
+    let log_key = args.log_key.as_deref().map(load_log_key).transpose()?;
     let options = AppOptions {
         database: args.database.or(file.database),
         demo: args.demo,
         objects,
         server,
+        log_key,
         ..AppOptions::new(&data)
     };
     client::runtime()?.block_on(serve(options, listen))
@@ -155,5 +156,35 @@ async fn shutdown_signal() {
     tokio::select! {
         _ = ctrl_c => {}
         _ = term => {}
+    }
+}
+
+/// Reads the log key file, or creates it with a new key (readable by its
+/// owner only) when it does not exist yet.
+fn load_log_key(path: &std::path::Path) -> anyhow::Result<writ_tlog::LogKey> {
+    use std::io::Write as _;
+    match std::fs::read_to_string(path) {
+        Ok(text) => writ_tlog::LogKey::parse(&text).ok_or_else(|| {
+            BadInput(format!(
+                "--log-key {}: not a log key file (`writ-log-key-v1 <base64>`)",
+                path.display()
+            ))
+            .into()
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let key = writ_tlog::LogKey::generate()?;
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            let mut file = options
+                .open(path)
+                .map_err(|e| BadInput(format!("--log-key {}: {e}", path.display())))?;
+            file.write_all(key.to_file_text().as_bytes())?;
+            file.sync_all()?;
+            eprintln!("created the log key file {}", path.display());
+            Ok(key)
+        }
+        Err(e) => Err(BadInput(format!("--log-key {}: {e}", path.display())).into()),
     }
 }

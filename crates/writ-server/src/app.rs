@@ -26,6 +26,9 @@ pub struct AppOptions {
     pub server: ServerConfig,
     /// The log's checkpoint period (maximum merge delay).
     pub log_period: Duration,
+    /// The log's signing key when it is kept in a file (`--log-key`);
+    /// `None`: kept in the case store.
+    pub log_key: Option<writ_tlog::LogKey>,
 }
 
 impl AppOptions {
@@ -37,6 +40,7 @@ impl AppOptions {
             objects: None,
             server: ServerConfig::default(),
             log_period: Duration::from_millis(500),
+            log_key: None,
         }
     }
 }
@@ -86,6 +90,7 @@ impl App {
         let engine = move |input: &writ_model::DecisionInput| writ_policy::decide(&pack, input);
         let config = writ_tlog::Config {
             period: options.log_period,
+            key: options.log_key.clone(),
             ..writ_tlog::Config::default()
         };
         let log = match &options.objects {

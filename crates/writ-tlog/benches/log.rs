@@ -129,7 +129,7 @@ fn big_log(rt: &tokio::runtime::Runtime) -> PathBuf {
         let store = SqliteStore::open(&writ_tlog::database_path(&dir))
             .await
             .unwrap();
-        let signer = writ_tlog::identity(&store, None).await.unwrap();
+        let signer = writ_tlog::identity(&store, None, None).await.unwrap();
         let cp = Checkpoint::new(signer.name(), builder.size(), builder.root());
         let note = signer.sign(&cp.to_text()).unwrap();
         store

@@ -28,6 +28,8 @@ pub enum Error {
     OriginChanged { stored: String, configured: String },
     #[error("the stored checkpoint is not signed by the stored key")]
     KeyChanged,
+    #[error("the given log key is not this log's key: a log's key never changes")]
+    KeyMismatch,
     #[error("log state is inconsistent: {0}")]
     Inconsistent(String),
     #[error("log data is corrupt: {0}")]

@@ -30,7 +30,7 @@ pub mod verify;
 
 pub use error::Error;
 pub use hash::Hash;
-pub use log::{Config, Log, Published, database_path, identity, objects_dir};
+pub use log::{Config, Log, LogKey, Published, database_path, identity, objects_dir};
 pub use note::{Checkpoint, NoteSigner, NoteVerifier};
 pub use reader::{InclusionProof, Reader};
 

@@ -10,6 +10,7 @@
 //! anything that is not durable, and since staged entries never change, two
 //! different checkpoints of one size are never signed.
 
+use std::fmt;
 use std::ops::Range;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -47,6 +48,51 @@ pub struct Config {
     /// Most entries acknowledged but not yet in tiles; past it, appends wait
     /// for integration to catch up (bounds memory under sustained load).
     pub max_backlog: usize,
+    /// The signing key, when it is kept outside the trusted store (`writ
+    /// serve --log-key FILE`). `None`: the stored key, or a new one for a new
+    /// log. A key other than the stored one is refused.
+    pub key: Option<LogKey>,
+}
+
+/// A log signing key (the Ed25519 seed) kept outside the trusted store. It
+/// never prints.
+#[derive(Clone, PartialEq, Eq)]
+pub struct LogKey([u8; 32]);
+
+impl LogKey {
+    /// The text of a key file: `writ-log-key-v1 <base64 seed>`.
+    const PREFIX: &'static str = "writ-log-key-v1 ";
+
+    /// A fresh random key.
+    pub fn generate() -> Result<Self, Error> {
+        NoteSigner::generate_seed()
+            .map(Self)
+            .map_err(|e| Error::Random(e.to_string()))
+    }
+
+    /// Reads a key file's text.
+    pub fn parse(text: &str) -> Option<Self> {
+        use base64::Engine as _;
+        let b64 = text.trim().strip_prefix(Self::PREFIX)?;
+        let bytes = base64::engine::general_purpose::STANDARD.decode(b64).ok()?;
+        Some(Self(bytes.try_into().ok()?))
+    }
+
+    /// The text of a key file.
+    pub fn to_file_text(&self) -> String {
+        use base64::Engine as _;
+        format!(
+            "{}{}\n",
+            Self::PREFIX,
+            base64::engine::general_purpose::STANDARD.encode(self.0)
+        )
+    }
+}
+
+impl fmt::Debug for LogKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("LogKey(..)")
+    }
 }
 
 impl Default for Config {
@@ -57,6 +103,7 @@ impl Default for Config {
             max_batch: 1 << 16,
             max_integrate: 1 << 16,
             max_backlog: 1 << 20,
+            key: None,
         }
     }
 }
@@ -141,12 +188,20 @@ pub fn database_path(data: &Path) -> std::path::PathBuf {
 pub async fn identity(
     trusted: &dyn TrustedStore,
     origin: Option<&str>,
+    key: Option<&LogKey>,
 ) -> Result<NoteSigner, Error> {
+    let seed = match key {
+        Some(k) => k.0,
+        None => NoteSigner::generate_seed().map_err(|e| Error::Random(e.to_string()))?,
+    };
     let fresh = Identity {
         origin: origin.unwrap_or(DEFAULT_ORIGIN).to_owned(),
-        seed: NoteSigner::generate_seed().map_err(|e| Error::Random(e.to_string()))?,
+        seed,
     };
     let stored = trusted.identity_or_init(fresh).await?;
+    if key.is_some_and(|k| k.0 != stored.seed) {
+        return Err(Error::KeyMismatch);
+    }
     if let Some(configured) = origin
         && configured != stored.origin
     {
@@ -180,7 +235,12 @@ impl Log {
         objects: Arc<dyn ObjectStorage>,
         trusted: Arc<dyn TrustedStore>,
     ) -> Result<Self, Error> {
-        let signer = identity(trusted.as_ref(), config.origin.as_deref()).await?;
+        let signer = identity(
+            trusted.as_ref(),
+            config.origin.as_deref(),
+            config.key.as_ref(),
+        )
+        .await?;
         let vkey = signer.verifier();
         let origin = signer.name().to_owned();
 
