@@ -78,13 +78,19 @@ fn commitments(
     let mut salts = Vec::with_capacity(details.len());
     let mut commitments = Vec::with_capacity(details.len());
     for d in &details {
-        let salt = random_bytes::<32>()?;
-        let mut bytes = salt.to_vec();
-        bytes.extend_from_slice(canonical::to_string(d).as_bytes());
-        commitments.push(canonical::sha256_hex(&bytes));
-        salts.push(hex::encode(salt));
+        let (salt, commitment) = commit(d)?;
+        commitments.push(commitment);
+        salts.push(salt);
     }
     Ok((commitments, json!({"salts": salts, "details": details})))
+}
+
+/// A commitment to private details with a fresh salt (`formats.md`): the
+/// salt (hex) to keep, and the commitment (hex) to log.
+fn commit(details: &Value) -> Result<(String, String)> {
+    let salt = random_bytes::<32>()?;
+    let commitment = writ_tlog::entry::commit(&writ_tlog::entry::Salt(salt), details);
+    Ok((hex::encode(salt), commitment.to_string()))
 }
 
 fn entry(
@@ -340,10 +346,7 @@ pub fn registry(
     details: Value,
     at: Timestamp,
 ) -> Result<NewEvent> {
-    let salt = random_bytes::<32>()?;
-    let mut bytes = salt.to_vec();
-    bytes.extend_from_slice(canonical::to_string(&details).as_bytes());
-    let commitment = canonical::sha256_hex(&bytes);
+    let (salt, commitment) = commit(&details)?;
     let mut public = json!({ "action": action });
     if let (Some(c), Some(map)) = (country, public.as_object_mut()) {
         map.insert("country".to_owned(), json!(c));
@@ -359,7 +362,7 @@ pub fn registry(
         case_id: None,
         kind: "registry".to_owned(),
         entry: canonical::to_string(&value),
-        private: canonical::to_string(&json!({"salts": [hex::encode(salt)], "details": [details]})),
+        private: canonical::to_string(&json!({"salts": [salt], "details": [details]})),
         state: "pending".to_owned(),
         created_at: at.as_second(),
     })
