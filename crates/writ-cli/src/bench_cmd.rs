@@ -1,5 +1,6 @@
 //! `writ bench intake`: signed orders in, decisions out, events durable;
-//! reports p50 and p99 latency and orders per second.
+//! reports p50 and p99 latency and orders per second. `writ bench decide`:
+//! the policy engine alone, on one core.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -16,6 +17,8 @@ use crate::client::{self, Signer};
 
 #[derive(Subcommand, Debug)]
 pub enum BenchCommand {
+    /// Decision latency of the policy engine for a case file, on one core.
+    Decide(DecideArgs),
     /// Intake throughput and latency over HTTP.
     Intake(IntakeArgs),
     /// Seal generated demo accounts and compare with the `age` CLI.
@@ -50,6 +53,7 @@ pub struct IntakeArgs {
 
 pub fn run(cmd: BenchCommand) -> anyhow::Result<ExitCode> {
     match cmd {
+        BenchCommand::Decide(args) => decide(&args),
         BenchCommand::Intake(args) => client::runtime()?.block_on(intake(args)),
         BenchCommand::Seal(args) => crate::seal_cmd::run(args),
         BenchCommand::SealChild(args) => crate::seal_cmd::child(args),
@@ -217,4 +221,52 @@ async fn intake(args: IntakeArgs) -> anyhow::Result<ExitCode> {
 fn hex_run() -> anyhow::Result<String> {
     let b = writ_gateway::random_bytes::<4>()?;
     Ok(b.iter().map(|x| format!("{x:02x}")).collect())
+}
+
+#[derive(Args, Debug)]
+pub struct DecideArgs {
+    /// The case file to decide, again and again.
+    #[arg(
+        long,
+        default_value = "corpus/public/010-us-warrant-mixed-locations.json"
+    )]
+    pub case: PathBuf,
+    /// How many decisions to time.
+    #[arg(long, default_value_t = 20_000)]
+    pub decisions: usize,
+    /// A policy pack folder (default: the pack built into writ).
+    #[arg(long, value_name = "DIR")]
+    pub policy: Option<PathBuf>,
+}
+
+/// Times single decisions of one case and prints the median, the 99th
+/// percentile and decisions per second.
+fn decide(args: &DecideArgs) -> anyhow::Result<ExitCode> {
+    let pack = crate::decide_cmd::load_pack(args.policy.as_deref())?;
+    let case = crate::input::parse(&args.case, writ_model::parse::case_file)?;
+    let input = case.input();
+    let n = args.decisions.max(1);
+    for _ in 0..n.min(500) {
+        std::hint::black_box(writ_policy::decide(&pack, &input));
+    }
+    let mut samples = Vec::with_capacity(n);
+    let start = Instant::now();
+    for _ in 0..n {
+        let t = Instant::now();
+        std::hint::black_box(writ_policy::decide(&pack, std::hint::black_box(&input)));
+        samples.push(t.elapsed());
+    }
+    let total = start.elapsed();
+    samples.sort_unstable();
+    let at = |q: f64| samples[((n as f64 * q) as usize).min(n - 1)].as_secs_f64() * 1e6;
+    println!(
+        "{}: {} targets x {} categories: median {:.1} µs, p99 {:.1} µs, {:.0} decisions/s",
+        case.name,
+        input.order.targets.len(),
+        input.order.categories().len(),
+        at(0.5),
+        at(0.99),
+        n as f64 / total.as_secs_f64()
+    );
+    Ok(ExitCode::SUCCESS)
 }

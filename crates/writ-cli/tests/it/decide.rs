@@ -132,3 +132,15 @@ fn usage_errors_exit_2() {
     ]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn bench_decide_reports_latency() {
+    let out = writ(&["bench", "decide", "--decisions", "50"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.starts_with("us-warrant-mixed-locations: 2 targets x 1 categories: median ")
+            && text.contains("decisions/s"),
+        "{text}"
+    );
+}
