@@ -65,8 +65,30 @@ async fn intake_is_idempotent_and_logged() {
         .unwrap();
     let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
     assert_eq!(kinds, ["received", "decided"]);
-    let published = t.app.log.publish_now().await.unwrap();
-    assert!(published.checkpoint.size >= 2);
+    // The publisher moves the outbox into the log in the background: wait
+    // (bounded) until both events carry their log index, then until a
+    // published checkpoint covers them.
+    let logged = tokio::time::timeout(std::time::Duration::from_secs(20), async {
+        loop {
+            let events = t
+                .app
+                .gateway()
+                .store()
+                .events_for_case(&case)
+                .await
+                .unwrap();
+            let indexes: Vec<i64> = events.iter().filter_map(|e| e.log_index).collect();
+            if indexes.len() == 2 {
+                return indexes;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("the events reach the log");
+    let last = u64::try_from(*logged.iter().max().unwrap()).unwrap();
+    let published = t.app.log.wait_published(last).await.unwrap();
+    assert!(published.checkpoint.size > last);
     let checkpoint = t.raw("GET", "/log/checkpoint", &[], vec![]).await;
     assert_eq!(checkpoint.status, 200);
     assert!(checkpoint.text.starts_with("writ.example/log\n"));
