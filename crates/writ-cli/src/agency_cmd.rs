@@ -83,7 +83,7 @@ pub enum AgencyCommand {
     },
 }
 
-async fn gateway(store: &StoreArgs) -> anyhow::Result<Gateway> {
+pub(crate) async fn gateway(store: &StoreArgs) -> anyhow::Result<Gateway> {
     std::fs::create_dir_all(&store.data)
         .with_context(|| format!("creating `{}`", store.data.display()))?;
     let url = store

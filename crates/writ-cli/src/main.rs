@@ -19,6 +19,7 @@ mod review_cmd;
 mod seal_cmd;
 mod serve_cmd;
 mod submit_cmd;
+mod token_cmd;
 
 #[derive(Parser)]
 #[command(
@@ -50,6 +51,9 @@ enum Command {
     Agency(agency_cmd::AgencyCommand),
     /// Act on cases as a console user.
     Review(review_cmd::ReviewArgs),
+    /// Manage console users' personal access tokens.
+    #[command(subcommand)]
+    Token(token_cmd::TokenCommand),
     /// Benchmarks.
     #[command(subcommand)]
     Bench(bench_cmd::BenchCommand),
@@ -80,6 +84,7 @@ fn main() -> ExitCode {
         Command::Submit(args) => submit_cmd::run(args),
         Command::Agency(cmd) => agency_cmd::run(cmd),
         Command::Review(args) => review_cmd::run(args),
+        Command::Token(cmd) => token_cmd::run(cmd),
         Command::Bench(cmd) => bench_cmd::run(cmd),
     };
     match result {

@@ -281,6 +281,16 @@ fn demo_server_answers_every_example() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stdout(&o).contains("in_review"), "{}", stdout(&o));
 
+    // An admin revokes the reviewer's token beside the running server: it
+    // stops working at once, and cannot be revoked twice.
+    let data = dir.path().to_str().unwrap();
+    let o = writ(&["token", "revoke", "--data", data, &rita]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = writ(&["review", "--server", &server.url, "--token", &rita, "list"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    let o = writ(&["token", "revoke", "--data", data, &rita]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+
     // The log verifies against the running server.
     let vkey = ureq_get(&format!("{}/log/vkey", server.url));
     let o = writ(&[
