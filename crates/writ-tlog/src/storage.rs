@@ -90,12 +90,14 @@ impl LocalDir {
         Ok(self.root.join(path))
     }
 
-    fn write_once(
+    /// Writes `data` to a fresh temporary name beside the object's file
+    /// (flushed when `fsync` is on), creating its folder; returns the file,
+    /// its folder and the temporary name.
+    fn write_temp(
         &self,
         path: &str,
         data: &[u8],
-        dirs: &mut BTreeSet<PathBuf>,
-    ) -> Result<(), StorageError> {
+    ) -> Result<(PathBuf, PathBuf, PathBuf), StorageError> {
         let file = self.file(path)?;
         let io_err = |source| StorageError::Io {
             path: path.to_owned(),
@@ -103,16 +105,30 @@ impl LocalDir {
         };
         let dir = file
             .parent()
-            .ok_or_else(|| StorageError::BadPath(path.to_owned()))?;
-        std::fs::create_dir_all(dir).map_err(io_err)?;
+            .ok_or_else(|| StorageError::BadPath(path.to_owned()))?
+            .to_path_buf();
+        std::fs::create_dir_all(&dir).map_err(io_err)?;
         let tmp = temp_name(&file);
-        {
-            let mut f = std::fs::File::create(&tmp).map_err(io_err)?;
-            f.write_all(data).map_err(io_err)?;
-            if self.fsync {
-                f.sync_data().map_err(io_err)?;
-            }
+        let mut f = std::fs::File::create(&tmp).map_err(io_err)?;
+        f.write_all(data).map_err(io_err)?;
+        if self.fsync {
+            f.sync_data().map_err(io_err)?;
         }
+        Ok((file, dir, tmp))
+    }
+
+    fn write_once(
+        &self,
+        path: &str,
+        data: &[u8],
+        dirs: &mut BTreeSet<PathBuf>,
+    ) -> Result<(), StorageError> {
+        let io_err = |source| StorageError::Io {
+            path: path.to_owned(),
+            source,
+        };
+        let (file, dir, tmp) = self.write_temp(path, data)?;
+        let dir = dir.as_path();
         // A hard link never replaces an existing name: create-only.
         let linked = std::fs::hard_link(&tmp, &file);
         let _ = std::fs::remove_file(&tmp);
@@ -180,25 +196,12 @@ impl LocalDir {
 
     /// The synchronous form of [`ObjectStorage::put`].
     pub fn put_blocking(&self, path: &str, data: &[u8]) -> Result<(), StorageError> {
-        let file = self.file(path)?;
-        let io_err = |source| StorageError::Io {
+        let (file, dir, tmp) = self.write_temp(path, data)?;
+        std::fs::rename(&tmp, &file).map_err(|source| StorageError::Io {
             path: path.to_owned(),
             source,
-        };
-        let dir = file
-            .parent()
-            .ok_or_else(|| StorageError::BadPath(path.to_owned()))?;
-        std::fs::create_dir_all(dir).map_err(io_err)?;
-        let tmp = temp_name(&file);
-        {
-            let mut f = std::fs::File::create(&tmp).map_err(io_err)?;
-            f.write_all(data).map_err(io_err)?;
-            if self.fsync {
-                f.sync_data().map_err(io_err)?;
-            }
-        }
-        std::fs::rename(&tmp, &file).map_err(io_err)?;
-        self.sync_dirs(&BTreeSet::from([dir.to_path_buf()]))
+        })?;
+        self.sync_dirs(&BTreeSet::from([dir]))
     }
 
     /// The synchronous form of [`ObjectStorage::get`].
