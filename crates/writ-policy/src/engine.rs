@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use cedar_policy::{Authorizer, Context, Decision as CedarDecision, EntityUid, PolicySet, Request};
 use writ_model::decision::{Notify, PolicyRef};
 use writ_model::{
-    Category, Country, Decision, DecisionInput, Instrument, IssuerKind, NotifyWhen, Order, Outcome,
+    Category, Country, Decision, DecisionInput, Instrument, NotifyWhen, Order, Outcome,
     PairDecision, Reason, Status, Timestamp,
 };
 
@@ -348,7 +348,10 @@ pub fn decide(pack: &Pack, input: &DecisionInput) -> Decision {
         Outcome::Reject
     };
 
-    decision.notify = notify(order, now, submitter_country, &statuses);
+    let gag_not_binding = order_verdict
+        .of(Level::Info)
+        .any(|f| f.code == "gag_not_binding");
+    decision.notify = notify(order, now, gag_not_binding, &statuses);
     decision
 }
 
@@ -418,8 +421,10 @@ fn preserve_until(input: &DecisionInput, now: Timestamp) -> Option<Timestamp> {
     }
 }
 
-/// Section L: the first line that applies decides `notify`.
-fn notify(order: &Order, now: Timestamp, issuing: Option<Country>, statuses: &[Status]) -> Notify {
+/// Section L: the first line that applies decides `notify`. Whether a
+/// secrecy order binds (line 5) is the pack's to say: it is read from its
+/// `gag_not_binding` code rather than decided a second time here.
+fn notify(order: &Order, now: Timestamp, gag_not_binding: bool, statuses: &[Status]) -> Notify {
     let at = |when, at| Notify { when, at };
     let live = statuses
         .iter()
@@ -442,14 +447,7 @@ fn notify(order: &Order, now: Timestamp, issuing: Option<Country>, statuses: &[S
             at(NotifyWhen::OnDisclosure, None)
         };
     };
-    let court = matches!(
-        gag.issued_by.kind,
-        IssuerKind::Judge | IssuerKind::Court | IssuerKind::Magistrate
-    );
-    if issuing == Some(Country::US)
-        && order.instrument != Instrument::NationalSecurityLetter
-        && !court
-    {
+    if gag_not_binding {
         return at(NotifyWhen::OnDisclosure, None);
     }
     match gag.until {
