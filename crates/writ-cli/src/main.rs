@@ -12,6 +12,7 @@ mod agency_cmd;
 mod bench_cmd;
 mod client;
 mod decide_cmd;
+mod fetch_cmd;
 mod input;
 mod log_cmd;
 mod policy_cmd;
@@ -46,6 +47,8 @@ enum Command {
     Serve(serve_cmd::ServeArgs),
     /// Sign and send an order; print the case and decision.
     Submit(submit_cmd::SubmitArgs),
+    /// Download a case's sealed package; with --identity, decrypt and check it.
+    Fetch(fetch_cmd::FetchArgs),
     /// Manage the agency registry.
     #[command(subcommand)]
     Agency(agency_cmd::AgencyCommand),
@@ -82,6 +85,7 @@ fn main() -> ExitCode {
         }
         Command::Serve(args) => serve_cmd::run(args),
         Command::Submit(args) => submit_cmd::run(args),
+        Command::Fetch(args) => fetch_cmd::run(args),
         Command::Agency(cmd) => agency_cmd::run(cmd),
         Command::Review(args) => review_cmd::run(args),
         Command::Token(cmd) => token_cmd::run(cmd),

@@ -10,7 +10,7 @@ use anyhow::Context;
 use clap::Args;
 use serde::Deserialize;
 use writ_server::ServerConfig;
-use writ_server::app::{App, AppOptions};
+use writ_server::app::{App, AppOptions, ConnectorSpec};
 
 use crate::client;
 use crate::input::BadInput;
@@ -43,6 +43,16 @@ pub struct ServeArgs {
     /// changes: a file with another key than the log's is refused.
     #[arg(long, env = "WRIT_LOG_KEY")]
     pub log_key: Option<PathBuf>,
+    /// Where collection reads the provider's data: `demo` (the demo mail
+    /// service, the default with --demo), `sql:FILE` (queries per category)
+    /// or an http(s) URL (NDJSON; bearer token from WRIT_CONNECTOR_TOKEN).
+    /// Without one, nothing is collected.
+    #[arg(long, env = "WRIT_CONNECTOR")]
+    pub connector: Option<String>,
+    /// How long a package may be downloaded once available, e.g. `30d`,
+    /// `12h`, `90s` [default: 30d].
+    #[arg(long, env = "WRIT_PACKAGE_TTL")]
+    pub package_ttl: Option<String>,
 }
 
 #[derive(Deserialize, Default, Debug)]
@@ -54,6 +64,8 @@ struct FileConfig {
     rate_limit: Option<u32>,
     burst: Option<u32>,
     body_limit: Option<usize>,
+    connector: Option<String>,
+    package_ttl: Option<String>,
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -95,7 +107,25 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         },
     };
     let log_key = args.log_key.as_deref().map(load_log_key).transpose()?;
+    let connector = args
+        .connector
+        .or(file.connector)
+        .map(|c| {
+            c.parse::<ConnectorSpec>()
+                .map_err(|e| BadInput(format!("--connector: {e}")))
+        })
+        .transpose()?;
+    let package_ttl = match args.package_ttl.or(file.package_ttl) {
+        Some(text) => parse_duration(&text).ok_or_else(|| {
+            BadInput(format!(
+                "--package-ttl `{text}`: expected e.g. 30d, 12h, 90s"
+            ))
+        })?,
+        None => std::time::Duration::from_secs(30 * 24 * 3600),
+    };
     let options = AppOptions {
+        connector,
+        package_ttl,
         database: args.database.or(file.database),
         demo: args.demo,
         objects,
@@ -161,6 +191,21 @@ async fn shutdown_signal() {
 
 /// Reads the log key file, or creates it with a new key (readable by its
 /// owner only) when it does not exist yet.
+/// A duration such as `30d`, `12h`, `15m` or `90s`.
+pub fn parse_duration(text: &str) -> Option<std::time::Duration> {
+    let text = text.trim();
+    let unit = text.chars().last()?;
+    let scale = match unit {
+        's' => 1,
+        'm' => 60,
+        'h' => 3600,
+        'd' => 86_400,
+        _ => return None,
+    };
+    let n: u64 = text.get(..text.len() - 1)?.parse().ok()?;
+    Some(std::time::Duration::from_secs(n.checked_mul(scale)?))
+}
+
 fn load_log_key(path: &std::path::Path) -> anyhow::Result<writ_tlog::LogKey> {
     use std::io::Write as _;
     match std::fs::read_to_string(path) {
