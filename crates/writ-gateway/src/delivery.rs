@@ -75,6 +75,9 @@ pub(crate) struct Delivery {
     /// Cases whose last attempt failed: the version tried and when to try
     /// again, so that a failing case does not spin.
     backoff: Mutex<HashMap<String, (i64, std::time::Instant, u32)>>,
+    /// One pass at a time in this process: two passes would seal the same
+    /// case twice.
+    running: tokio::sync::Mutex<()>,
 }
 
 /// A package ready to be served.
@@ -184,6 +187,7 @@ impl Gateway {
             .set(Arc::new(Delivery {
                 config,
                 backoff: Mutex::new(HashMap::new()),
+                running: tokio::sync::Mutex::new(()),
             }))
             .map_err(|_| GatewayError::Internal("delivery is already enabled".into()))
     }
@@ -235,6 +239,8 @@ impl Gateway {
     /// [`Gateway::deliver_once`] with availability, expiry and lapses
     /// judged at `now` (events carry `now` too).
     pub async fn deliver_at(&self, now: Timestamp) -> Result<Pass> {
+        let delivery = self.delivery()?.clone();
+        let _one = delivery.running.lock().await;
         let mut pass = Pass::default();
         for row in self.store().cases_to_fulfil(16).await? {
             if self.backing_off(&row) {
@@ -271,7 +277,6 @@ impl Gateway {
             pass.holds_released += usize::from(self.log_release(&h, now).await?);
         }
         if pass.holds_released > 0 {
-            let delivery = self.delivery()?;
             delivery
                 .config
                 .provider

@@ -27,6 +27,7 @@ pub struct Resp {
     pub status: StatusCode,
     pub headers: HeaderMap,
     pub text: String,
+    pub bytes: Vec<u8>,
 }
 
 impl Resp {
@@ -158,6 +159,7 @@ impl TestApp {
             status,
             headers,
             text: String::from_utf8_lossy(&bytes).into_owned(),
+            bytes: bytes.to_vec(),
         }
     }
 
@@ -194,6 +196,10 @@ impl TestApp {
     /// Cases in the store and events in the outbox: what must not change
     /// when a request is refused.
     pub async fn state(&self) -> (i64, Vec<(String, i64)>) {
+        // Let delivery finish what earlier changes released (it runs in the
+        // background and logs `disclosed`), so that only the request under
+        // test could change the state.
+        while self.app.gateway().deliver_once().await.unwrap() != Default::default() {}
         let store = self.app.gateway().store();
         let mut events = store.event_counts().await.unwrap();
         // Publishing moves events from pending to logged; count them all.
