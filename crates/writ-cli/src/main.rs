@@ -16,6 +16,7 @@ mod fetch_cmd;
 mod input;
 mod log_cmd;
 mod policy_cmd;
+mod receipt_cmd;
 mod review_cmd;
 mod seal_cmd;
 mod serve_cmd;
@@ -49,6 +50,9 @@ enum Command {
     Submit(submit_cmd::SubmitArgs),
     /// Download a case's sealed package; with --identity, decrypt and check it.
     Fetch(fetch_cmd::FetchArgs),
+    /// Check a user's notice receipt against the public log.
+    #[command(subcommand)]
+    Receipt(receipt_cmd::ReceiptCommand),
     /// Manage the agency registry.
     #[command(subcommand)]
     Agency(agency_cmd::AgencyCommand),
@@ -86,6 +90,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve_cmd::run(args),
         Command::Submit(args) => submit_cmd::run(args),
         Command::Fetch(args) => fetch_cmd::run(args),
+        Command::Receipt(cmd) => receipt_cmd::run(cmd),
         Command::Agency(cmd) => agency_cmd::run(cmd),
         Command::Review(args) => review_cmd::run(args),
         Command::Token(cmd) => token_cmd::run(cmd),

@@ -10,6 +10,7 @@ use anyhow::Context;
 use clap::Args;
 use serde::Deserialize;
 use writ_server::ServerConfig;
+use writ_gateway::notice::{NoticeConfig, SmtpConfig, WebhookConfig};
 use writ_server::app::{App, AppOptions, ConnectorSpec};
 
 use crate::client;
@@ -53,6 +54,23 @@ pub struct ServeArgs {
     /// `12h`, `90s` [default: 30d].
     #[arg(long, env = "WRIT_PACKAGE_TTL")]
     pub package_ttl: Option<String>,
+    /// The server's public URL, named in user notices' receipts
+    /// [default: http://<listen>].
+    #[arg(long, env = "WRIT_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Send user notices by e-mail through this SMTP server (`smtp://host:port`).
+    #[arg(long, env = "WRIT_SMTP")]
+    pub smtp: Option<String>,
+    /// The sender address of notices [default: notices@<host of --public-url>].
+    #[arg(long, env = "WRIT_SMTP_FROM")]
+    pub smtp_from: Option<String>,
+    /// Also post notices to this URL, signed the Standard Webhooks way with
+    /// WRIT_WEBHOOK_SECRET (`whsec_<base64>`).
+    #[arg(long, env = "WRIT_WEBHOOK")]
+    pub webhook: Option<String>,
+    /// Who notices are from, as users read it [default: Writ].
+    #[arg(long, env = "WRIT_PROVIDER_NAME")]
+    pub provider_name: Option<String>,
 }
 
 #[derive(Deserialize, Default, Debug)]
@@ -123,7 +141,49 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         })?,
         None => std::time::Duration::from_secs(30 * 24 * 3600),
     };
+    let public_url = args
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{listen}"));
+    let public_url = public_url.trim_end_matches('/').to_owned();
+    let smtp = match &args.smtp {
+        None => None,
+        Some(url) => {
+            let host = public_url
+                .split("://")
+                .nth(1)
+                .and_then(|h| h.split([':', '/']).next())
+                .unwrap_or("localhost");
+            let from = args
+                .smtp_from
+                .clone()
+                .unwrap_or_else(|| format!("notices@{host}"));
+            Some(SmtpConfig::parse(url, &from).ok_or_else(|| {
+                BadInput(format!("--smtp `{url}`: expected smtp://host:port"))
+            })?)
+        }
+    };
+    let webhook = match &args.webhook {
+        None => None,
+        Some(url) => {
+            let secret = std::env::var("WRIT_WEBHOOK_SECRET").map_err(|_| {
+                BadInput("--webhook needs WRIT_WEBHOOK_SECRET (whsec_<base64>)".into())
+            })?;
+            Some(WebhookConfig::new(url, &secret).ok_or_else(|| {
+                BadInput("WRIT_WEBHOOK_SECRET: expected whsec_<base64>".into())
+            })?)
+        }
+    };
+    let notice = NoticeConfig {
+        outbox: None,
+        smtp,
+        webhook,
+        provider: args.provider_name.clone().unwrap_or_else(|| "Writ".into()),
+        log_url: format!("{public_url}/log"),
+        vkey: String::new(),
+    };
     let options = AppOptions {
+        notice,
         connector,
         package_ttl,
         database: args.database.or(file.database),

@@ -57,6 +57,8 @@ pub struct DeliveryConfig {
     /// How often the worker looks for due packages and lapsed holds when
     /// nothing wakes it.
     pub tick: Duration,
+    /// Where user notices go; `None`: no notices.
+    pub notices: Option<crate::notice::NoticeConfig>,
 }
 
 impl DeliveryConfig {
@@ -66,6 +68,7 @@ impl DeliveryConfig {
             objects: objects.into(),
             package_ttl: Duration::from_secs(30 * 24 * 3600),
             tick: Duration::from_secs(1),
+            notices: None,
         }
     }
 }
@@ -97,12 +100,13 @@ pub struct Pass {
     pub made_available: usize,
     pub expired: usize,
     pub holds_released: usize,
+    pub notified: usize,
     pub failed: usize,
 }
 
 impl Pass {
     fn work(&self) -> usize {
-        self.fulfilled + self.made_available + self.expired + self.holds_released
+        self.fulfilled + self.made_available + self.expired + self.holds_released + self.notified
     }
 }
 
@@ -284,6 +288,9 @@ impl Gateway {
                 .lapse_holds(now)
                 .await
                 .map_err(|e| GatewayError::Internal(format!("holds: {e}")))?;
+        }
+        if let Some(notices) = &delivery.config.notices {
+            pass.notified = self.notify_due(notices, now).await?;
         }
         if pass.work() > 0 {
             self.events_written();

@@ -398,6 +398,26 @@ pub fn released(
     ))
 }
 
+/// `notified`: notices went out to `users` users.
+pub fn notified(
+    ctx: &CaseContext<'_>,
+    users: usize,
+    notice_id: &str,
+    at: Timestamp,
+    defer: bool,
+) -> Result<NewEvent> {
+    let (commitments, private) = commitments(ctx, None, Some(json!({"notice": notice_id})))?;
+    Ok(entry(
+        "notified",
+        ctx,
+        at,
+        defer,
+        json!({ "users": users }),
+        commitments,
+        private,
+    ))
+}
+
 /// `expired`: a package was deleted after its download window.
 pub fn expired(ctx: &CaseContext<'_>, at: Timestamp, defer: bool) -> Result<NewEvent> {
     let (commitments, private) = commitments(ctx, None, None)?;

@@ -19,6 +19,7 @@ pub mod delivery;
 pub mod demo;
 pub mod events;
 mod intake;
+pub mod notice;
 pub mod registry;
 pub mod review;
 pub mod sink;

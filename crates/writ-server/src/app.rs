@@ -36,6 +36,10 @@ pub struct AppOptions {
     pub package_ttl: Duration,
     /// How often the delivery worker wakes up when nothing else wakes it.
     pub delivery_tick: Duration,
+    /// User notices: channels and the public log URL for receipts. With
+    /// `--demo`, notices are also written to `<data>/demo/outbox/`. The
+    /// verifier key is filled in from the log.
+    pub notice: writ_gateway::notice::NoticeConfig,
 }
 
 /// The provider's data source for collection.
@@ -86,6 +90,11 @@ impl AppOptions {
             connector: None,
             package_ttl: Duration::from_secs(30 * 24 * 3600),
             delivery_tick: Duration::from_secs(1),
+            notice: writ_gateway::notice::NoticeConfig {
+                provider: "Writ".into(),
+                log_url: "http://127.0.0.1:8080/log".into(),
+                ..Default::default()
+            },
         }
     }
 }
@@ -182,6 +191,14 @@ impl App {
                 let mut config = writ_gateway::delivery::DeliveryConfig::new(provider, objects);
                 config.package_ttl = options.package_ttl;
                 config.tick = options.delivery_tick;
+                let mut notice = options.notice.clone();
+                if options.demo && notice.outbox.is_none() {
+                    notice.outbox = Some(options.data.join("demo").join("outbox"));
+                }
+                notice.vkey = log.vkey().to_string();
+                if notice.outbox.is_some() || notice.smtp.is_some() || notice.webhook.is_some() {
+                    config.notices = Some(notice);
+                }
                 gateway.enable_delivery(config)?;
                 let (stop, stopped) = oneshot::channel::<()>();
                 let gateway = gateway.clone();

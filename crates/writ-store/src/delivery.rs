@@ -261,3 +261,100 @@ pub enum DueColumn {
     AvailableAt,
     ExpiresAt,
 }
+
+/// A case's user notice.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NoticeRow {
+    pub case_id: String,
+    pub notice_id: String,
+    /// `sending` or `sent`.
+    pub state: String,
+    /// JSON: who is notified.
+    pub summary: String,
+    pub attempts: i64,
+    pub created_at: i64,
+    pub sent_at: Option<i64>,
+}
+
+impl Store {
+    /// Cases whose data went out (a package is or was available) and whose
+    /// users are not yet notified.
+    pub async fn cases_to_notify(&self, limit: i64) -> Result<Vec<String>> {
+        let rows = sqlx::query(
+            "SELECT p.case_id FROM packages p LEFT JOIN notices n ON n.case_id = p.case_id \
+             WHERE p.state IN ('ready', 'expired') AND (n.case_id IS NULL OR n.state <> 'sent') \
+             ORDER BY p.available_at, p.case_id LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+    }
+
+    pub async fn notice(&self, case_id: &str) -> Result<Option<NoticeRow>> {
+        let row = sqlx::query(
+            "SELECT case_id, notice_id, state, summary, attempts, created_at, sent_at \
+             FROM notices WHERE case_id = $1",
+        )
+        .bind(case_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| {
+            Ok(NoticeRow {
+                case_id: get(&r, 0)?,
+                notice_id: get(&r, 1)?,
+                state: get(&r, 2)?,
+                summary: get(&r, 3)?,
+                attempts: get(&r, 4)?,
+                created_at: get(&r, 5)?,
+                sent_at: get(&r, 6)?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Claims a case's notice before it is sent (a second claim counts
+    /// another attempt and keeps the first `notice_id`).
+    pub async fn claim_notice(
+        &self,
+        case_id: &str,
+        notice_id: &str,
+        summary: &str,
+        at: i64,
+    ) -> Result<()> {
+        let _g = self.write_guard().await;
+        sqlx::query(
+            "INSERT INTO notices (case_id, notice_id, state, summary, attempts, created_at, sent_at) \
+             VALUES ($1, $2, 'sending', $3, 1, $4, NULL) ON CONFLICT (case_id) DO UPDATE SET \
+             attempts = notices.attempts + 1, summary = excluded.summary",
+        )
+        .bind(case_id)
+        .bind(notice_id)
+        .bind(summary)
+        .bind(at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Marks a claimed notice sent, with its `notified` event.
+    pub async fn mark_notice_sent(&self, case_id: &str, at: i64, events: &[NewEvent]) -> Result<bool> {
+        let _g = self.write_guard().await;
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query(
+            "UPDATE notices SET state = 'sent', sent_at = $2 WHERE case_id = $1 AND state = 'sending'",
+        )
+        .bind(case_id)
+        .bind(at)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        for e in events {
+            insert_event(&mut tx, e).await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+}

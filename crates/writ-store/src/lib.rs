@@ -21,7 +21,7 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, AssertSqlSafe, Executor, Row};
 
-pub use delivery::{DueColumn, Fulfilled, PackageRow};
+pub use delivery::{DueColumn, Fulfilled, NoticeRow, PackageRow};
 pub use rows::*;
 
 /// Errors of the case store.

@@ -29,3 +29,15 @@ CREATE TABLE packages (
 CREATE INDEX packages_state ON packages (state, available_at, expires_at);
 
 ALTER TABLE holds ADD COLUMN released_at BIGINT;
+
+-- User notices, one row per case: `sending` once claimed (a crash resends
+-- it with the same `notice_id`), `sent` with its `notified` event.
+CREATE TABLE notices (
+    case_id TEXT PRIMARY KEY,
+    notice_id TEXT NOT NULL,
+    state TEXT NOT NULL,
+    summary TEXT NOT NULL,
+    attempts BIGINT NOT NULL,
+    created_at BIGINT NOT NULL,
+    sent_at BIGINT
+);
