@@ -86,10 +86,16 @@ fn check_entry(
     let entry: serde_json::Value =
         serde_json::from_slice(bytes).map_err(|e| format!("not JSON: {e}"))?;
     if entry["case"] != receipt.case.as_str() {
-        return Err(format!("it belongs to case {}, not {}", entry["case"], receipt.case));
+        return Err(format!(
+            "it belongs to case {}, not {}",
+            entry["case"], receipt.case
+        ));
     }
     if entry["kind"] != claimed.kind.as_str() {
-        return Err(format!("it is a `{}` entry, not `{}`", entry["kind"], claimed.kind));
+        return Err(format!(
+            "it is a `{}` entry, not `{}`",
+            entry["kind"], claimed.kind
+        ));
     }
     for o in &claimed.openings {
         let logged = entry["commitments"][o.commitment]
@@ -106,9 +112,11 @@ fn check_entry(
                 o.commitment
             ));
         }
-        let about_account = o.details["pairs"]
-            .as_array()
-            .is_some_and(|pairs| pairs.iter().all(|p| p["account"] == receipt.account.as_str()));
+        let about_account = o.details["pairs"].as_array().is_some_and(|pairs| {
+            pairs
+                .iter()
+                .all(|p| p["account"] == receipt.account.as_str())
+        });
         if !about_account {
             return Err(format!(
                 "opening {} is not about account {}",

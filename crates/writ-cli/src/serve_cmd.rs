@@ -9,8 +9,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Args;
 use serde::Deserialize;
-use writ_server::ServerConfig;
 use writ_gateway::notice::{NoticeConfig, SmtpConfig, WebhookConfig};
+use writ_server::ServerConfig;
 use writ_server::app::{App, AppOptions, ConnectorSpec};
 
 use crate::client;
@@ -146,34 +146,36 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .clone()
         .unwrap_or_else(|| format!("http://{listen}"));
     let public_url = public_url.trim_end_matches('/').to_owned();
-    let smtp = match &args.smtp {
-        None => None,
-        Some(url) => {
-            let host = public_url
-                .split("://")
-                .nth(1)
-                .and_then(|h| h.split([':', '/']).next())
-                .unwrap_or("localhost");
-            let from = args
-                .smtp_from
-                .clone()
-                .unwrap_or_else(|| format!("notices@{host}"));
-            Some(SmtpConfig::parse(url, &from).ok_or_else(|| {
-                BadInput(format!("--smtp `{url}`: expected smtp://host:port"))
-            })?)
-        }
-    };
-    let webhook = match &args.webhook {
-        None => None,
-        Some(url) => {
-            let secret = std::env::var("WRIT_WEBHOOK_SECRET").map_err(|_| {
-                BadInput("--webhook needs WRIT_WEBHOOK_SECRET (whsec_<base64>)".into())
-            })?;
-            Some(WebhookConfig::new(url, &secret).ok_or_else(|| {
-                BadInput("WRIT_WEBHOOK_SECRET: expected whsec_<base64>".into())
-            })?)
-        }
-    };
+    let smtp =
+        match &args.smtp {
+            None => None,
+            Some(url) => {
+                let host = public_url
+                    .split("://")
+                    .nth(1)
+                    .and_then(|h| h.split([':', '/']).next())
+                    .unwrap_or("localhost");
+                let from = args
+                    .smtp_from
+                    .clone()
+                    .unwrap_or_else(|| format!("notices@{host}"));
+                Some(SmtpConfig::parse(url, &from).ok_or_else(|| {
+                    BadInput(format!("--smtp `{url}`: expected smtp://host:port"))
+                })?)
+            }
+        };
+    let webhook =
+        match &args.webhook {
+            None => None,
+            Some(url) => {
+                let secret = std::env::var("WRIT_WEBHOOK_SECRET").map_err(|_| {
+                    BadInput("--webhook needs WRIT_WEBHOOK_SECRET (whsec_<base64>)".into())
+                })?;
+                Some(WebhookConfig::new(url, &secret).ok_or_else(|| {
+                    BadInput("WRIT_WEBHOOK_SECRET: expected whsec_<base64>".into())
+                })?)
+            }
+        };
     let notice = NoticeConfig {
         outbox: None,
         smtp,

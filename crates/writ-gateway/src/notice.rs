@@ -82,9 +82,7 @@ impl WebhookConfig {
     /// `secret` as Standard Webhooks writes it: `whsec_` and base64.
     pub fn new(url: &str, secret: &str) -> Option<Self> {
         let b64 = secret.strip_prefix("whsec_").unwrap_or(secret);
-        let secret = base64::engine::general_purpose::STANDARD
-            .decode(b64)
-            .ok()?;
+        let secret = base64::engine::general_purpose::STANDARD.decode(b64).ok()?;
         Some(Self {
             url: url.to_owned(),
             secret,
@@ -175,7 +173,10 @@ impl Gateway {
                 continue;
             };
             let decision: Decision = serde_json::from_str(&row.decision)?;
-            let events = self.store().events_for_case(&row.id).await?;
+            let mut events = self.store().events_for_case(&row.id).await?;
+            // A released deferred event lives on as a new row; the old one
+            // never gets an index.
+            events.retain(|e| e.state != "released");
             if !notice_due(&decision, emergency_over(&events), now) {
                 continue;
             }
@@ -392,13 +393,10 @@ fn send(config: &NoticeConfig, notice_id: &str, case_id: &str, letter: &Letter) 
             .multipart(
                 MultiPart::mixed()
                     .singlepart(SinglePart::plain(letter.text.clone()))
-                    .singlepart(
-                        Attachment::new("receipt.json".to_owned()).body(
-                            receipt.clone(),
-                            ContentType::parse("application/json")
-                                .map_err(|e| bad(e.to_string()))?,
-                        ),
-                    ),
+                    .singlepart(Attachment::new("receipt.json".to_owned()).body(
+                        receipt.clone(),
+                        ContentType::parse("application/json").map_err(|e| bad(e.to_string()))?,
+                    )),
             )
             .map_err(|e| bad(format!("message: {e}")))
     };

@@ -338,7 +338,12 @@ impl Store {
     }
 
     /// Marks a claimed notice sent, with its `notified` event.
-    pub async fn mark_notice_sent(&self, case_id: &str, at: i64, events: &[NewEvent]) -> Result<bool> {
+    pub async fn mark_notice_sent(
+        &self,
+        case_id: &str,
+        at: i64,
+        events: &[NewEvent],
+    ) -> Result<bool> {
         let _g = self.write_guard().await;
         let mut tx = self.begin_write().await?;
         let done = sqlx::query(

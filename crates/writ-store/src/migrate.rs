@@ -9,7 +9,10 @@ use crate::{Backend, Result, Store};
 
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/0001_initial.sql")),
-    (2, include_str!("../migrations/0002_delivery_and_notices.sql")),
+    (
+        2,
+        include_str!("../migrations/0002_delivery_and_notices.sql"),
+    ),
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<()> {

@@ -309,10 +309,8 @@ pub fn proven_entries(
         if index >= size {
             return Err(VerifyError::NotInLog { index, size });
         }
-        let bundle = tiles::bundle_at(index / TILE_WIDTH, size).ok_or(VerifyError::NotInLog {
-            index,
-            size,
-        })?;
+        let bundle = tiles::bundle_at(index / TILE_WIDTH, size)
+            .ok_or(VerifyError::NotInLog { index, size })?;
         let path = bundle.path();
         let data = get(fetch, &path)?;
         let entries = tiles::split_bundle(&data).map_err(|e| VerifyError::Malformed {

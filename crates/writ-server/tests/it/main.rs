@@ -7,5 +7,6 @@ mod api;
 mod authz;
 mod bad_input;
 mod corpus;
+mod notice;
 mod socket;
 mod support;

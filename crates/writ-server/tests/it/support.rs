@@ -97,13 +97,23 @@ impl TestApp {
     }
 
     pub async fn start_with(server: ServerConfig) -> TestApp {
-        let dir = tempfile::tempdir().unwrap();
-        let options = AppOptions {
+        Self::start_in(tempfile::tempdir().unwrap(), |o| o.server = server).await
+    }
+
+    /// The demo application on `dir` (a fresh folder, or one a stopped
+    /// application left), with options adjusted by `adjust`.
+    pub async fn start_in(dir: tempfile::TempDir, adjust: impl FnOnce(&mut AppOptions)) -> TestApp {
+        let mut options = AppOptions {
             demo: true,
-            server,
+            server: ServerConfig {
+                rate_limit: 0,
+                ..ServerConfig::default()
+            },
             log_period: std::time::Duration::from_millis(100),
+            delivery_tick: std::time::Duration::from_millis(200),
             ..AppOptions::new(dir.path())
         };
+        adjust(&mut options);
         let app = App::start(options).await.unwrap();
         let users = std::fs::read_to_string(dir.path().join("demo/console-users.txt")).unwrap();
         let tokens = writ_gateway::demo::read_users(&users)
