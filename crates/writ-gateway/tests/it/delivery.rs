@@ -385,3 +385,121 @@ async fn an_interrupted_collection_shows_nothing_and_resumes() {
         "the work folder is cleaned up"
     );
 }
+
+fn emergency(reference: &str, agency: &str) -> Vec<u8> {
+    let mut o: Value = serde_json::from_slice(&order(
+        reference,
+        "emergency_request",
+        json!({
+            "issued_by": {"kind": "police"},
+            "categories": ["subscriber", "identification"],
+            "emergency": {"threat": "death", "facts": "A caller threatened to kill a named person tonight."},
+        }),
+    ))
+    .unwrap();
+    o["agency"] = json!(agency);
+    o.as_object_mut().unwrap().remove("date_range");
+    o.to_string().into_bytes()
+}
+
+async fn submit_as(d: &D, agency: &str, body: &[u8]) -> writ_gateway::Submitted {
+    d.t.gw
+        .submit(writ_gateway::Submission {
+            submitter: agency,
+            body,
+        })
+        .await
+        .unwrap()
+}
+
+async fn released(d: &D, case: &str) -> bool {
+    d.t.gw.deliver_once().await.unwrap();
+    kinds(d, case).await.contains(&"disclosed".to_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_verified_emergency_is_released_at_once_and_forged_ones_never() {
+    use writ_model::order::NumberSource;
+    let d = with_delivery(None).await;
+    let rita = user("rita", Role::Reviewer);
+
+    // No callback at all: nothing.
+    let none = submit_as(&d, "us-fbi-wfo", &emergency("E-0", "us-fbi-wfo")).await;
+    assert!(!released(&d, &none.case).await);
+
+    // The number came from the request itself: still unverified.
+    let from_request = submit_as(&d, "us-fbi-wfo", &emergency("E-1", "us-fbi-wfo")).await;
+    let after =
+        d.t.gw
+            .record_callback(&rita, &from_request.case, NumberSource::Request, true)
+            .await
+            .unwrap();
+    assert!(after.decision.codes().contains(&"emergency_unverified"));
+    assert!(!released(&d, &from_request.case).await);
+
+    // The call to the registry's number did not confirm it.
+    let failed = submit_as(&d, "us-fbi-wfo", &emergency("E-2", "us-fbi-wfo")).await;
+    d.t.gw
+        .record_callback(&rita, &failed.case, NumberSource::Registry, false)
+        .await
+        .unwrap();
+    assert!(!released(&d, &failed.case).await);
+
+    // A suspended agency's request is refused outright.
+    let suspended = submit_as(&d, "us-harbor-pd", &emergency("E-3", "us-harbor-pd")).await;
+    assert_eq!(suspended.decision.outcome.as_str(), "reject");
+    assert!(!released(&d, &suspended.case).await);
+
+    // An agency (and so a credential) registered today: a new requester
+    // waits for two people even after a good callback.
+    let mut fresh: writ_model::Agency = serde_json::from_value(json!({
+        "id": "us-new-pd", "name": "New PD", "country": "US", "kind": "law_enforcement",
+        "status": "verified", "verified_since": Timestamp::now(), "powers": [],
+    }))
+    .unwrap();
+    fresh.verified_since = Some(Timestamp::now());
+    let identity = age::x25519::Identity::generate();
+    d.t.gw
+        .add_agency(
+            &fresh,
+            &["+12025550199".to_owned()],
+            Some(&identity.to_public().to_string()),
+            "test",
+        )
+        .await
+        .unwrap();
+    let new = submit_as(&d, "us-new-pd", &emergency("E-4", "us-new-pd")).await;
+    let after =
+        d.t.gw
+            .record_callback(&rita, &new.case, NumberSource::Registry, true)
+            .await
+            .unwrap();
+    assert!(
+        after.decision.codes().contains(&"new_requester"),
+        "{:?}",
+        after.decision
+    );
+    assert!(!released(&d, &new.case).await);
+
+    // The real thing: a staff member calls the registry's number back.
+    let real = submit_as(&d, "us-fbi-wfo", &emergency("E-5", "us-fbi-wfo")).await;
+    let view = d.t.gw.agency_case("us-fbi-wfo", &real.case).await.unwrap();
+    let clock = view.emergency_clock.expect("an emergency clock");
+    assert!(clock.verified_at.is_none());
+    d.t.gw
+        .record_callback(&rita, &real.case, NumberSource::Registry, true)
+        .await
+        .unwrap();
+    assert!(released(&d, &real.case).await);
+    let (_, files) = open(&d, &real.case);
+    let paths: Vec<&str> = files.iter().map(|(p, _)| p.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "acct-us-alice/subscriber.ndjson",
+            "acct-us-alice/identification.ndjson"
+        ]
+    );
+    let view = d.t.gw.agency_case("us-fbi-wfo", &real.case).await.unwrap();
+    assert!(view.emergency_clock.unwrap().verified_at.is_some());
+}

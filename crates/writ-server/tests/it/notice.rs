@@ -340,3 +340,59 @@ async fn a_secrecy_order_that_lapses_while_the_server_is_down_is_noticed_once() 
             .all(|e| e.log_index.is_some())
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_emergency_is_noticed_only_once_staff_record_that_it_is_over() {
+    let t = TestApp::start_in(tempfile::tempdir().unwrap(), |_| {}).await;
+    let order = json!({
+        "reference": "N-E1",
+        "agency": "us-fbi-wfo",
+        "instrument": "emergency_request",
+        "legal_basis": "18 U.S.C. § 2702(c)(4)",
+        "issued_by": {"kind": "agency_official"},
+        "issued_at": Timestamp::now(),
+        "targets": [{"kind": "email", "value": "bob@example.com"}],
+        "categories": ["subscriber", "location"],
+        "emergency": {"threat": "death", "facts": "A caller threatened to kill a hostage."},
+    });
+    let answer = t.submit("us-fbi-wfo", &order).await;
+    assert_eq!(answer.status, 201, "{}", answer.text);
+    let case = answer.json()["case"].as_str().unwrap().to_owned();
+    let path = |a: &str| format!("/v1/review/cases/{case}/{a}");
+    let cb = t
+        .as_user(
+            "rita",
+            "POST",
+            &path("callback"),
+            Some(json!({"number_source": "registry", "verified": true})),
+        )
+        .await;
+    assert_eq!(cb.status, 200, "{}", cb.text);
+    assert_eq!(cb.json()["decision"]["notify"]["when"], "withheld");
+    // The package is ready at once; the agency sees the emergency clock.
+    let pkg = format!("/v1/cases/{case}/package");
+    wait_for("the package", async || {
+        t.signed("us-fbi-wfo", "GET", &pkg, b"").await.status == 200
+    })
+    .await;
+    let shown = t
+        .signed("us-fbi-wfo", "GET", &format!("/v1/cases/{case}"), b"")
+        .await;
+    let clock = &shown.json()["emergency_clock"];
+    assert!(clock["verified_at"].is_string(), "{clock}");
+    assert!(clock["waited_seconds"].as_i64().unwrap() >= 0);
+    // No notice while the emergency lasts.
+    for _ in 0..3 {
+        t.app.gateway().deliver_once().await.unwrap();
+    }
+    assert_eq!(outbox_files(t.data()), 0);
+    let over = t
+        .as_user("rita", "POST", &path("emergency-over"), None)
+        .await;
+    assert_eq!(over.status, 200, "{}", over.text);
+    wait_for("the notice", async || {
+        kinds(&t, &case).await.contains(&"notified".to_owned())
+    })
+    .await;
+    assert_eq!(outbox_files(t.data()), 1);
+}
