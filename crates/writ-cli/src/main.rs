@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 
 mod agency_cmd;
 mod bench_cmd;
+mod bench_emergency;
 mod client;
 mod decide_cmd;
 mod fetch_cmd;
