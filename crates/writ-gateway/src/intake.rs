@@ -94,6 +94,26 @@ pub struct CaseView {
     /// For an emergency request: how long it has waited.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub emergency_clock: Option<EmergencyClock>,
+    /// What a reviewer should look at first: `challenge_gag` (a secrecy
+    /// order without end or longer than policy allows, to be challenged
+    /// in court), `emergency_unverified`, `new_requester`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub flags: Vec<&'static str>,
+}
+
+/// The review flags a decision raises.
+fn flags(decision: &Decision) -> Vec<&'static str> {
+    let codes = decision.codes();
+    let mut flags = Vec::new();
+    if codes.contains(&"indefinite_gag") || codes.contains(&"long_gag") {
+        flags.push("challenge_gag");
+    }
+    for code in ["emergency_unverified", "new_requester"] {
+        if codes.contains(&code) {
+            flags.push(code);
+        }
+    }
+    flags
 }
 
 /// The clock of an emergency request, from receipt to the recorded callback
@@ -133,6 +153,7 @@ impl CaseView {
             reference: row.reference.clone(),
             status: row.status.clone(),
             received_at,
+            flags: flags(&decision),
             decision,
             emergency_clock,
         })

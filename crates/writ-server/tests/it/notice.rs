@@ -396,3 +396,49 @@ async fn an_emergency_is_noticed_only_once_staff_record_that_it_is_over() {
     .await;
     assert_eq!(outbox_files(t.data()), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endless_gag_is_flagged_for_challenge_and_a_court_extension_is_logged() {
+    let t = TestApp::start_in(tempfile::tempdir().unwrap(), |_| {}).await;
+    let mut o = gagged("N-3", Timestamp::now());
+    o["non_disclosure"].as_object_mut().unwrap().remove("until");
+    let r = t.submit("us-fbi-wfo", &o).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let case = r.json()["case"].as_str().unwrap().to_owned();
+    let queue = t.as_user("rita", "GET", "/v1/review/queue", None).await;
+    let item = queue.json()["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["case"] == case.as_str())
+        .cloned()
+        .unwrap();
+    assert_eq!(item["flags"], json!(["challenge_gag"]), "{item}");
+    assert_eq!(item["decision"]["notify"]["when"], "withheld");
+
+    // The court sets an end date: recorded, logged, notice scheduled.
+    let until = Timestamp::now().plus_days(30);
+    let s = t
+        .as_user(
+            "rita",
+            "POST",
+            &format!("/v1/review/cases/{case}/secrecy"),
+            Some(json!({"until": until})),
+        )
+        .await;
+    assert_eq!(s.status, 200, "{}", s.text);
+    let d = &s.json()["decision"];
+    assert_eq!(d["notify"], json!({"when": "after", "at": until}), "{d}");
+    let codes: Vec<&str> = d["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["code"].as_str().unwrap())
+        .collect();
+    assert!(!codes.contains(&"indefinite_gag"), "{codes:?}");
+    assert!(kinds(&t, &case).await.contains(&"extended".to_owned()));
+    let shown = t
+        .as_user("rita", "GET", &format!("/v1/review/cases/{case}"), None)
+        .await;
+    assert!(!shown.text.contains("challenge_gag"), "{}", shown.text);
+}
