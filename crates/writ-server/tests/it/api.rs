@@ -64,9 +64,9 @@ async fn intake_is_idempotent_and_logged() {
         .await
         .unwrap();
     // Subscriber data is released at once: delivery seals it and logs
-    // `disclosed` too.
+    // `disclosed`, and the user is told (`notified`).
     let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
-    assert_eq!(kinds, ["received", "decided", "disclosed"]);
+    assert_eq!(kinds, ["received", "decided", "disclosed", "notified"]);
     // The publisher moves the outbox into the log in the background: wait
     // (bounded) until both events carry their log index, then until a
     // published checkpoint covers them.
@@ -80,7 +80,7 @@ async fn intake_is_idempotent_and_logged() {
                 .await
                 .unwrap();
             let indexes: Vec<i64> = events.iter().filter_map(|e| e.log_index).collect();
-            if indexes.len() == 3 {
+            if indexes.len() == 4 {
                 return indexes;
             }
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;

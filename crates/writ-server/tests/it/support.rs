@@ -206,11 +206,25 @@ impl TestApp {
     /// Cases in the store and events in the outbox: what must not change
     /// when a request is refused.
     pub async fn state(&self) -> (i64, Vec<(String, i64)>) {
+        let store = self.app.gateway().store();
         // Let delivery finish what earlier changes released (it runs in the
         // background and logs `disclosed`), so that only the request under
         // test could change the state.
-        while self.app.gateway().deliver_once().await.unwrap() != Default::default() {}
-        let store = self.app.gateway().store();
+        // Notices wait for the publisher to log the case's events, so wait
+        // for the outbox to drain as well.
+        loop {
+            let pass = self.app.gateway().deliver_once().await.unwrap();
+            let pending = store
+                .event_counts()
+                .await
+                .unwrap()
+                .iter()
+                .any(|(state, n)| state == "pending" && *n > 0);
+            if pass == Default::default() && !pending {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
         let mut events = store.event_counts().await.unwrap();
         // Publishing moves events from pending to logged; count them all.
         let total: i64 = events.iter().map(|(_, n)| n).sum();
