@@ -503,3 +503,57 @@ async fn a_verified_emergency_is_released_at_once_and_forged_ones_never() {
     let view = d.t.gw.agency_case("us-fbi-wfo", &real.case).await.unwrap();
     assert!(view.emergency_clock.unwrap().verified_at.is_some());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_renewal_extends_the_hold() {
+    let d = with_delivery(None).await;
+    let first = submit(
+        &d.t,
+        &order(
+            "D-6",
+            "preservation_request",
+            json!({"issued_by": {"kind": "police"}, "categories": ["content"]}),
+        ),
+    )
+    .await;
+    d.t.gw.deliver_once().await.unwrap();
+    let until = first.decision.preserve_until.unwrap();
+    let renewal = submit(
+        &d.t,
+        &order(
+            "D-7",
+            "preservation_request",
+            json!({"issued_by": {"kind": "police"}, "categories": ["content"], "renews": "D-6"}),
+        ),
+    )
+    .await;
+    let extended = renewal.decision.preserve_until.expect("a renewal date");
+    assert!(extended > until, "{extended} after {until}");
+    d.t.gw.deliver_once().await.unwrap();
+    let holds = d.mail.holds();
+    // Past the first date, the data is still held until the renewed one.
+    let between = until.plus_days(1);
+    assert_eq!(
+        holds
+            .held_until("acct-us-alice", Category::Content, between)
+            .await
+            .unwrap(),
+        Some(extended)
+    );
+    assert!(
+        d.mail
+            .delete("acct-us-alice", Category::Content, between)
+            .await
+            .is_err()
+    );
+    // The first hold's lapse is not logged at its old date: it was renewed.
+    assert_eq!(d.t.gw.deliver_at(between).await.unwrap().holds_released, 0);
+    assert_eq!(
+        d.t.gw
+            .deliver_at(extended.plus_minutes(1))
+            .await
+            .unwrap()
+            .holds_released,
+        1
+    );
+}
