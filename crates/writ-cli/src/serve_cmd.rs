@@ -71,6 +71,10 @@ pub struct ServeArgs {
     /// Who notices are from, as users read it [default: Writ].
     #[arg(long, env = "WRIT_PROVIDER_NAME")]
     pub provider_name: Option<String>,
+    /// Mark the console's and portal's session cookies `Secure` (when TLS
+    /// is terminated in front of the server).
+    #[arg(long, env = "WRIT_SECURE_COOKIES")]
+    pub secure_cookies: bool,
 }
 
 #[derive(Deserialize, Default, Debug)]
@@ -84,6 +88,7 @@ struct FileConfig {
     body_limit: Option<usize>,
     connector: Option<String>,
     package_ttl: Option<String>,
+    secure_cookies: Option<bool>,
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -109,6 +114,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         burst: file.burst.unwrap_or(rate_limit.saturating_mul(10)),
         ..ServerConfig::default()
     };
+    server.secure_cookies = args.secure_cookies || file.secure_cookies.unwrap_or(false);
     if let Some(limit) = file.body_limit {
         server.body_limit = limit;
     }
