@@ -496,7 +496,7 @@ async fn every_page_route_needs_its_session() {
         }
         checked += 1;
     }
-    assert!(checked >= 10, "only {checked} page routes");
+    assert!(checked >= 9, "only {checked} page routes");
     assert_eq!(t.state().await, before);
 }
 
