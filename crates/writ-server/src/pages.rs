@@ -40,7 +40,8 @@ fieldset{margin:.5rem 0 1rem;border:1px solid #c8c8c8}label{display:inline-block
 input,select,textarea,button{font:inherit}button{padding:.25rem .8rem;cursor:pointer}\
 a:focus,button:focus,input:focus,select:focus,textarea:focus{outline:3px solid #f59e0b;outline-offset:1px}\
 .visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}\
-pre{background:#f6f8fa;padding:.5rem;overflow:auto;max-height:30rem}nav.pages a{margin-right:.6rem}";
+pre{background:#f6f8fa;padding:.5rem;overflow:auto;max-height:30rem}nav.pages a{margin-right:.6rem}\
+dl{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem}dt{font-weight:600}dd{margin:0}";
 
 /// The page frame: title, navigation, content.
 pub(crate) fn layout(title: &str, nav: Markup, content: Markup) -> Markup {
@@ -294,7 +295,7 @@ mod tests {
                 ("end".into(), "%4".into()),
             ]
         );
-        assert_eq!(decode(&[b'%', b'4', b'1']), "A");
+        assert_eq!(decode(b"%41"), "A");
     }
 
     #[test]

@@ -26,7 +26,10 @@ fn missing() -> Vec<String> {
     if !Path::new(&chromium()).exists() {
         missing.push(chromium());
     }
-    if !repo().join("tests/ui/node_modules/playwright-core").exists() {
+    if !repo()
+        .join("tests/ui/node_modules/playwright-core")
+        .exists()
+    {
         missing.push("tests/ui/node_modules (run `npm ci` in tests/ui)".to_owned());
     }
     missing
@@ -67,7 +70,11 @@ fn console_and_portal_in_chromium() {
         "the browser flow failed:\n{stdout}\n{stderr}"
     );
     assert!(stdout.contains(" passed, 0 failed"), "{stdout}");
-    for shot in ["03-console-queue.png", "05-case-confirmed.png", "08-portal-package.png"] {
+    for shot in [
+        "03-console-queue.png",
+        "05-case-confirmed.png",
+        "08-portal-package.png",
+    ] {
         assert!(shots.join(shot).exists(), "no screenshot {shot}");
     }
 }
