@@ -285,7 +285,7 @@ pub(crate) async fn home(
     }
     let pick = |k: &str| q.get(k).map(String::as_str).filter(|v| !v.is_empty());
     let (want_stage, want_instrument, want_country) =
-        (pick("stage"), pick("instrument"), pick("country"));
+        (pick("status"), pick("instrument"), pick("country"));
     let instruments: BTreeSet<String> = all.iter().map(|r| r.row.instrument.clone()).collect();
     let countries: BTreeSet<String> = all.iter().map(|r| r.country.clone()).collect();
     let shown: Vec<&QueueRow> = all
@@ -302,7 +302,7 @@ pub(crate) async fn home(
     let (from, to) = slice(shown.len(), page_no);
     let link = |p: usize| {
         format!(
-            "/console?stage={}&instrument={}&country={}&page={p}",
+            "/console?status={}&instrument={}&country={}&page={p}",
             encode(want_stage.unwrap_or_default()),
             encode(want_instrument.unwrap_or_default()),
             encode(want_country.unwrap_or_default()),
@@ -313,8 +313,8 @@ pub(crate) async fn home(
         form method="get" action="/console" {
             fieldset {
                 legend { "Filter" }
-                label for="f-stage" { "Waiting for " }
-                select #f-stage name="stage" {
+                label for="f-status" { "Status " }
+                select #f-status name="status" {
                     option value="" { "anything" }
                     @for st in ["proposal", "confirmation", "callback"] {
                         option value=(st) selected[want_stage == Some(st)] { (stage_label(st)) }

@@ -623,3 +623,60 @@ async fn the_status_page_shows_the_log() {
     assert!(r.text.contains("writ log verify --url") && r.text.contains("href=\"/transparency\""));
     assert!(r.text.contains("<time") || r.text.contains("Latest checkpoint"));
 }
+
+#[tokio::test]
+async fn a_secrecy_extension_through_the_pages() {
+    let t = TestApp::start().await;
+    let mut order = warrant("us-fbi-wfo", "PAGES-SECRECY", "alice@example.com");
+    order["non_disclosure"] = serde_json::json!({
+        "issued_by": {"kind": "judge"},
+        "basis": "18 U.S.C. § 2705(b)",
+        "until": Timestamp::now().plus_days(60),
+    });
+    let r = t.submit("us-fbi-wfo", &order).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let case = r.json()["case"].as_str().unwrap().to_owned();
+    let rita = sign_in(&t, "rita").await;
+    let page = t
+        .raw(
+            "GET",
+            &format!("/console/cases/{case}"),
+            &headers(Some(&rita.cookie)),
+            vec![],
+        )
+        .await;
+    assert!(page.text.contains("Secrecy order"), "{}", page.text);
+    let r = act(
+        &t,
+        &rita,
+        &case,
+        "secrecy",
+        &[("mode", "extend"), ("until", "not-a-date")],
+    )
+    .await;
+    assert_eq!(r.status, 422, "{}", r.text);
+    let until = Timestamp::now().plus_days(120).date_string();
+    let r = act(
+        &t,
+        &rita,
+        &case,
+        "secrecy",
+        &[("mode", "extend"), ("until", &until)],
+    )
+    .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let row = t.app.gateway().store().case(&case).await.unwrap().unwrap();
+    assert!(
+        row.order_json.contains(&format!("{until}T00:00:00Z")),
+        "{}",
+        row.order_json
+    );
+    let events = t
+        .app
+        .gateway()
+        .store()
+        .events_for_case(&case)
+        .await
+        .unwrap();
+    assert!(events.iter().any(|e| e.kind == "extended"));
+}
