@@ -232,6 +232,9 @@ try {
   });
 
   await step('the officer downloads the sealed package of the warrant', async () => {
+    await portal.goto(`${url}/portal`);
+    const row = portal.locator('tbody tr', { hasText: cases.warrant });
+    check((await row.innerText()).includes('approved'), 'the officer sees the warrant approved');
     const link = portal.getByRole('link', { name: `Download ${cases.warrant}.age` });
     // Delivery seals in the background; the page says so until it is ready.
     for (let i = 0; i < 60 && !(await link.count()); i += 1) {
