@@ -270,13 +270,30 @@ try {
     await plain.close();
   });
 
+  await step('an admin suspends an agency and sees it in its history', async () => {
+    const adminContext = await browser.newContext();
+    const adam = await consoleSignIn(adminContext, 'adam');
+    await submit(adam, () => adam.getByRole('link', { name: 'Agencies' }).click());
+    await submit(adam, () => adam.getByRole('link', { name: 'us-nypd' }).click());
+    await adam.getByLabel(/One E.164 number a line/).fill('+12025550142');
+    await submit(adam, () => adam.getByRole('button', { name: 'Save numbers' }).click());
+    await submit(adam, () => adam.getByRole('button', { name: 'Suspend' }).click());
+    const text = await adam.locator('main').innerText();
+    check(text.includes('Recorded: suspend'), 'the suspension is recorded');
+    check(/Status\s+suspended/.test(text), 'the agency is suspended');
+    check(/suspended\s+suspended\s+adam/.test(text), 'the history names the admin');
+    check(text.includes('+12025550142'), 'the callback number is saved');
+    await shot(adam, '10-agency');
+    await adminContext.close();
+  });
+
   await step('the public status page shows the log and how to verify it', async () => {
     const page = await officer.newPage();
     await page.goto(`${url}/status`);
     const text = await page.locator('main').innerText();
     check(text.includes('writ log verify --url'), 'the verify command');
     check(Number(await page.locator('#log-size').innerText()) > 0, 'the log has entries');
-    await shot(page, '10-status');
+    await shot(page, '11-status');
   });
 } catch (e) {
   if (!failed) {
