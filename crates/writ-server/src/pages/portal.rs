@@ -34,6 +34,7 @@ const HOME: &str = "/portal";
 pub const CHALLENGE_PREFIX: &str = "writ-portal-sign-in:";
 const CHALLENGE_SECONDS: i64 = 600;
 const SESSION_SECONDS: i64 = 8 * 3600;
+const MAX_CHALLENGES: usize = 10_000;
 
 /// Open challenges and sessions.
 #[derive(Default)]
@@ -52,6 +53,16 @@ impl PortalState {
         );
         if let Ok(mut c) = self.challenges.lock() {
             c.retain(|_, exp| *exp > now);
+            // Anyone may ask for a challenge: past the cap the oldest goes,
+            // so that memory stays bounded.
+            if c.len() >= MAX_CHALLENGES
+                && let Some(oldest) = c
+                    .iter()
+                    .min_by_key(|(_, exp)| **exp)
+                    .map(|(k, _)| k.clone())
+            {
+                c.remove(&oldest);
+            }
             c.insert(challenge.clone(), now + CHALLENGE_SECONDS);
         }
         Ok(challenge)
