@@ -33,7 +33,8 @@ pub struct ServeArgs {
     /// Where objects live [default: file://<data>/objects]; only local folders for now.
     #[arg(long, env = "WRIT_OBJECTS")]
     pub objects: Option<String>,
-    /// A TOML file with any of: data, listen, database, rate_limit, burst, body_limit.
+    /// A TOML file with any of: data, listen, database, rate_limit, burst, body_limit,
+    /// connector, package_ttl, secure_cookies.
     #[arg(long, env = "WRIT_CONFIG")]
     pub config: Option<PathBuf>,
     /// Orders per second per agency (bursts of 10x); 0 turns the limit off [default: 50].
