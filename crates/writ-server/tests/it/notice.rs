@@ -94,8 +94,11 @@ fn smtp(dir: &std::path::Path) -> Option<Smtp> {
     Some(Smtp { child, port, mbox })
 }
 
+/// Each request a receiver got: its headers and body.
+type Received = Arc<Mutex<Vec<(Vec<(String, String)>, Vec<u8>)>>>;
+
 /// A real HTTP receiver: keeps each request's headers and body, answers 204.
-fn webhook_receiver() -> (String, Arc<Mutex<Vec<(Vec<(String, String)>, Vec<u8>)>>>) {
+fn webhook_receiver() -> (String, Received) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/hook", listener.local_addr().unwrap());
     let got = Arc::new(Mutex::new(Vec::new()));
