@@ -181,6 +181,9 @@ try {
     // Times are shown in the viewer's zone, with UTC on hover.
     const title = await rita.locator('time').first().getAttribute('title');
     check(title && title.startsWith('UTC '), 'UTC on hover');
+    // The style and script run under the pages' content security policy.
+    const background = await rita.locator('header').evaluate((e) => getComputedStyle(e).backgroundColor);
+    check(background === 'rgb(31, 58, 95)', `the style applies (${background})`);
     const shown = await rita.locator('time').first().innerText();
     check(!shown.endsWith(' UTC'), `the time was localised (${shown})`);
     await shot(rita, '03-console-queue');

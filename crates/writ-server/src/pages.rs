@@ -203,11 +203,34 @@ pub(crate) fn see_other(location: &str, cookies: &[String]) -> Response {
     r
 }
 
+/// The pages' content security policy: nothing but the page's own inline
+/// style and script (pinned by their hashes), forms only to this server,
+/// and no framing.
+fn content_security_policy() -> &'static str {
+    static CSP: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    CSP.get_or_init(|| {
+        use base64::Engine as _;
+        use sha2::Digest as _;
+        let hash = |text: &str| {
+            base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(text.as_bytes()))
+        };
+        format!(
+            "default-src 'none'; style-src 'sha256-{}'; script-src 'sha256-{}'; \
+             form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+            hash(STYLE),
+            hash(LOCALISE)
+        )
+    })
+}
+
 /// A rendered page with a status; pages are never cached.
 pub(crate) fn page(status: StatusCode, markup: Markup) -> Response {
     let mut r = (status, Html(markup.into_string())).into_response();
     r.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Ok(v) = HeaderValue::from_str(content_security_policy()) {
+        r.headers_mut().insert(header::CONTENT_SECURITY_POLICY, v);
+    }
     r.headers_mut()
         .insert("x-frame-options", HeaderValue::from_static("DENY"));
     r

@@ -621,6 +621,12 @@ async fn the_status_page_shows_the_log() {
     let vkey = t.app.log.vkey().to_string();
     assert!(r.text.contains(&vkey), "{}", r.text);
     assert!(r.text.contains("writ log verify --url") && r.text.contains("href=\"/transparency\""));
+    let csp = r.headers["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains("default-src 'none'") && csp.contains("script-src 'sha256-"),
+        "{csp}"
+    );
+    assert_eq!(r.headers["cache-control"], "no-store");
     assert!(r.text.contains("<time") || r.text.contains("Latest checkpoint"));
 }
 
