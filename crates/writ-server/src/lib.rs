@@ -143,6 +143,7 @@ pub const ROUTES: &[(&str, &str, Auth)] = &[
     ("POST", "/portal/sign-in", Auth::Public),
     ("POST", "/portal/sign-out", Auth::Portal),
     ("POST", "/portal/orders", Auth::Portal),
+    ("GET", "/portal/cases/{id}", Auth::Portal),
     ("GET", "/portal/cases/{id}/package", Auth::Portal),
 ];
 
@@ -199,6 +200,7 @@ pub fn router(state: AppState) -> Router {
         .route("/portal/sign-in", post(portal::sign_in))
         .route("/portal/sign-out", post(portal::sign_out))
         .route("/portal/orders", post(portal::submit))
+        .route("/portal/cases/{id}", get(portal::case))
         .route("/portal/cases/{id}/package", get(portal::package))
         .fallback(public::not_found)
         .layer(DefaultBodyLimit::max(limit))

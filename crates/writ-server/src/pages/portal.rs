@@ -296,7 +296,8 @@ pub(crate) async fn home(
             table {
                 thead { tr { th { "Case" } th { "Reference" } th { "Received" } th { "Status" } th { "Outcome" } th { "Reasons" } th { "Package" } } }
                 tbody { @for c in &cases[from..to] { tr {
-                    td { code { (c.case) } } td { (c.reference) } td { (time(c.received_at)) }
+                    td { a href={ "/portal/cases/" (encode(&c.case)) } { code { (c.case) } } }
+                    td { (c.reference) } td { (time(c.received_at)) }
                     td { (c.status) } td { strong { (c.decision.outcome.as_str()) } }
                     td { (c.decision.codes().join(", ")) }
                     td { @match packages.get(&c.case) {
@@ -347,6 +348,70 @@ pub(crate) async fn submit(
     Ok(see_other(
         &format!("{HOME}?submitted={}", encode(&answer.case)),
         &[],
+    ))
+}
+
+/// One of the agency's cases: the decision with its reasons.
+pub(crate) async fn case(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let Some(s) = session(&state, &headers) else {
+        return Ok(see_other(HOME, &[]));
+    };
+    let gw = state.gateway();
+    let c = gw
+        .agency_case(&s.agency, &id)
+        .await
+        .map_err(|e| PageError::new(e, HOME))?;
+    let package = gw
+        .store()
+        .package(&id)
+        .await
+        .map_err(|e| PageError::new(GatewayError::from(e), HOME))?;
+    let d = &c.decision;
+    let content = html! {
+        dl {
+            dt { "Reference" } dd { (c.reference) }
+            dt { "Received" } dd { (time(c.received_at)) }
+            dt { "Status" } dd { (c.status) }
+            dt { "Outcome" } dd { strong { (d.outcome.as_str()) } }
+            dt { "Answer due" } dd { (time(d.due_at)) }
+            @if let Some(t) = d.not_before { dt { "Not before" } dd { (time(t)) } }
+            @if let Some(t) = d.preserve_until { dt { "Preserved until" } dd { (time(t)) } }
+            dt { "Package" } dd { @match &package {
+                Some(p) if p.state == "ready" => {
+                    a href={ "/portal/cases/" (encode(&c.case)) "/package" } download { "Download " (c.case) ".age" }
+                }
+                Some(p) => { (p.state) }
+                None => "none yet",
+            } }
+        }
+        h2 { "Reasons" }
+        @if d.reasons.is_empty() { p { "No rule fired." } } @else {
+            table {
+                thead { tr { th { "Code" } th { "Target" } th { "Category" } th { "Message" } th { "Citation" } } }
+                tbody { @for r in &d.reasons { tr {
+                    td { code { (r.code) } } td { (r.target.as_deref().unwrap_or("—")) }
+                    td { (r.category.map(|c| c.as_str()).unwrap_or("—")) } td { (r.message) } td { (r.citation) }
+                } } }
+            }
+        }
+        h2 { "Pairs" }
+        @if d.decisions.is_empty() { p { "The order was decided as a whole." } } @else {
+            table {
+                thead { tr { th { "Target" } th { "Category" } th { "Status" } } }
+                tbody { @for p in &d.decisions { tr {
+                    td { (p.target) } td { (p.category.as_str()) } td { strong { (p.status.as_str()) } }
+                } } }
+            }
+        }
+        p { a href="/portal" { "Back to your cases" } }
+    };
+    Ok(page(
+        StatusCode::OK,
+        layout(&format!("Case {id}"), nav(Some(&s)), content),
     ))
 }
 

@@ -496,7 +496,7 @@ async fn every_page_route_needs_its_session() {
         }
         checked += 1;
     }
-    assert!(checked >= 9, "only {checked} page routes");
+    assert!(checked >= 10, "only {checked} page routes");
     assert_eq!(t.state().await, before);
 }
 
@@ -574,6 +574,22 @@ async fn the_portal_signs_in_submits_and_serves_packages() {
         .await;
     assert_eq!(r.status, 422, "{}", r.text);
 
+    // The case page shows the decision.
+    let r = t
+        .raw(
+            "GET",
+            &format!("/portal/cases/{case}"),
+            &headers(Some(&cookie)),
+            vec![],
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    assert!(
+        r.text.contains("PORTAL-1") && r.text.contains("subscriber"),
+        "{}",
+        r.text
+    );
+
     // The package, once delivery has sealed it.
     while t.app.gateway().deliver_once().await.unwrap() != Default::default() {}
     let home = t
@@ -602,6 +618,16 @@ async fn the_portal_signs_in_submits_and_serves_packages() {
         .raw("GET", "/portal", &headers(Some(&other)), vec![])
         .await;
     assert!(!home.text.contains(&case));
+    let r = t
+        .raw(
+            "GET",
+            &format!("/portal/cases/{case}"),
+            &headers(Some(&other)),
+            vec![],
+        )
+        .await;
+    assert_eq!(r.status, 404);
+    assert!(!r.text.contains("PORTAL-1"));
     let r = t
         .raw(
             "GET",
