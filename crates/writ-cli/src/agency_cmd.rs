@@ -75,6 +75,15 @@ pub enum AgencyCommand {
         #[arg(long)]
         generate: Option<PathBuf>,
     },
+    /// Sign a text with a request-signing key and print the signature
+    /// (base64): how an officer signs in to the agency portal.
+    Sign {
+        /// The signing key file (base64 of the Ed25519 seed).
+        #[arg(long)]
+        key: PathBuf,
+        /// The text to sign, exactly as shown (the portal's challenge).
+        text: String,
+    },
     /// Print an agency's registry entry as JSON.
     Show {
         #[command(flatten)]
@@ -160,6 +169,18 @@ pub fn run(cmd: AgencyCommand) -> anyhow::Result<ExitCode> {
                     .add_agency_key(&id, &key_id, &public, &store.actor)
                     .await?;
                 println!("{key_id}");
+            }
+            AgencyCommand::Sign { key, text } => {
+                use ed25519_dalek::Signer;
+                let key_text = std::fs::read_to_string(&key)
+                    .map_err(|e| BadInput(format!("{}: cannot read: {e}", key.display())))?;
+                let key = writ_gateway::demo::read_signing_key(&key_text)
+                    .ok_or_else(|| BadInput(format!("{}: not a signing key", key.display())))?;
+                println!(
+                    "{}",
+                    base64::engine::general_purpose::STANDARD
+                        .encode(key.sign(text.as_bytes()).to_bytes())
+                );
             }
             AgencyCommand::Show { store, id } => {
                 let view = gateway(&store).await?.agency_view(&id).await?;

@@ -33,7 +33,8 @@ pub struct ServeArgs {
     /// Where objects live [default: file://<data>/objects]; only local folders for now.
     #[arg(long, env = "WRIT_OBJECTS")]
     pub objects: Option<String>,
-    /// A TOML file with any of: data, listen, database, rate_limit, burst, body_limit.
+    /// A TOML file with any of: data, listen, database, rate_limit, burst, body_limit,
+    /// connector, package_ttl, secure_cookies.
     #[arg(long, env = "WRIT_CONFIG")]
     pub config: Option<PathBuf>,
     /// Orders per second per agency (bursts of 10x); 0 turns the limit off [default: 50].
@@ -71,6 +72,10 @@ pub struct ServeArgs {
     /// Who notices are from, as users read it [default: Writ].
     #[arg(long, env = "WRIT_PROVIDER_NAME")]
     pub provider_name: Option<String>,
+    /// Mark the console's and portal's session cookies `Secure` (when TLS
+    /// is terminated in front of the server).
+    #[arg(long, env = "WRIT_SECURE_COOKIES")]
+    pub secure_cookies: bool,
 }
 
 #[derive(Deserialize, Default, Debug)]
@@ -84,6 +89,7 @@ struct FileConfig {
     body_limit: Option<usize>,
     connector: Option<String>,
     package_ttl: Option<String>,
+    secure_cookies: Option<bool>,
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -109,6 +115,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         burst: file.burst.unwrap_or(rate_limit.saturating_mul(10)),
         ..ServerConfig::default()
     };
+    server.secure_cookies = args.secure_cookies || file.secure_cookies.unwrap_or(false);
     if let Some(limit) = file.body_limit {
         server.body_limit = limit;
     }

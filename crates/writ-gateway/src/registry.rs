@@ -125,6 +125,36 @@ impl Gateway {
         .await
     }
 
+    /// Replaces the numbers staff call back to verify an emergency (E.164),
+    /// recorded in the agency's history.
+    pub async fn set_callback_numbers(
+        &self,
+        id: &str,
+        numbers: &[String],
+        actor: &str,
+    ) -> Result<()> {
+        for n in numbers {
+            let digits = n.strip_prefix('+').unwrap_or_default();
+            if !(8..=15).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(GatewayError::Conflict(format!(
+                    "callback number `{n}` is not in E.164 form (+ and 8 to 15 digits)"
+                )));
+            }
+        }
+        self.store()
+            .set_agency_contacts(
+                id,
+                &serde_json::to_string(numbers)?,
+                None,
+                actor,
+                Timestamp::now().as_second(),
+            )
+            .await
+            .map_err(exists)?;
+        self.registry_changed();
+        Ok(())
+    }
+
     /// Registers a request-signing key for an agency.
     pub async fn add_agency_key(
         &self,

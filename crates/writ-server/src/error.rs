@@ -32,7 +32,7 @@ pub enum AppError {
 }
 
 impl AppError {
-    fn status(&self) -> StatusCode {
+    pub(crate) fn status(&self) -> StatusCode {
         match self {
             AppError::Gateway(e) => match e {
                 GatewayError::Input(_) => StatusCode::UNPROCESSABLE_ENTITY,

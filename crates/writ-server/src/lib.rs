@@ -11,6 +11,7 @@ pub mod error;
 pub mod httpsig;
 mod limits;
 mod metrics;
+mod pages;
 mod routes;
 
 use std::sync::Arc;
@@ -36,6 +37,9 @@ pub struct ServerConfig {
     pub burst: u32,
     /// The largest request body, in bytes.
     pub body_limit: usize,
+    /// Mark the console's and portal's session cookies `Secure` (behind
+    /// TLS, as deployed).
+    pub secure_cookies: bool,
 }
 
 impl Default for ServerConfig {
@@ -44,6 +48,7 @@ impl Default for ServerConfig {
             rate_limit: 50,
             burst: 500,
             body_limit: 1024 * 1024,
+            secure_cookies: false,
         }
     }
 }
@@ -61,6 +66,7 @@ struct StateInner {
     limiter: RateLimiter,
     replay: ReplayCache,
     metrics: Metrics,
+    portal: pages::portal::PortalState,
 }
 
 impl AppState {
@@ -74,6 +80,7 @@ impl AppState {
                     2 * httpsig::MAX_SKEW_SECONDS as u64 + 60,
                 )),
                 metrics: Metrics::default(),
+                portal: pages::portal::PortalState::default(),
                 gw,
                 log,
                 config,
@@ -119,6 +126,25 @@ pub const ROUTES: &[(&str, &str, Auth)] = &[
     ("GET", "/openapi.json", Auth::Public),
     ("GET", "/healthz", Auth::Public),
     ("GET", "/metrics", Auth::Public),
+    ("GET", "/status", Auth::Public),
+    ("GET", "/console", Auth::Public),
+    ("POST", "/console/sign-in", Auth::Public),
+    ("POST", "/console/sign-out", Auth::Console),
+    ("GET", "/console/cases/{id}", Auth::Console),
+    ("POST", "/console/cases/{id}/{action}", Auth::Console),
+    ("GET", "/console/agencies", Auth::ConsoleAdmin),
+    ("GET", "/console/agencies/{id}", Auth::ConsoleAdmin),
+    (
+        "POST",
+        "/console/agencies/{id}/{action}",
+        Auth::ConsoleAdmin,
+    ),
+    ("GET", "/portal", Auth::Public),
+    ("POST", "/portal/sign-in", Auth::Public),
+    ("POST", "/portal/sign-out", Auth::Portal),
+    ("POST", "/portal/orders", Auth::Portal),
+    ("GET", "/portal/cases/{id}", Auth::Portal),
+    ("GET", "/portal/cases/{id}/package", Auth::Portal),
 ];
 
 /// Who may call a route.
@@ -131,10 +157,18 @@ pub enum Auth {
     Reviewer,
     /// A console user with the approver role.
     Approver,
+    /// A console page: a signed-in console user's session cookie, and a
+    /// CSRF token on every POST; the gateway checks the role of each action.
+    Console,
+    /// A console page for admins only.
+    ConsoleAdmin,
+    /// An agency officer's portal session (and a CSRF token on every POST).
+    Portal,
 }
 
 /// The application's router.
 pub fn router(state: AppState) -> Router {
+    use pages::{console, portal};
     use routes::*;
     let limit = state.inner.config.body_limit;
     Router::new()
@@ -153,6 +187,21 @@ pub fn router(state: AppState) -> Router {
         .route("/openapi.json", get(public::openapi))
         .route("/healthz", get(public::healthz))
         .route("/metrics", get(public::metrics))
+        .route("/status", get(crate::pages::status::status))
+        .route("/console", get(console::home))
+        .route("/console/sign-in", post(console::sign_in))
+        .route("/console/sign-out", post(console::sign_out))
+        .route("/console/cases/{id}", get(console::case))
+        .route("/console/cases/{id}/{action}", post(console::act))
+        .route("/console/agencies", get(console::agencies))
+        .route("/console/agencies/{id}", get(console::agency))
+        .route("/console/agencies/{id}/{action}", post(console::agency_act))
+        .route("/portal", get(portal::home))
+        .route("/portal/sign-in", post(portal::sign_in))
+        .route("/portal/sign-out", post(portal::sign_out))
+        .route("/portal/orders", post(portal::submit))
+        .route("/portal/cases/{id}", get(portal::case))
+        .route("/portal/cases/{id}/package", get(portal::package))
         .fallback(public::not_found)
         .layer(DefaultBodyLimit::max(limit))
         .layer(middleware::from_fn_with_state(state.clone(), observe))

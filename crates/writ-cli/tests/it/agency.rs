@@ -74,3 +74,27 @@ fn add_key_verify_suspend() {
     ]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
 }
+
+#[test]
+fn sign_prints_a_signature_the_key_verifies() {
+    use base64::Engine as _;
+    use ed25519_dalek::Verifier;
+    let dir = tempfile::tempdir().unwrap();
+    let (key, text) = writ_gateway::demo::new_signing_key().unwrap();
+    let path = dir.path().join("signing.key");
+    std::fs::write(&path, text).unwrap();
+    let challenge = "writ-portal-sign-in:0123456789abcdef";
+    let o = writ(&["agency", "sign", "--key", path.to_str().unwrap(), challenge]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(stdout(&o).trim())
+        .unwrap();
+    let sig = ed25519_dalek::Signature::from_slice(&bytes).unwrap();
+    let public = key.verifying_key();
+    assert!(public.verify(challenge.as_bytes(), &sig).is_ok());
+    assert!(public.verify(b"another text", &sig).is_err());
+    // A file that is not a key is bad input.
+    std::fs::write(&path, "not a key").unwrap();
+    let o = writ(&["agency", "sign", "--key", path.to_str().unwrap(), challenge]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+}

@@ -9,6 +9,7 @@ mod fetch;
 mod log;
 mod policy;
 mod serve;
+mod ui;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

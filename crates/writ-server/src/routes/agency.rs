@@ -140,7 +140,17 @@ pub(crate) async fn package(
 ) -> Result<Response, AppError> {
     let body = super::body(body, state.inner.config.body_limit)?;
     let agency = state.authenticate(&method, &uri, &headers, &body).await?;
-    let file = state.inner.gw.agency_package(&agency, &id).await?;
+    package_response(&state, &agency, &id).await
+}
+
+/// The package of `id` for `agency`, streamed as stored (the API and the
+/// portal serve it alike).
+pub(crate) async fn package_response(
+    state: &AppState,
+    agency: &str,
+    id: &str,
+) -> Result<Response, AppError> {
+    let file = state.inner.gw.agency_package(agency, id).await?;
     let opened = tokio::fs::File::open(&file.path).await.map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
             AppError::Gateway(writ_gateway::GatewayError::Gone(format!(

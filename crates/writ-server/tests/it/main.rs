@@ -8,5 +8,6 @@ mod authz;
 mod bad_input;
 mod corpus;
 mod notice;
+mod pages;
 mod socket;
 mod support;

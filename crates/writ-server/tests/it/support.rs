@@ -212,15 +212,19 @@ impl TestApp {
         // test could change the state.
         // Notices wait for the publisher to log the case's events, so wait
         // for the outbox to drain as well.
+        // A notice falls due only once the publisher has logged the events
+        // before it, so a quiet pass counts only when every event was logged
+        // before it and nothing was added meanwhile.
+        let settled = || async {
+            let counts = store.event_counts().await.unwrap();
+            let pending = counts.iter().any(|(state, n)| state == "pending" && *n > 0);
+            (counts.iter().map(|(_, n)| n).sum::<i64>(), pending)
+        };
         loop {
+            let before = settled().await;
             let pass = self.app.gateway().deliver_once().await.unwrap();
-            let pending = store
-                .event_counts()
-                .await
-                .unwrap()
-                .iter()
-                .any(|(state, n)| state == "pending" && *n > 0);
-            if pass == Default::default() && !pending {
+            let after = settled().await;
+            if pass == Default::default() && !before.1 && before == after {
                 break;
             }
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;

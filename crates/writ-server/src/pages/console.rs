@@ -1,0 +1,821 @@
+//! The console: sign-in with password and TOTP, the review queue, the case
+//! page with its actions, and the agency registry for admins.
+//!
+//! A console session is a personal access token minted by the same
+//! `login` as `POST /v1/console/tokens`, kept in an `HttpOnly` cookie
+//! scoped to `/console`; signing out revokes it.
+
+use std::collections::{BTreeSet, HashMap};
+
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use maud::{Markup, html};
+use writ_gateway::GatewayError;
+use writ_gateway::auth::{Role, User};
+use writ_gateway::review::{DropPair, Proposal};
+use writ_model::order::NumberSource;
+use writ_model::{Category, Decision, Timestamp};
+use writ_store::CaseRow;
+
+use super::{
+    PageError, csrf_field, csrf_token, encode, field, form, layout, page, pager, same, see_other,
+    set_cookie, slice, time,
+};
+use crate::{AppError, AppState};
+
+const COOKIE: &str = "writ_console";
+const HOME: &str = "/console";
+
+/// A signed-in console user.
+pub(crate) struct Session {
+    pub(crate) user: User,
+    token: String,
+    pub(crate) csrf: String,
+}
+
+/// The session of the request's cookie, if it names a live token.
+pub(crate) async fn session(state: &AppState, headers: &HeaderMap) -> Option<Session> {
+    let token = super::cookie(headers, COOKIE)?;
+    let user = state.gateway().user_for_token(&token).await.ok()?;
+    Some(Session {
+        user,
+        csrf: csrf_token(&token),
+        token,
+    })
+}
+
+fn nav(s: Option<&Session>) -> Markup {
+    html! {
+        a href="/console" { "Queue" }
+        @if s.is_some_and(|s| s.user.role == Role::Admin) { a href="/console/agencies" { "Agencies" } }
+        a href="/status" { "Log status" }
+        a href="/transparency" { "Transparency report" }
+        @if let Some(s) = s {
+            form method="post" action="/console/sign-out" {
+                (csrf_field(&s.csrf))
+                span { (s.user.name) " (" (s.user.role.as_str()) ") " }
+                button type="submit" { "Sign out" }
+            }
+        }
+    }
+}
+
+fn body(
+    body: Result<Bytes, BytesRejection>,
+    state: &AppState,
+) -> Result<Vec<(String, String)>, PageError> {
+    let bytes = crate::routes::body(body, state.inner.config.body_limit)
+        .map_err(|e| PageError::new(e, HOME))?;
+    Ok(form(&bytes))
+}
+
+/// Refuses a form whose CSRF token is not the session's.
+fn check_csrf(s: &Session, form: &[(String, String)], back: &str) -> Result<(), PageError> {
+    match field(form, "csrf") {
+        Some(t) if same(t, &s.csrf) => Ok(()),
+        _ => Err(PageError::forbidden(
+            "the form's security token is missing or stale; reload the page and try again",
+            back,
+        )),
+    }
+}
+
+fn sign_in_page(status: StatusCode, error: Option<&str>) -> Response {
+    page(
+        status,
+        layout(
+            "Console sign-in",
+            nav(None),
+            html! {
+                @if let Some(e) = error { p.error role="alert" { (e) } }
+                form method="post" action="/console/sign-in" {
+                    p { label for="name" { "User name" } br; input #name name="name" autocomplete="username" required autofocus; }
+                    p { label for="password" { "Password" } br; input #password type="password" name="password" autocomplete="current-password" required; }
+                    p { label for="code" { "Authenticator code (6 digits)" } br;
+                        input #code name="code" inputmode="numeric" pattern="[0-9]{6}" autocomplete="one-time-code" required; }
+                    button type="submit" { "Sign in" }
+                }
+            },
+        ),
+    )
+}
+
+pub(crate) async fn sign_in(
+    State(state): State<AppState>,
+    raw: Result<Bytes, BytesRejection>,
+) -> Result<Response, PageError> {
+    let f = body(raw, &state)?;
+    let (name, password, code) = (
+        field(&f, "name").unwrap_or_default(),
+        field(&f, "password").unwrap_or_default(),
+        field(&f, "code").unwrap_or_default().trim(),
+    );
+    match state
+        .gateway()
+        .login(name, password, code, "console session")
+        .await
+    {
+        Ok(token) => Ok(see_other(
+            HOME,
+            &[set_cookie(
+                COOKIE,
+                Some(&token),
+                HOME,
+                state.inner.config.secure_cookies,
+            )],
+        )),
+        Err(GatewayError::Unauthorized(why)) => {
+            Ok(sign_in_page(StatusCode::UNAUTHORIZED, Some(&why)))
+        }
+        Err(e) => Err(PageError::new(e, HOME)),
+    }
+}
+
+pub(crate) async fn sign_out(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    raw: Result<Bytes, BytesRejection>,
+) -> Result<Response, PageError> {
+    let clear = set_cookie(COOKIE, None, HOME, state.inner.config.secure_cookies);
+    let Some(s) = session(&state, &headers).await else {
+        return Ok(see_other(HOME, &[clear]));
+    };
+    let f = body(raw, &state)?;
+    check_csrf(&s, &f, HOME)?;
+    state
+        .gateway()
+        .revoke_token(&s.token)
+        .await
+        .map_err(|e| PageError::new(e, HOME))?;
+    Ok(see_other(HOME, &[clear]))
+}
+
+// ---- the queue ----------------------------------------------------------
+
+/// What a queued case waits for.
+fn stage(decision: &Decision, open_proposals: usize) -> &'static str {
+    if decision.codes().contains(&"emergency_unverified") {
+        "callback"
+    } else if open_proposals > 0 {
+        "confirmation"
+    } else {
+        "proposal"
+    }
+}
+
+fn stage_label(stage: &str) -> &'static str {
+    match stage {
+        "callback" => "awaiting emergency callback",
+        "confirmation" => "awaiting second approval",
+        _ => "awaiting proposal",
+    }
+}
+
+/// The flags a reviewer should see at a glance, from the decision's reason
+/// codes and the registry.
+pub(crate) fn flags(
+    decision: &Decision,
+    country: Option<&str>,
+    agency: Option<&writ_store::AgencyRow>,
+    now: Timestamp,
+) -> Vec<&'static str> {
+    let codes = decision.codes();
+    let mut out = Vec::new();
+    if codes.contains(&"indefinite_gag") {
+        out.push("indefinite gag");
+    }
+    if codes.contains(&"long_gag") {
+        out.push("long gag");
+    }
+    let abroad = codes.contains(&"extraterritorial_data")
+        || codes.contains(&"outside_jurisdiction")
+        || decision.decisions.iter().any(|p| {
+            p.data_location
+                .as_ref()
+                .is_some_and(|l| Some(l.as_str()) != country)
+        });
+    if abroad {
+        out.push("data abroad");
+    }
+    if codes.contains(&"conflict_of_laws") {
+        out.push("conflict of laws");
+    }
+    if codes.contains(&"emergency_unverified") {
+        out.push("unverified emergency");
+    }
+    // A requester first verified within the last 90 days is new to the
+    // reviewers even when the pack's own threshold has passed.
+    let recent = agency.is_some_and(|a| {
+        a.status != "verified"
+            || a.verified_since
+                .is_none_or(|v| v > now.plus_days(-90).as_second())
+    });
+    if codes.contains(&"new_requester") || recent {
+        out.push("new requester");
+    }
+    out
+}
+
+struct QueueRow {
+    row: CaseRow,
+    decision: Decision,
+    country: String,
+    stage: &'static str,
+    flags: Vec<&'static str>,
+}
+
+pub(crate) async fn home(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    query: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Result<Response, PageError> {
+    let Some(s) = session(&state, &headers).await else {
+        return Ok(sign_in_page(StatusCode::OK, None));
+    };
+    let q = query.map(|Query(q)| q).unwrap_or_default();
+    if s.user.role == Role::Admin {
+        return Ok(page(
+            StatusCode::OK,
+            layout(
+                "Console",
+                nav(Some(&s)),
+                html! {
+                    p { "Admins take no review action. " a href="/console/agencies" { "Open the agency registry" } "." }
+                },
+            ),
+        ));
+    }
+    let gw = state.gateway();
+    let fail = |e: GatewayError| PageError::new(e, HOME);
+    // The gateway's queue decides who may see it; the rows add what a
+    // page needs (agency, instrument).
+    gw.queue(&s.user).await.map_err(fail)?;
+    let rows = gw.store().queue(500).await.map_err(|e| fail(e.into()))?;
+    let agencies: HashMap<String, writ_store::AgencyRow> = gw
+        .store()
+        .agencies()
+        .await
+        .map_err(|e| fail(e.into()))?
+        .into_iter()
+        .map(|a| (a.id.clone(), a))
+        .collect();
+    let now = Timestamp::now();
+    let mut all = Vec::new();
+    for row in rows {
+        let decision: Decision = serde_json::from_str(&row.decision).map_err(|e| fail(e.into()))?;
+        let open = gw
+            .store()
+            .open_proposals(&row.id)
+            .await
+            .map_err(|e| fail(e.into()))?
+            .len();
+        let agency = agencies.get(&row.agency_id);
+        let country = agency.map(|a| a.country.clone()).unwrap_or_default();
+        let flags = flags(&decision, Some(&country), agency, now);
+        all.push(QueueRow {
+            stage: stage(&decision, open),
+            flags,
+            country,
+            decision,
+            row,
+        });
+    }
+    let pick = |k: &str| q.get(k).map(String::as_str).filter(|v| !v.is_empty());
+    let (want_stage, want_instrument, want_country) =
+        (pick("status"), pick("instrument"), pick("country"));
+    let instruments: BTreeSet<String> = all.iter().map(|r| r.row.instrument.clone()).collect();
+    let countries: BTreeSet<String> = all.iter().map(|r| r.country.clone()).collect();
+    let shown: Vec<&QueueRow> = all
+        .iter()
+        .filter(|r| want_stage.is_none_or(|w| w == r.stage))
+        .filter(|r| want_instrument.is_none_or(|w| w == r.row.instrument))
+        .filter(|r| want_country.is_none_or(|w| w == r.country))
+        .collect();
+    let page_no = q
+        .get("page")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(1usize)
+        .max(1);
+    let (from, to) = slice(shown.len(), page_no);
+    let link = |p: usize| {
+        format!(
+            "/console?status={}&instrument={}&country={}&page={p}",
+            encode(want_stage.unwrap_or_default()),
+            encode(want_instrument.unwrap_or_default()),
+            encode(want_country.unwrap_or_default()),
+        )
+    };
+    let content = html! {
+        p { "Open cases waiting for a person: emergencies first, then by deadline." }
+        form method="get" action="/console" {
+            fieldset {
+                legend { "Filter" }
+                label for="f-status" { "Status " }
+                select #f-status name="status" {
+                    option value="" { "anything" }
+                    @for st in ["proposal", "confirmation", "callback"] {
+                        option value=(st) selected[want_stage == Some(st)] { (stage_label(st)) }
+                    }
+                }
+                label for="f-instrument" { " Instrument " }
+                select #f-instrument name="instrument" {
+                    option value="" { "any" }
+                    @for i in &instruments {
+                        option value=(i) selected[want_instrument == Some(i.as_str())] { (i) }
+                    }
+                }
+                label for="f-country" { " Country " }
+                select #f-country name="country" {
+                    option value="" { "any" }
+                    @for c in &countries {
+                        option value=(c) selected[want_country == Some(c.as_str())] { (c) }
+                    }
+                }
+                " " button type="submit" { "Apply" }
+            }
+        }
+        @if shown.is_empty() {
+            p { "No case is waiting." }
+        } @else {
+            table {
+                caption.visually-hidden { "Review queue" }
+                thead { tr { th { "Case" } th { "Agency" } th { "Country" } th { "Instrument" } th { "Outcome" } th { "Waiting for" } th { "Deadline" } th { "Flags" } } }
+                tbody {
+                    @for r in &shown[from..to] {
+                        tr class=[(r.row.emergency != 0).then_some("emergency")] {
+                            td { a href={ "/console/cases/" (r.row.id) } { (r.row.id) } br; small { (r.row.reference) } }
+                            td { (r.row.agency_id) }
+                            td { (r.country) }
+                            td { (r.row.instrument) @if r.row.emergency != 0 { " " strong { "(emergency)" } } }
+                            td { (r.decision.outcome.as_str()) }
+                            td { (stage_label(r.stage)) }
+                            td { (super::countdown(r.decision.due_at, now)) br; small { (time(r.decision.due_at)) } }
+                            td { @for f in &r.flags { span.flag { (f) } } }
+                        }
+                    }
+                }
+            }
+            (pager(shown.len(), page_no, link))
+        }
+    };
+    Ok(page(
+        StatusCode::OK,
+        layout("Review queue", nav(Some(&s)), content),
+    ))
+}
+
+// ---- a case -------------------------------------------------------------
+
+fn case_link(id: &str) -> String {
+    format!("/console/cases/{}", encode(id))
+}
+
+pub(crate) async fn case(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    query: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Result<Response, PageError> {
+    let Some(s) = session(&state, &headers).await else {
+        return Ok(see_other(HOME, &[]));
+    };
+    let gw = state.gateway();
+    let fail = |e: GatewayError| PageError::new(e, HOME);
+    let rc = gw.review_case(&s.user, &id).await.map_err(fail)?;
+    let row = gw
+        .store()
+        .case(&id)
+        .await
+        .map_err(|e| fail(e.into()))?
+        .ok_or_else(|| fail(GatewayError::NotFound(format!("case `{id}`"))))?;
+    let agency = gw
+        .store()
+        .agency(&rc.agency)
+        .await
+        .map_err(|e| fail(e.into()))?;
+    let events = gw
+        .store()
+        .events_for_case(&id)
+        .await
+        .map_err(|e| fail(e.into()))?;
+    let now = Timestamp::now();
+    let d = &rc.case.decision;
+    let country = agency.as_ref().map(|a| a.country.clone());
+    let flags = flags(d, country.as_deref(), agency.as_ref(), now);
+    let order_json = serde_json::to_string_pretty(&rc.order).map_err(|e| fail(e.into()))?;
+    let done = query.ok().and_then(|Query(q)| q.get("done").cloned());
+    let open = rc.case.status == "in_review";
+    let unverified = d.codes().contains(&"emergency_unverified");
+    let action = |a: &str| format!("{}/{a}", case_link(&id));
+    let may_confirm = s.user.role == Role::Approver;
+    let content = html! {
+        @if let Some(done) = done { p.notice role="status" { "Recorded: " (done) "." } }
+        dl {
+            dt { "Reference" } dd { (rc.case.reference) }
+            dt { "Agency" } dd { (rc.agency) @if let Some(c) = &country { " (" (c) ")" } }
+            dt { "Instrument" } dd { (row.instrument) @if row.emergency != 0 { " " strong { "(emergency)" } } }
+            dt { "Status" } dd { (rc.case.status) }
+            dt { "Received" } dd { (time(rc.case.received_at)) }
+            dt { "Deadline" } dd { (time(rc.due_at)) " — " (super::countdown(rc.due_at, now)) }
+            dt { "Flags" } dd { @if flags.is_empty() { "none" } @for f in &flags { span.flag { (f) } } }
+        }
+        h2 { "Decision: " (d.outcome.as_str()) }
+        p { "Policy " (d.policy.id) " version " (d.policy.version) ". Notice to the user: " (d.notify.when.as_str())
+            @if let Some(at) = d.notify.at { " at " (time(at)) } "." }
+        @if let Some(t) = d.not_before { p { "Not before " (time(t)) "." } }
+        @if let Some(t) = d.preserve_until { p { "Preserve until " (time(t)) "." } }
+        h3 { "Reasons" }
+        @if d.reasons.is_empty() { p { "No rule fired." } } @else {
+            table {
+                thead { tr { th { "Code" } th { "Target" } th { "Category" } th { "Message" } th { "Citation" } } }
+                tbody { @for r in &d.reasons { tr {
+                    td { code { (r.code) } } td { (r.target.as_deref().unwrap_or("—")) }
+                    td { (r.category.map(|c| c.as_str()).unwrap_or("—")) } td { (r.message) } td { (r.citation) }
+                } } }
+            }
+        }
+        h3 { "Pairs" }
+        @if d.decisions.is_empty() { p { "The order was decided as a whole; no pair is released." } } @else {
+            form method="post" action=(action("narrow")) {
+                (csrf_field(&s.csrf))
+                table {
+                    thead { tr { th { "Drop" } th { "Target" } th { "Account" } th { "Category" } th { "Status" } th { "Stored in" } th { "Reasons" } } }
+                    tbody { @for (i, p) in d.decisions.iter().enumerate() {
+                        @let droppable = open && (p.status.is_granted() || p.status == writ_model::Status::Review);
+                        tr {
+                            td { @if droppable {
+                                input type="checkbox" id={ "drop-" (i) } name="drop" value={ (p.category.as_str()) ":" (p.target) };
+                                label for={ "drop-" (i) } { span.visually-hidden { "drop " (p.target) " " (p.category.as_str()) } }
+                            } }
+                            td { (p.target) } td { (p.account.as_deref().unwrap_or("—")) } td { (p.category.as_str()) }
+                            td { strong { (p.status.as_str()) } } td { (p.data_location.as_ref().map(|c| c.as_str()).unwrap_or("—")) }
+                            td { (p.reasons.join(", ")) }
+                        }
+                    } }
+                }
+                @if open && !unverified { button type="submit" { "Propose narrowing (drop the checked pairs)" } }
+            }
+        }
+        @if !rc.proposals.is_empty() {
+            h3 { "Waiting for a second person" }
+            @for p in &rc.proposals {
+                p { strong { (p.action) } " proposed by " (p.proposed_by) " (" (p.role) ") at " (time(p.proposed_at))
+                    "; the outcome would be " strong { (p.decision.outcome.as_str()) } "." }
+            }
+            @if may_confirm {
+                form method="post" action=(action("confirm")) {
+                    (csrf_field(&s.csrf))
+                    button type="submit" { "Confirm (second approval)" }
+                }
+            } @else {
+                p { "Only an approver other than the proposer can confirm." }
+            }
+        }
+        h2 { "Actions" }
+        @if open && !unverified {
+            form method="post" action=(action("approve")) {
+                (csrf_field(&s.csrf))
+                button type="submit" { "Propose approval" }
+            }
+        }
+        @if open {
+            form method="post" action=(action("reject")) {
+                (csrf_field(&s.csrf))
+                fieldset { legend { "Reject" }
+                    label for="reason" { "Reason" } " "
+                    input #reason name="reason" required size="50";
+                    " " button type="submit" { "Propose rejection" }
+                }
+            }
+        }
+        @if unverified {
+            form method="post" action=(action("callback")) {
+                (csrf_field(&s.csrf))
+                fieldset { legend { "Record the emergency callback" }
+                    p { "Call the agency back on a number from the registry"
+                        @if let Some(a) = &agency { " (" (a.callback_numbers.trim_matches(|c| c == '[' || c == ']').replace('"', "")) ")" }
+                        ", never a number from the request." }
+                    p { "Number called: "
+                        label { input type="radio" name="number_source" value="registry" checked; " from the registry" }
+                        label { input type="radio" name="number_source" value="request"; " from the request" } }
+                    p { "Result: "
+                        label { input type="radio" name="verified" value="true" checked; " the agency confirmed the request" }
+                        label { input type="radio" name="verified" value="false"; " not confirmed" } }
+                    button type="submit" { "Record the callback" }
+                }
+            }
+        }
+        @if rc.order.non_disclosure.is_some() {
+            form method="post" action=(action("secrecy")) {
+                (csrf_field(&s.csrf))
+                fieldset { legend { "Secrecy order" }
+                    p { label { input type="radio" name="mode" value="extend" checked; " a court extended it until " }
+                        label for="until" { span.visually-hidden { "new end date" } }
+                        input #until type="date" name="until"; }
+                    p { label { input type="radio" name="mode" value="lift"; " a court lifted it" } }
+                    button type="submit" { "Record" }
+                }
+            }
+        }
+        @if rc.order.emergency.is_some() {
+            form method="post" action=(action("emergency-over")) {
+                (csrf_field(&s.csrf)) button type="submit" { "Record that the emergency is over" }
+            }
+        }
+        @if rc.order.instrument.is_preservation() {
+            form method="post" action=(action("preservation-confirmed")) {
+                (csrf_field(&s.csrf)) button type="submit" { "Record the confirmation that a production order was issued" }
+            }
+        }
+        h2 { "Log events" }
+        table {
+            thead { tr { th { "Event" } th { "Recorded" } th { "State" } th { "Log index" } } }
+            tbody { @for e in &events { tr {
+                td { (e.kind) } td { @if let Some(t) = Timestamp::from_second(e.created_at) { (time(t)) } }
+                td { (e.state) } td { @match e.log_index { Some(i) => (i), None => "not yet in the log" } }
+            } } }
+        }
+        h2 { "The order as submitted" }
+        pre { code { (order_json) } }
+    };
+    Ok(page(
+        StatusCode::OK,
+        layout(&format!("Case {id}"), nav(Some(&s)), content),
+    ))
+}
+
+fn parse_category(s: &str) -> Result<Category, GatewayError> {
+    serde_json::from_value(serde_json::Value::String(s.to_owned()))
+        .map_err(|_| GatewayError::Conflict(format!("unknown category `{s}`")))
+}
+
+pub(crate) async fn act(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((id, action)): Path<(String, String)>,
+    raw: Result<Bytes, BytesRejection>,
+) -> Result<Response, PageError> {
+    let Some(s) = session(&state, &headers).await else {
+        return Ok(see_other(HOME, &[]));
+    };
+    let back = case_link(&id);
+    let f = body(raw, &state)?;
+    check_csrf(&s, &f, &back)?;
+    let gw = state.gateway();
+    let fail = |e: GatewayError| PageError::new(e, &back);
+    let bad = |why: &str| PageError::new(AppError::Unprocessable(why.to_owned()), &back);
+    let user = &s.user;
+    match action.as_str() {
+        "approve" => gw.propose(user, &id, Proposal::Approve).await,
+        "narrow" => {
+            let mut drop = Vec::new();
+            for (k, v) in &f {
+                if k != "drop" {
+                    continue;
+                }
+                let (category, target) = v.split_once(':').ok_or_else(|| bad("bad pair"))?;
+                drop.push(DropPair {
+                    target: target.to_owned(),
+                    category: parse_category(category).map_err(fail)?,
+                });
+            }
+            if drop.is_empty() {
+                return Err(bad("check at least one pair to drop"));
+            }
+            gw.propose(user, &id, Proposal::Narrow { drop }).await
+        }
+        "reject" => {
+            let reason = field(&f, "reason").unwrap_or_default().trim();
+            if reason.is_empty() {
+                return Err(bad("a rejection needs a reason"));
+            }
+            gw.propose(
+                user,
+                &id,
+                Proposal::Reject {
+                    reason: reason.to_owned(),
+                },
+            )
+            .await
+        }
+        "confirm" => gw.confirm(user, &id).await,
+        "callback" => {
+            let source = match field(&f, "number_source") {
+                Some("registry") => NumberSource::Registry,
+                Some("request") => NumberSource::Request,
+                _ => return Err(bad("say where the number called came from")),
+            };
+            let verified = match field(&f, "verified") {
+                Some("true") => true,
+                Some("false") => false,
+                _ => return Err(bad("say whether the callback verified the request")),
+            };
+            gw.record_callback(user, &id, source, verified).await
+        }
+        "secrecy" => {
+            let until = match field(&f, "mode") {
+                Some("lift") => None,
+                Some("extend") => {
+                    let day = field(&f, "until").unwrap_or_default();
+                    let t = Timestamp::parse(&format!("{day}T00:00:00Z"))
+                        .map_err(|_| bad("give the new end date as YYYY-MM-DD"))?;
+                    Some(t)
+                }
+                _ => return Err(bad("say whether the secrecy order was extended or lifted")),
+            };
+            gw.secrecy(user, &id, until).await
+        }
+        "emergency-over" => gw.record_fact(user, &id, "emergency_over").await,
+        "preservation-confirmed" => gw.record_fact(user, &id, "preservation_confirmed").await,
+        other => {
+            return Err(PageError::new(
+                AppError::NotFound(format!("review action `{other}`")),
+                &back,
+            ));
+        }
+    }
+    .map_err(fail)?;
+    Ok(see_other(&format!("{back}?done={}", encode(&action)), &[]))
+}
+
+// ---- the agency registry (admins) ----------------------------------------
+
+const AGENCIES: &str = "/console/agencies";
+
+fn admin(s: &Session) -> Result<(), PageError> {
+    if s.user.role == Role::Admin {
+        Ok(())
+    } else {
+        Err(PageError::forbidden(
+            "only an admin manages the agency registry",
+            HOME,
+        ))
+    }
+}
+
+pub(crate) async fn agencies(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    query: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Result<Response, PageError> {
+    let Some(s) = session(&state, &headers).await else {
+        return Ok(see_other(HOME, &[]));
+    };
+    admin(&s)?;
+    let rows = state
+        .gateway()
+        .store()
+        .agencies()
+        .await
+        .map_err(|e| PageError::new(GatewayError::from(e), HOME))?;
+    let page_no = query
+        .ok()
+        .and_then(|Query(q)| q.get("page").and_then(|p| p.parse().ok()))
+        .unwrap_or(1usize)
+        .max(1);
+    let (from, to) = slice(rows.len(), page_no);
+    let content = html! {
+        table {
+            thead { tr { th { "Agency" } th { "Name" } th { "Country" } th { "Kind" } th { "Status" } th { "Verified since" } } }
+            tbody { @for a in &rows[from..to] { tr {
+                td { a href={ "/console/agencies/" (encode(&a.id)) } { (a.id) } }
+                td { (a.name) } td { (a.country) } td { (a.kind) } td { (a.status) }
+                td { @match a.verified_since.and_then(Timestamp::from_second) { Some(t) => (time(t)), None => "—" } }
+            } } }
+        }
+        (pager(rows.len(), page_no, |p| format!("{AGENCIES}?page={p}")))
+    };
+    Ok(page(
+        StatusCode::OK,
+        layout("Agencies", nav(Some(&s)), content),
+    ))
+}
+
+pub(crate) async fn agency(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    query: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Result<Response, PageError> {
+    let Some(s) = session(&state, &headers).await else {
+        return Ok(see_other(HOME, &[]));
+    };
+    admin(&s)?;
+    let gw = state.gateway();
+    let fail = |e: GatewayError| PageError::new(e, AGENCIES);
+    let view = gw.agency_view(&id).await.map_err(fail)?;
+    let keys = gw
+        .store()
+        .agency_keys(&id)
+        .await
+        .map_err(|e| fail(e.into()))?;
+    let history = gw
+        .store()
+        .agency_history(&id)
+        .await
+        .map_err(|e| fail(e.into()))?;
+    let done = query.ok().and_then(|Query(q)| q.get("done").cloned());
+    let a = &view.agency;
+    let action = |x: &str| format!("{AGENCIES}/{}/{x}", encode(&id));
+    let content = html! {
+        @if let Some(done) = done { p.notice role="status" { "Recorded: " (done) "." } }
+        dl {
+            dt { "Name" } dd { (a.name) }
+            dt { "Country" } dd { (a.country.as_str()) }
+            dt { "Kind" } dd { (a.kind.as_str()) }
+            dt { "Status" } dd { strong { (a.status.as_str()) } }
+            dt { "Verified since" } dd { @match a.verified_since { Some(t) => (time(t)), None => "—" } }
+            dt { "Age recipient" } dd { code { (view.age_recipient.as_deref().unwrap_or("—")) } }
+        }
+        form method="post" action=(action("verify")) { (csrf_field(&s.csrf)) button type="submit" { "Verify" } }
+        form method="post" action=(action("suspend")) { (csrf_field(&s.csrf)) button type="submit" { "Suspend" } }
+        h2 { "Request-signing keys" }
+        table {
+            thead { tr { th { "Key id" } th { "Public key" } th { "Added" } th { "Revoked" } } }
+            tbody { @for k in &keys { tr {
+                td { code { (k.key_id) } } td { code { (k.public_key) } }
+                td { @if let Some(t) = Timestamp::from_second(k.created_at) { (time(t)) } }
+                td { @match k.revoked_at.and_then(Timestamp::from_second) { Some(t) => (time(t)), None => "—" } }
+            } } }
+        }
+        form method="post" action=(action("key")) {
+            (csrf_field(&s.csrf))
+            fieldset { legend { "Add a key" }
+                p { label for="public_key" { "Ed25519 public key (base64, 32 bytes)" } br; input #public_key name="public_key" size="60" required; }
+                p { label for="key_id" { "Key id (empty: derived from the key)" } br; input #key_id name="key_id" size="40"; }
+                button type="submit" { "Add key" }
+            }
+        }
+        h2 { "Callback numbers" }
+        form method="post" action=(action("callbacks")) {
+            (csrf_field(&s.csrf))
+            p { label for="numbers" { "One E.164 number a line; staff call only these to verify an emergency" } br;
+                textarea #numbers name="numbers" rows="3" cols="30" { (view.callback_numbers.join("\n")) } }
+            button type="submit" { "Save numbers" }
+        }
+        h2 { "History" }
+        table {
+            thead { tr { th { "When" } th { "Change" } th { "Detail" } th { "By" } } }
+            tbody { @for h in history.iter().rev() { tr {
+                td { @if let Some(t) = Timestamp::from_second(h.at) { (time(t)) } }
+                td { (h.action) } td { (h.detail) } td { (h.actor) }
+            } } }
+        }
+    };
+    Ok(page(
+        StatusCode::OK,
+        layout(&format!("Agency {id}"), nav(Some(&s)), content),
+    ))
+}
+
+pub(crate) async fn agency_act(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((id, action)): Path<(String, String)>,
+    raw: Result<Bytes, BytesRejection>,
+) -> Result<Response, PageError> {
+    let Some(s) = session(&state, &headers).await else {
+        return Ok(see_other(HOME, &[]));
+    };
+    let back = format!("{AGENCIES}/{}", encode(&id));
+    let f = body(raw, &state)?;
+    check_csrf(&s, &f, &back)?;
+    admin(&s)?;
+    let gw = state.gateway();
+    let actor = s.user.name.as_str();
+    match action.as_str() {
+        "verify" => gw.set_agency_status(&id, "verified", actor).await,
+        "suspend" => gw.set_agency_status(&id, "suspended", actor).await,
+        "key" => {
+            let public = field(&f, "public_key").unwrap_or_default().trim();
+            let key = writ_gateway::registry::parse_public_key(public)
+                .map_err(|e| PageError::new(e, &back))?;
+            let key_id = match field(&f, "key_id").map(str::trim) {
+                Some(k) if !k.is_empty() => k.to_owned(),
+                _ => writ_gateway::demo::key_id(&id, &key),
+            };
+            gw.add_agency_key(&id, &key_id, public, actor).await
+        }
+        "callbacks" => {
+            let numbers: Vec<String> = field(&f, "numbers")
+                .unwrap_or_default()
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(str::to_owned)
+                .collect();
+            gw.set_callback_numbers(&id, &numbers, actor).await
+        }
+        other => {
+            return Err(PageError::new(
+                AppError::NotFound(format!("registry action `{other}`")),
+                &back,
+            ));
+        }
+    }
+    .map_err(|e| PageError::new(e, &back))?;
+    Ok(see_other(&format!("{back}?done={}", encode(&action)), &[]))
+}

@@ -1,0 +1,429 @@
+//! The agency portal: an officer signs in by signing a one-time challenge
+//! with the agency's registered request-signing key (the same Ed25519 key
+//! that signs API requests; `writ agency sign` makes the signature), then
+//! submits orders, sees the agency's own cases and downloads their packages.
+//!
+//! Challenges and portal sessions live in the server's memory: a restart
+//! signs every officer out, and behind a load balancer the portal needs
+//! sticky sessions.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use base64::Engine as _;
+use ed25519_dalek::Verifier;
+use maud::{Markup, html};
+use writ_gateway::{GatewayError, Submission};
+use writ_model::Timestamp;
+
+use super::{
+    PageError, csrf_field, csrf_token, encode, field, form, layout, page, pager, same, see_other,
+    set_cookie, slice, time,
+};
+use crate::{AppError, AppState};
+
+const COOKIE: &str = "writ_portal";
+const HOME: &str = "/portal";
+/// What a signed challenge starts with, so that a portal signature can never
+/// be mistaken for anything else the key signs.
+pub const CHALLENGE_PREFIX: &str = "writ-portal-sign-in:";
+const CHALLENGE_SECONDS: i64 = 600;
+const SESSION_SECONDS: i64 = 8 * 3600;
+const MAX_CHALLENGES: usize = 10_000;
+
+/// Open challenges and sessions.
+#[derive(Default)]
+pub(crate) struct PortalState {
+    /// Challenge → when it expires.
+    challenges: Mutex<HashMap<String, i64>>,
+    /// Session secret → (agency, when it expires).
+    sessions: Mutex<HashMap<String, (String, i64)>>,
+}
+
+impl PortalState {
+    fn new_challenge(&self, now: i64) -> Result<String, GatewayError> {
+        let challenge = format!(
+            "{CHALLENGE_PREFIX}{}",
+            hex::encode(writ_gateway::random_bytes::<16>()?)
+        );
+        if let Ok(mut c) = self.challenges.lock() {
+            c.retain(|_, exp| *exp > now);
+            // Anyone may ask for a challenge: past the cap the oldest goes,
+            // so that memory stays bounded.
+            if c.len() >= MAX_CHALLENGES
+                && let Some(oldest) = c
+                    .iter()
+                    .min_by_key(|(_, exp)| **exp)
+                    .map(|(k, _)| k.clone())
+            {
+                c.remove(&oldest);
+            }
+            c.insert(challenge.clone(), now + CHALLENGE_SECONDS);
+        }
+        Ok(challenge)
+    }
+
+    /// Takes a challenge: true once, if it was issued and is still fresh.
+    fn take_challenge(&self, challenge: &str, now: i64) -> bool {
+        self.challenges
+            .lock()
+            .ok()
+            .and_then(|mut c| c.remove(challenge))
+            .is_some_and(|exp| exp > now)
+    }
+
+    fn open(&self, agency: &str, now: i64) -> Result<String, GatewayError> {
+        let secret = hex::encode(writ_gateway::random_bytes::<32>()?);
+        if let Ok(mut s) = self.sessions.lock() {
+            s.retain(|_, (_, exp)| *exp > now);
+            s.insert(secret.clone(), (agency.to_owned(), now + SESSION_SECONDS));
+        }
+        Ok(secret)
+    }
+
+    fn agency(&self, secret: &str, now: i64) -> Option<String> {
+        let s = self.sessions.lock().ok()?;
+        s.get(secret)
+            .filter(|(_, exp)| *exp > now)
+            .map(|(a, _)| a.clone())
+    }
+
+    fn close(&self, secret: &str) {
+        if let Ok(mut s) = self.sessions.lock() {
+            s.remove(secret);
+        }
+    }
+}
+
+struct Session {
+    agency: String,
+    secret: String,
+    csrf: String,
+}
+
+fn session(state: &AppState, headers: &HeaderMap) -> Option<Session> {
+    let secret = super::cookie(headers, COOKIE)?;
+    let agency = state
+        .inner
+        .portal
+        .agency(&secret, Timestamp::now().as_second())?;
+    Some(Session {
+        agency,
+        csrf: csrf_token(&secret),
+        secret,
+    })
+}
+
+fn nav(s: Option<&Session>) -> Markup {
+    html! {
+        a href="/portal" { "Agency portal" }
+        a href="/status" { "Log status" }
+        a href="/transparency" { "Transparency report" }
+        @if let Some(s) = s {
+            form method="post" action="/portal/sign-out" {
+                (csrf_field(&s.csrf))
+                span { (s.agency) " " }
+                button type="submit" { "Sign out" }
+            }
+        }
+    }
+}
+
+fn body(
+    raw: Result<Bytes, BytesRejection>,
+    state: &AppState,
+) -> Result<Vec<(String, String)>, PageError> {
+    let bytes = crate::routes::body(raw, state.inner.config.body_limit)
+        .map_err(|e| PageError::new(e, HOME))?;
+    Ok(form(&bytes))
+}
+
+fn check_csrf(s: &Session, form: &[(String, String)]) -> Result<(), PageError> {
+    match field(form, "csrf") {
+        Some(t) if same(t, &s.csrf) => Ok(()),
+        _ => Err(PageError::forbidden(
+            "the form's security token is missing or stale; reload the page and try again",
+            HOME,
+        )),
+    }
+}
+
+fn sign_in_page(
+    state: &AppState,
+    status: StatusCode,
+    error: Option<&str>,
+) -> Result<Response, PageError> {
+    let challenge = state
+        .inner
+        .portal
+        .new_challenge(Timestamp::now().as_second())
+        .map_err(|e| PageError::new(e, HOME))?;
+    Ok(page(
+        status,
+        layout(
+            "Agency portal sign-in",
+            nav(None),
+            html! {
+                @if let Some(e) = error { p.error role="alert" { (e) } }
+                p { "Sign the challenge below with your agency's registered request-signing key, then paste the signature. "
+                    "With the " code { "writ" } " command line:" }
+                pre { code { "writ agency sign --key signing.key '" (challenge) "'" } }
+                form method="post" action="/portal/sign-in" {
+                    input type="hidden" name="challenge" value=(challenge);
+                    p { label for="challenge-text" { "Challenge (valid for 10 minutes, once)" } br;
+                        input #challenge-text value=(challenge) readonly size="70"; }
+                    p { label for="agency" { "Agency id" } br; input #agency name="agency" required autocomplete="username"; }
+                    p { label for="signature" { "Signature (base64 Ed25519)" } br;
+                        textarea #signature name="signature" rows="3" cols="70" required {} }
+                    button type="submit" { "Sign in" }
+                }
+            },
+        ),
+    ))
+}
+
+pub(crate) async fn sign_in(
+    State(state): State<AppState>,
+    raw: Result<Bytes, BytesRejection>,
+) -> Result<Response, PageError> {
+    let f = body(raw, &state)?;
+    let now = Timestamp::now().as_second();
+    let agency = field(&f, "agency").unwrap_or_default().trim();
+    let challenge = field(&f, "challenge").unwrap_or_default();
+    let signature = field(&f, "signature").unwrap_or_default().trim();
+    let denied = "the challenge, agency or signature is wrong or the challenge has expired";
+    if !challenge.starts_with(CHALLENGE_PREFIX)
+        || !state.inner.portal.take_challenge(challenge, now)
+    {
+        return sign_in_page(&state, StatusCode::UNAUTHORIZED, Some(denied));
+    }
+    let sig = base64::engine::general_purpose::STANDARD
+        .decode(signature)
+        .ok()
+        .and_then(|b| ed25519_dalek::Signature::from_slice(&b).ok());
+    let keys = state
+        .gateway()
+        .store()
+        .agency_keys(agency)
+        .await
+        .map_err(|e| PageError::new(GatewayError::from(e), HOME))?;
+    let ok = sig.is_some_and(|sig| {
+        keys.iter()
+            .filter(|k| k.revoked_at.is_none())
+            .filter_map(|k| writ_gateway::registry::parse_public_key(&k.public_key).ok())
+            .any(|k| k.verify(challenge.as_bytes(), &sig).is_ok())
+    });
+    if !ok {
+        return sign_in_page(&state, StatusCode::UNAUTHORIZED, Some(denied));
+    }
+    let secret = state
+        .inner
+        .portal
+        .open(agency, now)
+        .map_err(|e| PageError::new(e, HOME))?;
+    Ok(see_other(
+        HOME,
+        &[set_cookie(
+            COOKIE,
+            Some(&secret),
+            HOME,
+            state.inner.config.secure_cookies,
+        )],
+    ))
+}
+
+pub(crate) async fn sign_out(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    raw: Result<Bytes, BytesRejection>,
+) -> Result<Response, PageError> {
+    let clear = set_cookie(COOKIE, None, HOME, state.inner.config.secure_cookies);
+    if let Some(s) = session(&state, &headers) {
+        let f = body(raw, &state)?;
+        check_csrf(&s, &f)?;
+        state.inner.portal.close(&s.secret);
+    }
+    Ok(see_other(HOME, &[clear]))
+}
+
+pub(crate) async fn home(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    query: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Result<Response, PageError> {
+    let Some(s) = session(&state, &headers) else {
+        return sign_in_page(&state, StatusCode::OK, None);
+    };
+    let q = query.map(|Query(q)| q).unwrap_or_default();
+    let gw = state.gateway();
+    let fail = |e: GatewayError| PageError::new(e, HOME);
+    let cases = gw.agency_cases(&s.agency, 1000).await.map_err(fail)?;
+    let mut packages = HashMap::new();
+    for c in &cases {
+        if let Some(p) = gw
+            .store()
+            .package(&c.case)
+            .await
+            .map_err(|e| fail(e.into()))?
+        {
+            packages.insert(c.case.clone(), p);
+        }
+    }
+    let page_no = q
+        .get("page")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(1usize)
+        .max(1);
+    let (from, to) = slice(cases.len(), page_no);
+    let content = html! {
+        @if let Some(c) = q.get("submitted") {
+            p.notice role="status" { "Order received: case " code { (c) } "." }
+        }
+        h2 { "Submit an order" }
+        form method="post" action="/portal/orders" {
+            (csrf_field(&s.csrf))
+            p { label for="order" { "The order as JSON (the format of the API's " code { "POST /v1/orders" } ")" } br;
+                textarea #order name="order" rows="14" cols="90" required spellcheck="false" {} }
+            button type="submit" { "Submit the order" }
+        }
+        h2 { "Your cases" }
+        @if cases.is_empty() { p { "No case yet." } } @else {
+            table {
+                thead { tr { th { "Case" } th { "Reference" } th { "Received" } th { "Status" } th { "Outcome" } th { "Reasons" } th { "Package" } } }
+                tbody { @for c in &cases[from..to] { tr {
+                    td { a href={ "/portal/cases/" (encode(&c.case)) } { code { (c.case) } } }
+                    td { (c.reference) } td { (time(c.received_at)) }
+                    td { (c.status) } td { strong { (c.decision.outcome.as_str()) } }
+                    td { (c.decision.codes().join(", ")) }
+                    td { @match packages.get(&c.case) {
+                        Some(p) if p.state == "ready" => {
+                            a href={ "/portal/cases/" (encode(&c.case)) "/package" } download { "Download " (c.case) ".age" }
+                            @if let Some(t) = Timestamp::from_second(p.expires_at) { br; small { "until " (time(t)) } }
+                        }
+                        Some(p) if p.state == "sealed" => {
+                            "sealed; available from " @if let Some(t) = Timestamp::from_second(p.available_at) { (time(t)) }
+                        }
+                        Some(p) => { (p.state) }
+                        None => "—",
+                    } }
+                } } }
+            }
+            (pager(cases.len(), page_no, |p| format!("{HOME}?page={p}")))
+        }
+    };
+    Ok(page(
+        StatusCode::OK,
+        layout(
+            &format!("Agency portal: {}", s.agency),
+            nav(Some(&s)),
+            content,
+        ),
+    ))
+}
+
+pub(crate) async fn submit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    raw: Result<Bytes, BytesRejection>,
+) -> Result<Response, PageError> {
+    let Some(s) = session(&state, &headers) else {
+        return Ok(see_other(HOME, &[]));
+    };
+    let f = body(raw, &state)?;
+    check_csrf(&s, &f)?;
+    let order = field(&f, "order").unwrap_or_default();
+    let answer = state
+        .gateway()
+        .submit(Submission {
+            submitter: &s.agency,
+            body: order.as_bytes(),
+        })
+        .await
+        .map_err(|e| PageError::new(e, HOME))?;
+    Ok(see_other(
+        &format!("{HOME}?submitted={}", encode(&answer.case)),
+        &[],
+    ))
+}
+
+/// One of the agency's cases: the decision with its reasons.
+pub(crate) async fn case(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let Some(s) = session(&state, &headers) else {
+        return Ok(see_other(HOME, &[]));
+    };
+    let gw = state.gateway();
+    let c = gw
+        .agency_case(&s.agency, &id)
+        .await
+        .map_err(|e| PageError::new(e, HOME))?;
+    let package = gw
+        .store()
+        .package(&id)
+        .await
+        .map_err(|e| PageError::new(GatewayError::from(e), HOME))?;
+    let d = &c.decision;
+    let content = html! {
+        dl {
+            dt { "Reference" } dd { (c.reference) }
+            dt { "Received" } dd { (time(c.received_at)) }
+            dt { "Status" } dd { (c.status) }
+            dt { "Outcome" } dd { strong { (d.outcome.as_str()) } }
+            dt { "Answer due" } dd { (time(d.due_at)) }
+            @if let Some(t) = d.not_before { dt { "Not before" } dd { (time(t)) } }
+            @if let Some(t) = d.preserve_until { dt { "Preserved until" } dd { (time(t)) } }
+            dt { "Package" } dd { @match &package {
+                Some(p) if p.state == "ready" => {
+                    a href={ "/portal/cases/" (encode(&c.case)) "/package" } download { "Download " (c.case) ".age" }
+                }
+                Some(p) => { (p.state) }
+                None => "none yet",
+            } }
+        }
+        h2 { "Reasons" }
+        @if d.reasons.is_empty() { p { "No rule fired." } } @else {
+            table {
+                thead { tr { th { "Code" } th { "Target" } th { "Category" } th { "Message" } th { "Citation" } } }
+                tbody { @for r in &d.reasons { tr {
+                    td { code { (r.code) } } td { (r.target.as_deref().unwrap_or("—")) }
+                    td { (r.category.map(|c| c.as_str()).unwrap_or("—")) } td { (r.message) } td { (r.citation) }
+                } } }
+            }
+        }
+        h2 { "Pairs" }
+        @if d.decisions.is_empty() { p { "The order was decided as a whole." } } @else {
+            table {
+                thead { tr { th { "Target" } th { "Category" } th { "Status" } } }
+                tbody { @for p in &d.decisions { tr {
+                    td { (p.target) } td { (p.category.as_str()) } td { strong { (p.status.as_str()) } }
+                } } }
+            }
+        }
+        p { a href="/portal" { "Back to your cases" } }
+    };
+    Ok(page(
+        StatusCode::OK,
+        layout(&format!("Case {id}"), nav(Some(&s)), content),
+    ))
+}
+
+pub(crate) async fn package(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let Some(s) = session(&state, &headers) else {
+        return Ok(see_other(HOME, &[]));
+    };
+    crate::routes::agency::package_response(&state, &s.agency, &id)
+        .await
+        .map_err(|e: AppError| PageError::new(e, HOME))
+}

@@ -1,0 +1,312 @@
+// Drives the console and the agency portal of a running `writ serve --demo`
+// in a real Chromium, as people use them:
+//
+//   an officer signs in to the portal with the agency's key and submits a
+//   search warrant and an emergency request; a reviewer proposes to approve
+//   the warrant and an approver confirms it (the two-person rule); the
+//   reviewer records the emergency callback; the officer downloads the
+//   warrant's sealed package. The console is also checked without
+//   JavaScript and with the keyboard only.
+//
+// Environment: WRIT_URL (the server), WRIT_DATA (its data folder),
+// WRIT_EXAMPLES (examples/orders), WRIT_SCREENSHOTS (where screenshots go),
+// CHROMIUM (default /usr/bin/chromium).
+// Prints "N passed, M failed" last and exits 1 on any failure.
+
+import { createHmac, createPrivateKey, sign } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const url = process.env.WRIT_URL;
+const data = process.env.WRIT_DATA;
+const examples = process.env.WRIT_EXAMPLES;
+const shots = process.env.WRIT_SCREENSHOTS;
+if (!url || !data || !examples || !shots) {
+  console.error('set WRIT_URL, WRIT_DATA, WRIT_EXAMPLES and WRIT_SCREENSHOTS');
+  process.exit(2);
+}
+mkdirSync(shots, { recursive: true });
+
+// ---- secrets of the demo --------------------------------------------------
+
+// `role name password otpauth-URI token` per line.
+const users = Object.fromEntries(
+  readFileSync(join(data, 'demo/console-users.txt'), 'utf8')
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => {
+      const [role, name, password, uri] = l.split(/\s+/);
+      return [name, { role, password, secret: new URL(uri).searchParams.get('secret') }];
+    }),
+);
+
+function base32(text) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = 0;
+  let value = 0;
+  const out = [];
+  for (const c of text.replace(/=+$/, '').toUpperCase()) {
+    value = (value << 5) | alphabet.indexOf(c);
+    bits += 5;
+    if (bits >= 8) {
+      out.push((value >>> (bits - 8)) & 0xff);
+      bits -= 8;
+    }
+  }
+  return Buffer.from(out);
+}
+
+// RFC 6238: HMAC-SHA1, 30-second steps, 6 digits.
+function totp(secret, seconds = Math.floor(Date.now() / 1000)) {
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(seconds / 30)));
+  const mac = createHmac('sha1', base32(secret)).update(counter).digest();
+  const offset = mac[19] & 0x0f;
+  const code = (mac.readUInt32BE(offset) & 0x7fffffff) % 1000000;
+  return String(code).padStart(6, '0');
+}
+
+// The demo signing key file holds the base64 Ed25519 seed.
+function agencyKey(agency) {
+  const seed = Buffer.from(
+    readFileSync(join(data, 'demo/agencies', agency, 'signing.key'), 'utf8').trim(),
+    'base64',
+  );
+  const pkcs8 = Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), seed]);
+  return createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' });
+}
+
+// ---- a tiny runner -----------------------------------------------------------
+
+let passed = 0;
+let failed = 0;
+async function step(name, fn) {
+  try {
+    await fn();
+    passed += 1;
+    console.log(`ok - ${name}`);
+  } catch (e) {
+    failed += 1;
+    console.log(`not ok - ${name}\n  ${String(e && e.stack ? e.stack : e).split('\n').join('\n  ')}`);
+    throw e;
+  }
+}
+function check(cond, what) {
+  if (!cond) throw new Error(`check failed: ${what}`);
+}
+// Runs an action that submits a form and waits for the page it leads to.
+async function submit(page, action) {
+  await Promise.all([page.waitForNavigation(), action()]);
+}
+async function shot(page, name) {
+  await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+}
+
+// ---- the flow ----------------------------------------------------------------
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: [
+    '--headless',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+  ],
+});
+
+async function consoleSignIn(context, name) {
+  const page = await context.newPage();
+  await page.goto(`${url}/console`);
+  await page.getByLabel('User name').fill(name);
+  await page.getByLabel('Password').fill(users[name].password);
+  await page.getByLabel('Authenticator code').fill(totp(users[name].secret));
+  await submit(page, () => page.getByRole('button', { name: 'Sign in' }).click());
+  check((await page.content()).includes(`${name} (${users[name].role})`), `${name} is signed in`);
+  return page;
+}
+
+function order(file, reference) {
+  const o = JSON.parse(readFileSync(join(examples, file), 'utf8'));
+  o.reference = reference;
+  return JSON.stringify(o, null, 2);
+}
+
+const run = Date.now().toString(36);
+const cases = {};
+
+try {
+  const officer = await browser.newContext({ acceptDownloads: true });
+  const portal = await officer.newPage();
+
+  await step('an officer signs in to the portal with the agency key', async () => {
+    await portal.goto(`${url}/portal`);
+    const challenge = await portal.locator('input[name=challenge]').inputValue();
+    check(challenge.startsWith('writ-portal-sign-in:'), 'a challenge is shown');
+    const signature = sign(null, Buffer.from(challenge), agencyKey('us-fbi-wfo')).toString('base64');
+    await portal.getByLabel('Agency id').fill('us-fbi-wfo');
+    await portal.getByLabel('Signature (base64 Ed25519)').fill(signature);
+    await shot(portal, '01-portal-sign-in');
+    await submit(portal, () => portal.getByRole('button', { name: 'Sign in' }).click());
+    check((await portal.content()).includes('Submit an order'), 'the portal home is shown');
+  });
+
+  for (const [name, file] of [
+    ['warrant', 'search-warrant.json'],
+    ['emergency', 'emergency-request.json'],
+  ]) {
+    await step(`the officer submits the ${name} through the form`, async () => {
+      await portal.getByLabel(/The order as JSON/).fill(order(file, `UI-${name}-${run}`));
+      await submit(portal, () => portal.getByRole('button', { name: 'Submit the order' }).click());
+      const notice = await portal.locator('[role=status]').innerText();
+      const m = notice.match(/case (c-[0-9a-f]+)/);
+      check(m, `a case id in "${notice}"`);
+      cases[name] = m[1];
+    });
+  }
+  await shot(portal, '02-portal-cases');
+
+  const ritaContext = await browser.newContext();
+  const rita = await consoleSignIn(ritaContext, 'rita');
+
+  await step('the queue lists both cases, the emergency first and flagged', async () => {
+    const rows = await rita.locator('tbody tr').allInnerTexts();
+    const at = (id) => rows.findIndex((r) => r.includes(id));
+    check(at(cases.warrant) >= 0 && at(cases.emergency) >= 0, 'both cases are queued');
+    check(at(cases.emergency) < at(cases.warrant), 'the emergency comes first');
+    check(rows[at(cases.emergency)].includes('unverified emergency'), 'the emergency is flagged');
+    // Times are shown in the viewer's zone, with UTC on hover.
+    const title = await rita.locator('time').first().getAttribute('title');
+    check(title && title.startsWith('UTC '), 'UTC on hover');
+    // The style and script run under the pages' content security policy.
+    const background = await rita.locator('header').evaluate((e) => getComputedStyle(e).backgroundColor);
+    check(background === 'rgb(31, 58, 95)', `the style applies (${background})`);
+    const shown = await rita.locator('time').first().innerText();
+    check(!shown.endsWith(' UTC'), `the time was localised (${shown})`);
+    await shot(rita, '03-console-queue');
+  });
+
+  await step('the queue filters by instrument', async () => {
+    await rita.getByLabel('Instrument').selectOption('emergency_request');
+    await submit(rita, () => rita.getByRole('button', { name: 'Apply' }).click());
+    const text = await rita.locator('main').innerText();
+    check(text.includes(cases.emergency) && !text.includes(cases.warrant), 'only the emergency');
+    await rita.goto(`${url}/console`);
+  });
+
+  await step('the reviewer proposes to approve the warrant', async () => {
+    await submit(rita, () => rita.getByRole('link', { name: cases.warrant }).click());
+    const text = await rita.locator('main').innerText();
+    check(text.includes('Decision:') && text.includes('Log events'), 'the case page');
+    check(text.includes('email:alice@example.com'), 'the pairs');
+    await submit(rita, () => rita.getByRole('button', { name: 'Propose approval' }).click());
+    const after = await rita.locator('main').innerText();
+    check(after.includes('Recorded: approve'), 'the proposal is recorded');
+    check(after.includes('Only an approver other than the proposer can confirm'), 'a reviewer cannot confirm');
+    await shot(rita, '04-case-proposed');
+  });
+
+  await step('a second person, an approver, confirms it', async () => {
+    const alexContext = await browser.newContext();
+    const alex = await consoleSignIn(alexContext, 'alex');
+    await alex.goto(`${url}/console/cases/${cases.warrant}`);
+    await submit(alex, () => alex.getByRole('button', { name: 'Confirm (second approval)' }).click());
+    const text = await alex.locator('main').innerText();
+    check(text.includes('Recorded: confirm'), 'the confirmation is recorded');
+    check(/Status\s+approved/.test(text), 'the case is approved');
+    await shot(alex, '05-case-confirmed');
+    await alexContext.close();
+  });
+
+  await step('the reviewer records the emergency callback', async () => {
+    await rita.goto(`${url}/console/cases/${cases.emergency}`);
+    await rita.getByLabel('from the registry').check();
+    await rita.getByLabel('the agency confirmed the request').check();
+    await shot(rita, '06-emergency-callback');
+    await submit(rita, () => rita.getByRole('button', { name: 'Record the callback' }).click());
+    const text = await rita.locator('main').innerText();
+    check(text.includes('Recorded: callback'), 'the callback is recorded');
+    check(text.includes('Decision: approve'), 'decided again: approve');
+    check(!text.includes('emergency_unverified'), 'no longer unverified');
+    await shot(rita, '07-emergency-decided');
+  });
+
+  await step('the officer downloads the sealed package of the warrant', async () => {
+    await portal.goto(`${url}/portal`);
+    const row = portal.locator('tbody tr', { hasText: cases.warrant });
+    check((await row.innerText()).includes('approved'), 'the officer sees the warrant approved');
+    const link = portal.getByRole('link', { name: `Download ${cases.warrant}.age` });
+    // Delivery seals in the background; the page says so until it is ready.
+    for (let i = 0; i < 60 && !(await link.count()); i += 1) {
+      await portal.waitForTimeout(500);
+      await portal.goto(`${url}/portal`);
+    }
+    await shot(portal, '08-portal-package');
+    const [download] = await Promise.all([portal.waitForEvent('download'), link.click()]);
+    const path = join(shots, `${cases.warrant}.age`);
+    await download.saveAs(path);
+    const bytes = readFileSync(path);
+    check(bytes.subarray(0, 21).toString() === 'age-encryption.org/v1', 'an age file');
+  });
+
+  await step('the console works without JavaScript and with the keyboard', async () => {
+    const plain = await browser.newContext({ javaScriptEnabled: false });
+    const page = await plain.newPage();
+    await page.goto(`${url}/console`);
+    await page.getByLabel('User name').focus();
+    await page.keyboard.type('avery');
+    await page.keyboard.press('Tab');
+    await page.keyboard.type(users.avery.password);
+    await page.keyboard.press('Tab');
+    await page.keyboard.type(totp(users.avery.secret));
+    await submit(page, () => page.keyboard.press('Enter'));
+    check((await page.locator('main').innerText()).includes('Review queue'), 'signed in by keyboard');
+    await page.goto(`${url}/console/cases/${cases.emergency}`);
+    const text = await page.locator('main').innerText();
+    check(/\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC/.test(text), 'times fall back to UTC text');
+    await shot(page, '09-console-no-js');
+    await submit(page, () => page.getByRole('button', { name: 'Sign out' }).press('Enter'));
+    check((await page.content()).includes('Console sign-in'), 'signed out');
+    await plain.close();
+  });
+
+  await step('an admin suspends an agency and sees it in its history', async () => {
+    const adminContext = await browser.newContext();
+    const adam = await consoleSignIn(adminContext, 'adam');
+    await submit(adam, () => adam.getByRole('link', { name: 'Agencies' }).click());
+    await submit(adam, () => adam.getByRole('link', { name: 'us-nypd' }).click());
+    await adam.getByLabel(/One E.164 number a line/).fill('+12025550142');
+    await submit(adam, () => adam.getByRole('button', { name: 'Save numbers' }).click());
+    await submit(adam, () => adam.getByRole('button', { name: 'Suspend' }).click());
+    const text = await adam.locator('main').innerText();
+    check(text.includes('Recorded: suspend'), 'the suspension is recorded');
+    check(/Status\s+suspended/.test(text), 'the agency is suspended');
+    check(/suspended\s+suspended\s+adam/.test(text), 'the history names the admin');
+    check(text.includes('+12025550142'), 'the callback number is saved');
+    await shot(adam, '10-agency');
+    await adminContext.close();
+  });
+
+  await step('the public status page shows the log and how to verify it', async () => {
+    const page = await officer.newPage();
+    await page.goto(`${url}/status`);
+    const text = await page.locator('main').innerText();
+    check(text.includes('writ log verify --url'), 'the verify command');
+    check(Number(await page.locator('#log-size').innerText()) > 0, 'the log has entries');
+    await shot(page, '11-status');
+  });
+} catch (e) {
+  if (!failed) {
+    failed += 1;
+    console.log(`not ok - ${e && e.stack ? e.stack : e}`);
+  }
+} finally {
+  await browser.close();
+  writeFileSync(join(shots, 'cases.json'), JSON.stringify(cases, null, 2));
+}
+
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);
