@@ -118,9 +118,9 @@ fn prove(data: &Path, index: u64) -> anyhow::Result<ExitCode> {
 }
 
 /// Reads a log's prefix over HTTP.
-struct UrlFetch {
-    prefix: String,
-    agent: ureq::Agent,
+pub(crate) struct UrlFetch {
+    pub(crate) prefix: String,
+    pub(crate) agent: ureq::Agent,
 }
 
 impl Fetch for UrlFetch {

@@ -17,6 +17,7 @@ mod html;
 mod period;
 pub mod render;
 mod report;
+mod source;
 
 pub use countries::name as country_name;
 pub use figures::{
@@ -25,12 +26,15 @@ pub use figures::{
 };
 pub use period::Period;
 pub use report::{CheckpointRef, REPORT_VERSION, Report, SIGNATURE_CONTEXT};
+pub use source::{Accepted, Prefix, compute, read_prefix, verify};
 
 /// Why a report could not be computed, read or accepted.
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
     #[error("invalid period `{0}`: expected YYYY-H1 or YYYY-H2")]
     Period(String),
+    #[error("log: {0}")]
+    Log(String),
     #[error("log entry {index}: {reason}")]
     Entry { index: u64, reason: String },
     #[error("report is malformed: {0}")]

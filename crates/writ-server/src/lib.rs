@@ -3,7 +3,8 @@
 //! Agency routes (`/v1/orders`, `/v1/cases...`) authenticate every request
 //! by an HTTP Message Signature ([`httpsig`]); review routes
 //! (`/v1/review/...`) by a console user's personal access token; the log
-//! (`/log/...`), `/healthz`, `/metrics` and `/openapi.json` are public.
+//! (`/log/...`), `/transparency`, `/healthz`, `/metrics` and `/openapi.json`
+//! are public.
 //! Every error is an RFC 9457 problem ([`error::AppError`]).
 
 pub mod app;
@@ -61,6 +62,8 @@ struct StateInner {
     limiter: RateLimiter,
     replay: ReplayCache,
     metrics: Metrics,
+    /// The last transparency report computed: (period, checkpoint size, report).
+    reports: tokio::sync::Mutex<Option<(writ_report::Period, u64, writ_report::Report)>>,
 }
 
 impl AppState {
@@ -74,6 +77,7 @@ impl AppState {
                     2 * httpsig::MAX_SKEW_SECONDS as u64 + 60,
                 )),
                 metrics: Metrics::default(),
+                reports: tokio::sync::Mutex::new(None),
                 gw,
                 log,
                 config,
@@ -118,6 +122,8 @@ pub const ROUTES: &[(&str, &str, Auth)] = &[
     ("GET", "/openapi.json", Auth::Public),
     ("GET", "/healthz", Auth::Public),
     ("GET", "/metrics", Auth::Public),
+    ("GET", "/transparency", Auth::Public),
+    ("GET", "/transparency.json", Auth::Public),
 ];
 
 /// Who may call a route.
@@ -151,6 +157,8 @@ pub fn router(state: AppState) -> Router {
         .route("/openapi.json", get(public::openapi))
         .route("/healthz", get(public::healthz))
         .route("/metrics", get(public::metrics))
+        .route("/transparency", get(transparency::page))
+        .route("/transparency.json", get(transparency::json))
         .fallback(public::not_found)
         .layer(DefaultBodyLimit::max(limit))
         .layer(middleware::from_fn_with_state(state.clone(), observe))
