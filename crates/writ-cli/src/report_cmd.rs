@@ -176,7 +176,7 @@ fn fetch_report(url: &str, period: Period) -> anyhow::Result<Report> {
         .limit(256 * 1024 * 1024)
         .read_to_string()
         .with_context(|| format!("GET {target}"))?;
-    Ok(render::from_json(&body).with_context(|| format!("GET {target}"))?)
+    render::from_json(&body).with_context(|| format!("GET {target}"))
 }
 
 fn write(report: &Report, format: Format, out: Option<&Path>) -> anyhow::Result<()> {

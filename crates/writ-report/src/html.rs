@@ -48,12 +48,26 @@ fn country_label(code: &Option<String>) -> String {
 }
 
 fn pct(part: u64, whole: u64) -> String {
-    if whole == 0 {
-        "–".to_owned()
-    } else {
-        let tenths = (part * 1000 + whole / 2) / whole;
-        format!("{}.{} %", tenths / 10, tenths % 10)
+    match (part * 1000 + whole / 2).checked_div(whole) {
+        None => "–".to_owned(),
+        Some(tenths) => format!("{}.{} %", tenths / 10, tenths % 10),
     }
+}
+
+/// The segments of one 100 % stacked bar: (y, height, outcome index, value).
+fn segments(values: &[u64; 6], top: u64, height: u64) -> Vec<(u64, u64, usize, u64)> {
+    let total: u64 = values.iter().sum();
+    let mut y = top;
+    let mut out = Vec::new();
+    for (k, v) in values.iter().enumerate() {
+        if let Some(h) = (v * height).checked_div(total)
+            && *v > 0
+        {
+            out.push((y, h.max(1), k, *v));
+            y += h;
+        }
+    }
+    out
 }
 
 /// Requests by country: horizontal bars.
@@ -112,17 +126,12 @@ fn outcome_mix(report: &Report) -> Markup {
                     @let x = left + i as u64 * (bar_w + gap);
                     @let values = outcome_values(&m.outcomes);
                     @let total: u64 = values.iter().sum();
-                    @let mut y = 4u64;
                     @if total == 0 {
                         rect x=(x) y="4" width=(bar_w) height=(chart_h) fill="none" stroke="#d0d7de" {}
                     }
-                    @for (k, v) in values.iter().enumerate() {
-                        @if total > 0 && *v > 0 {
-                            @let h = v * chart_h / total;
-                            rect x=(x) y=(y) width=(bar_w) height=(h.max(1)) fill=(OUTCOMES[k].1) {
-                                title { (OUTCOMES[k].0) ": " (v) }
-                            }
-                            @let _ = { y += h; };
+                    @for (y, h, k, v) in segments(&values, 4, chart_h) {
+                        rect x=(x) y=(y) width=(bar_w) height=(h) fill=(OUTCOMES[k].1) {
+                            title { (OUTCOMES[k].0) ": " (v) }
                         }
                     }
                     text x=(x + bar_w / 2) y=(chart_h + 20) text-anchor="middle" { (m.month) }
