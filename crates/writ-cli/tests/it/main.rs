@@ -7,6 +7,7 @@ mod bench;
 mod decide;
 mod log;
 mod policy;
+mod report;
 mod serve;
 
 use std::path::{Path, PathBuf};

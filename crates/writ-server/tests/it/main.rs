@@ -9,3 +9,4 @@ mod bad_input;
 mod corpus;
 mod socket;
 mod support;
+mod transparency;
