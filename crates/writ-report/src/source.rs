@@ -19,9 +19,42 @@ pub struct Prefix {
     pub root: Hash,
 }
 
+/// One entry bundle, read and hashed.
+struct Bundle {
+    bytes: Vec<u8>,
+    leaves: Vec<Hash>,
+}
+
+/// Reads and checks bundle `n` of a tree of `tree_size` leaves, and hashes
+/// its entries.
+fn read_bundle(fetch: &dyn Fetch, n: u64, tree_size: u64) -> Result<Bundle, ReportError> {
+    let id = tiles::bundle_at(n, tree_size)
+        .ok_or_else(|| ReportError::Log(format!("entry bundle {n} is missing")))?;
+    let path = id.path();
+    let bytes = fetch
+        .fetch(&path)
+        .map_err(|e| ReportError::Log(format!("cannot read `{path}`: {e}")))?
+        .ok_or_else(|| ReportError::Log(format!("`{path}` is missing")))?;
+    let leaves: Vec<Hash> = tiles::split_bundle(&bytes)
+        .map_err(|e| ReportError::Log(format!("`{path}` is malformed: {e}")))?
+        .into_iter()
+        .map(leaf_hash)
+        .collect();
+    if leaves.len() != usize::from(id.width) {
+        return Err(ReportError::Log(format!(
+            "`{path}` holds {} entries, expected {}",
+            leaves.len(),
+            id.width
+        )));
+    }
+    Ok(Bundle { bytes, leaves })
+}
+
 /// Reads the first `count` entries of a log whose published tree has
 /// `tree_size` leaves into `tally`, and returns the root of those entries.
 /// `progress` is called with the entries read so far.
+///
+/// A second thread reads and hashes the bundles while this one counts.
 pub fn read_prefix(
     fetch: &dyn Fetch,
     tree_size: u64,
@@ -34,43 +67,51 @@ pub fn read_prefix(
             "the report covers {count} entries, the log has only {tree_size}"
         )));
     }
-    let mut builder = TreeBuilder::new();
-    let mut leaves = Vec::with_capacity(TILE_WIDTH as usize);
-    let mut read = 0u64;
-    let mut n = 0u64;
-    while read < count {
-        let id = tiles::bundle_at(n, tree_size)
-            .ok_or_else(|| ReportError::Log(format!("entry bundle {n} is missing")))?;
-        let path = id.path();
-        let bundle = fetch
-            .fetch(&path)
-            .map_err(|e| ReportError::Log(format!("cannot read `{path}`: {e}")))?
-            .ok_or_else(|| ReportError::Log(format!("`{path}` is missing")))?;
-        let entries = tiles::split_bundle(&bundle)
-            .map_err(|e| ReportError::Log(format!("`{path}` is malformed: {e}")))?;
-        if entries.len() != usize::from(id.width) {
-            return Err(ReportError::Log(format!(
-                "`{path}` holds {} entries, expected {}",
-                entries.len(),
-                id.width
-            )));
-        }
-        leaves.clear();
-        for entry in entries {
-            if read == count {
-                break;
+    let bundles = count.div_ceil(TILE_WIDTH);
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Bundle, ReportError>>(64);
+        let stop = &stop;
+        scope.spawn(move || {
+            for n in 0..bundles {
+                if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    return;
+                }
+                let bundle = read_bundle(fetch, n, tree_size);
+                let failed = bundle.is_err();
+                if tx.send(bundle).is_err() || failed {
+                    return;
+                }
             }
-            tally.push(entry)?;
-            leaves.push(leaf_hash(entry));
-            read += 1;
-        }
-        builder.push_leaf_hashes(&leaves, &mut |_, _| {});
-        progress(read);
-        n += 1;
-    }
-    Ok(Prefix {
-        size: read,
-        root: builder.root(),
+        });
+        let result = (|| {
+            let mut builder = TreeBuilder::new();
+            let mut read = 0u64;
+            for _ in 0..bundles {
+                let bundle = rx
+                    .recv()
+                    .map_err(|_| ReportError::Log("entry bundles stopped".into()))??;
+                let entries = tiles::split_bundle(&bundle.bytes)
+                    .map_err(|e| ReportError::Log(e.to_string()))?;
+                let take = usize::try_from(count - read)
+                    .unwrap_or(usize::MAX)
+                    .min(entries.len());
+                for entry in entries.iter().take(take) {
+                    tally.push(entry)?;
+                }
+                builder.push_leaf_hashes(bundle.leaves.get(..take).unwrap_or(&[]), &mut |_, _| {});
+                read += take as u64;
+                progress(read);
+            }
+            Ok(Prefix {
+                size: read,
+                root: builder.root(),
+            })
+        })();
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        // Unblock the reader if it waits to send.
+        drop(rx);
+        result
     })
 }
 
