@@ -359,145 +359,115 @@ impl Tally {
 
     /// Reads the next entry of the log (its bytes as logged).
     pub fn push(&mut self, bytes: &[u8]) -> Result<(), ReportError> {
+        let parsed = self.parser().parse(self.entries, bytes)?;
+        self.apply(parsed)
+    }
+
+    /// What reads entries for this tally; it can run on other threads,
+    /// whose results go to [`Tally::apply`] in log order.
+    pub fn parser(&self) -> Parser {
+        Parser {
+            period: self.period,
+            start: self.start.clone(),
+            end: self.end.clone(),
+            months: self.months.clone(),
+        }
+    }
+
+    /// Counts the next entry, as [`Parser::parse`] read it.
+    pub fn apply(&mut self, parsed: Parsed) -> Result<(), ReportError> {
         let index = self.entries;
         self.entries += 1;
-        let bad = |reason: String| ReportError::Entry { index, reason };
-        let raw: RawEntry<'_> =
-            serde_json::from_slice(bytes).map_err(|e| bad(format!("not an entry: {e}")))?;
-        if raw.v != 1 {
-            return Err(bad(format!("unsupported version {}", raw.v)));
-        }
-        let kind = raw.kind.as_ref();
-        if kind == "restricted" {
-            let unit = match raw.unit.as_deref() {
-                Some("letter") => 0,
-                Some("selector") => 1,
-                Some("event") => 2,
-                other => return Err(bad(format!("unknown restricted unit {other:?}"))),
-            };
-            let period = raw
-                .period
-                .as_deref()
-                .ok_or_else(|| bad("restricted entry without `period`".into()))?;
-            if Period::parse(period)? == self.period {
-                self.restricted[unit] += 1;
-            }
-            return Ok(());
-        }
-        if kind == "registry" {
-            return Ok(());
-        }
-        let known = [
-            "received",
-            "decided",
-            "reviewed",
-            "verified",
-            "disclosed",
-            "preserved",
-            "released",
-            "notified",
-            "extended",
-            "withdrawn",
-            "expired",
-        ];
-        if !known.contains(&kind) {
-            return Err(bad(format!("unknown kind `{kind}`")));
-        }
-        let case = raw
-            .case
-            .as_deref()
-            .ok_or_else(|| bad(format!("`{kind}` entry without a case")))?;
-        let public = raw.public;
-        if kind == "received" {
-            let hour = raw
-                .hour
-                .as_deref()
-                .ok_or_else(|| bad("entry without `hour`".into()))?;
-            if hour < self.start.as_str() || hour >= self.end.as_str() {
+        let (case, event) = match parsed.0 {
+            Inner::Skip => return Ok(()),
+            Inner::Restricted(unit) => {
+                if let Some(n) = self.restricted.get_mut(unit) {
+                    *n += 1;
+                }
                 return Ok(());
             }
-            let public = public.ok_or_else(|| bad("`received` without `public`".into()))?;
-            let instrument = public
-                .instrument
-                .ok_or_else(|| bad("`received` without `instrument`".into()))?
-                .into_owned();
-            let key = (public.country.map(Cow::into_owned), instrument);
-            let group = match self.group_index.get(&key) {
-                Some(g) => *g,
-                None => {
-                    let g = u32::try_from(self.groups.len())
-                        .map_err(|_| bad("too many countries and instruments".into()))?;
-                    self.groups.push(key.clone());
-                    self.group_index.insert(key, g);
-                    g
-                }
-            };
-            let month = self
-                .months
-                .iter()
-                .position(|m| hour.starts_with(m.as_str()))
-                .and_then(|m| u8::try_from(m).ok())
-                .ok_or_else(|| bad(format!("`hour` `{hour}` is not a timestamp")))?;
-            let state = CaseState {
-                group,
+            Inner::Received {
+                case,
+                group: key,
                 month,
-                emergency: public.emergency.unwrap_or(false),
-                targets: public.targets.unwrap_or(0),
-                accounts: 0,
-                abroad: 0,
-                decided: Decided::None,
-                review_rejected: false,
-                content: false,
-                disclosed: false,
-                withdrawn: false,
-                preserved: None,
-                on_time: None,
-            };
-            if self.cases.insert(CaseKey::of(case), state).is_some() {
-                return Err(bad(format!("a second `received` entry for case `{case}`")));
+                emergency,
+                targets,
+            } => {
+                let group = match self.group_index.get(&key) {
+                    Some(g) => *g,
+                    None => {
+                        let g =
+                            u32::try_from(self.groups.len()).map_err(|_| ReportError::Entry {
+                                index,
+                                reason: "too many countries and instruments".into(),
+                            })?;
+                        self.groups.push(key.clone());
+                        self.group_index.insert(key, g);
+                        g
+                    }
+                };
+                let state = CaseState {
+                    group,
+                    month,
+                    emergency,
+                    targets,
+                    accounts: 0,
+                    abroad: 0,
+                    decided: Decided::None,
+                    review_rejected: false,
+                    content: false,
+                    disclosed: false,
+                    withdrawn: false,
+                    preserved: None,
+                    on_time: None,
+                };
+                if self.cases.insert(case, state).is_some() {
+                    return Err(ReportError::Entry {
+                        index,
+                        reason: "a second `received` entry for its case".into(),
+                    });
+                }
+                return Ok(());
             }
-            return Ok(());
-        }
+            Inner::Event { case, event } => (case, event),
+        };
         // Events of cases received in other periods do not count here.
-        let Some(state) = self.cases.get_mut(&CaseKey::of(case)) else {
+        let Some(state) = self.cases.get_mut(&case) else {
             return Ok(());
         };
-        let on_time = public.as_ref().and_then(|p| p.on_time);
-        match kind {
-            "decided" => {
-                let p = public.ok_or_else(|| bad("`decided` without `public`".into()))?;
-                state.decided = match p.outcome.as_deref() {
-                    Some("no_data") => Decided::NoData,
-                    Some("reject") => Decided::Reject,
-                    Some(_) => Decided::Other,
-                    None => return Err(bad("`decided` without `outcome`".into())),
-                };
-                state.accounts = p.accounts.unwrap_or(0);
-                state.abroad = p.accounts_abroad.unwrap_or(0);
+        let on_time = match event {
+            Event::Decided {
+                decided,
+                accounts,
+                abroad,
+                on_time,
+            } => {
+                state.decided = decided;
+                state.accounts = accounts;
+                state.abroad = abroad;
+                on_time
             }
-            "reviewed" => {
-                if let Some(p) = &public
-                    && p.action.as_deref() == Some("confirm")
-                {
-                    state.review_rejected = p.outcome.as_deref() == Some("reject");
+            Event::Reviewed { confirmed, on_time } => {
+                if let Some(rejected) = confirmed {
+                    state.review_rejected = rejected;
                 }
+                on_time
             }
-            "disclosed" => {
+            Event::Disclosed { content, on_time } => {
                 state.disclosed = true;
-                if public
-                    .as_ref()
-                    .and_then(|p| p.disclosed.as_ref())
-                    .is_some_and(|d| d.get("content").is_some_and(|n| *n > 0))
-                {
-                    state.content = true;
-                }
+                state.content |= content;
+                on_time
             }
-            "preserved" => {
-                state.preserved = Some(public.as_ref().and_then(|p| p.accounts).unwrap_or(0));
+            Event::Preserved { accounts, on_time } => {
+                state.preserved = Some(accounts);
+                on_time
             }
-            "withdrawn" => state.withdrawn = true,
-            _ => {}
-        }
+            Event::Withdrawn => {
+                state.withdrawn = true;
+                None
+            }
+            Event::Other { on_time } => on_time,
+        };
         if on_time.is_some() {
             state.on_time = on_time;
         }
@@ -588,5 +558,184 @@ impl Tally {
             },
             months,
         }
+    }
+}
+
+/// An entry as read by a [`Parser`], waiting to be counted by
+/// [`Tally::apply`].
+#[derive(Debug)]
+pub struct Parsed(Inner);
+
+#[derive(Debug)]
+enum Inner {
+    Skip,
+    Restricted(usize),
+    Received {
+        case: CaseKey,
+        group: (Option<String>, String),
+        month: u8,
+        emergency: bool,
+        targets: u64,
+    },
+    Event {
+        case: CaseKey,
+        event: Event,
+    },
+}
+
+#[derive(Debug)]
+enum Event {
+    Decided {
+        decided: Decided,
+        accounts: u64,
+        abroad: u64,
+        on_time: Option<bool>,
+    },
+    Reviewed {
+        /// `Some(rejects)` for a confirmation.
+        confirmed: Option<bool>,
+        on_time: Option<bool>,
+    },
+    Disclosed {
+        content: bool,
+        on_time: Option<bool>,
+    },
+    Preserved {
+        accounts: u64,
+        on_time: Option<bool>,
+    },
+    Withdrawn,
+    Other {
+        on_time: Option<bool>,
+    },
+}
+
+/// Reads entries for a [`Tally`]: pure, and shareable between threads.
+#[derive(Clone, Debug)]
+pub struct Parser {
+    period: Period,
+    start: String,
+    end: String,
+    months: Vec<String>,
+}
+
+const KINDS: [&str; 11] = [
+    "received",
+    "decided",
+    "reviewed",
+    "verified",
+    "disclosed",
+    "preserved",
+    "released",
+    "notified",
+    "extended",
+    "withdrawn",
+    "expired",
+];
+
+impl Parser {
+    /// Reads entry `index` of the log.
+    pub fn parse(&self, index: u64, bytes: &[u8]) -> Result<Parsed, ReportError> {
+        let bad = |reason: String| ReportError::Entry { index, reason };
+        let raw: RawEntry<'_> =
+            serde_json::from_slice(bytes).map_err(|e| bad(format!("not an entry: {e}")))?;
+        if raw.v != 1 {
+            return Err(bad(format!("unsupported version {}", raw.v)));
+        }
+        let kind = raw.kind.as_ref();
+        if kind == "restricted" {
+            let unit = match raw.unit.as_deref() {
+                Some("letter") => 0,
+                Some("selector") => 1,
+                Some("event") => 2,
+                other => return Err(bad(format!("unknown restricted unit {other:?}"))),
+            };
+            let period = raw
+                .period
+                .as_deref()
+                .ok_or_else(|| bad("restricted entry without `period`".into()))?;
+            return Ok(Parsed(if Period::parse(period)? == self.period {
+                Inner::Restricted(unit)
+            } else {
+                Inner::Skip
+            }));
+        }
+        if kind == "registry" {
+            return Ok(Parsed(Inner::Skip));
+        }
+        if !KINDS.contains(&kind) {
+            return Err(bad(format!("unknown kind `{kind}`")));
+        }
+        let case_id = raw
+            .case
+            .as_deref()
+            .ok_or_else(|| bad(format!("`{kind}` entry without a case")))?;
+        let case = CaseKey::of(case_id);
+        let public = raw.public;
+        if kind == "received" {
+            let hour = raw
+                .hour
+                .as_deref()
+                .ok_or_else(|| bad("entry without `hour`".into()))?;
+            if hour < self.start.as_str() || hour >= self.end.as_str() {
+                return Ok(Parsed(Inner::Skip));
+            }
+            let public = public.ok_or_else(|| bad("`received` without `public`".into()))?;
+            let instrument = public
+                .instrument
+                .ok_or_else(|| bad("`received` without `instrument`".into()))?
+                .into_owned();
+            let month = self
+                .months
+                .iter()
+                .position(|m| hour.starts_with(m.as_str()))
+                .and_then(|m| u8::try_from(m).ok())
+                .ok_or_else(|| bad(format!("`hour` `{hour}` is not a timestamp")))?;
+            return Ok(Parsed(Inner::Received {
+                case,
+                group: (public.country.map(Cow::into_owned), instrument),
+                month,
+                emergency: public.emergency.unwrap_or(false),
+                targets: public.targets.unwrap_or(0),
+            }));
+        }
+        let on_time = public.as_ref().and_then(|p| p.on_time);
+        let event = match kind {
+            "decided" => {
+                let p = public.ok_or_else(|| bad("`decided` without `public`".into()))?;
+                Event::Decided {
+                    decided: match p.outcome.as_deref() {
+                        Some("no_data") => Decided::NoData,
+                        Some("reject") => Decided::Reject,
+                        Some(_) => Decided::Other,
+                        None => return Err(bad("`decided` without `outcome`".into())),
+                    },
+                    accounts: p.accounts.unwrap_or(0),
+                    abroad: p.accounts_abroad.unwrap_or(0),
+                    on_time,
+                }
+            }
+            "reviewed" => Event::Reviewed {
+                confirmed: public
+                    .as_ref()
+                    .filter(|p| p.action.as_deref() == Some("confirm"))
+                    .map(|p| p.outcome.as_deref() == Some("reject")),
+                on_time,
+            },
+            "disclosed" => Event::Disclosed {
+                content: public
+                    .as_ref()
+                    .and_then(|p| p.disclosed.as_ref())
+                    .is_some_and(|d| d.get("content").is_some_and(|n| *n > 0)),
+                on_time,
+            },
+            "preserved" => Event::Preserved {
+                accounts: public.as_ref().and_then(|p| p.accounts).unwrap_or(0),
+                on_time,
+            },
+            "withdrawn" => Event::Withdrawn,
+            _ => Event::Other { on_time },
+        };
+        Ok(Parsed(Inner::Event { case, event }))
     }
 }

@@ -21,8 +21,8 @@ mod source;
 
 pub use countries::name as country_name;
 pub use figures::{
-    Band, Counts, Figures, Month, NslBands, OnTime, Outcomes, Preservation, Row, Tally,
-    legal_process,
+    Band, Counts, Figures, Month, NslBands, OnTime, Outcomes, Parsed, Parser, Preservation, Row,
+    Tally, legal_process,
 };
 pub use period::Period;
 pub use report::{CheckpointRef, REPORT_VERSION, Report, SIGNATURE_CONTEXT};

@@ -19,15 +19,21 @@ pub struct Prefix {
     pub root: Hash,
 }
 
-/// One entry bundle, read and hashed.
+/// One entry bundle of the prefix: its leaf hashes and its entries as read.
 struct Bundle {
-    bytes: Vec<u8>,
     leaves: Vec<Hash>,
+    parsed: Vec<crate::Parsed>,
 }
 
-/// Reads and checks bundle `n` of a tree of `tree_size` leaves, and hashes
-/// its entries.
-fn read_bundle(fetch: &dyn Fetch, n: u64, tree_size: u64) -> Result<Bundle, ReportError> {
+/// Reads, checks, hashes and parses bundle `n` of a tree of `tree_size`
+/// leaves, up to entry `count` of the log.
+fn read_bundle(
+    fetch: &dyn Fetch,
+    parser: &crate::Parser,
+    n: u64,
+    tree_size: u64,
+    count: u64,
+) -> Result<Bundle, ReportError> {
     let id = tiles::bundle_at(n, tree_size)
         .ok_or_else(|| ReportError::Log(format!("entry bundle {n} is missing")))?;
     let path = id.path();
@@ -35,26 +41,34 @@ fn read_bundle(fetch: &dyn Fetch, n: u64, tree_size: u64) -> Result<Bundle, Repo
         .fetch(&path)
         .map_err(|e| ReportError::Log(format!("cannot read `{path}`: {e}")))?
         .ok_or_else(|| ReportError::Log(format!("`{path}` is missing")))?;
-    let leaves: Vec<Hash> = tiles::split_bundle(&bytes)
-        .map_err(|e| ReportError::Log(format!("`{path}` is malformed: {e}")))?
-        .into_iter()
-        .map(leaf_hash)
-        .collect();
-    if leaves.len() != usize::from(id.width) {
+    let entries = tiles::split_bundle(&bytes)
+        .map_err(|e| ReportError::Log(format!("`{path}` is malformed: {e}")))?;
+    if entries.len() != usize::from(id.width) {
         return Err(ReportError::Log(format!(
             "`{path}` holds {} entries, expected {}",
-            leaves.len(),
+            entries.len(),
             id.width
         )));
     }
-    Ok(Bundle { bytes, leaves })
+    let first = n * TILE_WIDTH;
+    let take = usize::try_from(count.saturating_sub(first))
+        .unwrap_or(usize::MAX)
+        .min(entries.len());
+    let mut leaves = Vec::with_capacity(take);
+    let mut parsed = Vec::with_capacity(take);
+    for (i, entry) in entries.iter().take(take).enumerate() {
+        leaves.push(leaf_hash(entry));
+        parsed.push(parser.parse(first + i as u64, entry)?);
+    }
+    Ok(Bundle { leaves, parsed })
 }
 
 /// Reads the first `count` entries of a log whose published tree has
 /// `tree_size` leaves into `tally`, and returns the root of those entries.
 /// `progress` is called with the entries read so far.
 ///
-/// A second thread reads and hashes the bundles while this one counts.
+/// Worker threads read, hash and parse the bundles; this thread counts
+/// them in log order.
 pub fn read_prefix(
     fetch: &dyn Fetch,
     tree_size: u64,
@@ -68,48 +82,61 @@ pub fn read_prefix(
         )));
     }
     let bundles = count.div_ceil(TILE_WIDTH);
+    let workers = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .clamp(1, 4) as u64;
+    let parser = tally.parser();
     let stop = std::sync::atomic::AtomicBool::new(false);
     std::thread::scope(|scope| {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Bundle, ReportError>>(64);
+        type Item = (u64, Result<Bundle, ReportError>);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Item>(8 * workers as usize);
         let stop = &stop;
-        scope.spawn(move || {
-            for n in 0..bundles {
-                if stop.load(std::sync::atomic::Ordering::Relaxed) {
-                    return;
+        let parser = &parser;
+        for w in 0..workers {
+            let tx = tx.clone();
+            scope.spawn(move || {
+                let mut n = w;
+                while n < bundles && !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let bundle = read_bundle(fetch, parser, n, tree_size, count);
+                    let failed = bundle.is_err();
+                    if tx.send((n, bundle)).is_err() || failed {
+                        return;
+                    }
+                    n += workers;
                 }
-                let bundle = read_bundle(fetch, n, tree_size);
-                let failed = bundle.is_err();
-                if tx.send(bundle).is_err() || failed {
-                    return;
-                }
-            }
-        });
+            });
+        }
+        drop(tx);
         let result = (|| {
             let mut builder = TreeBuilder::new();
-            let mut read = 0u64;
-            for _ in 0..bundles {
-                let bundle = rx
-                    .recv()
-                    .map_err(|_| ReportError::Log("entry bundles stopped".into()))??;
-                let entries = tiles::split_bundle(&bundle.bytes)
-                    .map_err(|e| ReportError::Log(e.to_string()))?;
-                let take = usize::try_from(count - read)
-                    .unwrap_or(usize::MAX)
-                    .min(entries.len());
-                for entry in entries.iter().take(take) {
-                    tally.push(entry)?;
+            let mut waiting = std::collections::BTreeMap::new();
+            let mut next = 0u64;
+            while next < bundles {
+                let bundle = match waiting.remove(&next) {
+                    Some(b) => b,
+                    None => {
+                        let (n, b) = rx.recv().map_err(|_| {
+                            ReportError::Log(format!("entry bundle {next} was not read"))
+                        })?;
+                        waiting.insert(n, b);
+                        continue;
+                    }
+                };
+                let bundle: Bundle = bundle?;
+                for parsed in bundle.parsed {
+                    tally.apply(parsed)?;
                 }
-                builder.push_leaf_hashes(bundle.leaves.get(..take).unwrap_or(&[]), &mut |_, _| {});
-                read += take as u64;
-                progress(read);
+                builder.push_leaf_hashes(&bundle.leaves, &mut |_, _| {});
+                progress(builder.size());
+                next += 1;
             }
             Ok(Prefix {
-                size: read,
+                size: builder.size(),
                 root: builder.root(),
             })
         })();
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
-        // Unblock the reader if it waits to send.
+        // Unblock workers waiting to send.
         drop(rx);
         result
     })
