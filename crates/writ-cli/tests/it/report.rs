@@ -153,3 +153,78 @@ fn a_report_is_checked_against_the_right_log_key() {
     ]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
 }
+
+/// `writ serve` on a simulated folder: its signed report is the one the
+/// folder gives, and it verifies over HTTP.
+#[test]
+fn a_served_simulated_log_reports_over_http() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    simulate(&data, "1500");
+    let vkey = vkey(&data);
+    let local = writ(&[
+        "report",
+        "--data",
+        data.to_str().unwrap(),
+        "--period",
+        "2026-H2",
+    ]);
+    assert!(local.status.success(), "{}", stderr(&local));
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_writ"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(&data)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let url = loop {
+        let line = lines.next().expect("server exited").unwrap();
+        if let Some(url) = line.strip_prefix("listening on ") {
+            break url.to_owned();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    let prefix = format!("{url}/log");
+
+    let served = writ(&["report", "--url", &prefix, "--period", "2026-H2"]);
+    let page = dir.path().join("page.html");
+    let html = writ(&[
+        "report",
+        "--url",
+        &prefix,
+        "--period",
+        "2026-H2",
+        "--format",
+        "html",
+        "--out",
+        page.to_str().unwrap(),
+    ]);
+    let verified = writ(&[
+        "report",
+        "verify",
+        page.to_str().unwrap(),
+        "--url",
+        &prefix,
+        "--vkey",
+        &vkey,
+    ]);
+    let _ = child.kill();
+    let _ = child.wait();
+
+    assert!(served.status.success(), "{}", stderr(&served));
+    // Ed25519 signatures are deterministic: the same figures at the same
+    // checkpoint give the same document.
+    assert_eq!(stdout(&served), stdout(&local));
+    assert!(html.status.success(), "{}", stderr(&html));
+    assert!(verified.status.success(), "{}", stderr(&verified));
+    assert!(
+        stdout(&verified).contains("covers 1500 entries"),
+        "{}",
+        stdout(&verified)
+    );
+}
