@@ -25,6 +25,8 @@ pub enum BenchCommand {
     Report(ReportArgs),
     /// Seal generated demo accounts and compare with the `age` CLI.
     Seal(crate::seal_cmd::SealArgs),
+    /// A verified emergency from order to downloadable package (machine time).
+    Emergency(crate::bench_emergency::EmergencyArgs),
     /// One sealing run, measured in its own process (used by `bench seal`).
     #[command(hide = true)]
     SealChild(crate::seal_cmd::ChildArgs),
@@ -59,6 +61,9 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<ExitCode> {
         BenchCommand::Intake(args) => client::runtime()?.block_on(intake(args)),
         BenchCommand::Report(args) => report(&args),
         BenchCommand::Seal(args) => crate::seal_cmd::run(args),
+        BenchCommand::Emergency(args) => {
+            client::runtime()?.block_on(crate::bench_emergency::run(args))
+        }
         BenchCommand::SealChild(args) => crate::seal_cmd::child(args),
     }
 }

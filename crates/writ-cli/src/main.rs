@@ -10,11 +10,14 @@ use clap::{Parser, Subcommand};
 
 mod agency_cmd;
 mod bench_cmd;
+mod bench_emergency;
 mod client;
 mod decide_cmd;
+mod fetch_cmd;
 mod input;
 mod log_cmd;
 mod policy_cmd;
+mod receipt_cmd;
 mod report_cmd;
 mod review_cmd;
 mod seal_cmd;
@@ -48,6 +51,11 @@ enum Command {
     Serve(serve_cmd::ServeArgs),
     /// Sign and send an order; print the case and decision.
     Submit(submit_cmd::SubmitArgs),
+    /// Download a case's sealed package; with --identity, decrypt and check it.
+    Fetch(fetch_cmd::FetchArgs),
+    /// Check a user's notice receipt against the public log.
+    #[command(subcommand)]
+    Receipt(receipt_cmd::ReceiptCommand),
     /// Manage the agency registry.
     #[command(subcommand)]
     Agency(agency_cmd::AgencyCommand),
@@ -88,6 +96,8 @@ fn main() -> ExitCode {
         }
         Command::Serve(args) => serve_cmd::run(args),
         Command::Submit(args) => submit_cmd::run(args),
+        Command::Fetch(args) => fetch_cmd::run(args),
+        Command::Receipt(cmd) => receipt_cmd::run(cmd),
         Command::Agency(cmd) => agency_cmd::run(cmd),
         Command::Review(args) => review_cmd::run(args),
         Command::Token(cmd) => token_cmd::run(cmd),

@@ -9,8 +9,9 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Args;
 use serde::Deserialize;
+use writ_gateway::notice::{NoticeConfig, SmtpConfig, WebhookConfig};
 use writ_server::ServerConfig;
-use writ_server::app::{App, AppOptions};
+use writ_server::app::{App, AppOptions, ConnectorSpec};
 
 use crate::client;
 use crate::input::BadInput;
@@ -43,6 +44,33 @@ pub struct ServeArgs {
     /// changes: a file with another key than the log's is refused.
     #[arg(long, env = "WRIT_LOG_KEY")]
     pub log_key: Option<PathBuf>,
+    /// Where collection reads the provider's data: `demo` (the demo mail
+    /// service, the default with --demo), `sql:FILE` (queries per category)
+    /// or an http(s) URL (NDJSON; bearer token from WRIT_CONNECTOR_TOKEN).
+    /// Without one, nothing is collected.
+    #[arg(long, env = "WRIT_CONNECTOR")]
+    pub connector: Option<String>,
+    /// How long a package may be downloaded once available, e.g. `30d`,
+    /// `12h`, `90s` [default: 30d].
+    #[arg(long, env = "WRIT_PACKAGE_TTL")]
+    pub package_ttl: Option<String>,
+    /// The server's public URL, named in user notices' receipts
+    /// [default: http://<listen>].
+    #[arg(long, env = "WRIT_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Send user notices by e-mail through this SMTP server (`smtp://host:port`).
+    #[arg(long, env = "WRIT_SMTP")]
+    pub smtp: Option<String>,
+    /// The sender address of notices [default: notices@<host of --public-url>].
+    #[arg(long, env = "WRIT_SMTP_FROM")]
+    pub smtp_from: Option<String>,
+    /// Also post notices to this URL, signed the Standard Webhooks way with
+    /// WRIT_WEBHOOK_SECRET (`whsec_<base64>`).
+    #[arg(long, env = "WRIT_WEBHOOK")]
+    pub webhook: Option<String>,
+    /// Who notices are from, as users read it [default: Writ].
+    #[arg(long, env = "WRIT_PROVIDER_NAME")]
+    pub provider_name: Option<String>,
 }
 
 #[derive(Deserialize, Default, Debug)]
@@ -54,6 +82,8 @@ struct FileConfig {
     rate_limit: Option<u32>,
     burst: Option<u32>,
     body_limit: Option<usize>,
+    connector: Option<String>,
+    package_ttl: Option<String>,
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -95,7 +125,69 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         },
     };
     let log_key = args.log_key.as_deref().map(load_log_key).transpose()?;
+    let connector = args
+        .connector
+        .or(file.connector)
+        .map(|c| {
+            c.parse::<ConnectorSpec>()
+                .map_err(|e| BadInput(format!("--connector: {e}")))
+        })
+        .transpose()?;
+    let package_ttl = match args.package_ttl.or(file.package_ttl) {
+        Some(text) => parse_duration(&text).ok_or_else(|| {
+            BadInput(format!(
+                "--package-ttl `{text}`: expected e.g. 30d, 12h, 90s"
+            ))
+        })?,
+        None => std::time::Duration::from_secs(30 * 24 * 3600),
+    };
+    let public_url = args
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{listen}"));
+    let public_url = public_url.trim_end_matches('/').to_owned();
+    let smtp =
+        match &args.smtp {
+            None => None,
+            Some(url) => {
+                let host = public_url
+                    .split("://")
+                    .nth(1)
+                    .and_then(|h| h.split([':', '/']).next())
+                    .unwrap_or("localhost");
+                let from = args
+                    .smtp_from
+                    .clone()
+                    .unwrap_or_else(|| format!("notices@{host}"));
+                Some(SmtpConfig::parse(url, &from).ok_or_else(|| {
+                    BadInput(format!("--smtp `{url}`: expected smtp://host:port"))
+                })?)
+            }
+        };
+    let webhook =
+        match &args.webhook {
+            None => None,
+            Some(url) => {
+                let secret = std::env::var("WRIT_WEBHOOK_SECRET").map_err(|_| {
+                    BadInput("--webhook needs WRIT_WEBHOOK_SECRET (whsec_<base64>)".into())
+                })?;
+                Some(WebhookConfig::new(url, &secret).ok_or_else(|| {
+                    BadInput("WRIT_WEBHOOK_SECRET: expected whsec_<base64>".into())
+                })?)
+            }
+        };
+    let notice = NoticeConfig {
+        outbox: None,
+        smtp,
+        webhook,
+        provider: args.provider_name.clone().unwrap_or_else(|| "Writ".into()),
+        log_url: format!("{public_url}/log"),
+        vkey: String::new(),
+    };
     let options = AppOptions {
+        notice,
+        connector,
+        package_ttl,
         database: args.database.or(file.database),
         demo: args.demo,
         objects,
@@ -161,6 +253,21 @@ async fn shutdown_signal() {
 
 /// Reads the log key file, or creates it with a new key (readable by its
 /// owner only) when it does not exist yet.
+/// A duration such as `30d`, `12h`, `15m` or `90s`.
+pub fn parse_duration(text: &str) -> Option<std::time::Duration> {
+    let text = text.trim();
+    let unit = text.chars().last()?;
+    let scale = match unit {
+        's' => 1,
+        'm' => 60,
+        'h' => 3600,
+        'd' => 86_400,
+        _ => return None,
+    };
+    let n: u64 = text.get(..text.len() - 1)?.parse().ok()?;
+    Some(std::time::Duration::from_secs(n.checked_mul(scale)?))
+}
+
 fn load_log_key(path: &std::path::Path) -> anyhow::Result<writ_tlog::LogKey> {
     use std::io::Write as _;
     match std::fs::read_to_string(path) {

@@ -10,7 +10,7 @@
 //! persist (deletions and legal holds) lives in the service's own SQLite
 //! database in its own folder ([`DemoMail`]).
 //!
-//! An account's size comes from its id: most are a few KB, some a few MB,
+//! An account's size comes from its id: most are a few KB or a few hundred KB, some a few MB,
 //! a few tens of MB and a rare one several GB. An id `bulk-<bytes>` asks for
 //! an account of about that many bytes (used by the benchmark).
 
@@ -83,7 +83,8 @@ pub fn plan(account: &str) -> Plan {
     {
         Some(bytes) => bytes,
         None => match seed % 1000 {
-            0..700 => 8 * KIB,
+            0..250 => 512 * KIB,
+            250..700 => 8 * KIB,
             700..950 => 2 * MIB,
             950..995 => 64 * MIB,
             _ => 3 * GIB,

@@ -54,8 +54,10 @@ fn commitments(
         "reference": ctx.order.reference.as_str(),
         "order_sha256": ctx.order_sha256,
     });
-    if let (Some(extra), Some(map)) = (extra, order_level.as_object_mut()) {
-        map.insert("action".to_owned(), extra);
+    // What the event adds (who acted, the package hash) goes in beside the
+    // order-level details.
+    if let (Some(Value::Object(extra)), Some(map)) = (extra, order_level.as_object_mut()) {
+        map.extend(extra);
     }
     details.push(order_level);
     for target in &ctx.order.targets {
@@ -333,6 +335,98 @@ pub fn preserved(
         at,
         defer,
         public,
+        commitments,
+        private,
+    ))
+}
+
+/// `disclosed`: a package is ready for the agency. The order-level
+/// commitment covers the package's hash; each target's covers the pairs
+/// released for it.
+pub fn disclosed(
+    ctx: &CaseContext<'_>,
+    released: &Decision,
+    package_sha256: &str,
+    generation: i64,
+    at: Timestamp,
+    defer: bool,
+) -> Result<NewEvent> {
+    let (commitments, private) = commitments(
+        ctx,
+        Some(released),
+        Some(json!({"package_sha256": package_sha256, "package": generation})),
+    )?;
+    let mut disclosed: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for p in &released.decisions {
+        if let Some(account) = &p.account {
+            disclosed
+                .entry(p.category.as_str())
+                .or_default()
+                .insert(account);
+        }
+    }
+    let disclosed: BTreeMap<&str, usize> =
+        disclosed.into_iter().map(|(c, a)| (c, a.len())).collect();
+    let public = json!({"disclosed": disclosed, "on_time": at <= released.due_at});
+    Ok(entry(
+        "disclosed",
+        ctx,
+        at,
+        defer,
+        public,
+        commitments,
+        private,
+    ))
+}
+
+/// `released`: a hold lapsed (or was released).
+pub fn released(
+    ctx: &CaseContext<'_>,
+    accounts: usize,
+    at: Timestamp,
+    defer: bool,
+) -> Result<NewEvent> {
+    let (commitments, private) = commitments(ctx, None, None)?;
+    Ok(entry(
+        "released",
+        ctx,
+        at,
+        defer,
+        json!({ "accounts": accounts }),
+        commitments,
+        private,
+    ))
+}
+
+/// `notified`: notices went out to `users` users.
+pub fn notified(
+    ctx: &CaseContext<'_>,
+    users: usize,
+    notice_id: &str,
+    at: Timestamp,
+    defer: bool,
+) -> Result<NewEvent> {
+    let (commitments, private) = commitments(ctx, None, Some(json!({"notice": notice_id})))?;
+    Ok(entry(
+        "notified",
+        ctx,
+        at,
+        defer,
+        json!({ "users": users }),
+        commitments,
+        private,
+    ))
+}
+
+/// `expired`: a package was deleted after its download window.
+pub fn expired(ctx: &CaseContext<'_>, at: Timestamp, defer: bool) -> Result<NewEvent> {
+    let (commitments, private) = commitments(ctx, None, None)?;
+    Ok(entry(
+        "expired",
+        ctx,
+        at,
+        defer,
+        Value::Null,
         commitments,
         private,
     ))

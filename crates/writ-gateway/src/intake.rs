@@ -91,16 +91,71 @@ pub struct CaseView {
     pub status: String,
     pub received_at: Timestamp,
     pub decision: Decision,
+    /// For an emergency request: how long it has waited.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub emergency_clock: Option<EmergencyClock>,
+    /// What a reviewer should look at first: `challenge_gag` (a secrecy
+    /// order without end or longer than policy allows, to be challenged
+    /// in court), `emergency_unverified`, `new_requester`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub flags: Vec<&'static str>,
+}
+
+/// The review flags a decision raises.
+fn flags(decision: &Decision) -> Vec<&'static str> {
+    let codes = decision.codes();
+    let mut flags = Vec::new();
+    if codes.contains(&"indefinite_gag") || codes.contains(&"long_gag") {
+        flags.push("challenge_gag");
+    }
+    for code in ["emergency_unverified", "new_requester"] {
+        if codes.contains(&code) {
+            flags.push(code);
+        }
+    }
+    flags
+}
+
+/// The clock of an emergency request, from receipt to the recorded callback
+/// (or to now while none is recorded).
+#[derive(Clone, Debug, Serialize)]
+pub struct EmergencyClock {
+    pub received_at: Timestamp,
+    /// When staff recorded the callback.
+    pub verified_at: Option<Timestamp>,
+    /// Seconds from receipt to the callback, or to now.
+    pub waited_seconds: i64,
+    pub due_at: Timestamp,
 }
 
 impl CaseView {
     pub fn from_row(row: &CaseRow) -> Result<Self> {
+        let received_at = from_epoch(row.created_at)?;
+        let decision: Decision = serde_json::from_str(&row.decision)?;
+        let emergency_clock = if row.emergency != 0 {
+            let order: Order = serde_json::from_str(&row.order_json)?;
+            let verified_at = order
+                .emergency
+                .and_then(|e| e.callback)
+                .and_then(|c| c.verified_at);
+            let until = verified_at.unwrap_or_else(Timestamp::now);
+            Some(EmergencyClock {
+                received_at,
+                verified_at,
+                waited_seconds: until.as_second() - received_at.as_second(),
+                due_at: decision.due_at,
+            })
+        } else {
+            None
+        };
         Ok(CaseView {
             case: row.id.clone(),
             reference: row.reference.clone(),
             status: row.status.clone(),
-            received_at: from_epoch(row.created_at)?,
-            decision: serde_json::from_str(&row.decision)?,
+            received_at,
+            flags: flags(&decision),
+            decision,
+            emergency_clock,
         })
     }
 }

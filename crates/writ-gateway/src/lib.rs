@@ -15,9 +15,11 @@
 pub mod auth;
 mod cache;
 pub mod canonical;
+pub mod delivery;
 pub mod demo;
 pub mod events;
 mod intake;
+pub mod notice;
 pub mod registry;
 pub mod review;
 pub mod sink;
@@ -56,6 +58,9 @@ pub enum GatewayError {
     Conflict(String),
     #[error("{0} not found")]
     NotFound(String),
+    /// It existed and is gone for good (HTTP 410).
+    #[error("{0}")]
+    Gone(String),
     /// Authenticated, but not allowed (HTTP 403).
     #[error("{0}")]
     Forbidden(String),
@@ -87,6 +92,8 @@ struct Inner {
     engine: Arc<dyn Engine>,
     intake: intake::Writer,
     published: tokio::sync::Notify,
+    delivery_wake: tokio::sync::Notify,
+    delivery: std::sync::OnceLock<Arc<delivery::Delivery>>,
     agencies: cache::TtlCache<Option<writ_store::AgencyRow>>,
     keys: cache::TtlCache<Option<(String, ed25519_dalek::VerifyingKey)>>,
     accounts: cache::TtlCache<Option<String>>,
@@ -109,6 +116,8 @@ impl Gateway {
                 engine,
                 intake,
                 published: tokio::sync::Notify::new(),
+                delivery_wake: tokio::sync::Notify::new(),
+                delivery: std::sync::OnceLock::new(),
                 agencies: cache::TtlCache::new(),
                 keys: cache::TtlCache::new(),
                 accounts: cache::TtlCache::new(),
@@ -159,6 +168,7 @@ impl Gateway {
     /// Wakes the publisher: new events are in the outbox.
     pub(crate) fn events_written(&self) {
         self.inner.published.notify_one();
+        self.inner.delivery_wake.notify_one();
     }
 
     /// Resolves when new events may be waiting in the outbox.

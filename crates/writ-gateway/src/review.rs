@@ -456,7 +456,18 @@ impl Gateway {
         nd.until = Some(until.unwrap_or(now));
         let mut decision: Decision = serde_json::from_str(&row.decision)?;
         let fresh = self.redecide(&row, &order).await?;
+        // `formats.md`: only `notify` and the codes of section L change.
+        const SECTION_L: [&str; 3] = ["gag_not_binding", "indefinite_gag", "long_gag"];
         decision.notify = fresh.notify;
+        decision
+            .reasons
+            .retain(|r| !SECTION_L.contains(&r.code.as_str()));
+        decision.reasons.extend(
+            fresh
+                .reasons
+                .into_iter()
+                .filter(|r| SECTION_L.contains(&r.code.as_str())),
+        );
         let country = self.country_of(&order).await?;
         let ctx = context(&row, &order, country.as_deref());
         let defer = self.defer_for(&row.id, &order, &decision).await?;

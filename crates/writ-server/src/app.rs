@@ -29,6 +29,52 @@ pub struct AppOptions {
     /// The log's signing key when it is kept in a file (`--log-key`);
     /// `None`: kept in the case store.
     pub log_key: Option<writ_tlog::LogKey>,
+    /// Where collection reads the provider's data; `None`: the demo mail
+    /// service with `--demo`, else no delivery.
+    pub connector: Option<ConnectorSpec>,
+    /// How long a package may be downloaded once available.
+    pub package_ttl: Duration,
+    /// How often the delivery worker wakes up when nothing else wakes it.
+    pub delivery_tick: Duration,
+    /// User notices: channels and the public log URL for receipts. With
+    /// `--demo`, notices are also written to `<data>/demo/outbox/`. The
+    /// verifier key is filled in from the log.
+    pub notice: writ_gateway::notice::NoticeConfig,
+}
+
+/// The provider's data source for collection.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ConnectorSpec {
+    /// The demo mail service in `<data>/demo/mail/`.
+    Demo,
+    /// SQL queries per category, configured in a TOML file; holds live in
+    /// the provider's database beside the data.
+    Sql(PathBuf),
+    /// A provider endpoint that streams NDJSON; holds live in the case
+    /// store.
+    Http { url: String, token: Option<String> },
+}
+
+impl std::str::FromStr for ConnectorSpec {
+    type Err = String;
+
+    /// `demo`, `sql:FILE`, or an `http://` / `https://` URL.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s == "demo" {
+            Ok(Self::Demo)
+        } else if let Some(path) = s.strip_prefix("sql:") {
+            Ok(Self::Sql(PathBuf::from(path)))
+        } else if s.starts_with("http://") || s.starts_with("https://") {
+            Ok(Self::Http {
+                url: s.to_owned(),
+                token: std::env::var("WRIT_CONNECTOR_TOKEN").ok(),
+            })
+        } else {
+            Err(format!(
+                "unknown connector `{s}`: expected `demo`, `sql:FILE` or an http(s) URL"
+            ))
+        }
+    }
 }
 
 impl AppOptions {
@@ -41,6 +87,14 @@ impl AppOptions {
             server: ServerConfig::default(),
             log_period: Duration::from_millis(500),
             log_key: None,
+            connector: None,
+            package_ttl: Duration::from_secs(30 * 24 * 3600),
+            delivery_tick: Duration::from_secs(1),
+            notice: writ_gateway::notice::NoticeConfig {
+                provider: "Writ".into(),
+                log_url: "http://127.0.0.1:8080/log".into(),
+                ..Default::default()
+            },
         }
     }
 }
@@ -58,6 +112,8 @@ pub enum StartError {
     Log(String),
     #[error("demo data: {0}")]
     Demo(#[from] writ_gateway::GatewayError),
+    #[error("connector: {0}")]
+    Connector(String),
 }
 
 /// A started application.
@@ -68,6 +124,8 @@ pub struct App {
     pub seeded: Option<Seeded>,
     stop: Option<oneshot::Sender<()>>,
     publisher: Option<JoinHandle<()>>,
+    stop_delivery: Option<oneshot::Sender<()>>,
+    delivery: Option<JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for App {
@@ -118,6 +176,42 @@ impl App {
         } else {
             None
         };
+        let connector = options
+            .connector
+            .clone()
+            .or(options.demo.then_some(ConnectorSpec::Demo));
+        let (stop_delivery, delivery) = match connector {
+            None => (None, None),
+            Some(spec) => {
+                let provider = provider(&spec, &options.data, &gateway).await?;
+                let objects = options
+                    .objects
+                    .clone()
+                    .unwrap_or_else(|| options.data.join("objects"));
+                let mut config = writ_gateway::delivery::DeliveryConfig::new(provider, objects);
+                config.package_ttl = options.package_ttl;
+                config.tick = options.delivery_tick;
+                let mut notice = options.notice.clone();
+                if options.demo && notice.outbox.is_none() {
+                    notice.outbox = Some(options.data.join("demo").join("outbox"));
+                }
+                notice.vkey = log.vkey().to_string();
+                if notice.outbox.is_some() || notice.smtp.is_some() || notice.webhook.is_some() {
+                    config.notices = Some(notice);
+                }
+                gateway.enable_delivery(config)?;
+                let (stop, stopped) = oneshot::channel::<()>();
+                let gateway = gateway.clone();
+                let task = tokio::spawn(async move {
+                    gateway
+                        .run_delivery(async move {
+                            let _ = stopped.await;
+                        })
+                        .await;
+                });
+                (Some(stop), Some(task))
+            }
+        };
         let (stop, stopped) = oneshot::channel::<()>();
         let publisher = {
             let gateway = gateway.clone();
@@ -142,6 +236,8 @@ impl App {
             seeded,
             stop: Some(stop),
             publisher: Some(publisher),
+            stop_delivery,
+            delivery,
         })
     }
 
@@ -155,6 +251,12 @@ impl App {
 
     /// Publishes what is left in the outbox and closes the log.
     pub async fn shutdown(mut self) -> Result<(), StartError> {
+        if let Some(stop) = self.stop_delivery.take() {
+            let _ = stop.send(());
+        }
+        if let Some(d) = self.delivery.take() {
+            let _ = d.await;
+        }
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
@@ -168,4 +270,41 @@ impl App {
             .map_err(|e| StartError::Log(e.to_string()))?;
         Ok(())
     }
+}
+
+/// Opens the provider's data source and its holds table.
+async fn provider(
+    spec: &ConnectorSpec,
+    data: &std::path::Path,
+    gateway: &Gateway,
+) -> Result<writ_gateway::delivery::Provider, StartError> {
+    use writ_connect::{Connector, Holds};
+    let fail = |e: &dyn std::fmt::Display| StartError::Connector(e.to_string());
+    let (connector, holds): (Arc<dyn Connector>, Holds) = match spec {
+        ConnectorSpec::Demo => {
+            let mail = writ_connect::demo::DemoMail::open(&data.join("demo").join("mail"))
+                .await
+                .map_err(|e| fail(&e))?;
+            let holds = mail.holds().clone();
+            (Arc::new(mail), holds)
+        }
+        ConnectorSpec::Sql(path) => {
+            let config = writ_connect::sql::SqlConfig::load(path).map_err(|e| fail(&e))?;
+            let holds = Holds::open(&config.database).await.map_err(|e| fail(&e))?;
+            (
+                Arc::new(writ_connect::sql::SqlConnector::new(config)),
+                holds,
+            )
+        }
+        ConnectorSpec::Http { url, token } => {
+            let holds = Holds::with_pool(gateway.store().pool().clone())
+                .await
+                .map_err(|e| fail(&e))?;
+            (
+                Arc::new(writ_connect::http::HttpConnector::new(url, token.clone())),
+                holds,
+            )
+        }
+    };
+    Ok(writ_gateway::delivery::Provider { connector, holds })
 }

@@ -38,6 +38,7 @@ impl AppError {
                 GatewayError::Input(_) => StatusCode::UNPROCESSABLE_ENTITY,
                 GatewayError::Conflict(_) => StatusCode::CONFLICT,
                 GatewayError::NotFound(_) => StatusCode::NOT_FOUND,
+                GatewayError::Gone(_) => StatusCode::GONE,
                 GatewayError::Forbidden(_) => StatusCode::FORBIDDEN,
                 GatewayError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
                 GatewayError::Store(_) | GatewayError::Internal(_) => {

@@ -97,6 +97,7 @@ pub const ROUTES: &[(&str, &str, Auth)] = &[
     ("GET", "/v1/cases", Auth::Agency),
     ("GET", "/v1/cases/{id}", Auth::Agency),
     ("POST", "/v1/cases/{id}/withdraw", Auth::Agency),
+    ("GET", "/v1/cases/{id}/package", Auth::Agency),
     ("GET", "/v1/review/queue", Auth::Reviewer),
     ("GET", "/v1/review/cases/{id}", Auth::Reviewer),
     ("POST", "/v1/review/cases/{id}/approve", Auth::Reviewer),
@@ -147,6 +148,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/cases", get(agency::list))
         .route("/v1/cases/{id}", get(agency::show))
         .route("/v1/cases/{id}/withdraw", post(agency::withdraw))
+        .route("/v1/cases/{id}/package", get(agency::package))
         .route("/v1/review/queue", get(review::queue))
         .route("/v1/review/cases/{id}", get(review::show))
         .route("/v1/review/cases/{id}/{action}", post(review::act))

@@ -11,6 +11,7 @@
 //! power loss. Writes to SQLite are serialised inside the process, which turns
 //! lock contention into queueing instead of `SQLITE_BUSY` errors.
 
+mod delivery;
 mod migrate;
 mod rows;
 
@@ -20,6 +21,7 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, AssertSqlSafe, Executor, Row};
 
+pub use delivery::{DueColumn, Fulfilled, NoticeRow, PackageRow};
 pub use rows::*;
 
 /// Errors of the case store.
@@ -898,7 +900,10 @@ async fn history(
     Ok(())
 }
 
-async fn insert_event(tx: &mut sqlx::Transaction<'_, sqlx::Any>, e: &NewEvent) -> Result<()> {
+pub(crate) async fn insert_event(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    e: &NewEvent,
+) -> Result<()> {
     sqlx::query(
         "INSERT INTO events (case_id, kind, entry, private, state, log_index, created_at) \
          VALUES ($1, $2, $3, $4, $5, NULL, $6)",
@@ -918,7 +923,8 @@ async fn upsert_hold(tx: &mut sqlx::Transaction<'_, sqlx::Any>, h: &HoldRow) -> 
     sqlx::query(
         "INSERT INTO holds (agency_id, reference, case_id, instrument, accounts, preserve_until, renewals) \
          VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (agency_id, reference) DO UPDATE SET \
-         preserve_until = excluded.preserve_until, renewals = excluded.renewals, accounts = excluded.accounts",
+         preserve_until = excluded.preserve_until, renewals = excluded.renewals, accounts = excluded.accounts, \
+         released_at = NULL",
     )
     .bind(&h.agency_id)
     .bind(&h.reference)

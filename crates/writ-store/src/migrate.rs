@@ -7,7 +7,13 @@ use sqlx::AssertSqlSafe;
 
 use crate::{Backend, Result, Store};
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/0001_initial.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/0001_initial.sql")),
+    (
+        2,
+        include_str!("../migrations/0002_delivery_and_notices.sql"),
+    ),
+];
 
 pub(crate) async fn run(store: &Store) -> Result<()> {
     let _g = store.write_guard().await;

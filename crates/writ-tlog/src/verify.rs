@@ -59,6 +59,10 @@ pub enum VerifyError {
     Rollback { old: u64, new: u64 },
     #[error("fork: the log's tree of size {0} differs from the earlier checkpoint's")]
     Fork(u64),
+    #[error("entry {index} is not in the log of size {size}")]
+    NotInLog { index: u64, size: u64 },
+    #[error("entry {0} is not in the tree the checkpoint signs (its inclusion proof fails)")]
+    NotIncluded(u64),
     #[error("consistency proof from size {old} to {new} does not verify: {reason}")]
     Consistency { old: u64, new: u64, reason: String },
 }
@@ -274,4 +278,81 @@ fn bundle_leaves(fetch: &dyn Fetch, n: u64, size: u64) -> Result<Vec<Hash>, Veri
         });
     }
     Ok(entries.into_iter().map(leaf_hash).collect())
+}
+
+/// An entry read from a log and proven to be in its signed checkpoint.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProvenEntry {
+    pub index: u64,
+    pub entry: Vec<u8>,
+}
+
+/// Reads the signed checkpoint and the entries at `indexes`, each checked
+/// against the checkpoint's root by an inclusion proof assembled from the
+/// log's hash tiles: what a receipt holder needs to trust an entry without
+/// auditing the whole log.
+pub fn proven_entries(
+    fetch: &dyn Fetch,
+    vkey: &NoteVerifier,
+    indexes: &[u64],
+) -> Result<(Checkpoint, Vec<ProvenEntry>), VerifyError> {
+    use crate::tree::HashReader as _;
+    let note_bytes = get(fetch, CHECKPOINT_PATH)?;
+    let note = String::from_utf8(note_bytes).map_err(|_| VerifyError::Malformed {
+        path: CHECKPOINT_PATH.into(),
+        reason: "not UTF-8".into(),
+    })?;
+    let checkpoint = vkey.open_checkpoint(&note)?;
+    let size = checkpoint.size;
+    let mut out = Vec::with_capacity(indexes.len());
+    for &index in indexes {
+        if index >= size {
+            return Err(VerifyError::NotInLog { index, size });
+        }
+        let bundle = tiles::bundle_at(index / TILE_WIDTH, size)
+            .ok_or(VerifyError::NotInLog { index, size })?;
+        let path = bundle.path();
+        let data = get(fetch, &path)?;
+        let entries = tiles::split_bundle(&data).map_err(|e| VerifyError::Malformed {
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
+        let entry = entries
+            .get((index % TILE_WIDTH) as usize)
+            .ok_or_else(|| VerifyError::Malformed {
+                path: path.clone(),
+                reason: format!("no entry {index} in it"),
+            })?
+            .to_vec();
+        let malformed = |reason: String| VerifyError::Malformed {
+            path: format!("proof of {index}"),
+            reason,
+        };
+        let plan = tree::inclusion_plan(index, size).map_err(|e| malformed(e.to_string()))?;
+        let nodes = tree::plan_nodes(&plan);
+        let mut set = TileSet::new();
+        for id in tiles::tiles_for_nodes(&nodes, size) {
+            let path = id.path();
+            let data = get(fetch, &path)?;
+            if data.len() != usize::from(id.width) * crate::hash::HASH_SIZE {
+                return Err(VerifyError::Malformed {
+                    path,
+                    reason: "wrong size".into(),
+                });
+            }
+            set.insert_tree(
+                id.level.unwrap_or(0),
+                id.index,
+                std::sync::Arc::new(tiles::TileTree::new(&data)),
+            );
+        }
+        let hashes = set
+            .read_hashes(&nodes)
+            .map_err(|e| malformed(e.to_string()))?;
+        let proof = tree::assemble(&plan, &hashes);
+        tree::verify_inclusion(&leaf_hash(&entry), index, size, &proof, &checkpoint.root)
+            .map_err(|_| VerifyError::NotIncluded(index))?;
+        out.push(ProvenEntry { index, entry });
+    }
+    Ok((checkpoint, out))
 }

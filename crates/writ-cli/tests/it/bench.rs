@@ -36,3 +36,17 @@ fn bench_seal_refuses_a_bad_size() {
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("invalid size `lots`"));
 }
+
+#[test]
+fn bench_emergency_times_order_to_package() {
+    let out = writ(&["bench", "emergency", "--runs", "2", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let r: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(r["runs"], 2);
+    let total = r["median_ms"].as_f64().unwrap();
+    let parts = r["submit_ms"].as_f64().unwrap()
+        + r["callback_ms"].as_f64().unwrap()
+        + r["package_ready_ms"].as_f64().unwrap();
+    assert!(total > 0.0 && parts > 0.0, "{r}");
+    assert!(r["max_ms"].as_f64().unwrap() >= total);
+}

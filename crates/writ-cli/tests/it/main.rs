@@ -5,6 +5,7 @@
 mod agency;
 mod bench;
 mod decide;
+mod fetch;
 mod log;
 mod policy;
 mod report;

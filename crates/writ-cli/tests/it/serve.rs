@@ -117,9 +117,9 @@ const EXAMPLES: &[(&str, &str, &str, &[&str])] = &[
     ("no-data", "us-fbi-wfo", "no_data", &["no_data_found"]),
 ];
 
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    url: String,
+    pub(crate) url: String,
 }
 
 impl Drop for Server {
@@ -129,7 +129,7 @@ impl Drop for Server {
     }
 }
 
-fn start(data: &Path) -> Server {
+pub(crate) fn start(data: &Path) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_writ"))
         .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--data"])
         .arg(data)

@@ -7,6 +7,7 @@ mod collect;
 mod demo;
 mod holds;
 mod http;
+mod postgres;
 mod scope;
 mod sql;
 

@@ -11,6 +11,8 @@ use writ_gateway::{Gateway, GatewayError, Submission, canonical};
 use writ_model::Timestamp;
 use writ_store::Store;
 
+mod delivery;
+
 struct T {
     gw: Gateway,
     _dir: tempfile::TempDir,

@@ -128,3 +128,60 @@ pub(crate) async fn withdraw(
     let agency = state.authenticate(&method, &uri, &headers, &body).await?;
     Ok(Json(state.inner.gw.withdraw(&agency, &id).await?).into_response())
 }
+
+/// The case's sealed package, streamed as stored, for the owning agency.
+pub(crate) async fn package(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, AppError> {
+    let body = super::body(body, state.inner.config.body_limit)?;
+    let agency = state.authenticate(&method, &uri, &headers, &body).await?;
+    let file = state.inner.gw.agency_package(&agency, &id).await?;
+    let opened = tokio::fs::File::open(&file.path).await.map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            AppError::Gateway(writ_gateway::GatewayError::Gone(format!(
+                "the package of case `{id}` is no longer stored"
+            )))
+        } else {
+            AppError::Gateway(writ_gateway::GatewayError::Internal(format!(
+                "package `{}`: {e}",
+                file.path.display()
+            )))
+        }
+    })?;
+    let digest = hex_to_b64(&file.sha256).ok_or_else(|| {
+        AppError::Gateway(writ_gateway::GatewayError::Internal(format!(
+            "bad package hash `{}`",
+            file.sha256
+        )))
+    })?;
+    let stream = tokio_util::io::ReaderStream::with_capacity(opened, 256 * 1024);
+    Ok((
+        StatusCode::OK,
+        [
+            ("content-type", "application/octet-stream".to_owned()),
+            ("content-length", file.size.to_string()),
+            ("content-digest", format!("sha-256=:{digest}:")),
+            (
+                "content-disposition",
+                format!("attachment; filename=\"{id}.age\""),
+            ),
+            ("writ-package-generation", file.generation.to_string()),
+        ],
+        axum::body::Body::from_stream(stream),
+    )
+        .into_response())
+}
+
+fn hex_to_b64(hex_text: &str) -> Option<String> {
+    use base64::Engine;
+    let bytes = (0..hex_text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(hex_text.get(i..i + 2)?, 16).ok())
+        .collect::<Option<Vec<u8>>>()?;
+    Some(base64::engine::general_purpose::STANDARD.encode(bytes))
+}

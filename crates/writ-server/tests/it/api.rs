@@ -63,8 +63,10 @@ async fn intake_is_idempotent_and_logged() {
         .events_for_case(&case)
         .await
         .unwrap();
+    // Subscriber data is released at once: delivery seals it and logs
+    // `disclosed`, and the user is told (`notified`).
     let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
-    assert_eq!(kinds, ["received", "decided"]);
+    assert_eq!(kinds, ["received", "decided", "disclosed", "notified"]);
     // The publisher moves the outbox into the log in the background: wait
     // (bounded) until both events carry their log index, then until a
     // published checkpoint covers them.
@@ -78,7 +80,7 @@ async fn intake_is_idempotent_and_logged() {
                 .await
                 .unwrap();
             let indexes: Vec<i64> = events.iter().filter_map(|e| e.log_index).collect();
-            if indexes.len() == 2 {
+            if indexes.len() == 4 {
                 return indexes;
             }
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
@@ -155,6 +157,8 @@ async fn review_needs_two_different_people() {
         .unwrap()
         .into_iter()
         .map(|e| e.kind)
+        // Delivery runs beside the review and logs its own events.
+        .filter(|k| k != "disclosed")
         .collect();
     assert_eq!(kinds, ["received", "decided", "reviewed", "reviewed"]);
 }
@@ -437,4 +441,70 @@ async fn problem_details_shape() {
     bad["instrument"] = json!("letter_of_marque");
     let unknown = t.submit("us-fbi-wfo", &bad).await;
     insta::assert_json_snapshot!("unknown_instrument", unknown.assert_problem(422));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_owning_agency_downloads_the_sealed_package() {
+    let t = TestApp::start().await;
+    let r = t
+        .submit(
+            "us-fbi-wfo",
+            &subpoena("us-fbi-wfo", "PKG-1", "alice@example.com"),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let case = r.json()["case"].as_str().unwrap().to_owned();
+    let path = format!("/v1/cases/{case}/package");
+    // The delivery worker seals it in the background.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let got = loop {
+        let got = t.signed("us-fbi-wfo", "GET", &path, b"").await;
+        if got.status == 200 {
+            break got;
+        }
+        got.assert_problem(404);
+        assert!(std::time::Instant::now() < deadline, "no package");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert_eq!(
+        got.headers.get("content-type").unwrap(),
+        "application/octet-stream"
+    );
+    // The body is the age file whose hash the `disclosed` event commits to.
+    let sha = writ_gateway::canonical::sha256_hex(&got.bytes);
+    let digest = got.headers["content-digest"].to_str().unwrap().to_owned();
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(
+        (0..sha.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&sha[i..i + 2], 16).unwrap())
+            .collect::<Vec<u8>>(),
+    );
+    assert_eq!(digest, format!("sha-256=:{b64}:"));
+    assert!(got.bytes.starts_with(b"age-encryption.org/v1\n"));
+    let events = t
+        .app
+        .gateway()
+        .store()
+        .events_for_case(&case)
+        .await
+        .unwrap();
+    let disclosed = events.iter().find(|e| e.kind == "disclosed").unwrap();
+    let private: serde_json::Value = serde_json::from_str(&disclosed.private).unwrap();
+    assert_eq!(private["details"][0]["package_sha256"], sha.as_str());
+
+    // Another agency, even a valid one, learns nothing.
+    let other = t.signed("us-nypd", "GET", &path, b"").await;
+    other.assert_problem(404);
+    assert_eq!(
+        t.signed(
+            "us-fbi-wfo",
+            "GET",
+            "/v1/cases/c-0000000000000000/package",
+            b""
+        )
+        .await
+        .status,
+        404
+    );
 }

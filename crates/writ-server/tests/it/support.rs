@@ -27,6 +27,7 @@ pub struct Resp {
     pub status: StatusCode,
     pub headers: HeaderMap,
     pub text: String,
+    pub bytes: Vec<u8>,
 }
 
 impl Resp {
@@ -96,13 +97,23 @@ impl TestApp {
     }
 
     pub async fn start_with(server: ServerConfig) -> TestApp {
-        let dir = tempfile::tempdir().unwrap();
-        let options = AppOptions {
+        Self::start_in(tempfile::tempdir().unwrap(), |o| o.server = server).await
+    }
+
+    /// The demo application on `dir` (a fresh folder, or one a stopped
+    /// application left), with options adjusted by `adjust`.
+    pub async fn start_in(dir: tempfile::TempDir, adjust: impl FnOnce(&mut AppOptions)) -> TestApp {
+        let mut options = AppOptions {
             demo: true,
-            server,
+            server: ServerConfig {
+                rate_limit: 0,
+                ..ServerConfig::default()
+            },
             log_period: std::time::Duration::from_millis(100),
+            delivery_tick: std::time::Duration::from_millis(200),
             ..AppOptions::new(dir.path())
         };
+        adjust(&mut options);
         let app = App::start(options).await.unwrap();
         let users = std::fs::read_to_string(dir.path().join("demo/console-users.txt")).unwrap();
         let tokens = writ_gateway::demo::read_users(&users)
@@ -158,6 +169,7 @@ impl TestApp {
             status,
             headers,
             text: String::from_utf8_lossy(&bytes).into_owned(),
+            bytes: bytes.to_vec(),
         }
     }
 
@@ -195,6 +207,24 @@ impl TestApp {
     /// when a request is refused.
     pub async fn state(&self) -> (i64, Vec<(String, i64)>) {
         let store = self.app.gateway().store();
+        // Let delivery finish what earlier changes released (it runs in the
+        // background and logs `disclosed`), so that only the request under
+        // test could change the state.
+        // Notices wait for the publisher to log the case's events, so wait
+        // for the outbox to drain as well.
+        loop {
+            let pass = self.app.gateway().deliver_once().await.unwrap();
+            let pending = store
+                .event_counts()
+                .await
+                .unwrap()
+                .iter()
+                .any(|(state, n)| state == "pending" && *n > 0);
+            if pass == Default::default() && !pending {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
         let mut events = store.event_counts().await.unwrap();
         // Publishing moves events from pending to logged; count them all.
         let total: i64 = events.iter().map(|(_, n)| n).sum();

@@ -1,0 +1,628 @@
+//! Delivery: legal holds in the provider's systems, collection, sealing,
+//! availability and expiry of packages (`product.md`, lifecycle steps 5–7).
+//!
+//! The worker is driven by durable state only, so that a crash loses
+//! nothing: a case whose version is ahead of its `fulfilment` row has work
+//! waiting. For such a case the worker
+//!
+//! 1. places the holds its `preserve` pairs call for, in the provider's
+//!    holds table, until `preserve_until` (placing again only extends);
+//! 2. works out the pairs it may release ([`releasable`]) and, when that
+//!    adds to what was released before, collects every pair released so far
+//!    through the connector (resuming an interrupted run), seals the package
+//!    to the agency's age recipient, and records it with its `disclosed`
+//!    event in one transaction.
+//!
+//! A package is served from `max(now, not_before)` until its expiry; then
+//! the file is deleted and an `expired` event logged. Holds whose time has
+//! come are logged as `released` once.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use writ_connect::{Connector, Holds, Job, Scope};
+use writ_model::{Category, Decision, Order, Status, Timestamp};
+use writ_seal::{PackageHeader, Recipient};
+use writ_store::{CaseRow, DueColumn, Fulfilled, HoldRow, PackageRow};
+
+use crate::events::{self, CaseContext};
+use crate::{Gateway, GatewayError, Result, epoch, from_epoch};
+
+/// A warning on standard error, as the publisher reports.
+macro_rules! complain {
+    ($($arg:tt)*) => {
+        eprintln!("{} delivery: {}", Timestamp::now(), format_args!($($arg)*))
+    };
+}
+
+/// The provider's side: where records come from and where holds go.
+#[derive(Clone)]
+pub struct Provider {
+    pub connector: Arc<dyn Connector>,
+    pub holds: Holds,
+}
+
+/// How delivery runs.
+#[derive(Clone)]
+pub struct DeliveryConfig {
+    pub provider: Provider,
+    /// The objects folder: packages are kept in `packages/`, collections in
+    /// progress in `work/`.
+    pub objects: PathBuf,
+    /// How long a package may be downloaded once available.
+    pub package_ttl: Duration,
+    /// How often the worker looks for due packages and lapsed holds when
+    /// nothing wakes it.
+    pub tick: Duration,
+    /// Where user notices go; `None`: no notices.
+    pub notices: Option<crate::notice::NoticeConfig>,
+}
+
+impl DeliveryConfig {
+    pub fn new(provider: Provider, objects: impl Into<PathBuf>) -> Self {
+        Self {
+            provider,
+            objects: objects.into(),
+            package_ttl: Duration::from_secs(30 * 24 * 3600),
+            tick: Duration::from_secs(1),
+            notices: None,
+        }
+    }
+}
+
+pub(crate) struct Delivery {
+    config: DeliveryConfig,
+    /// Cases whose last attempt failed: the version tried and when to try
+    /// again, so that a failing case does not spin.
+    backoff: Mutex<HashMap<String, (i64, std::time::Instant, u32)>>,
+    /// One pass at a time in this process: two passes would seal the same
+    /// case twice.
+    running: tokio::sync::Mutex<()>,
+}
+
+/// A package ready to be served.
+#[derive(Clone, Debug)]
+pub struct PackageFile {
+    pub path: PathBuf,
+    pub sha256: String,
+    pub size: u64,
+    pub generation: i64,
+}
+
+/// What one pass of the worker did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Pass {
+    pub fulfilled: usize,
+    pub sealed: usize,
+    pub made_available: usize,
+    pub expired: usize,
+    pub holds_released: usize,
+    pub notified: usize,
+    pub failed: usize,
+}
+
+impl Pass {
+    fn work(&self) -> usize {
+        self.fulfilled + self.made_available + self.expired + self.holds_released + self.notified
+    }
+}
+
+/// The (account, category) pairs a case may release now (`product.md`,
+/// "Review"): granted pairs other than `content` at once; granted `content`
+/// only once a second person confirmed (`approved` or `narrowed`); nothing
+/// while an emergency is unverified, and nothing of a rejected or withdrawn
+/// case.
+pub fn releasable(status: &str, decision: &Decision) -> BTreeSet<(String, Category)> {
+    if decision.codes().contains(&"emergency_unverified") {
+        return BTreeSet::new();
+    }
+    let content_confirmed = match status {
+        "approved" | "narrowed" => true,
+        "decided" | "in_review" => false,
+        _ => return BTreeSet::new(),
+    };
+    decision
+        .decisions
+        .iter()
+        .filter(|p| p.status == Status::Grant)
+        .filter(|p| content_confirmed || p.category != Category::Content)
+        .filter_map(|p| p.account.clone().map(|a| (a, p.category)))
+        .collect()
+}
+
+fn io_error(what: &str, path: &Path, e: std::io::Error) -> GatewayError {
+    GatewayError::Internal(format!("{what} `{}`: {e}", path.display()))
+}
+
+fn parse_pairs(text: &str) -> Result<BTreeSet<(String, Category)>> {
+    let raw: Vec<(String, String)> = serde_json::from_str(text)?;
+    raw.into_iter()
+        .map(|(a, c)| {
+            Category::parse(&c)
+                .map(|c| (a, c))
+                .ok_or_else(|| GatewayError::Internal(format!("unknown category `{c}`")))
+        })
+        .collect()
+}
+
+fn pairs_json(pairs: &BTreeSet<(String, Category)>) -> Result<String> {
+    let raw: Vec<(&str, &str)> = pairs
+        .iter()
+        .map(|(a, c)| (a.as_str(), c.as_str()))
+        .collect();
+    Ok(serde_json::to_string(&raw)?)
+}
+
+/// The decision cut down to the released pairs: what a `disclosed` event
+/// counts and commits to.
+fn released_part(decision: &Decision, pairs: &BTreeSet<(String, Category)>) -> Decision {
+    let mut d = decision.clone();
+    d.decisions.retain(|p| {
+        p.account
+            .as_ref()
+            .is_some_and(|a| pairs.contains(&(a.clone(), p.category)))
+    });
+    d
+}
+
+fn context<'a>(row: &'a CaseRow, order: &'a Order, country: Option<&'a str>) -> CaseContext<'a> {
+    CaseContext {
+        case_id: &row.id,
+        order,
+        order_sha256: &row.order_sha256,
+        submitter: &row.agency_id,
+        country,
+    }
+}
+
+impl Gateway {
+    /// Turns on delivery. Call once, before [`Gateway::run_delivery`];
+    /// later calls are refused.
+    pub fn enable_delivery(&self, config: DeliveryConfig) -> Result<()> {
+        for dir in ["packages", "work"] {
+            let path = config.objects.join(dir);
+            std::fs::create_dir_all(&path).map_err(|e| io_error("cannot create", &path, e))?;
+        }
+        self.inner
+            .delivery
+            .set(Arc::new(Delivery {
+                config,
+                backoff: Mutex::new(HashMap::new()),
+                running: tokio::sync::Mutex::new(()),
+            }))
+            .map_err(|_| GatewayError::Internal("delivery is already enabled".into()))
+    }
+
+    fn delivery(&self) -> Result<&Arc<Delivery>> {
+        self.inner
+            .delivery
+            .get()
+            .ok_or_else(|| GatewayError::Internal("delivery is not enabled".into()))
+    }
+
+    /// Runs the delivery worker until `stop` resolves: a pass whenever a
+    /// case changes, and at least every tick.
+    pub async fn run_delivery(&self, stop: impl Future<Output = ()>) {
+        let Ok(delivery) = self.delivery().cloned() else {
+            return;
+        };
+        if let Err(e) = self.sweep_packages().await {
+            complain!("cannot sweep the packages folder: {e}");
+        }
+        tokio::pin!(stop);
+        loop {
+            match self.deliver_once().await {
+                // More may be waiting: go again at once.
+                Ok(pass) if pass.work() > 0 => {
+                    tokio::task::yield_now().await;
+                    if stop_now(&mut stop).await {
+                        return;
+                    }
+                    continue;
+                }
+                Ok(_) => {}
+                Err(e) => complain!("delivery: {e}"),
+            }
+            tokio::select! {
+                _ = &mut stop => return,
+                _ = self.inner.delivery_wake.notified() => {}
+                _ = tokio::time::sleep(delivery.config.tick) => {}
+            }
+        }
+    }
+
+    /// One pass of the worker: fulfil changed cases, make due packages
+    /// available, expire old ones, log lapsed holds.
+    pub async fn deliver_once(&self) -> Result<Pass> {
+        self.deliver_at(Timestamp::now()).await
+    }
+
+    /// [`Gateway::deliver_once`] with availability, expiry and lapses
+    /// judged at `now` (events carry `now` too).
+    pub async fn deliver_at(&self, now: Timestamp) -> Result<Pass> {
+        let delivery = self.delivery()?.clone();
+        let _one = delivery.running.lock().await;
+        let mut pass = Pass::default();
+        for row in self.store().cases_to_fulfil(16).await? {
+            if self.backing_off(&row) {
+                continue;
+            }
+            match self.fulfil(&row).await {
+                Ok(sealed) => {
+                    pass.fulfilled += 1;
+                    pass.sealed += usize::from(sealed);
+                    self.clear_backoff(&row.id);
+                }
+                Err(e) => {
+                    complain!("cannot deliver case {}: {e}", row.id);
+                    pass.failed += 1;
+                    self.back_off(&row);
+                }
+            }
+        }
+        for p in self
+            .store()
+            .packages_due("sealed", DueColumn::AvailableAt, epoch(now), 64)
+            .await?
+        {
+            pass.made_available += usize::from(self.make_available(&p, now).await?);
+        }
+        for p in self
+            .store()
+            .packages_due("ready", DueColumn::ExpiresAt, epoch(now), 64)
+            .await?
+        {
+            pass.expired += usize::from(self.expire(&p, now).await?);
+        }
+        for h in self.store().lapsed_holds(epoch(now), 64).await? {
+            pass.holds_released += usize::from(self.log_release(&h, now).await?);
+        }
+        if pass.holds_released > 0 {
+            delivery
+                .config
+                .provider
+                .holds
+                .lapse_holds(now)
+                .await
+                .map_err(|e| GatewayError::Internal(format!("holds: {e}")))?;
+        }
+        if let Some(notices) = &delivery.config.notices {
+            pass.notified = self.notify_due(notices, now).await?;
+        }
+        if pass.work() > 0 {
+            self.events_written();
+        }
+        Ok(pass)
+    }
+
+    fn backing_off(&self, row: &CaseRow) -> bool {
+        let Ok(d) = self.delivery() else { return true };
+        let Ok(map) = d.backoff.lock() else {
+            return false;
+        };
+        map.get(&row.id).is_some_and(|(version, until, _)| {
+            *version == row.version && std::time::Instant::now() < *until
+        })
+    }
+
+    fn back_off(&self, row: &CaseRow) {
+        if let Ok(d) = self.delivery()
+            && let Ok(mut map) = d.backoff.lock()
+        {
+            let tries = map.get(&row.id).map_or(0, |(_, _, n)| *n) + 1;
+            let wait = Duration::from_secs(1 << (tries - 1).min(8));
+            map.insert(
+                row.id.clone(),
+                (row.version, std::time::Instant::now() + wait, tries),
+            );
+        }
+    }
+
+    fn clear_backoff(&self, case_id: &str) {
+        if let Ok(d) = self.delivery()
+            && let Ok(mut map) = d.backoff.lock()
+        {
+            map.remove(case_id);
+        }
+    }
+
+    /// Does what one version of a case calls for; `true` when a new package
+    /// was sealed.
+    async fn fulfil(&self, row: &CaseRow) -> Result<bool> {
+        let delivery = self.delivery()?.clone();
+        let order: Order = serde_json::from_str(&row.order_json)?;
+        let decision: Decision = serde_json::from_str(&row.decision)?;
+        let now = Timestamp::now();
+
+        // 1. Holds.
+        if let Some(until) = decision.preserve_until {
+            let mut held: BTreeMap<&str, Vec<Category>> = BTreeMap::new();
+            for p in decision
+                .decisions
+                .iter()
+                .filter(|p| p.status == Status::Preserve)
+            {
+                if let Some(a) = &p.account {
+                    held.entry(a).or_default().push(p.category);
+                }
+            }
+            if until > now {
+                for (account, categories) in held {
+                    delivery
+                        .config
+                        .provider
+                        .holds
+                        .place(&row.id, account, &categories, until)
+                        .await
+                        .map_err(|e| GatewayError::Internal(format!("holds: {e}")))?;
+                }
+            }
+        }
+
+        // 2. The package.
+        let existing = self.store().package(&row.id).await?;
+        let before = match &existing {
+            Some(p) => parse_pairs(&p.pairs)?,
+            None => BTreeSet::new(),
+        };
+        let mut pairs = before.clone();
+        pairs.extend(releasable(&row.status, &decision));
+        if pairs == before {
+            self.store()
+                .save_fulfilment(&Fulfilled {
+                    case_id: row.id.clone(),
+                    case_version: row.version,
+                    package: None,
+                    events: Vec::new(),
+                    at: epoch(now),
+                })
+                .await?;
+            return Ok(false);
+        }
+
+        let agency =
+            self.store().agency(&row.agency_id).await?.ok_or_else(|| {
+                GatewayError::Internal(format!("agency `{}` is gone", row.agency_id))
+            })?;
+        let recipient: Recipient = agency
+            .age_recipient
+            .as_deref()
+            .ok_or_else(|| {
+                GatewayError::Conflict(format!(
+                    "agency `{}` has no age recipient to seal to",
+                    agency.id
+                ))
+            })?
+            .parse()
+            .map_err(|e| GatewayError::Internal(format!("agency's age recipient: {e}")))?;
+        let generation = existing.as_ref().map_or(1, |p| p.generation + 1);
+        let object = format!("{}-{generation}.age", row.id);
+        let job = Job {
+            header: PackageHeader {
+                case: row.id.clone(),
+                order_sha256: row.order_sha256.clone(),
+                // The case version's time, not the clock's: a resumed
+                // collection must describe the same job.
+                created_at: from_epoch(row.updated_at)?,
+            },
+            scope: Scope::new(pairs.iter().cloned(), order.date_range),
+            recipient,
+            work_dir: delivery
+                .config
+                .objects
+                .join("work")
+                .join(format!("{}-{generation}", row.id)),
+            dest: delivery.config.objects.join("packages").join(&object),
+        };
+        let connector = delivery.config.provider.connector.clone();
+        let collected =
+            tokio::task::spawn_blocking(move || writ_connect::collect(&job, &*connector))
+                .await
+                .map_err(|e| GatewayError::Internal(format!("collection task: {e}")))?
+                .map_err(|e| GatewayError::Internal(format!("collection: {e}")))?;
+        if collected.dropped.total() > 0 {
+            complain!(
+                "case {}: the connector returned {} records outside the scope; they were dropped",
+                row.id,
+                collected.dropped.total()
+            );
+        }
+
+        let now = Timestamp::now();
+        let available = decision.not_before.map_or(now, |nb| nb.max(now));
+        let ttl = i64::try_from(delivery.config.package_ttl.as_secs()).unwrap_or(i64::MAX);
+        let ready = available <= now;
+        let mut evs = Vec::new();
+        if ready {
+            let country = self.country_of(&order).await?;
+            let ctx = context(row, &order, country.as_deref());
+            let defer = self.defer_for(&row.id, &order, &decision).await?;
+            evs.push(events::disclosed(
+                &ctx,
+                &released_part(&decision, &pairs),
+                &collected.sealed.sha256,
+                generation,
+                now,
+                defer,
+            )?);
+        }
+        let package = PackageRow {
+            case_id: row.id.clone(),
+            agency_id: row.agency_id.clone(),
+            generation,
+            object,
+            pairs: pairs_json(&pairs)?,
+            sha256: collected.sealed.sha256.clone(),
+            size: i64::try_from(collected.sealed.size).unwrap_or(i64::MAX),
+            state: if ready { "ready" } else { "sealed" }.to_owned(),
+            available_at: epoch(available),
+            expires_at: epoch(available).saturating_add(ttl),
+            created_at: epoch(now),
+        };
+        self.store()
+            .save_fulfilment(&Fulfilled {
+                case_id: row.id.clone(),
+                case_version: row.version,
+                package: Some(package),
+                events: evs,
+                at: epoch(now),
+            })
+            .await?;
+        if let Some(old) = existing {
+            remove_quietly(&delivery.config.objects.join("packages").join(&old.object));
+        }
+        Ok(true)
+    }
+
+    /// A sealed package whose `not_before` has come: served from now on,
+    /// with its `disclosed` event.
+    async fn make_available(&self, p: &PackageRow, now: Timestamp) -> Result<bool> {
+        let Some(row) = self.store().case(&p.case_id).await? else {
+            return Ok(false);
+        };
+        let order: Order = serde_json::from_str(&row.order_json)?;
+        let decision: Decision = serde_json::from_str(&row.decision)?;
+        let pairs = parse_pairs(&p.pairs)?;
+        let country = self.country_of(&order).await?;
+        let ctx = context(&row, &order, country.as_deref());
+        let defer = self.defer_for(&row.id, &order, &decision).await?;
+        let event = events::disclosed(
+            &ctx,
+            &released_part(&decision, &pairs),
+            &p.sha256,
+            p.generation,
+            now,
+            defer,
+        )?;
+        Ok(self
+            .store()
+            .move_package(&p.case_id, p.generation, "sealed", "ready", &[event])
+            .await?)
+    }
+
+    /// A package past its download window: deleted, with an `expired` event.
+    async fn expire(&self, p: &PackageRow, now: Timestamp) -> Result<bool> {
+        let delivery = self.delivery()?.clone();
+        let Some(row) = self.store().case(&p.case_id).await? else {
+            return Ok(false);
+        };
+        let order: Order = serde_json::from_str(&row.order_json)?;
+        let decision: Decision = serde_json::from_str(&row.decision)?;
+        let country = self.country_of(&order).await?;
+        let ctx = context(&row, &order, country.as_deref());
+        let defer = self.defer_for(&row.id, &order, &decision).await?;
+        let event = events::expired(&ctx, now, defer)?;
+        let moved = self
+            .store()
+            .move_package(&p.case_id, p.generation, "ready", "expired", &[event])
+            .await?;
+        if moved {
+            remove_quietly(&delivery.config.objects.join("packages").join(&p.object));
+        }
+        Ok(moved)
+    }
+
+    /// Logs a hold's lapse once.
+    async fn log_release(&self, h: &HoldRow, now: Timestamp) -> Result<bool> {
+        let Some(row) = self.store().case(&h.case_id).await? else {
+            return Ok(false);
+        };
+        let order: Order = serde_json::from_str(&row.order_json)?;
+        let decision: Decision = serde_json::from_str(&row.decision)?;
+        let accounts: Vec<String> = serde_json::from_str(&h.accounts)?;
+        let country = self.country_of(&order).await?;
+        let ctx = context(&row, &order, country.as_deref());
+        let defer = self.defer_for(&row.id, &order, &decision).await?;
+        let event = events::released(&ctx, accounts.len(), now, defer)?;
+        Ok(self
+            .store()
+            .mark_hold_released(h, epoch(now), &[event])
+            .await?)
+    }
+
+    /// Removes package files that no live package row names (a replaced
+    /// generation, or an expiry interrupted before the file was deleted).
+    async fn sweep_packages(&self) -> Result<()> {
+        let delivery = self.delivery()?.clone();
+        let dir = delivery.config.objects.join("packages");
+        let entries = std::fs::read_dir(&dir).map_err(|e| io_error("cannot list", &dir, e))?;
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Some((case, _)) = name
+                .strip_suffix(".age")
+                .and_then(|stem| stem.rsplit_once('-'))
+            else {
+                continue;
+            };
+            let live = self
+                .store()
+                .package(case)
+                .await?
+                .is_some_and(|p| p.object == name && p.state != "expired");
+            if !live {
+                remove_quietly(&entry.path());
+            }
+        }
+        Ok(())
+    }
+
+    /// The package of `case_id` for the agency that owns it.
+    pub async fn agency_package(&self, agency: &str, case_id: &str) -> Result<PackageFile> {
+        let not_found = || GatewayError::NotFound(format!("case `{case_id}`"));
+        let row = self.store().case(case_id).await?.ok_or_else(not_found)?;
+        if row.agency_id != agency {
+            return Err(not_found());
+        }
+        let Ok(delivery) = self.delivery() else {
+            return Err(GatewayError::NotFound(format!(
+                "a package for case `{case_id}` (this server collects no data)"
+            )));
+        };
+        let Some(p) = self.store().package(case_id).await? else {
+            return Err(GatewayError::NotFound(format!(
+                "a package for case `{case_id}` (none is ready yet)"
+            )));
+        };
+        match p.state.as_str() {
+            "ready" => {}
+            "sealed" => {
+                return Err(GatewayError::Conflict(format!(
+                    "the package of case `{case_id}` is available from {}",
+                    from_epoch(p.available_at)?
+                )));
+            }
+            _ => {
+                return Err(GatewayError::Gone(format!(
+                    "the package of case `{case_id}` expired at {} and was deleted",
+                    from_epoch(p.expires_at)?
+                )));
+            }
+        }
+        Ok(PackageFile {
+            path: delivery.config.objects.join("packages").join(&p.object),
+            sha256: p.sha256,
+            size: u64::try_from(p.size).unwrap_or(0),
+            generation: p.generation,
+        })
+    }
+}
+
+/// Polls `stop` once without waiting.
+async fn stop_now(stop: &mut std::pin::Pin<&mut impl Future<Output = ()>>) -> bool {
+    tokio::select! {
+        biased;
+        _ = stop.as_mut() => true,
+        _ = std::future::ready(()) => false,
+    }
+}
+
+fn remove_quietly(path: &Path) {
+    if let Err(e) = std::fs::remove_file(path)
+        && e.kind() != std::io::ErrorKind::NotFound
+    {
+        complain!("cannot remove `{}`: {e}", path.display());
+    }
+}

@@ -1,0 +1,453 @@
+//! User notice (`product.md`, lifecycle step 8; `legal-rules.md`, section L).
+//!
+//! A case whose data went out is checked on every delivery pass: once its
+//! decision's `notify` allows it (`on_disclosure`; `after` once `at` has
+//! passed; `withheld` for an emergency once staff recorded that it is over)
+//! and every event of the case is in the log, each user whose account was
+//! disclosed gets one notice, through every configured channel: a file in
+//! the demo outbox, e-mail over SMTP and a signed webhook (Standard Webhooks).
+//!
+//! The clock is the case store, not memory: a secrecy order that lapsed
+//! while the server was down is noticed on the first pass after a restart.
+//! A notice is claimed (`sending`) before it is sent and marked `sent` with
+//! its `notified` event after; a crash in between sends it again with the
+//! same id (the e-mail's `Message-ID`, the webhook's `webhook-id`), which
+//! receivers use to drop the repeat.
+//!
+//! Each notice carries a receipt: the case id, the log indexes of the case's
+//! events, and the openings (salt and details) of the commitments about that
+//! user's targets, with which `writ receipt verify` checks the public log.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use sha2::Sha256;
+use writ_model::{Decision, NotifyWhen, Order, Timestamp};
+use writ_store::{CaseRow, EventRow};
+
+use crate::events::{self, CaseContext};
+use crate::{Gateway, GatewayError, Result, epoch, random_bytes};
+
+/// Where notices go.
+#[derive(Clone, Debug, Default)]
+pub struct NoticeConfig {
+    /// One `.eml` file per notice (the demo's outbox).
+    pub outbox: Option<PathBuf>,
+    pub smtp: Option<SmtpConfig>,
+    pub webhook: Option<WebhookConfig>,
+    /// Who the notices are from, as users see it.
+    pub provider: String,
+    /// The public log prefix (`https://…/log`) a receipt is checked against.
+    pub log_url: String,
+    /// The log's verifier key.
+    pub vkey: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct SmtpConfig {
+    pub host: String,
+    pub port: u16,
+    /// The sender address.
+    pub from: String,
+}
+
+impl SmtpConfig {
+    /// Reads `smtp://host:port`.
+    pub fn parse(url: &str, from: &str) -> Option<Self> {
+        let rest = url.strip_prefix("smtp://")?;
+        let (host, port) = match rest.trim_end_matches('/').rsplit_once(':') {
+            Some((h, p)) => (h, p.parse().ok()?),
+            None => (rest.trim_end_matches('/'), 25),
+        };
+        Some(Self {
+            host: host.to_owned(),
+            port,
+            from: from.to_owned(),
+        })
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct WebhookConfig {
+    pub url: String,
+    /// The signing secret's bytes (`whsec_<base64>` in configuration).
+    pub secret: Vec<u8>,
+}
+
+impl WebhookConfig {
+    /// `secret` as Standard Webhooks writes it: `whsec_` and base64.
+    pub fn new(url: &str, secret: &str) -> Option<Self> {
+        let b64 = secret.strip_prefix("whsec_").unwrap_or(secret);
+        let secret = base64::engine::general_purpose::STANDARD.decode(b64).ok()?;
+        Some(Self {
+            url: url.to_owned(),
+            secret,
+        })
+    }
+}
+
+/// The signature header of a webhook: `v1,` and base64 of
+/// HMAC-SHA256(secret, `{id}.{timestamp}.{body}`).
+pub fn webhook_signature(secret: &[u8], id: &str, timestamp: i64, body: &[u8]) -> Option<String> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret).ok()?;
+    mac.update(id.as_bytes());
+    mac.update(b".");
+    mac.update(timestamp.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    Some(format!(
+        "v1,{}",
+        base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+    ))
+}
+
+/// What a user can check the public log with.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Receipt {
+    pub v: u32,
+    pub case: String,
+    /// The account the receipt is about.
+    pub account: String,
+    pub entries: Vec<ReceiptEntry>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReceiptEntry {
+    /// The entry's index in the log.
+    pub index: u64,
+    pub kind: String,
+    pub openings: Vec<Opening>,
+}
+
+/// One opened commitment: SHA-256(salt || canonical JSON of details) is the
+/// entry's `commitments[commitment]`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Opening {
+    pub commitment: usize,
+    /// Hex.
+    pub salt: String,
+    pub details: Value,
+}
+
+/// Whether a case's `notify` lets notice go out now.
+pub fn notice_due(decision: &Decision, emergency_over: bool, now: Timestamp) -> bool {
+    match decision.notify.when {
+        NotifyWhen::OnDisclosure => true,
+        NotifyWhen::After => decision.notify.at.is_some_and(|at| at <= now),
+        NotifyWhen::Withheld => emergency_over,
+        NotifyWhen::IssuingAuthority | NotifyWhen::None => false,
+    }
+}
+
+/// One user's notice, ready to send.
+struct Letter {
+    account: String,
+    email: Option<String>,
+    text: String,
+    subject: String,
+    receipt: Receipt,
+}
+
+fn emergency_over(events: &[EventRow]) -> bool {
+    events.iter().any(|e| {
+        e.kind == "reviewed"
+            && serde_json::from_str::<Value>(&e.private)
+                .ok()
+                .is_some_and(|p| p["details"][0]["action"] == "emergency_over")
+    })
+}
+
+impl Gateway {
+    /// Sends the notices that are due; returns how many cases were notified.
+    pub(crate) async fn notify_due(&self, config: &NoticeConfig, now: Timestamp) -> Result<usize> {
+        let mut done = 0;
+        for case_id in self.store().cases_to_notify(64).await? {
+            let Some(row) = self.store().case(&case_id).await? else {
+                continue;
+            };
+            let decision: Decision = serde_json::from_str(&row.decision)?;
+            let mut events = self.store().events_for_case(&row.id).await?;
+            // A released deferred event lives on as a new row; the old one
+            // never gets an index.
+            events.retain(|e| e.state != "released");
+            if !notice_due(&decision, emergency_over(&events), now) {
+                continue;
+            }
+            let order: Order = serde_json::from_str(&row.order_json)?;
+            if events.iter().any(|e| e.log_index.is_none()) {
+                // The receipt needs every index. Secret entries whose
+                // secrecy has passed are released now rather than at the
+                // publisher's next sweep.
+                if events.iter().any(|e| e.state == "deferred")
+                    && !events::deferred(&order, &decision, now)
+                {
+                    self.release_deferred(now).await?;
+                }
+                continue;
+            }
+            match self.notify_case(config, &row, &order, &events, now).await {
+                Ok(()) => done += 1,
+                Err(e) => eprintln!("{} notice for case {}: {e}", Timestamp::now(), row.id),
+            }
+        }
+        Ok(done)
+    }
+
+    async fn notify_case(
+        &self,
+        config: &NoticeConfig,
+        row: &CaseRow,
+        order: &Order,
+        events: &[EventRow],
+        now: Timestamp,
+    ) -> Result<()> {
+        let Some(package) = self.store().package(&row.id).await? else {
+            return Ok(());
+        };
+        let decision: Decision = serde_json::from_str(&row.decision)?;
+        let released: Vec<(String, String)> = serde_json::from_str(&package.pairs)?;
+        let mut by_account: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for (account, category) in released {
+            by_account.entry(account).or_default().insert(category);
+        }
+        let agency = self.store().agency(order.agency.as_str()).await?;
+        let authority = agency
+            .as_ref()
+            .map_or(order.agency.as_str().to_owned(), |a| {
+                format!("{} ({})", a.name, a.country)
+            });
+        let mut letters = Vec::new();
+        for (account, categories) in &by_account {
+            let email = self.account_email(account).await?;
+            let receipt = receipt(row, order, &decision, events, account)?;
+            let range = order.date_range.map_or("all dates".to_owned(), |r| {
+                format!("from {} to {}", r.from, r.to)
+            });
+            let indexes: Vec<String> = receipt
+                .entries
+                .iter()
+                .map(|e| e.index.to_string())
+                .collect();
+            let subject = format!("{}: your account data was disclosed", config.provider);
+            let text = format!(
+                "{provider} received a legal demand for data about your account and \
+                 disclosed data under it.\n\n\
+                 Authority: {authority}\n\
+                 Instrument: {instrument}\n\
+                 Legal basis: {basis}\n\
+                 Data disclosed: {cats}, {range}\n\n\
+                 Case {case}; public log entries {indexes}.\n\
+                 The attached receipt.json opens the log's commitments about your account. \
+                 Check it against the public log with:\n\n  \
+                 writ receipt verify receipt.json --url {log} --vkey '{vkey}'\n",
+                provider = config.provider,
+                instrument = order.instrument.as_str(),
+                basis = order.legal_basis,
+                cats = categories.iter().cloned().collect::<Vec<_>>().join(", "),
+                case = row.id,
+                indexes = indexes.join(", "),
+                log = config.log_url,
+                vkey = config.vkey,
+            );
+            letters.push(Letter {
+                account: account.clone(),
+                email,
+                text,
+                subject,
+                receipt,
+            });
+        }
+
+        // Claim, send, then record.
+        let notice_id = match self.store().notice(&row.id).await? {
+            Some(existing) => existing.notice_id,
+            None => format!("n-{}", hex::encode(random_bytes::<12>()?)),
+        };
+        let summary = json!({
+            "accounts": letters.iter().map(|l| l.account.clone()).collect::<Vec<_>>(),
+        });
+        self.store()
+            .claim_notice(&row.id, &notice_id, &summary.to_string(), epoch(now))
+            .await?;
+        let config = config.clone();
+        let id = notice_id.clone();
+        let case_id = row.id.clone();
+        let letters = tokio::task::spawn_blocking(move || -> Result<Vec<Letter>> {
+            for letter in &letters {
+                send(&config, &id, &case_id, letter)?;
+            }
+            Ok(letters)
+        })
+        .await
+        .map_err(|e| GatewayError::Internal(format!("notice task: {e}")))??;
+
+        let country = self.country_of(order).await?;
+        let ctx = CaseContext {
+            case_id: &row.id,
+            order,
+            order_sha256: &row.order_sha256,
+            submitter: &row.agency_id,
+            country: country.as_deref(),
+        };
+        let defer = self.defer_for(&row.id, order, &decision).await?;
+        let event = events::notified(&ctx, letters.len(), &notice_id, now, defer)?;
+        self.store()
+            .mark_notice_sent(&row.id, epoch(Timestamp::now()), &[event])
+            .await?;
+        Ok(())
+    }
+
+    async fn account_email(&self, account: &str) -> Result<Option<String>> {
+        let Some(body) = self
+            .store()
+            .account_by_identifier("account_id", account)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let a: writ_model::Account = serde_json::from_str(&body)?;
+        Ok(a.identifiers
+            .iter()
+            .find(|i| i.kind.as_str() == "email")
+            .map(|i| i.value.clone()))
+    }
+}
+
+/// The receipt for `account`: every logged event of the case, with the
+/// openings of the commitments about the targets that resolve to it.
+fn receipt(
+    row: &CaseRow,
+    order: &Order,
+    decision: &Decision,
+    events: &[EventRow],
+    account: &str,
+) -> Result<Receipt> {
+    let labels: BTreeSet<&str> = decision
+        .decisions
+        .iter()
+        .filter(|p| p.account.as_deref() == Some(account))
+        .map(|p| p.target.as_str())
+        .collect();
+    let positions: Vec<usize> = order
+        .targets
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| labels.contains(t.label().as_str()))
+        .map(|(i, _)| i + 1)
+        .collect();
+    let mut entries = Vec::new();
+    for e in events {
+        let Some(index) = e.log_index.and_then(|i| u64::try_from(i).ok()) else {
+            continue;
+        };
+        let private: Value = serde_json::from_str(&e.private)?;
+        let openings = positions
+            .iter()
+            .filter_map(|&k| {
+                Some(Opening {
+                    commitment: k,
+                    salt: private["salts"][k].as_str()?.to_owned(),
+                    details: private["details"].get(k)?.clone(),
+                })
+            })
+            .collect();
+        entries.push(ReceiptEntry {
+            index,
+            kind: e.kind.clone(),
+            openings,
+        });
+    }
+    Ok(Receipt {
+        v: 1,
+        case: row.id.clone(),
+        account: account.to_owned(),
+        entries,
+    })
+}
+
+fn send(config: &NoticeConfig, notice_id: &str, case_id: &str, letter: &Letter) -> Result<()> {
+    let receipt = serde_json::to_string_pretty(&letter.receipt)?;
+    let message_id = format!("<{notice_id}.{}@writ>", letter.account);
+    let to = letter
+        .email
+        .clone()
+        .unwrap_or_else(|| format!("{}@invalid", letter.account));
+    let message = || -> Result<lettre::Message> {
+        use lettre::message::{Attachment, MultiPart, SinglePart, header::ContentType};
+        let from = config
+            .smtp
+            .as_ref()
+            .map_or("notices@writ.invalid", |s| s.from.as_str());
+        lettre::Message::builder()
+            .from(from.parse().map_err(|e| bad(format!("from: {e}")))?)
+            .to(to.parse().map_err(|e| bad(format!("to `{to}`: {e}")))?)
+            .subject(&letter.subject)
+            .message_id(Some(message_id.clone()))
+            .multipart(
+                MultiPart::mixed()
+                    .singlepart(SinglePart::plain(letter.text.clone()))
+                    .singlepart(Attachment::new("receipt.json".to_owned()).body(
+                        receipt.clone(),
+                        ContentType::parse("application/json").map_err(|e| bad(e.to_string()))?,
+                    )),
+            )
+            .map_err(|e| bad(format!("message: {e}")))
+    };
+    if let Some(dir) = &config.outbox {
+        std::fs::create_dir_all(dir).map_err(|e| bad(format!("outbox: {e}")))?;
+        let path = dir.join(format!("{notice_id}-{}.eml", letter.account));
+        let tmp = dir.join(format!(".{notice_id}-{}.eml.tmp", letter.account));
+        std::fs::write(&tmp, message()?.formatted()).map_err(|e| bad(format!("outbox: {e}")))?;
+        std::fs::rename(&tmp, &path).map_err(|e| bad(format!("outbox: {e}")))?;
+    }
+    if let (Some(smtp), Some(_)) = (&config.smtp, &letter.email) {
+        use lettre::Transport;
+        let transport = lettre::SmtpTransport::builder_dangerous(&smtp.host)
+            .port(smtp.port)
+            .timeout(Some(std::time::Duration::from_secs(30)))
+            .build();
+        transport
+            .send(&message()?)
+            .map_err(|e| bad(format!("smtp: {e}")))?;
+    }
+    if let Some(hook) = &config.webhook {
+        let body = serde_json::to_vec(&json!({
+            "type": "writ.notice",
+            "timestamp": Timestamp::now(),
+            "data": {
+                "case": case_id,
+                "account": letter.account,
+                "email": letter.email,
+                "subject": letter.subject,
+                "text": letter.text,
+                "receipt": letter.receipt,
+            }
+        }))?;
+        let id = format!("{notice_id}.{}", letter.account);
+        let ts = Timestamp::now().as_second();
+        let signature = webhook_signature(&hook.secret, &id, ts, &body)
+            .ok_or_else(|| bad("webhook secret".into()))?;
+        let answer = ureq::post(&hook.url)
+            .header("content-type", "application/json")
+            .header("webhook-id", &id)
+            .header("webhook-timestamp", &ts.to_string())
+            .header("webhook-signature", &signature)
+            .send(&body[..])
+            .map_err(|e| bad(format!("webhook: {e}")))?;
+        if !answer.status().is_success() {
+            return Err(bad(format!("webhook answered {}", answer.status())));
+        }
+    }
+    Ok(())
+}
+
+fn bad(message: String) -> GatewayError {
+    GatewayError::Internal(message)
+}

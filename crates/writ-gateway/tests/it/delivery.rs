@@ -1,0 +1,559 @@
+//! Delivery through the application core: holds in the demo mail service,
+//! collection of exactly the released pairs, sealing, availability, expiry.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use serde_json::{Value, json};
+use writ_connect::demo::{DeleteError, DemoMail};
+use writ_connect::{ConnectError, Connector, Record, RecordStream};
+use writ_gateway::auth::Role;
+use writ_gateway::delivery::{DeliveryConfig, Provider};
+use writ_gateway::review::Proposal;
+use writ_gateway::{GatewayError, canonical};
+use writ_model::order::DateRange;
+use writ_model::{Category, Timestamp};
+
+use crate::{T, order, start, submit, user};
+
+struct D {
+    t: T,
+    mail: DemoMail,
+    objects: std::path::PathBuf,
+}
+
+async fn with_delivery(connector: Option<Arc<dyn Connector>>) -> D {
+    let t = start().await;
+    let dir = t._dir.path().to_owned();
+    let mail = DemoMail::open(&dir.join("demo").join("mail"))
+        .await
+        .unwrap();
+    let objects = dir.join("objects");
+    let connector = connector.unwrap_or_else(|| Arc::new(mail.clone()));
+    t.gw.enable_delivery(DeliveryConfig::new(
+        Provider {
+            connector,
+            holds: mail.holds().clone(),
+        },
+        &objects,
+    ))
+    .unwrap();
+    D { t, mail, objects }
+}
+
+fn identity(dir: &Path, agency: &str) -> writ_seal::Identity {
+    let text = std::fs::read_to_string(
+        dir.join("demo")
+            .join("agencies")
+            .join(agency)
+            .join("age-identity.txt"),
+    )
+    .unwrap();
+    text.lines()
+        .find(|l| l.starts_with("AGE-SECRET-KEY-1"))
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// Opens the case's current package and returns its files as records.
+fn open(d: &D, case: &str) -> (writ_seal::Manifest, Vec<(String, Vec<Value>)>) {
+    let file = tokio::task::block_in_place(|| {
+        tokio::runtime::Handle::current().block_on(d.t.gw.agency_package("us-fbi-wfo", case))
+    })
+    .unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let dest = out.path().join("open");
+    let manifest =
+        writ_seal::open(&file.path, &identity(d.t._dir.path(), "us-fbi-wfo"), &dest).unwrap();
+    let files = manifest
+        .files
+        .iter()
+        .map(|f| {
+            let text = std::fs::read_to_string(dest.join(&f.path)).unwrap();
+            let records = text
+                .lines()
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect();
+            (f.path.clone(), records)
+        })
+        .collect();
+    (manifest, files)
+}
+
+fn in_range(record: &Value, range: &DateRange) -> bool {
+    let Some(at) = record["at"].as_str() else {
+        // A subscriber profile describes the account as it stands.
+        return true;
+    };
+    let at = Timestamp::parse(at).unwrap();
+    range.from <= at && at <= range.to
+}
+
+async fn kinds(d: &D, case: &str) -> Vec<String> {
+    d.t.gw
+        .store()
+        .events_for_case(case)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_warrant_delivers_non_content_at_once_and_content_after_two_people() {
+    let d = with_delivery(None).await;
+    let s = submit(&d.t, &order("D-1", "search_warrant", json!({}))).await;
+    assert_eq!(d.t.gw.deliver_once().await.unwrap().sealed, 1);
+
+    // Only the subscriber pair is out before anyone has looked at it.
+    let (m1, files) = open(&d, &s.case);
+    assert_eq!(m1.case, s.case);
+    let paths: Vec<&str> = files.iter().map(|(p, _)| p.as_str()).collect();
+    assert_eq!(paths, ["acct-us-alice/subscriber.ndjson"]);
+    assert_eq!(files[0].1.len(), 1);
+
+    // A second pass with nothing new seals nothing.
+    assert_eq!(d.t.gw.deliver_once().await.unwrap().sealed, 0);
+
+    d.t.gw
+        .propose(&user("rita", Role::Reviewer), &s.case, Proposal::Approve)
+        .await
+        .unwrap();
+    assert_eq!(d.t.gw.deliver_once().await.unwrap().sealed, 0);
+    d.t.gw
+        .confirm(&user("alex", Role::Approver), &s.case)
+        .await
+        .unwrap();
+    assert_eq!(d.t.gw.deliver_once().await.unwrap().sealed, 1);
+
+    let (m2, files) = open(&d, &s.case);
+    let paths: Vec<&str> = files.iter().map(|(p, _)| p.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "acct-us-alice/subscriber.ndjson",
+            "acct-us-alice/content.ndjson"
+        ]
+    );
+    let range = DateRange {
+        from: Timestamp::parse("2026-01-01T00:00:00Z").unwrap(),
+        to: Timestamp::parse("2026-06-30T23:59:59Z").unwrap(),
+    };
+    let content = &files[1].1;
+    assert!(
+        !content.is_empty(),
+        "the demo mailbox has mail in the range"
+    );
+    assert!(content.iter().all(|r| in_range(r, &range)), "{content:?}");
+    // The whole mailbox is larger than what the range allows.
+    let all: usize = writ_connect::demo::generate("acct-us-alice", Category::Content, None).count();
+    assert!(content.len() < all, "{} of {all}", content.len());
+    assert_eq!(m2.order_sha256, m1.order_sha256);
+
+    // Two `disclosed` events, each committing to its package's hash.
+    let events = d.t.gw.store().events_for_case(&s.case).await.unwrap();
+    let disclosed: Vec<_> = events.iter().filter(|e| e.kind == "disclosed").collect();
+    assert_eq!(disclosed.len(), 2);
+    let file = d.t.gw.agency_package("us-fbi-wfo", &s.case).await.unwrap();
+    let bytes = std::fs::read(&file.path).unwrap();
+    assert_eq!(canonical::sha256_hex(&bytes), file.sha256);
+    let last = disclosed[1];
+    let entry: Value = serde_json::from_str(&last.entry).unwrap();
+    assert_eq!(
+        entry["public"]["disclosed"],
+        json!({"content": 1, "subscriber": 1})
+    );
+    let private: Value = serde_json::from_str(&last.private).unwrap();
+    assert_eq!(
+        private["details"][0]["package_sha256"],
+        file.sha256.as_str()
+    );
+    let salt = hex_decode(private["salts"][0].as_str().unwrap());
+    let mut preimage = salt;
+    preimage.extend(canonical::to_string(&private["details"][0]).into_bytes());
+    assert_eq!(
+        canonical::sha256_hex(&preimage),
+        entry["commitments"][0].as_str().unwrap()
+    );
+    // The replaced package is gone from the folder.
+    let names: Vec<String> = std::fs::read_dir(d.objects.join("packages"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, [format!("{}-2.age", s.case)]);
+
+    // Another agency sees nothing.
+    let other = d.t.gw.agency_package("us-nypd", &s.case).await.unwrap_err();
+    assert!(matches!(other, GatewayError::NotFound(_)), "{other}");
+
+    // After the download window the package is deleted, once.
+    let later = Timestamp::now().plus_days(31);
+    assert_eq!(d.t.gw.deliver_at(later).await.unwrap().expired, 1);
+    assert_eq!(d.t.gw.deliver_at(later).await.unwrap().expired, 0);
+    let gone =
+        d.t.gw
+            .agency_package("us-fbi-wfo", &s.case)
+            .await
+            .unwrap_err();
+    assert!(matches!(gone, GatewayError::Gone(_)), "{gone}");
+    assert!(!file.path.exists());
+    assert_eq!(
+        kinds(&d, &s.case)
+            .await
+            .iter()
+            .filter(|k| *k == "expired")
+            .count(),
+        1
+    );
+}
+
+fn hex_decode(s: &str) -> Vec<u8> {
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_and_unreviewed_cases_release_nothing() {
+    let d = with_delivery(None).await;
+    // Refused outright: no judge for content.
+    let refused = submit(
+        &d.t,
+        &order(
+            "D-2",
+            "subpoena",
+            json!({"issued_by": {"kind": "prosecutor"}, "categories": ["content"]}),
+        ),
+    )
+    .await;
+    // An unverified emergency waits for its callback.
+    let emergency = submit(
+        &d.t,
+        &order(
+            "D-3",
+            "emergency_request",
+            json!({
+                "issued_by": {"kind": "police"},
+                "categories": ["subscriber", "identification"],
+                "emergency": {"threat": "death", "facts": "A caller threatened to kill a named person tonight."},
+            }),
+        ),
+    )
+    .await;
+    assert!(
+        emergency.decision.codes().contains(&"emergency_unverified"),
+        "{:?}",
+        emergency.decision
+    );
+    d.t.gw.deliver_once().await.unwrap();
+    for case in [&refused.case, &emergency.case] {
+        let e = d.t.gw.agency_package("us-fbi-wfo", case).await.unwrap_err();
+        assert!(matches!(e, GatewayError::NotFound(_)), "{e}");
+        assert!(!kinds(&d, case).await.contains(&"disclosed".to_owned()));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_preservation_order_holds_data_against_deletion_until_it_lapses() {
+    let d = with_delivery(None).await;
+    let s = submit(
+        &d.t,
+        &order(
+            "D-4",
+            "preservation_request",
+            json!({"issued_by": {"kind": "police"}, "categories": ["content", "traffic"]}),
+        ),
+    )
+    .await;
+    let until = s.decision.preserve_until.expect("a preservation date");
+    d.t.gw.deliver_once().await.unwrap();
+    // Nothing is disclosed for a preservation order.
+    assert!(d.t.gw.agency_package("us-fbi-wfo", &s.case).await.is_err());
+
+    let now = Timestamp::now();
+    let before: Vec<Record> = d
+        .mail
+        .records("acct-us-alice", Category::Content, None)
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let refused = d
+        .mail
+        .delete("acct-us-alice", Category::Content, now)
+        .await
+        .unwrap_err();
+    assert!(matches!(refused, DeleteError::Held { .. }), "{refused}");
+    let after: Vec<Record> = d
+        .mail
+        .records("acct-us-alice", Category::Content, None)
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(before, after, "a refused deletion leaves the data intact");
+    // A category the order did not name is not held.
+    d.mail
+        .delete("acct-us-alice", Category::Subscriber, now)
+        .await
+        .unwrap();
+
+    // At `preserve_until` the hold lapses: logged once, deletion allowed.
+    let later = until.plus_minutes(1);
+    assert_eq!(d.t.gw.deliver_at(later).await.unwrap().holds_released, 1);
+    assert_eq!(d.t.gw.deliver_at(later).await.unwrap().holds_released, 0);
+    let k = kinds(&d, &s.case).await;
+    assert_eq!(k.iter().filter(|k| *k == "preserved").count(), 1, "{k:?}");
+    assert_eq!(k.iter().filter(|k| *k == "released").count(), 1, "{k:?}");
+    d.mail
+        .delete("acct-us-alice", Category::Content, later)
+        .await
+        .unwrap();
+}
+
+/// The demo data, failing once after a number of records: a collection
+/// interrupted mid-way.
+struct FailOnce {
+    left: AtomicUsize,
+}
+
+impl Connector for FailOnce {
+    fn records(
+        &self,
+        account: &str,
+        category: Category,
+        range: Option<DateRange>,
+    ) -> Result<RecordStream<'_>, ConnectError> {
+        let inner = writ_connect::demo::generate(account, category, range);
+        Ok(Box::new(inner.map(move |r| {
+            let left = self.left.load(Ordering::SeqCst);
+            if left == 1 {
+                self.left.store(0, Ordering::SeqCst);
+                return Err(ConnectError::Other("the provider went away".into()));
+            }
+            if left > 1 {
+                self.left.store(left - 1, Ordering::SeqCst);
+            }
+            r
+        })))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_collection_shows_nothing_and_resumes() {
+    let d = with_delivery(Some(Arc::new(FailOnce {
+        left: AtomicUsize::new(3),
+    })))
+    .await;
+    let s = submit(
+        &d.t,
+        &order(
+            "D-5",
+            "court_order",
+            json!({"categories": ["subscriber", "traffic"]}),
+        ),
+    )
+    .await;
+    let pass = d.t.gw.deliver_once().await.unwrap();
+    assert_eq!((pass.failed, pass.sealed), (1, 0), "{pass:?}");
+    assert_eq!(
+        std::fs::read_dir(d.objects.join("packages"))
+            .unwrap()
+            .count(),
+        0
+    );
+    let e =
+        d.t.gw
+            .agency_package("us-fbi-wfo", &s.case)
+            .await
+            .unwrap_err();
+    assert!(matches!(e, GatewayError::NotFound(_)), "{e}");
+    assert!(!kinds(&d, &s.case).await.contains(&"disclosed".to_owned()));
+
+    // After the back-off the next pass finishes the job.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let pass = d.t.gw.deliver_once().await.unwrap();
+    assert_eq!((pass.failed, pass.sealed), (0, 1), "{pass:?}");
+    let (_, files) = open(&d, &s.case);
+    assert_eq!(files.len(), 2);
+    assert!(kinds(&d, &s.case).await.contains(&"disclosed".to_owned()));
+    assert_eq!(
+        std::fs::read_dir(d.objects.join("work")).unwrap().count(),
+        0,
+        "the work folder is cleaned up"
+    );
+}
+
+fn emergency(reference: &str, agency: &str) -> Vec<u8> {
+    let mut o: Value = serde_json::from_slice(&order(
+        reference,
+        "emergency_request",
+        json!({
+            "issued_by": {"kind": "police"},
+            "categories": ["subscriber", "identification"],
+            "emergency": {"threat": "death", "facts": "A caller threatened to kill a named person tonight."},
+        }),
+    ))
+    .unwrap();
+    o["agency"] = json!(agency);
+    o.as_object_mut().unwrap().remove("date_range");
+    o.to_string().into_bytes()
+}
+
+async fn submit_as(d: &D, agency: &str, body: &[u8]) -> writ_gateway::Submitted {
+    d.t.gw
+        .submit(writ_gateway::Submission {
+            submitter: agency,
+            body,
+        })
+        .await
+        .unwrap()
+}
+
+async fn released(d: &D, case: &str) -> bool {
+    d.t.gw.deliver_once().await.unwrap();
+    kinds(d, case).await.contains(&"disclosed".to_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_verified_emergency_is_released_at_once_and_forged_ones_never() {
+    use writ_model::order::NumberSource;
+    let d = with_delivery(None).await;
+    let rita = user("rita", Role::Reviewer);
+
+    // No callback at all: nothing.
+    let none = submit_as(&d, "us-fbi-wfo", &emergency("E-0", "us-fbi-wfo")).await;
+    assert!(!released(&d, &none.case).await);
+
+    // The number came from the request itself: still unverified.
+    let from_request = submit_as(&d, "us-fbi-wfo", &emergency("E-1", "us-fbi-wfo")).await;
+    let after =
+        d.t.gw
+            .record_callback(&rita, &from_request.case, NumberSource::Request, true)
+            .await
+            .unwrap();
+    assert!(after.decision.codes().contains(&"emergency_unverified"));
+    assert!(!released(&d, &from_request.case).await);
+
+    // The call to the registry's number did not confirm it.
+    let failed = submit_as(&d, "us-fbi-wfo", &emergency("E-2", "us-fbi-wfo")).await;
+    d.t.gw
+        .record_callback(&rita, &failed.case, NumberSource::Registry, false)
+        .await
+        .unwrap();
+    assert!(!released(&d, &failed.case).await);
+
+    // A suspended agency's request is refused outright.
+    let suspended = submit_as(&d, "us-harbor-pd", &emergency("E-3", "us-harbor-pd")).await;
+    assert_eq!(suspended.decision.outcome.as_str(), "reject");
+    assert!(!released(&d, &suspended.case).await);
+
+    // An agency (and so a credential) registered today: a new requester
+    // waits for two people even after a good callback.
+    let mut fresh: writ_model::Agency = serde_json::from_value(json!({
+        "id": "us-new-pd", "name": "New PD", "country": "US", "kind": "law_enforcement",
+        "status": "verified", "verified_since": Timestamp::now(), "powers": [],
+    }))
+    .unwrap();
+    fresh.verified_since = Some(Timestamp::now());
+    let identity = age::x25519::Identity::generate();
+    d.t.gw
+        .add_agency(
+            &fresh,
+            &["+12025550199".to_owned()],
+            Some(&identity.to_public().to_string()),
+            "test",
+        )
+        .await
+        .unwrap();
+    let new = submit_as(&d, "us-new-pd", &emergency("E-4", "us-new-pd")).await;
+    let after =
+        d.t.gw
+            .record_callback(&rita, &new.case, NumberSource::Registry, true)
+            .await
+            .unwrap();
+    assert!(
+        after.decision.codes().contains(&"new_requester"),
+        "{:?}",
+        after.decision
+    );
+    assert!(!released(&d, &new.case).await);
+
+    // The real thing: a staff member calls the registry's number back.
+    let real = submit_as(&d, "us-fbi-wfo", &emergency("E-5", "us-fbi-wfo")).await;
+    let view = d.t.gw.agency_case("us-fbi-wfo", &real.case).await.unwrap();
+    let clock = view.emergency_clock.expect("an emergency clock");
+    assert!(clock.verified_at.is_none());
+    d.t.gw
+        .record_callback(&rita, &real.case, NumberSource::Registry, true)
+        .await
+        .unwrap();
+    assert!(released(&d, &real.case).await);
+    let (_, files) = open(&d, &real.case);
+    let paths: Vec<&str> = files.iter().map(|(p, _)| p.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "acct-us-alice/subscriber.ndjson",
+            "acct-us-alice/identification.ndjson"
+        ]
+    );
+    let view = d.t.gw.agency_case("us-fbi-wfo", &real.case).await.unwrap();
+    assert!(view.emergency_clock.unwrap().verified_at.is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_renewal_extends_the_hold() {
+    let d = with_delivery(None).await;
+    let first = submit(
+        &d.t,
+        &order(
+            "D-6",
+            "preservation_request",
+            json!({"issued_by": {"kind": "police"}, "categories": ["content"]}),
+        ),
+    )
+    .await;
+    d.t.gw.deliver_once().await.unwrap();
+    let until = first.decision.preserve_until.unwrap();
+    let renewal = submit(
+        &d.t,
+        &order(
+            "D-7",
+            "preservation_request",
+            json!({"issued_by": {"kind": "police"}, "categories": ["content"], "renews": "D-6"}),
+        ),
+    )
+    .await;
+    let extended = renewal.decision.preserve_until.expect("a renewal date");
+    assert!(extended > until, "{extended} after {until}");
+    d.t.gw.deliver_once().await.unwrap();
+    let holds = d.mail.holds();
+    // Past the first date, the data is still held until the renewed one.
+    let between = until.plus_days(1);
+    assert_eq!(
+        holds
+            .held_until("acct-us-alice", Category::Content, between)
+            .await
+            .unwrap(),
+        Some(extended)
+    );
+    assert!(
+        d.mail
+            .delete("acct-us-alice", Category::Content, between)
+            .await
+            .is_err()
+    );
+    // The first hold's lapse is not logged at its old date: it was renewed.
+    assert_eq!(d.t.gw.deliver_at(between).await.unwrap().holds_released, 0);
+    assert_eq!(
+        d.t.gw
+            .deliver_at(extended.plus_minutes(1))
+            .await
+            .unwrap()
+            .holds_released,
+        1
+    );
+}

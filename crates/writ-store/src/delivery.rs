@@ -1,0 +1,365 @@
+//! Delivery rows: which case versions the delivery worker has fulfilled,
+//! the sealed packages, and the logging of lapsed holds.
+//!
+//! Every change here is written with its log events in one transaction, as
+//! case changes are.
+
+use sqlx::any::AnyRow;
+use sqlx::{AssertSqlSafe, Row};
+
+use crate::{CASE_COLUMNS, CaseRow, HoldRow, NewEvent, Result, Store, get, insert_event};
+
+const PACKAGE_COLUMNS: &str = "case_id, agency_id, generation, object, pairs, sha256, size, \
+     state, available_at, expires_at, created_at";
+
+/// A case's current package.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PackageRow {
+    pub case_id: String,
+    /// The agency that owns the case.
+    pub agency_id: String,
+    /// 1 for the case's first package, then one more per replacement.
+    pub generation: i64,
+    /// The object's name under the objects folder's `packages/`.
+    pub object: String,
+    /// JSON array of `[account, category]`: every pair released so far.
+    pub pairs: String,
+    /// SHA-256 (lowercase hex) of the age file as served.
+    pub sha256: String,
+    pub size: i64,
+    /// `sealed`, `ready` or `expired`.
+    pub state: String,
+    pub available_at: i64,
+    pub expires_at: i64,
+    pub created_at: i64,
+}
+
+impl PackageRow {
+    fn from_row(r: &AnyRow) -> Result<Self> {
+        Ok(Self {
+            case_id: get(r, 0)?,
+            agency_id: get(r, 1)?,
+            generation: get(r, 2)?,
+            object: get(r, 3)?,
+            pairs: get(r, 4)?,
+            sha256: get(r, 5)?,
+            size: get(r, 6)?,
+            state: get(r, 7)?,
+            available_at: get(r, 8)?,
+            expires_at: get(r, 9)?,
+            created_at: get(r, 10)?,
+        })
+    }
+}
+
+/// What the worker did for one version of a case.
+#[derive(Clone, Debug, Default)]
+pub struct Fulfilled {
+    pub case_id: String,
+    pub case_version: i64,
+    /// A new package, replacing the case's earlier one.
+    pub package: Option<PackageRow>,
+    pub events: Vec<NewEvent>,
+    pub at: i64,
+}
+
+impl Store {
+    /// Cases with work for the delivery worker: open (not rejected or
+    /// withdrawn) and changed since the worker last fulfilled them. Oldest
+    /// change first, emergencies before the rest.
+    pub async fn cases_to_fulfil(&self, limit: i64) -> Result<Vec<CaseRow>> {
+        let columns = CASE_COLUMNS
+            .split(", ")
+            .map(|c| format!("c.{}", c.trim()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {columns} FROM cases c LEFT JOIN fulfilment f ON f.case_id = c.id \
+             WHERE c.status IN ('decided', 'in_review', 'approved', 'narrowed') \
+             AND (f.case_id IS NULL OR f.case_version < c.version) \
+             ORDER BY c.emergency DESC, c.updated_at, c.id LIMIT $1"
+        )))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(CaseRow::from_row).collect()
+    }
+
+    /// Records what the worker did for a case version, with its package
+    /// and events, in one transaction.
+    pub async fn save_fulfilment(&self, f: &Fulfilled) -> Result<()> {
+        let _g = self.write_guard().await;
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO fulfilment (case_id, case_version, updated_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (case_id) DO UPDATE SET case_version = excluded.case_version, \
+             updated_at = excluded.updated_at",
+        )
+        .bind(&f.case_id)
+        .bind(f.case_version)
+        .bind(f.at)
+        .execute(&mut *tx)
+        .await?;
+        if let Some(p) = &f.package {
+            sqlx::query(AssertSqlSafe(format!(
+                "INSERT INTO packages ({PACKAGE_COLUMNS}) VALUES \
+                 ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+                 ON CONFLICT (case_id) DO UPDATE SET generation = excluded.generation, \
+                 object = excluded.object, pairs = excluded.pairs, sha256 = excluded.sha256, \
+                 size = excluded.size, state = excluded.state, \
+                 available_at = excluded.available_at, expires_at = excluded.expires_at, \
+                 created_at = excluded.created_at"
+            )))
+            .bind(&p.case_id)
+            .bind(&p.agency_id)
+            .bind(p.generation)
+            .bind(&p.object)
+            .bind(&p.pairs)
+            .bind(&p.sha256)
+            .bind(p.size)
+            .bind(&p.state)
+            .bind(p.available_at)
+            .bind(p.expires_at)
+            .bind(p.created_at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for e in &f.events {
+            insert_event(&mut tx, e).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn package(&self, case_id: &str) -> Result<Option<PackageRow>> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {PACKAGE_COLUMNS} FROM packages WHERE case_id = $1"
+        )))
+        .bind(case_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| PackageRow::from_row(&r)).transpose()
+    }
+
+    /// Packages in `state` whose `column` time (`available_at` or
+    /// `expires_at`) has come.
+    pub async fn packages_due(
+        &self,
+        state: &str,
+        column: DueColumn,
+        now: i64,
+        limit: i64,
+    ) -> Result<Vec<PackageRow>> {
+        let column = match column {
+            DueColumn::AvailableAt => "available_at",
+            DueColumn::ExpiresAt => "expires_at",
+        };
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {PACKAGE_COLUMNS} FROM packages WHERE state = $1 AND {column} <= $2 \
+             ORDER BY {column}, case_id LIMIT $3"
+        )))
+        .bind(state)
+        .bind(now)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(PackageRow::from_row).collect()
+    }
+
+    /// Moves a package from one state to another with its events; `false`
+    /// (and nothing written) when it is no longer in `from` at that
+    /// generation.
+    pub async fn move_package(
+        &self,
+        case_id: &str,
+        generation: i64,
+        from: &str,
+        to: &str,
+        events: &[NewEvent],
+    ) -> Result<bool> {
+        let _g = self.write_guard().await;
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query(
+            "UPDATE packages SET state = $4 WHERE case_id = $1 AND generation = $2 AND state = $3",
+        )
+        .bind(case_id)
+        .bind(generation)
+        .bind(from)
+        .bind(to)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        for e in events {
+            insert_event(&mut tx, e).await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Holds whose `preserve_until` has passed and whose lapse is not yet
+    /// logged.
+    pub async fn lapsed_holds(&self, now: i64, limit: i64) -> Result<Vec<HoldRow>> {
+        let rows = sqlx::query(
+            "SELECT agency_id, reference, case_id, instrument, accounts, preserve_until, renewals \
+             FROM holds WHERE preserve_until <= $1 AND released_at IS NULL \
+             ORDER BY preserve_until, agency_id, reference LIMIT $2",
+        )
+        .bind(now)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(HoldRow::from_row).collect()
+    }
+
+    /// Marks a hold's lapse as logged, with its events; `false` (and nothing
+    /// written) if it was renewed or marked meanwhile.
+    pub async fn mark_hold_released(
+        &self,
+        hold: &HoldRow,
+        at: i64,
+        events: &[NewEvent],
+    ) -> Result<bool> {
+        let _g = self.write_guard().await;
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query(
+            "UPDATE holds SET released_at = $4 WHERE agency_id = $1 AND reference = $2 \
+             AND preserve_until = $3 AND released_at IS NULL",
+        )
+        .bind(&hold.agency_id)
+        .bind(&hold.reference)
+        .bind(hold.preserve_until)
+        .bind(at)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        for e in events {
+            insert_event(&mut tx, e).await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// How many packages are in each state.
+    pub async fn package_counts(&self) -> Result<Vec<(String, i64)>> {
+        let rows =
+            sqlx::query("SELECT state, COUNT(*) FROM packages GROUP BY state ORDER BY state")
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect()
+    }
+}
+
+/// Which time [`Store::packages_due`] compares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DueColumn {
+    AvailableAt,
+    ExpiresAt,
+}
+
+/// A case's user notice.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NoticeRow {
+    pub case_id: String,
+    pub notice_id: String,
+    /// `sending` or `sent`.
+    pub state: String,
+    /// JSON: who is notified.
+    pub summary: String,
+    pub attempts: i64,
+    pub created_at: i64,
+    pub sent_at: Option<i64>,
+}
+
+impl Store {
+    /// Cases whose data went out (a package is or was available) and whose
+    /// users are not yet notified.
+    pub async fn cases_to_notify(&self, limit: i64) -> Result<Vec<String>> {
+        let rows = sqlx::query(
+            "SELECT p.case_id FROM packages p LEFT JOIN notices n ON n.case_id = p.case_id \
+             WHERE p.state IN ('ready', 'expired') AND (n.case_id IS NULL OR n.state <> 'sent') \
+             ORDER BY p.available_at, p.case_id LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+    }
+
+    pub async fn notice(&self, case_id: &str) -> Result<Option<NoticeRow>> {
+        let row = sqlx::query(
+            "SELECT case_id, notice_id, state, summary, attempts, created_at, sent_at \
+             FROM notices WHERE case_id = $1",
+        )
+        .bind(case_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| {
+            Ok(NoticeRow {
+                case_id: get(&r, 0)?,
+                notice_id: get(&r, 1)?,
+                state: get(&r, 2)?,
+                summary: get(&r, 3)?,
+                attempts: get(&r, 4)?,
+                created_at: get(&r, 5)?,
+                sent_at: get(&r, 6)?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Claims a case's notice before it is sent (a second claim counts
+    /// another attempt and keeps the first `notice_id`).
+    pub async fn claim_notice(
+        &self,
+        case_id: &str,
+        notice_id: &str,
+        summary: &str,
+        at: i64,
+    ) -> Result<()> {
+        let _g = self.write_guard().await;
+        sqlx::query(
+            "INSERT INTO notices (case_id, notice_id, state, summary, attempts, created_at, sent_at) \
+             VALUES ($1, $2, 'sending', $3, 1, $4, NULL) ON CONFLICT (case_id) DO UPDATE SET \
+             attempts = notices.attempts + 1, summary = excluded.summary",
+        )
+        .bind(case_id)
+        .bind(notice_id)
+        .bind(summary)
+        .bind(at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Marks a claimed notice sent, with its `notified` event.
+    pub async fn mark_notice_sent(
+        &self,
+        case_id: &str,
+        at: i64,
+        events: &[NewEvent],
+    ) -> Result<bool> {
+        let _g = self.write_guard().await;
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query(
+            "UPDATE notices SET state = 'sent', sent_at = $2 WHERE case_id = $1 AND state = 'sending'",
+        )
+        .bind(case_id)
+        .bind(at)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        for e in events {
+            insert_event(&mut tx, e).await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+}
