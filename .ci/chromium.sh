@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what the browser test needs: Debian's Chromium, Node.js with npm,
+# Installs what the browser tests need (the console and portal flow, the
+# transparency page): Debian's Chromium, Node.js with npm,
 # and playwright-core in tests/ui (from its package-lock.json). Playwright
 # drives the system Chromium; it downloads no browser of its own.
 set -euo pipefail

@@ -21,6 +21,8 @@ pub enum BenchCommand {
     Decide(DecideArgs),
     /// Intake throughput and latency over HTTP.
     Intake(IntakeArgs),
+    /// Compute a transparency report over a large log.
+    Report(ReportArgs),
     /// Seal generated demo accounts and compare with the `age` CLI.
     Seal(crate::seal_cmd::SealArgs),
     /// A verified emergency from order to downloadable package (machine time).
@@ -57,6 +59,7 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         BenchCommand::Decide(args) => decide(&args),
         BenchCommand::Intake(args) => client::runtime()?.block_on(intake(args)),
+        BenchCommand::Report(args) => report(&args),
         BenchCommand::Seal(args) => crate::seal_cmd::run(args),
         BenchCommand::Emergency(args) => {
             client::runtime()?.block_on(crate::bench_emergency::run(args))
@@ -273,5 +276,75 @@ fn decide(args: &DecideArgs) -> anyhow::Result<ExitCode> {
         at(0.99),
         n as f64 / total.as_secs_f64()
     );
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Args, Debug)]
+pub struct ReportArgs {
+    /// A data folder with a log; without it, `--events` entries are
+    /// simulated into a temporary folder first (not timed).
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Entries to simulate when no `--data` is given.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub events: u64,
+    /// The period [default: the current half-year].
+    #[arg(long)]
+    pub period: Option<String>,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Times `writ report --data`: reading every entry bundle, counting, and
+/// signing, at the folder's latest checkpoint.
+fn report(args: &ReportArgs) -> anyhow::Result<ExitCode> {
+    let now = writ_model::Timestamp::now();
+    let period = match &args.period {
+        Some(p) => writ_report::Period::parse(p)
+            .map_err(|e| crate::input::BadInput(format!("--period: {e}")))?,
+        None => writ_report::Period::of(&now.to_string())?,
+    };
+    let temp;
+    let data = match &args.data {
+        Some(d) => d.clone(),
+        None => {
+            temp = tempfile::tempdir()?;
+            eprintln!(
+                "simulating {} entries into {}",
+                args.events,
+                temp.path().display()
+            );
+            let started = Instant::now();
+            client::runtime()?.block_on(crate::simulate_cmd::simulate(
+                temp.path(),
+                args.events,
+                now,
+            ))?;
+            eprintln!("simulated in {:.1} s", started.elapsed().as_secs_f64());
+            temp.path().to_path_buf()
+        }
+    };
+    let started = Instant::now();
+    let report = crate::report_cmd::local_report(&data, period, None)?;
+    let elapsed = started.elapsed().as_secs_f64();
+    let entries = report.checkpoint.size;
+    let rate = entries as f64 / elapsed.max(1e-9);
+    if args.json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "entries": entries,
+                "requests": report.figures.totals.requests,
+                "seconds": elapsed,
+                "entries_per_second": rate,
+            })
+        );
+    } else {
+        println!(
+            "report {period} over {entries} entries ({} requests): {elapsed:.2} s, {rate:.0} entries/s",
+            report.figures.totals.requests
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }

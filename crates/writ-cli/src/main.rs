@@ -18,9 +18,11 @@ mod input;
 mod log_cmd;
 mod policy_cmd;
 mod receipt_cmd;
+mod report_cmd;
 mod review_cmd;
 mod seal_cmd;
 mod serve_cmd;
+mod simulate_cmd;
 mod submit_cmd;
 mod token_cmd;
 
@@ -62,6 +64,10 @@ enum Command {
     /// Manage console users' personal access tokens.
     #[command(subcommand)]
     Token(token_cmd::TokenCommand),
+    /// Transparency reports from the log's public fields, and their verification.
+    Report(report_cmd::ReportArgs),
+    /// Fill a data folder with a synthetic workload's log.
+    Simulate(simulate_cmd::SimulateArgs),
     /// Benchmarks.
     #[command(subcommand)]
     Bench(bench_cmd::BenchCommand),
@@ -95,6 +101,8 @@ fn main() -> ExitCode {
         Command::Agency(cmd) => agency_cmd::run(cmd),
         Command::Review(args) => review_cmd::run(args),
         Command::Token(cmd) => token_cmd::run(cmd),
+        Command::Report(args) => report_cmd::run(args),
+        Command::Simulate(args) => simulate_cmd::run(args),
         Command::Bench(cmd) => bench_cmd::run(cmd),
     };
     match result {

@@ -3,7 +3,8 @@
 //! Agency routes (`/v1/orders`, `/v1/cases...`) authenticate every request
 //! by an HTTP Message Signature ([`httpsig`]); review routes
 //! (`/v1/review/...`) by a console user's personal access token; the log
-//! (`/log/...`), `/healthz`, `/metrics` and `/openapi.json` are public.
+//! (`/log/...`), `/transparency`, `/healthz`, `/metrics` and `/openapi.json`
+//! are public.
 //! Every error is an RFC 9457 problem ([`error::AppError`]).
 
 pub mod app;
@@ -67,6 +68,8 @@ struct StateInner {
     replay: ReplayCache,
     metrics: Metrics,
     portal: pages::portal::PortalState,
+    /// The last transparency report computed: (period, checkpoint size, report).
+    reports: tokio::sync::Mutex<Option<(writ_report::Period, u64, writ_report::Report)>>,
 }
 
 impl AppState {
@@ -81,6 +84,7 @@ impl AppState {
                 )),
                 metrics: Metrics::default(),
                 portal: pages::portal::PortalState::default(),
+                reports: tokio::sync::Mutex::new(None),
                 gw,
                 log,
                 config,
@@ -145,6 +149,8 @@ pub const ROUTES: &[(&str, &str, Auth)] = &[
     ("POST", "/portal/orders", Auth::Portal),
     ("GET", "/portal/cases/{id}", Auth::Portal),
     ("GET", "/portal/cases/{id}/package", Auth::Portal),
+    ("GET", "/transparency", Auth::Public),
+    ("GET", "/transparency.json", Auth::Public),
 ];
 
 /// Who may call a route.
@@ -202,6 +208,8 @@ pub fn router(state: AppState) -> Router {
         .route("/portal/orders", post(portal::submit))
         .route("/portal/cases/{id}", get(portal::case))
         .route("/portal/cases/{id}/package", get(portal::package))
+        .route("/transparency", get(transparency::page))
+        .route("/transparency.json", get(transparency::json))
         .fallback(public::not_found)
         .layer(DefaultBodyLimit::max(limit))
         .layer(middleware::from_fn_with_state(state.clone(), observe))

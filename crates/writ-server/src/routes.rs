@@ -3,6 +3,7 @@
 pub(crate) mod agency;
 pub(crate) mod public;
 pub(crate) mod review;
+pub(crate) mod transparency;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;

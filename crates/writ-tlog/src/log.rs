@@ -144,6 +144,8 @@ struct Inner {
     publish_tx: mpsc::UnboundedSender<PublishReply>,
     status: watch::Receiver<Status>,
     reader: Reader,
+    /// A copy of the key, for documents signed apart from checkpoints.
+    signer: NoteSigner,
     tasks: Mutex<Vec<JoinHandle<()>>>,
 }
 
@@ -243,6 +245,7 @@ impl Log {
         .await?;
         let vkey = signer.verifier();
         let origin = signer.name().to_owned();
+        let report_signer = NoteSigner::new(&origin, &signer.seed())?;
 
         // The stored checkpoint is the truth; create the empty tree's on first open.
         let stored = match trusted.checkpoint().await? {
@@ -374,6 +377,7 @@ impl Log {
                 publish_tx,
                 status: status_rx,
                 reader: Reader::new(objects, vkey),
+                signer: report_signer,
                 tasks: Mutex::new(tasks),
             }),
         })
@@ -432,6 +436,12 @@ impl Log {
     /// The latest published checkpoint.
     pub fn checkpoint(&self) -> Published {
         self.inner.status.borrow().published.clone()
+    }
+
+    /// The log's signing key, for documents that the log key signs besides
+    /// checkpoints (transparency reports).
+    pub fn signer(&self) -> &NoteSigner {
+        &self.inner.signer
     }
 
     /// The verifier key (`origin+hash+base64`).

@@ -111,6 +111,14 @@ impl NoteSigner {
         }
     }
 
+    /// A plain Ed25519 signature over `message` with the log key, for
+    /// documents other than notes (a transparency report). The caller puts a
+    /// prefix of its own before the bytes so that such a signature can never
+    /// be taken for a note's.
+    pub fn sign_detached(&self, message: &[u8]) -> [u8; 64] {
+        self.key.sign(message).to_bytes()
+    }
+
     /// Signs `text` (which must end in a newline) and returns the signed note.
     pub fn sign(&self, text: &str) -> Result<String, NoteError> {
         check_text(text)?;
@@ -235,6 +243,15 @@ impl NoteVerifier {
         } else {
             Err(NoteError::NotSigned(self.name.clone()))
         }
+    }
+
+    /// Checks a plain Ed25519 signature made by [`NoteSigner::sign_detached`].
+    pub fn verify_detached(&self, message: &[u8], signature: &[u8]) -> Result<(), NoteError> {
+        let sig = Signature::from_slice(signature)
+            .map_err(|_| NoteError::BadSignature(self.name.clone()))?;
+        self.key
+            .verify(message, &sig)
+            .map_err(|_| NoteError::BadSignature(self.name.clone()))
     }
 
     /// Opens a signed checkpoint and reads it; its origin must be the key's name.

@@ -8,6 +8,7 @@ mod decide;
 mod fetch;
 mod log;
 mod policy;
+mod report;
 mod serve;
 mod ui;
 

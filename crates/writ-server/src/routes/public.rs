@@ -8,7 +8,7 @@ use crate::{AppError, AppState};
 
 const OPENAPI: &str = include_str!("../openapi.json");
 
-fn log(state: &AppState) -> Result<&writ_tlog::Log, AppError> {
+pub(crate) fn log(state: &AppState) -> Result<&writ_tlog::Log, AppError> {
     state
         .inner
         .log

@@ -11,3 +11,4 @@ mod notice;
 mod pages;
 mod socket;
 mod support;
+mod transparency;

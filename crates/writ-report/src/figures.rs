@@ -1,0 +1,741 @@
+//! From log entries to figures (`formats.md`, "Reports from the log").
+//!
+//! A case counts in the period of its `received` entry, in its state at the
+//! report's checkpoint, as the first of these that holds: content disclosed
+//! (a `disclosed` entry includes `content`), non-content only (some
+//! `disclosed` entry), withdrawn, no data (the last decision is `no_data`),
+//! rejected (the last decision is `reject`, or a confirmed review rejects),
+//! and otherwise pending. Preservation orders are counted apart, as Google
+//! does; national security letters only in bands, from the `restricted`
+//! entries of the period.
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Period, ReportError};
+
+/// Outcomes of the cases of a row, by the counting rule.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Outcomes {
+    pub content_disclosed: u64,
+    pub non_content_only: u64,
+    pub withdrawn: u64,
+    pub no_data: u64,
+    pub rejected: u64,
+    pub pending: u64,
+}
+
+impl Outcomes {
+    /// Cases where some data was produced.
+    pub fn produced(&self) -> u64 {
+        self.content_disclosed + self.non_content_only
+    }
+
+    fn add(&mut self, outcome: CaseOutcome) {
+        match outcome {
+            CaseOutcome::Content => self.content_disclosed += 1,
+            CaseOutcome::NonContent => self.non_content_only += 1,
+            CaseOutcome::Withdrawn => self.withdrawn += 1,
+            CaseOutcome::NoData => self.no_data += 1,
+            CaseOutcome::Rejected => self.rejected += 1,
+            CaseOutcome::Pending => self.pending += 1,
+        }
+    }
+}
+
+/// Answers against the first decision's deadline (`on_time` of the last
+/// entry that ended the case); open cases count in neither.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OnTime {
+    pub met: u64,
+    pub missed: u64,
+}
+
+impl OnTime {
+    fn add(&mut self, on_time: Option<bool>) {
+        match on_time {
+            Some(true) => self.met += 1,
+            Some(false) => self.missed += 1,
+            None => {}
+        }
+    }
+}
+
+/// The figures of a set of requests for data.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counts {
+    /// Orders received in the period.
+    pub requests: u64,
+    /// Targets the orders named (`received.targets`): Google's
+    /// "Users/Accounts Specified".
+    pub accounts_specified: u64,
+    /// Targets that resolve to data (`accounts` of the last decision).
+    pub accounts: u64,
+    /// Orders carrying an emergency.
+    pub emergency: u64,
+    /// Orders reaching at least one account stored outside the issuing
+    /// country, and those accounts (`accounts_abroad`).
+    pub abroad_requests: u64,
+    pub accounts_abroad: u64,
+    pub outcomes: Outcomes,
+    pub on_time: OnTime,
+}
+
+impl Counts {
+    fn add(&mut self, case: &CaseState) {
+        self.requests += 1;
+        self.accounts_specified += case.targets;
+        self.accounts += case.accounts;
+        self.emergency += u64::from(case.emergency);
+        self.abroad_requests += u64::from(case.abroad > 0);
+        self.accounts_abroad += case.abroad;
+        self.outcomes.add(case.outcome());
+        self.on_time.add(case.on_time);
+    }
+}
+
+/// One issuing country and instrument.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Row {
+    /// ISO 3166-1 alpha-2; `null` for an unregistered submitter.
+    pub country: Option<String>,
+    pub instrument: String,
+    #[serde(flatten)]
+    pub counts: Counts,
+}
+
+/// Preservation orders of one country and instrument: reported apart.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Preservation {
+    pub country: Option<String>,
+    pub instrument: String,
+    pub requests: u64,
+    pub accounts_specified: u64,
+    /// Orders with at least one hold placed (`preserved` entries), and the
+    /// accounts of their last hold.
+    pub preserved: u64,
+    pub accounts_preserved: u64,
+    pub withdrawn: u64,
+    pub rejected: u64,
+    pub no_data: u64,
+    pub pending: u64,
+    pub on_time: OnTime,
+}
+
+/// A band of 500 (50 U.S.C. § 1874(a)(2)): `from` to `to`, inclusive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Band {
+    pub from: u64,
+    pub to: u64,
+}
+
+impl Band {
+    /// A unit with `m` entries in a period shows `m − 500` to `m − 1`
+    /// (`formats.md`, "Restricted entries"); no entries, no band yet.
+    fn of(m: u64) -> Option<Self> {
+        (m > 0).then(|| Band {
+            from: m.saturating_sub(500),
+            to: m - 1,
+        })
+    }
+}
+
+/// National security letters, in bands; `null` until the period's batch
+/// is in the log.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NslBands {
+    pub letters: Option<Band>,
+    pub selectors: Option<Band>,
+    pub events: Option<Band>,
+}
+
+/// The requests received in one month of the period.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Month {
+    /// `2026-07`.
+    pub month: String,
+    pub requests: u64,
+    pub outcomes: Outcomes,
+    pub on_time: OnTime,
+}
+
+/// Everything a report states.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Figures {
+    /// Entries read: the checkpoint's size.
+    pub entries: u64,
+    /// Requests for data by country and instrument (preservation apart).
+    pub requests: Vec<Row>,
+    pub totals: Counts,
+    /// Requests carrying an emergency, all countries and instruments.
+    pub emergency: Counts,
+    pub preservation: Vec<Preservation>,
+    pub national_security_letters: NslBands,
+    pub months: Vec<Month>,
+}
+
+/// Google's `Legal Process` name of an instrument (`formats.md`).
+pub fn legal_process(instrument: &str) -> &'static str {
+    match instrument {
+        "subpoena" => "Subpoena",
+        "search_warrant" => "Search Warrant",
+        "court_order" => "Other Court Orders",
+        "emergency_request" => "Emergency Disclosure Requests",
+        "preservation_request" => "Preservation Requests",
+        "epoc" => "European Production Orders",
+        "epoc_pr" => "European Preservation Orders",
+        "uk_overseas_order" => "Overseas Production Orders",
+        _ => "Other",
+    }
+}
+
+fn is_preservation(instrument: &str) -> bool {
+    matches!(instrument, "preservation_request" | "epoc_pr")
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Decided {
+    None,
+    NoData,
+    Reject,
+    Other,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum CaseOutcome {
+    Content,
+    NonContent,
+    Withdrawn,
+    NoData,
+    Rejected,
+    Pending,
+}
+
+/// What the log says about one case so far.
+#[derive(Debug)]
+struct CaseState {
+    group: u32,
+    month: u8,
+    emergency: bool,
+    targets: u64,
+    accounts: u64,
+    abroad: u64,
+    decided: Decided,
+    review_rejected: bool,
+    content: bool,
+    disclosed: bool,
+    withdrawn: bool,
+    preserved: Option<u64>,
+    on_time: Option<bool>,
+}
+
+impl CaseState {
+    fn outcome(&self) -> CaseOutcome {
+        if self.content {
+            CaseOutcome::Content
+        } else if self.disclosed {
+            CaseOutcome::NonContent
+        } else if self.withdrawn {
+            CaseOutcome::Withdrawn
+        } else if self.decided == Decided::NoData {
+            CaseOutcome::NoData
+        } else if self.decided == Decided::Reject || self.review_rejected {
+            CaseOutcome::Rejected
+        } else {
+            CaseOutcome::Pending
+        }
+    }
+}
+
+/// Case ids as Writ makes them (`c-` and 16 hex digits) are kept as
+/// integers; any other id as text.
+#[derive(Debug, PartialEq, Eq, Hash)]
+enum CaseKey {
+    Id(u64),
+    Text(Box<str>),
+}
+
+impl CaseKey {
+    fn of(id: &str) -> Self {
+        match id.strip_prefix("c-") {
+            Some(hex)
+                if hex.len() == 16
+                    && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) =>
+            {
+                match u64::from_str_radix(hex, 16) {
+                    Ok(n) => CaseKey::Id(n),
+                    Err(_) => CaseKey::Text(id.into()),
+                }
+            }
+            _ => CaseKey::Text(id.into()),
+        }
+    }
+}
+
+/// The public fields a report reads. Others (and the commitments) are
+/// skipped unread.
+#[derive(Deserialize)]
+struct RawEntry<'a> {
+    v: u64,
+    #[serde(borrow)]
+    kind: Cow<'a, str>,
+    #[serde(borrow, default)]
+    case: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    hour: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    public: Option<Public<'a>>,
+    #[serde(borrow, default)]
+    unit: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    period: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct Public<'a> {
+    #[serde(borrow, default)]
+    country: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    instrument: Option<Cow<'a, str>>,
+    #[serde(default)]
+    emergency: Option<bool>,
+    #[serde(default)]
+    targets: Option<u64>,
+    #[serde(borrow, default)]
+    outcome: Option<Cow<'a, str>>,
+    #[serde(default)]
+    accounts: Option<u64>,
+    #[serde(default)]
+    accounts_abroad: Option<u64>,
+    #[serde(borrow, default)]
+    action: Option<Cow<'a, str>>,
+    #[serde(default)]
+    on_time: Option<bool>,
+    #[serde(borrow, default)]
+    disclosed: Option<BTreeMap<Cow<'a, str>, u64>>,
+}
+
+/// Reads entries in log order and counts them for one period.
+#[derive(Debug)]
+pub struct Tally {
+    period: Period,
+    start: String,
+    end: String,
+    months: Vec<String>,
+    entries: u64,
+    cases: HashMap<CaseKey, CaseState>,
+    /// (country, instrument) of each group, by index.
+    groups: Vec<(Option<String>, String)>,
+    group_index: HashMap<(Option<String>, String), u32>,
+    /// Restricted entries of the period: letter, selector, event.
+    restricted: [u64; 3],
+}
+
+impl Tally {
+    pub fn new(period: Period) -> Self {
+        Tally {
+            start: period.start(),
+            end: period.end(),
+            months: period.months(),
+            period,
+            entries: 0,
+            cases: HashMap::new(),
+            groups: Vec::new(),
+            group_index: HashMap::new(),
+            restricted: [0; 3],
+        }
+    }
+
+    pub fn period(&self) -> Period {
+        self.period
+    }
+
+    /// Entries read so far.
+    pub fn entries(&self) -> u64 {
+        self.entries
+    }
+
+    /// Reads the next entry of the log (its bytes as logged).
+    pub fn push(&mut self, bytes: &[u8]) -> Result<(), ReportError> {
+        let parsed = self.parser().parse(self.entries, bytes)?;
+        self.apply(parsed)
+    }
+
+    /// What reads entries for this tally; it can run on other threads,
+    /// whose results go to [`Tally::apply`] in log order.
+    pub fn parser(&self) -> Parser {
+        Parser {
+            period: self.period,
+            start: self.start.clone(),
+            end: self.end.clone(),
+            months: self.months.clone(),
+        }
+    }
+
+    /// Counts the next entry, as [`Parser::parse`] read it.
+    pub fn apply(&mut self, parsed: Parsed) -> Result<(), ReportError> {
+        let index = self.entries;
+        self.entries += 1;
+        let (case, event) = match parsed.0 {
+            Inner::Skip => return Ok(()),
+            Inner::Restricted(unit) => {
+                if let Some(n) = self.restricted.get_mut(unit) {
+                    *n += 1;
+                }
+                return Ok(());
+            }
+            Inner::Received {
+                case,
+                group: key,
+                month,
+                emergency,
+                targets,
+            } => {
+                let group = match self.group_index.get(&key) {
+                    Some(g) => *g,
+                    None => {
+                        let g =
+                            u32::try_from(self.groups.len()).map_err(|_| ReportError::Entry {
+                                index,
+                                reason: "too many countries and instruments".into(),
+                            })?;
+                        self.groups.push(key.clone());
+                        self.group_index.insert(key, g);
+                        g
+                    }
+                };
+                let state = CaseState {
+                    group,
+                    month,
+                    emergency,
+                    targets,
+                    accounts: 0,
+                    abroad: 0,
+                    decided: Decided::None,
+                    review_rejected: false,
+                    content: false,
+                    disclosed: false,
+                    withdrawn: false,
+                    preserved: None,
+                    on_time: None,
+                };
+                if self.cases.insert(case, state).is_some() {
+                    return Err(ReportError::Entry {
+                        index,
+                        reason: "a second `received` entry for its case".into(),
+                    });
+                }
+                return Ok(());
+            }
+            Inner::Event { case, event } => (case, event),
+        };
+        // Events of cases received in other periods do not count here.
+        let Some(state) = self.cases.get_mut(&case) else {
+            return Ok(());
+        };
+        let on_time = match event {
+            Event::Decided {
+                decided,
+                accounts,
+                abroad,
+                on_time,
+            } => {
+                state.decided = decided;
+                state.accounts = accounts;
+                state.abroad = abroad;
+                on_time
+            }
+            Event::Reviewed { confirmed, on_time } => {
+                if let Some(rejected) = confirmed {
+                    state.review_rejected = rejected;
+                }
+                on_time
+            }
+            Event::Disclosed { content, on_time } => {
+                state.disclosed = true;
+                state.content |= content;
+                on_time
+            }
+            Event::Preserved { accounts, on_time } => {
+                state.preserved = Some(accounts);
+                on_time
+            }
+            Event::Withdrawn => {
+                state.withdrawn = true;
+                None
+            }
+            Event::Other { on_time } => on_time,
+        };
+        if on_time.is_some() {
+            state.on_time = on_time;
+        }
+        Ok(())
+    }
+
+    /// The figures of every case read.
+    pub fn finish(self) -> Figures {
+        let mut rows: BTreeMap<u32, Counts> = BTreeMap::new();
+        let mut preservation: BTreeMap<u32, Preservation> = BTreeMap::new();
+        let mut totals = Counts::default();
+        let mut emergency = Counts::default();
+        let mut months: Vec<Month> = self
+            .months
+            .iter()
+            .map(|m| Month {
+                month: m.clone(),
+                ..Month::default()
+            })
+            .collect();
+        for case in self.cases.values() {
+            let Some((_, instrument)) = self.groups.get(case.group as usize) else {
+                continue;
+            };
+            if is_preservation(instrument) {
+                let p = preservation.entry(case.group).or_default();
+                p.requests += 1;
+                p.accounts_specified += case.targets;
+                if let Some(accounts) = case.preserved {
+                    p.preserved += 1;
+                    p.accounts_preserved += accounts;
+                } else if case.withdrawn {
+                    p.withdrawn += 1;
+                } else if case.decided == Decided::NoData {
+                    p.no_data += 1;
+                } else if case.decided == Decided::Reject || case.review_rejected {
+                    p.rejected += 1;
+                } else {
+                    p.pending += 1;
+                }
+                p.on_time.add(case.on_time);
+                continue;
+            }
+            rows.entry(case.group).or_default().add(case);
+            totals.add(case);
+            if case.emergency {
+                emergency.add(case);
+            }
+            if let Some(m) = months.get_mut(usize::from(case.month)) {
+                m.requests += 1;
+                m.outcomes.add(case.outcome());
+                m.on_time.add(case.on_time);
+            }
+        }
+        let group = |g: u32| self.groups.get(g as usize).cloned().unwrap_or_default();
+        let mut requests: Vec<Row> = rows
+            .into_iter()
+            .map(|(g, counts)| {
+                let (country, instrument) = group(g);
+                Row {
+                    country,
+                    instrument,
+                    counts,
+                }
+            })
+            .collect();
+        requests.sort_by(|a, b| (&a.country, &a.instrument).cmp(&(&b.country, &b.instrument)));
+        let mut preservation: Vec<Preservation> = preservation
+            .into_iter()
+            .map(|(g, mut p)| {
+                let (country, instrument) = group(g);
+                p.country = country;
+                p.instrument = instrument;
+                p
+            })
+            .collect();
+        preservation.sort_by(|a, b| (&a.country, &a.instrument).cmp(&(&b.country, &b.instrument)));
+        Figures {
+            entries: self.entries,
+            requests,
+            totals,
+            emergency,
+            preservation,
+            national_security_letters: NslBands {
+                letters: Band::of(self.restricted[0]),
+                selectors: Band::of(self.restricted[1]),
+                events: Band::of(self.restricted[2]),
+            },
+            months,
+        }
+    }
+}
+
+/// An entry as read by a [`Parser`], waiting to be counted by
+/// [`Tally::apply`].
+#[derive(Debug)]
+pub struct Parsed(Inner);
+
+#[derive(Debug)]
+enum Inner {
+    Skip,
+    Restricted(usize),
+    Received {
+        case: CaseKey,
+        group: (Option<String>, String),
+        month: u8,
+        emergency: bool,
+        targets: u64,
+    },
+    Event {
+        case: CaseKey,
+        event: Event,
+    },
+}
+
+#[derive(Debug)]
+enum Event {
+    Decided {
+        decided: Decided,
+        accounts: u64,
+        abroad: u64,
+        on_time: Option<bool>,
+    },
+    Reviewed {
+        /// `Some(rejects)` for a confirmation.
+        confirmed: Option<bool>,
+        on_time: Option<bool>,
+    },
+    Disclosed {
+        content: bool,
+        on_time: Option<bool>,
+    },
+    Preserved {
+        accounts: u64,
+        on_time: Option<bool>,
+    },
+    Withdrawn,
+    Other {
+        on_time: Option<bool>,
+    },
+}
+
+/// Reads entries for a [`Tally`]: pure, and shareable between threads.
+#[derive(Clone, Debug)]
+pub struct Parser {
+    period: Period,
+    start: String,
+    end: String,
+    months: Vec<String>,
+}
+
+const KINDS: [&str; 11] = [
+    "received",
+    "decided",
+    "reviewed",
+    "verified",
+    "disclosed",
+    "preserved",
+    "released",
+    "notified",
+    "extended",
+    "withdrawn",
+    "expired",
+];
+
+impl Parser {
+    /// Reads entry `index` of the log.
+    pub fn parse(&self, index: u64, bytes: &[u8]) -> Result<Parsed, ReportError> {
+        let bad = |reason: String| ReportError::Entry { index, reason };
+        let raw: RawEntry<'_> =
+            serde_json::from_slice(bytes).map_err(|e| bad(format!("not an entry: {e}")))?;
+        if raw.v != 1 {
+            return Err(bad(format!("unsupported version {}", raw.v)));
+        }
+        let kind = raw.kind.as_ref();
+        if kind == "restricted" {
+            let unit = match raw.unit.as_deref() {
+                Some("letter") => 0,
+                Some("selector") => 1,
+                Some("event") => 2,
+                other => return Err(bad(format!("unknown restricted unit {other:?}"))),
+            };
+            let period = raw
+                .period
+                .as_deref()
+                .ok_or_else(|| bad("restricted entry without `period`".into()))?;
+            return Ok(Parsed(if Period::parse(period)? == self.period {
+                Inner::Restricted(unit)
+            } else {
+                Inner::Skip
+            }));
+        }
+        if kind == "registry" {
+            return Ok(Parsed(Inner::Skip));
+        }
+        if !KINDS.contains(&kind) {
+            return Err(bad(format!("unknown kind `{kind}`")));
+        }
+        let case_id = raw
+            .case
+            .as_deref()
+            .ok_or_else(|| bad(format!("`{kind}` entry without a case")))?;
+        let case = CaseKey::of(case_id);
+        let public = raw.public;
+        if kind == "received" {
+            let hour = raw
+                .hour
+                .as_deref()
+                .ok_or_else(|| bad("entry without `hour`".into()))?;
+            if hour < self.start.as_str() || hour >= self.end.as_str() {
+                return Ok(Parsed(Inner::Skip));
+            }
+            let public = public.ok_or_else(|| bad("`received` without `public`".into()))?;
+            let instrument = public
+                .instrument
+                .ok_or_else(|| bad("`received` without `instrument`".into()))?
+                .into_owned();
+            let month = self
+                .months
+                .iter()
+                .position(|m| hour.starts_with(m.as_str()))
+                .and_then(|m| u8::try_from(m).ok())
+                .ok_or_else(|| bad(format!("`hour` `{hour}` is not a timestamp")))?;
+            return Ok(Parsed(Inner::Received {
+                case,
+                group: (public.country.map(Cow::into_owned), instrument),
+                month,
+                emergency: public.emergency.unwrap_or(false),
+                targets: public.targets.unwrap_or(0),
+            }));
+        }
+        let on_time = public.as_ref().and_then(|p| p.on_time);
+        let event = match kind {
+            "decided" => {
+                let p = public.ok_or_else(|| bad("`decided` without `public`".into()))?;
+                Event::Decided {
+                    decided: match p.outcome.as_deref() {
+                        Some("no_data") => Decided::NoData,
+                        Some("reject") => Decided::Reject,
+                        Some(_) => Decided::Other,
+                        None => return Err(bad("`decided` without `outcome`".into())),
+                    },
+                    accounts: p.accounts.unwrap_or(0),
+                    abroad: p.accounts_abroad.unwrap_or(0),
+                    on_time,
+                }
+            }
+            "reviewed" => Event::Reviewed {
+                confirmed: public
+                    .as_ref()
+                    .filter(|p| p.action.as_deref() == Some("confirm"))
+                    .map(|p| p.outcome.as_deref() == Some("reject")),
+                on_time,
+            },
+            "disclosed" => Event::Disclosed {
+                content: public
+                    .as_ref()
+                    .and_then(|p| p.disclosed.as_ref())
+                    .is_some_and(|d| d.get("content").is_some_and(|n| *n > 0)),
+                on_time,
+            },
+            "preserved" => Event::Preserved {
+                accounts: public.as_ref().and_then(|p| p.accounts).unwrap_or(0),
+                on_time,
+            },
+            "withdrawn" => Event::Withdrawn,
+            _ => Event::Other { on_time },
+        };
+        Ok(Parsed(Inner::Event { case, event }))
+    }
+}

@@ -1,0 +1,220 @@
+//! Reading a log's entries from its public objects (entry bundles, through
+//! writ-tlog's [`Fetch`]) into a [`Tally`], and recomputing the root of the
+//! prefix a report covers.
+
+use writ_tlog::Hash;
+use writ_tlog::builder::TreeBuilder;
+use writ_tlog::hash::leaf_hash;
+use writ_tlog::tiles::{self, TILE_WIDTH};
+use writ_tlog::verify::Fetch;
+
+use crate::{ReportError, Tally};
+
+/// What reading a prefix established.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Prefix {
+    /// Entries read.
+    pub size: u64,
+    /// The RFC 6962 root of those entries.
+    pub root: Hash,
+}
+
+/// One entry bundle of the prefix: its leaf hashes and its entries as read.
+struct Bundle {
+    leaves: Vec<Hash>,
+    parsed: Vec<crate::Parsed>,
+}
+
+/// Reads, checks, hashes and parses bundle `n` of a tree of `tree_size`
+/// leaves, up to entry `count` of the log.
+fn read_bundle(
+    fetch: &dyn Fetch,
+    parser: &crate::Parser,
+    n: u64,
+    tree_size: u64,
+    count: u64,
+) -> Result<Bundle, ReportError> {
+    let id = tiles::bundle_at(n, tree_size)
+        .ok_or_else(|| ReportError::Log(format!("entry bundle {n} is missing")))?;
+    let path = id.path();
+    let bytes = fetch
+        .fetch(&path)
+        .map_err(|e| ReportError::Log(format!("cannot read `{path}`: {e}")))?
+        .ok_or_else(|| ReportError::Log(format!("`{path}` is missing")))?;
+    let entries = tiles::split_bundle(&bytes)
+        .map_err(|e| ReportError::Log(format!("`{path}` is malformed: {e}")))?;
+    if entries.len() != usize::from(id.width) {
+        return Err(ReportError::Log(format!(
+            "`{path}` holds {} entries, expected {}",
+            entries.len(),
+            id.width
+        )));
+    }
+    let first = n * TILE_WIDTH;
+    let take = usize::try_from(count.saturating_sub(first))
+        .unwrap_or(usize::MAX)
+        .min(entries.len());
+    let mut leaves = Vec::with_capacity(take);
+    let mut parsed = Vec::with_capacity(take);
+    for (i, entry) in entries.iter().take(take).enumerate() {
+        leaves.push(leaf_hash(entry));
+        parsed.push(parser.parse(first + i as u64, entry)?);
+    }
+    Ok(Bundle { leaves, parsed })
+}
+
+/// Reads the first `count` entries of a log whose published tree has
+/// `tree_size` leaves into `tally`, and returns the root of those entries.
+/// `progress` is called with the entries read so far.
+///
+/// Worker threads read, hash and parse the bundles; this thread counts
+/// them in log order.
+pub fn read_prefix(
+    fetch: &dyn Fetch,
+    tree_size: u64,
+    count: u64,
+    tally: &mut Tally,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Prefix, ReportError> {
+    if count > tree_size {
+        return Err(ReportError::Log(format!(
+            "the report covers {count} entries, the log has only {tree_size}"
+        )));
+    }
+    let bundles = count.div_ceil(TILE_WIDTH);
+    let workers = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .clamp(1, 4) as u64;
+    let parser = tally.parser();
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        type Item = (u64, Result<Bundle, ReportError>);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Item>(8 * workers as usize);
+        let stop = &stop;
+        let parser = &parser;
+        for w in 0..workers {
+            let tx = tx.clone();
+            scope.spawn(move || {
+                let mut n = w;
+                while n < bundles && !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let bundle = read_bundle(fetch, parser, n, tree_size, count);
+                    let failed = bundle.is_err();
+                    if tx.send((n, bundle)).is_err() || failed {
+                        return;
+                    }
+                    n += workers;
+                }
+            });
+        }
+        drop(tx);
+        let result = (|| {
+            let mut builder = TreeBuilder::new();
+            let mut waiting = std::collections::BTreeMap::new();
+            let mut next = 0u64;
+            while next < bundles {
+                let bundle = match waiting.remove(&next) {
+                    Some(b) => b,
+                    None => {
+                        let (n, b) = rx.recv().map_err(|_| {
+                            ReportError::Log(format!("entry bundle {next} was not read"))
+                        })?;
+                        waiting.insert(n, b);
+                        continue;
+                    }
+                };
+                let bundle: Bundle = bundle?;
+                for parsed in bundle.parsed {
+                    tally.apply(parsed)?;
+                }
+                builder.push_leaf_hashes(&bundle.leaves, &mut |_, _| {});
+                progress(builder.size());
+                next += 1;
+            }
+            Ok(Prefix {
+                size: builder.size(),
+                root: builder.root(),
+            })
+        })();
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        // Unblock workers waiting to send.
+        drop(rx);
+        result
+    })
+}
+
+/// Computes the (unsigned) report of `period` over the log up to
+/// `checkpoint`, whose tree must be the one `fetch` serves or a prefix of it
+/// of `tree_size` leaves.
+pub fn compute(
+    fetch: &dyn Fetch,
+    checkpoint: &writ_tlog::Checkpoint,
+    tree_size: u64,
+    period: crate::Period,
+    progress: &mut dyn FnMut(u64),
+) -> Result<crate::Report, ReportError> {
+    let mut tally = Tally::new(period);
+    let prefix = read_prefix(fetch, tree_size, checkpoint.size, &mut tally, progress)?;
+    if prefix.root != checkpoint.root {
+        return Err(ReportError::Log(
+            "the entries do not hash to the checkpoint's root".into(),
+        ));
+    }
+    Ok(crate::Report::new(
+        &period.to_string(),
+        crate::CheckpointRef {
+            origin: checkpoint.origin.clone(),
+            size: checkpoint.size,
+            root: checkpoint.root.to_base64(),
+        },
+        tally.finish(),
+    ))
+}
+
+/// What an accepted report was checked against.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Accepted {
+    /// The log's checkpoint, verified in full.
+    pub log: writ_tlog::Checkpoint,
+    /// Entries the report covers.
+    pub size: u64,
+}
+
+/// Verifies a report against the public log: the report's signature by the
+/// log key; the log itself (its checkpoint's signature, every bundle and
+/// tile, the root: writ-tlog's auditor); that the report's checkpoint is the
+/// log's or one of its prefixes (the root recomputed from the first `size`
+/// entries); and every figure recomputed from those entries.
+pub fn verify(
+    report: &crate::Report,
+    fetch: &dyn Fetch,
+    vkey: &writ_tlog::NoteVerifier,
+    progress: &mut dyn FnMut(&str, u64, u64),
+) -> Result<Accepted, ReportError> {
+    report.verify_signature(vkey)?;
+    let period = crate::Period::parse(&report.period)?;
+    let verified = writ_tlog::verify::verify_log(fetch, vkey, None, &mut |done, total| {
+        progress("log", done, total)
+    })
+    .map_err(|e| ReportError::Log(e.to_string()))?;
+    let log = verified.checkpoint;
+    let size = report.checkpoint.size;
+    if size > log.size {
+        return Err(ReportError::Log(format!(
+            "the report covers {size} entries but the log's checkpoint has only {}",
+            log.size
+        )));
+    }
+    let root = Hash::from_base64(&report.checkpoint.root)
+        .map_err(|_| ReportError::Malformed("checkpoint root is not base64 of 32 bytes".into()))?;
+    let mut tally = Tally::new(period);
+    let prefix = read_prefix(fetch, log.size, size, &mut tally, &mut |done| {
+        progress("report", done, size)
+    })?;
+    if prefix.root != root {
+        return Err(ReportError::Log(format!(
+            "the report's checkpoint (size {size}) is not a prefix of the log: the root of its first {size} entries differs"
+        )));
+    }
+    report.check_figures(&tally.finish())?;
+    Ok(Accepted { log, size })
+}
