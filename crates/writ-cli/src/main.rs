@@ -14,6 +14,7 @@ mod client;
 mod decide_cmd;
 mod input;
 mod log_cmd;
+mod migrate_cmd;
 mod policy_cmd;
 mod review_cmd;
 mod seal_cmd;
@@ -57,6 +58,8 @@ enum Command {
     /// Benchmarks.
     #[command(subcommand)]
     Bench(bench_cmd::BenchCommand),
+    /// Move a single-machine deployment onto PostgreSQL (and S3), checked.
+    Migrate(migrate_cmd::MigrateArgs),
 }
 
 fn main() -> ExitCode {
@@ -86,6 +89,7 @@ fn main() -> ExitCode {
         Command::Review(args) => review_cmd::run(args),
         Command::Token(cmd) => token_cmd::run(cmd),
         Command::Bench(cmd) => bench_cmd::run(cmd),
+        Command::Migrate(args) => migrate_cmd::run(args),
     };
     match result {
         Ok(code) => code,

@@ -4,6 +4,7 @@
 
 mod agency;
 mod bench;
+mod cluster;
 mod decide;
 mod log;
 mod policy;

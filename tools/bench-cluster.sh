@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Intake throughput on PostgreSQL with one `writ serve` and with two sharing
+# one database and one objects folder, and their ratio.
+#
+#   tools/bench-cluster.sh postgres://writ@127.0.0.1:55432/postgres [ORDERS] [CLIENTS]
+#
+# Uses target/release/writ (built with `cargo build --release` first) or
+# $WRIT. Each run gets a fresh database on the server. All servers run on this
+# machine, so on a small machine the second server competes with the first
+# (and with PostgreSQL) for the same cores: the ratio shows what sharing
+# costs here, not what a second machine would add.
+set -euo pipefail
+pg=${1:?usage: $0 POSTGRES_URL [ORDERS] [CLIENTS]}
+orders=${2:-4000}
+clients=${3:-64}
+writ=${WRIT:-$(dirname "$0")/../target/release/writ}
+base=${pg%/*}
+tmp=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$tmp"; }
+trap cleanup EXIT
+
+start() { # data database objects [--demo]
+    local log="$1.log"
+    "$writ" serve --listen 127.0.0.1:0 --rate-limit 0 --data "$1" --database "$2" --objects "$3" ${4:-} 2>"$log" &
+    pids+=($!)
+    for _ in $(seq 1 600); do
+        url=$(sed -n 's/^listening on //p' "$log")
+        [ -n "$url" ] && { echo "$url"; return; }
+        sleep 0.1
+    done
+    echo "server did not start: $(cat "$log")" >&2
+    exit 1
+}
+
+run() { # n
+    local n=$1 db="writ_bench_$(date +%s%N)"
+    psql "$pg" -qc "CREATE DATABASE $db" >/dev/null
+    local urls=() url
+    url=$(start "$tmp/$n-a" "$base/$db" "$tmp/$n-objects" --demo); urls+=("$url")
+    for i in $(seq 2 "$n"); do
+        url=$(start "$tmp/$n-$i" "$base/$db" "$tmp/$n-objects"); urls+=("$url")
+    done
+    local list
+    list=$(IFS=,; echo "${urls[*]}")
+    "$writ" bench intake --server "$list" --data "$tmp/$n-a" --orders "$orders" --clients "$clients" --json
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    pids=()
+}
+
+one=$(run 1)
+two=$(run 2)
+echo "one server:  $one"
+echo "two servers: $two"
+python3 - "$one" "$two" <<'PY'
+import json, sys
+a, b = (json.loads(x) for x in sys.argv[1:3])
+print(f"throughput ratio (two / one): {b['orders_per_second'] / a['orders_per_second']:.2f}")
+PY
