@@ -206,7 +206,9 @@ async fn migrate(args: MigrateArgs) -> anyhow::Result<ExitCode> {
         .into());
     }
     let from_objects = match &args.from_objects {
-        Some(o) => ObjectsLocation::parse(o).map_err(|e| BadInput(format!("--from-objects: {e}")))?,
+        Some(o) => {
+            ObjectsLocation::parse(o).map_err(|e| BadInput(format!("--from-objects: {e}")))?
+        }
         None => ObjectsLocation::Dir(
             source_file
                 .parent()
@@ -215,7 +217,9 @@ async fn migrate(args: MigrateArgs) -> anyhow::Result<ExitCode> {
         ),
     };
     let ObjectsLocation::Dir(from_dir) = &from_objects else {
-        return Err(BadInput("--from-objects: the source objects must be a local folder".into()).into());
+        return Err(
+            BadInput("--from-objects: the source objects must be a local folder".into()).into(),
+        );
     };
     let to_objects = args
         .to_objects
@@ -350,7 +354,10 @@ async fn migrate(args: MigrateArgs) -> anyhow::Result<ExitCode> {
             for rel in &files {
                 let (kind, path) = rel.split_once('/').unwrap_or(("", rel.as_str()));
                 if kind.is_empty() {
-                    bail!("`{}`: objects belong in a folder such as `log/`", from_dir.join(rel).display());
+                    bail!(
+                        "`{}`: objects belong in a folder such as `log/`",
+                        from_dir.join(rel).display()
+                    );
                 }
                 let store = match stores.get(kind) {
                     Some(s) => s.clone(),
@@ -388,7 +395,10 @@ async fn migrate(args: MigrateArgs) -> anyhow::Result<ExitCode> {
     // The public checkpoint may lag behind the signed one; everything the
     // signed one covers is in the objects already.
     log_objects
-        .put(writ_tlog::CHECKPOINT_PATH.to_owned(), stored.note.clone().into_bytes())
+        .put(
+            writ_tlog::CHECKPOINT_PATH.to_owned(),
+            stored.note.clone().into_bytes(),
+        )
         .await?;
     let fetch = ObjectsFetch {
         objects: log_objects,

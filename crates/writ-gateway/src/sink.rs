@@ -180,7 +180,10 @@ impl Gateway {
         let mut by_entry: std::collections::HashMap<&str, std::collections::VecDeque<i64>> =
             std::collections::HashMap::new();
         for e in &pending {
-            by_entry.entry(e.entry.as_str()).or_default().push_back(e.seq);
+            by_entry
+                .entry(e.entry.as_str())
+                .or_default()
+                .push_back(e.seq);
         }
         let mut logged = Vec::new();
         for index in from..size {

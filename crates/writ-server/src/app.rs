@@ -155,7 +155,9 @@ impl App {
                     ))
                     .await
                     {
-                        Ok(trusted) => writ_tlog::Log::open(config, objects, Arc::new(trusted)).await,
+                        Ok(trusted) => {
+                            writ_tlog::Log::open(config, objects, Arc::new(trusted)).await
+                        }
                         Err(e) => return Err(StartError::Log(e.to_string())),
                     }
                 }
@@ -163,7 +165,10 @@ impl App {
             .map_err(|e| StartError::Log(e.to_string()))?;
             sequencing.store(true, Ordering::SeqCst);
             if let Err(e) = gateway.reconcile(&log).await {
-                eprintln!("{} publisher: reconciling the outbox: {e}", Timestamp::now());
+                eprintln!(
+                    "{} publisher: reconciling the outbox: {e}",
+                    Timestamp::now()
+                );
             }
             let publisher = {
                 let gateway = gateway.clone();
@@ -276,17 +281,20 @@ impl Leader {
         store: writ_tlog::trusted_pg::PgStore,
         stop: &mut watch::Receiver<bool>,
     ) -> bool {
-        let log =
-            match writ_tlog::Log::open(self.config.clone(), self.objects.clone(), Arc::new(store.clone()))
-                .await
-            {
-                Ok(log) => log,
-                Err(e) => {
-                    eprintln!("{} sequencer: opening the log: {e}", Timestamp::now());
-                    store.release().await;
-                    return false;
-                }
-            };
+        let log = match writ_tlog::Log::open(
+            self.config.clone(),
+            self.objects.clone(),
+            Arc::new(store.clone()),
+        )
+        .await
+        {
+            Ok(log) => log,
+            Err(e) => {
+                eprintln!("{} sequencer: opening the log: {e}", Timestamp::now());
+                store.release().await;
+                return false;
+            }
+        };
         self.sequencing.store(true, Ordering::SeqCst);
         eprintln!(
             "{} sequencing the log from size {}",
@@ -294,7 +302,10 @@ impl Leader {
             log.checkpoint().checkpoint.size
         );
         if let Err(e) = self.gateway.reconcile(&log).await {
-            eprintln!("{} publisher: reconciling the outbox: {e}", Timestamp::now());
+            eprintln!(
+                "{} publisher: reconciling the outbox: {e}",
+                Timestamp::now()
+            );
         }
         let sink = TlogSink(log.clone());
         let asked = Arc::new(AtomicBool::new(false));

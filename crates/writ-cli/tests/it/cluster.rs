@@ -218,7 +218,9 @@ async fn sequencer_fails_over_on_s3() {
         }
     };
     let bucket = format!("writ-{}", std::process::id());
-    ureq::put(format!("{endpoint}/{bucket}")).send_empty().unwrap();
+    ureq::put(format!("{endpoint}/{bucket}"))
+        .send_empty()
+        .unwrap();
     let tmp = tempfile::tempdir().unwrap();
     failover(&pg, &format!("s3://{bucket}/deployment"), tmp.path()).await;
 }
@@ -227,13 +229,14 @@ async fn failover(pg: &str, objects_arg: &str, tmp: &Path) {
     let database = fresh_database(pg).await;
     let objects_arg = objects_arg.to_owned();
     let a = Node::start(&tmp.join("a"), &database, &objects_arg, true);
-    wait_until("the first server to sequence", Duration::from_secs(30), || {
-        a.sequencing_since().is_some()
-    });
+    wait_until(
+        "the first server to sequence",
+        Duration::from_secs(30),
+        || a.sequencing_since().is_some(),
+    );
     let b = Node::start(&tmp.join("b"), &database, &objects_arg, false);
     let key = writ_gateway::demo::read_signing_key(
-        &std::fs::read_to_string(tmp.join("a/demo/agencies/us-fbi-wfo/signing.key"))
-            .unwrap(),
+        &std::fs::read_to_string(tmp.join("a/demo/agencies/us-fbi-wfo/signing.key")).unwrap(),
     )
     .unwrap();
     let vkey = get(&format!("{}/log/vkey", b.url)).unwrap();
@@ -247,8 +250,9 @@ async fn failover(pg: &str, objects_arg: &str, tmp: &Path) {
         std::thread::spawn(move || {
             while watching.load(Ordering::SeqCst) {
                 for u in &urls {
-                    if let Some((size, root)) =
-                        get(&format!("{u}/log/checkpoint")).as_deref().and_then(size_root)
+                    if let Some((size, root)) = get(&format!("{u}/log/checkpoint"))
+                        .as_deref()
+                        .and_then(size_root)
                     {
                         seen.lock().unwrap().entry(size).or_default().insert(root);
                     }
@@ -261,7 +265,10 @@ async fn failover(pg: &str, objects_arg: &str, tmp: &Path) {
     // Load: 8 clients, round robin over both servers, for a fixed count of
     // orders; the sequencer is killed a third of the way through.
     let total = 1200usize;
-    let run = format!("{:x}", Instant::now().elapsed().as_nanos() ^ std::process::id() as u128);
+    let run = format!(
+        "{:x}",
+        Instant::now().elapsed().as_nanos() ^ std::process::id() as u128
+    );
     let next = Arc::new(AtomicUsize::new(0));
     let acked: Arc<Mutex<Vec<String>>> = Arc::default();
     let dead: Arc<Mutex<HashSet<String>>> = Arc::default();
@@ -311,37 +318,55 @@ async fn failover(pg: &str, objects_arg: &str, tmp: &Path) {
     a.child.kill().unwrap(); // SIGKILL
     a.child.wait().unwrap();
     let killed_at = Instant::now();
-    wait_until("the other server to take over", Duration::from_secs(30), || {
-        b.sequencing_since().is_some_and(|t| t > killed_at)
-    });
+    wait_until(
+        "the other server to take over",
+        Duration::from_secs(30),
+        || b.sequencing_since().is_some_and(|t| t > killed_at),
+    );
     let took_over = b.sequencing_since().unwrap() - killed_at;
     for c in clients {
         c.await.unwrap();
     }
     let acked = acked.lock().unwrap().clone();
-    assert!(acked.len() >= total * 9 / 10, "only {} of {total} orders acknowledged", acked.len());
+    assert!(
+        acked.len() >= total * 9 / 10,
+        "only {} of {total} orders acknowledged",
+        acked.len()
+    );
 
     // Every acknowledged order's events reach the log: wait for the outbox to
     // empty, then for a checkpoint that covers it.
     let store = writ_store::Store::open(&database).await.unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
     let logged = loop {
-        let counts: HashMap<String, i64> = store.event_counts().await.unwrap().into_iter().collect();
+        let counts: HashMap<String, i64> =
+            store.event_counts().await.unwrap().into_iter().collect();
         if counts.get("pending").copied().unwrap_or(0) == 0 {
             break counts.get("logged").copied().unwrap_or(0) as u64;
         }
-        assert!(Instant::now() < deadline, "events still pending: {counts:?}\n{}", b.log_text());
+        assert!(
+            Instant::now() < deadline,
+            "events still pending: {counts:?}\n{}",
+            b.log_text()
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     let mut last = String::new();
-    wait_until("a checkpoint covering every event", Duration::from_secs(30), || {
-        last = get(&format!("{}/log/checkpoint", b.url)).unwrap_or_default();
-        size_root(&last).is_some_and(|(size, _)| size >= logged)
-    });
+    wait_until(
+        "a checkpoint covering every event",
+        Duration::from_secs(30),
+        || {
+            last = get(&format!("{}/log/checkpoint", b.url)).unwrap_or_default();
+            size_root(&last).is_some_and(|(size, _)| size >= logged)
+        },
+    );
     watching.store(false, Ordering::SeqCst);
     watcher.join().unwrap();
     let final_size = size_root(&last).unwrap().0;
-    assert_eq!(final_size, logged, "the log holds entries the outbox did not record");
+    assert_eq!(
+        final_size, logged,
+        "the log holds entries the outbox did not record"
+    );
 
     // The whole log verifies, and extends the checkpoint served before the kill.
     let since = tmp.join("before-kill");
@@ -373,7 +398,10 @@ async fn failover(pg: &str, objects_arg: &str, tmp: &Path) {
     for (size, roots) in &seen {
         assert_eq!(roots.len(), 1, "two checkpoints of size {size}: {roots:?}");
         let root = reader.tree_hash(*size).await.unwrap().to_base64();
-        assert!(roots.contains(&root), "checkpoint of size {size} is not a prefix of the log");
+        assert!(
+            roots.contains(&root),
+            "checkpoint of size {size} is not a prefix of the log"
+        );
     }
 
     // No loss, no duplicate: each acknowledged case has its `received` and
@@ -431,7 +459,11 @@ async fn migrate_moves_a_single_machine_losslessly() {
     .unwrap();
     let http = reqwest::Client::new();
     for i in 0..40 {
-        assert!(submit(&http, &node.url, &key, order("migrate", i)).await.is_some());
+        assert!(
+            submit(&http, &node.url, &key, order("migrate", i))
+                .await
+                .is_some()
+        );
     }
     let vkey = get(&format!("{}/log/vkey", node.url)).unwrap();
     // A clean stop publishes the outbox.
@@ -463,15 +495,29 @@ async fn migrate_moves_a_single_machine_losslessly() {
     let summary: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
     assert_eq!(summary["vkey"].as_str().unwrap(), vkey.trim());
     assert!(summary["log_size"].as_u64().unwrap() >= 80);
-    assert!(stderr(&o).contains("per-row hashes match"), "{}", stderr(&o));
-    assert!(stderr(&o).contains("equals the last signed root"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("per-row hashes match"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        stderr(&o).contains("equals the last signed root"),
+        "{}",
+        stderr(&o)
+    );
 
     // The destination is no longer empty.
     let again = writ(&args);
     assert!(!again.status.success());
     assert!(stderr(&again).contains("not empty"), "{}", stderr(&again));
     // A source that is not there.
-    let missing = writ(&["migrate", "--from", "sqlite:///nonexistent/writ.db", "--to", &database]);
+    let missing = writ(&[
+        "migrate",
+        "--from",
+        "sqlite:///nonexistent/writ.db",
+        "--to",
+        &database,
+    ]);
     assert_eq!(missing.status.code(), Some(2), "{}", stderr(&missing));
 
     // A server on the new stores carries on the same log.
@@ -482,9 +528,11 @@ async fn migrate_moves_a_single_machine_losslessly() {
         false,
     );
     assert_eq!(get(&format!("{}/log/vkey", moved.url)).unwrap(), vkey);
-    wait_until("the new server to sequence", Duration::from_secs(30), || {
-        moved.sequencing_since().is_some()
-    });
+    wait_until(
+        "the new server to sequence",
+        Duration::from_secs(30),
+        || moved.sequencing_since().is_some(),
+    );
     let case = submit(&http, &moved.url, &key, order("migrate", 1000)).await;
     assert!(case.is_some(), "{}", moved.log_text());
     let since = tmp.path().join("before");
