@@ -20,37 +20,41 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$tmp"; }
 trap cleanup EXIT
 
+# Starts a server; sets $url.
 start() { # data database objects [--demo]
     local log="$1.log"
-    "$writ" serve --listen 127.0.0.1:0 --rate-limit 0 --data "$1" --database "$2" --objects "$3" ${4:-} 2>"$log" &
+    "$writ" serve --listen 127.0.0.1:0 --rate-limit 0 --data "$1" --database "$2" --objects "$3" ${4:-} \
+        >/dev/null 2>"$log" &
     pids+=($!)
+    url=""
     for _ in $(seq 1 600); do
         url=$(sed -n 's/^listening on //p' "$log")
-        [ -n "$url" ] && { echo "$url"; return; }
+        [ -n "$url" ] && return
         sleep 0.1
     done
     echo "server did not start: $(cat "$log")" >&2
     exit 1
 }
 
+# Runs the benchmark against N servers; sets $result.
 run() { # n
     local n=$1 db="writ_bench_$(date +%s%N)"
     psql "$pg" -qc "CREATE DATABASE $db" >/dev/null
-    local urls=() url
-    url=$(start "$tmp/$n-a" "$base/$db" "$tmp/$n-objects" --demo); urls+=("$url")
+    local urls=()
+    start "$tmp/$n-a" "$base/$db" "$tmp/$n-objects" --demo; urls+=("$url")
     for i in $(seq 2 "$n"); do
-        url=$(start "$tmp/$n-$i" "$base/$db" "$tmp/$n-objects"); urls+=("$url")
+        start "$tmp/$n-$i" "$base/$db" "$tmp/$n-objects"; urls+=("$url")
     done
     local list
     list=$(IFS=,; echo "${urls[*]}")
-    "$writ" bench intake --server "$list" --data "$tmp/$n-a" --orders "$orders" --clients "$clients" --json
+    result=$("$writ" bench intake --server "$list" --data "$tmp/$n-a" --orders "$orders" --clients "$clients" --json)
     for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
     wait 2>/dev/null || true
     pids=()
 }
 
-one=$(run 1)
-two=$(run 2)
+run 1; one=$result
+run 2; two=$result
 echo "one server:  $one"
 echo "two servers: $two"
 python3 - "$one" "$two" <<'PY'
