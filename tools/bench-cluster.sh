@@ -17,7 +17,7 @@ writ=${WRIT:-$(dirname "$0")/../target/release/writ}
 base=${pg%/*}
 tmp=$(mktemp -d)
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$tmp"; }
+cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done; rm -rf "$tmp"; }
 trap cleanup EXIT
 
 # Starts a server; sets $url.
@@ -48,8 +48,19 @@ run() { # n
     local list
     list=$(IFS=,; echo "${urls[*]}")
     result=$("$writ" bench intake --server "$list" --data "$tmp/$n-a" --orders "$orders" --clients "$clients" --json)
+    stop_all
+}
+
+# SIGTERM, then SIGKILL whatever has not stopped within 20 s.
+stop_all() {
     for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    wait 2>/dev/null || true
+    for _ in $(seq 1 200); do
+        local alive=0
+        for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
+        [ "$alive" = 0 ] && break
+        sleep 0.1
+    done
+    for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
     pids=()
 }
 
