@@ -36,8 +36,10 @@ pub enum BenchCommand {
 pub struct IntakeArgs {
     /// A running server (started with `--rate-limit 0`); without it, the
     /// benchmark starts a demo server of its own in a temporary folder.
-    #[arg(long)]
-    pub server: Option<String>,
+    /// Several servers of one deployment (comma-separated, or the flag
+    /// repeated) share the clients between them.
+    #[arg(long, value_delimiter = ',')]
+    pub server: Vec<String>,
     /// The server's data folder, to find the demo agency's key.
     #[arg(long, default_value = "./writ-data")]
     pub data: PathBuf,
@@ -88,8 +90,8 @@ fn order(agency: &str, run: &str, i: usize) -> Vec<u8> {
 async fn intake(args: IntakeArgs) -> anyhow::Result<ExitCode> {
     let mut own = None;
     let mut _tmp = None;
-    let (server, data) = match &args.server {
-        Some(s) => (s.clone(), args.data.clone()),
+    let (servers, data) = match args.server.first() {
+        Some(_) => (args.server.clone(), args.data.clone()),
         None => {
             let dir = tempfile::tempdir().context("temporary folder")?;
             let options = AppOptions {
@@ -114,7 +116,7 @@ async fn intake(args: IntakeArgs) -> anyhow::Result<ExitCode> {
             let data = dir.path().to_path_buf();
             own = Some((app, stop, handle));
             _tmp = Some(dir);
-            (format!("http://{addr}"), data)
+            (vec![format!("http://{addr}")], data)
         }
     };
     let key = args.key.clone().unwrap_or_else(|| {
@@ -131,12 +133,12 @@ async fn intake(args: IntakeArgs) -> anyhow::Result<ExitCode> {
     let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let mut tasks = Vec::new();
-    for _ in 0..args.clients.max(1) {
+    for c in 0..args.clients.max(1) {
         let (http, signer, next, server, agency, run) = (
             http.clone(),
             signer.clone(),
             next.clone(),
-            server.clone(),
+            servers[c % servers.len()].clone(),
             args.agency.clone(),
             run.clone(),
         );
@@ -205,7 +207,7 @@ async fn intake(args: IntakeArgs) -> anyhow::Result<ExitCode> {
     if args.json {
         println!(
             "{}",
-            serde_json::json!({"orders": latencies.len(), "failed": failures, "clients": args.clients,
+            serde_json::json!({"orders": latencies.len(), "failed": failures, "clients": args.clients, "servers": servers.len(),
                 "seconds": elapsed.as_secs_f64(), "p50_ms": pct(0.5), "p99_ms": pct(0.99), "orders_per_second": rate})
         );
     } else {

@@ -16,6 +16,7 @@ mod decide_cmd;
 mod fetch_cmd;
 mod input;
 mod log_cmd;
+mod migrate_cmd;
 mod policy_cmd;
 mod receipt_cmd;
 mod report_cmd;
@@ -71,6 +72,8 @@ enum Command {
     /// Benchmarks.
     #[command(subcommand)]
     Bench(bench_cmd::BenchCommand),
+    /// Move a single-machine deployment onto PostgreSQL (and S3), checked.
+    Migrate(migrate_cmd::MigrateArgs),
 }
 
 fn main() -> ExitCode {
@@ -104,6 +107,7 @@ fn main() -> ExitCode {
         Command::Report(args) => report_cmd::run(args),
         Command::Simulate(args) => simulate_cmd::run(args),
         Command::Bench(cmd) => bench_cmd::run(cmd),
+        Command::Migrate(args) => migrate_cmd::run(args),
     };
     match result {
         Ok(code) => code,

@@ -30,7 +30,9 @@ pub struct ServeArgs {
     /// The case store [default: sqlite://<data>/writ.db].
     #[arg(long, env = "WRIT_DATABASE")]
     pub database: Option<String>,
-    /// Where objects live [default: file://<data>/objects]; only local folders for now.
+    /// Where objects live: a folder, file://DIR, or s3://bucket/prefix (with
+    /// the `s3` feature; endpoint and credentials from `AWS_*`)
+    /// [default: file://<data>/objects].
     #[arg(long, env = "WRIT_OBJECTS")]
     pub objects: Option<String>,
     /// A TOML file with any of: data, listen, database, rate_limit, burst, body_limit,
@@ -119,18 +121,12 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     if let Some(limit) = file.body_limit {
         server.body_limit = limit;
     }
-    let objects = match &args.objects {
-        None => None,
-        Some(url) => match url.strip_prefix("file://") {
-            Some(path) => Some(PathBuf::from(path)),
-            None => {
-                return Err(BadInput(format!(
-                    "--objects `{url}`: only file:// folders are supported by this build"
-                ))
-                .into());
-            }
-        },
-    };
+    let object_store = args
+        .objects
+        .as_deref()
+        .map(writ_tlog::storage::ObjectsLocation::parse)
+        .transpose()
+        .map_err(|e| BadInput(format!("--objects: {e}")))?;
     let log_key = args.log_key.as_deref().map(load_log_key).transpose()?;
     let connector = args
         .connector
@@ -197,7 +193,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         package_ttl,
         database: args.database.or(file.database),
         demo: args.demo,
-        objects,
+        object_store,
         server,
         log_key,
         ..AppOptions::new(&data)

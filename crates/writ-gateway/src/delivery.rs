@@ -204,8 +204,13 @@ impl Gateway {
     }
 
     /// Runs the delivery worker until `stop` resolves: a pass whenever a
-    /// case changes, and at least every tick.
-    pub async fn run_delivery(&self, stop: impl Future<Output = ()>) {
+    /// case changes, and at least every tick, while `active` says this
+    /// server is the one that delivers.
+    pub async fn run_delivery(
+        &self,
+        stop: impl Future<Output = ()>,
+        active: impl Fn() -> bool + Send,
+    ) {
         let Ok(delivery) = self.delivery().cloned() else {
             return;
         };
@@ -214,6 +219,12 @@ impl Gateway {
         }
         tokio::pin!(stop);
         loop {
+            if !active() {
+                tokio::select! {
+                    _ = &mut stop => return,
+                    _ = tokio::time::sleep(delivery.config.tick) => continue,
+                }
+            }
             match self.deliver_once().await {
                 // More may be waiting: go again at once.
                 Ok(pass) if pass.work() > 0 => {

@@ -131,7 +131,7 @@ impl Gateway {
 
     /// Appends one batch of pending events; returns how many.
     pub async fn publish_once(&self, sink: &dyn EventSink) -> crate::Result<usize> {
-        let pending = self.store().pending_events(4096).await?;
+        let pending = self.store().pending_events(PUBLISH_BATCH).await?;
         if pending.is_empty() {
             return Ok(0);
         }
@@ -148,6 +148,56 @@ impl Gateway {
             .zip(indexes)
             .map(|(e, i)| (e.seq, i64::try_from(i).unwrap_or(i64::MAX)))
             .collect();
+        self.store().mark_logged(&logged).await?;
+        Ok(logged.len())
+    }
+}
+
+/// Most events one publishing round appends.
+const PUBLISH_BATCH: i64 = 4096;
+
+impl Gateway {
+    /// Records the log indexes of events that reached the log but not the
+    /// outbox's books: the publisher appends a batch, then marks it logged,
+    /// and a crash (or a sequencer that lost its lease) in between leaves
+    /// the batch appended and still pending. Run before publishing with a
+    /// newly opened log, so that such events are not appended twice. Only
+    /// the tail past the highest recorded index can be affected, and it is at
+    /// most one batch long; entries are matched to pending events by their
+    /// bytes (each carries fresh random salts). Returns how many were marked.
+    pub async fn reconcile(&self, log: &writ_tlog::Log) -> crate::Result<usize> {
+        let internal = |e: writ_tlog::Error| crate::GatewayError::Internal(e.to_string());
+        let size = log.publish_now().await.map_err(internal)?.checkpoint.size;
+        let next = match self.store().max_log_index().await? {
+            Some(i) => u64::try_from(i).unwrap_or(0) + 1,
+            None => 0,
+        };
+        if next >= size {
+            return Ok(0);
+        }
+        let from = next.max(size.saturating_sub(PUBLISH_BATCH as u64));
+        let pending = self.store().pending_events(2 * PUBLISH_BATCH).await?;
+        let mut by_entry: std::collections::HashMap<&str, std::collections::VecDeque<i64>> =
+            std::collections::HashMap::new();
+        for e in &pending {
+            by_entry
+                .entry(e.entry.as_str())
+                .or_default()
+                .push_back(e.seq);
+        }
+        let mut logged = Vec::new();
+        for index in from..size {
+            let Some(bytes) = log.reader().entry(index).await.map_err(internal)? else {
+                continue;
+            };
+            let Ok(text) = std::str::from_utf8(&bytes) else {
+                continue;
+            };
+            if let Some(seq) = by_entry.get_mut(text).and_then(|q| q.pop_front()) {
+                logged.push((seq, i64::try_from(index).unwrap_or(i64::MAX)));
+            }
+        }
+        logged.sort_unstable();
         self.store().mark_logged(&logged).await?;
         Ok(logged.len())
     }

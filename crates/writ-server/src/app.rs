@@ -5,10 +5,13 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::oneshot;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 use writ_gateway::demo::Seeded;
 use writ_gateway::{Gateway, TlogSink};
+use writ_model::Timestamp;
 use writ_store::Store;
 
 use crate::{AppState, ServerConfig};
@@ -23,6 +26,12 @@ pub struct AppOptions {
     pub demo: bool,
     /// The log's objects folder; `None`: `<data>/objects`.
     pub objects: Option<PathBuf>,
+    /// Objects elsewhere than a local folder (`--objects s3://bucket/prefix`);
+    /// when set it wins over `objects`.
+    pub object_store: Option<writ_tlog::storage::ObjectsLocation>,
+    /// With PostgreSQL, how often a server that does not sequence the log
+    /// asks for the sequencer lease (how soon it takes over from a dead one).
+    pub lease_poll: Duration,
     pub server: ServerConfig,
     /// The log's checkpoint period (maximum merge delay).
     pub log_period: Duration,
@@ -78,12 +87,24 @@ impl std::str::FromStr for ConnectorSpec {
 }
 
 impl AppOptions {
+    /// Where the objects are: `object_store`, else `objects`, else
+    /// `<data>/objects`.
+    pub fn objects_location(&self) -> writ_tlog::storage::ObjectsLocation {
+        match (&self.object_store, &self.objects) {
+            (Some(location), _) => location.clone(),
+            (None, Some(dir)) => writ_tlog::storage::ObjectsLocation::Dir(dir.clone()),
+            (None, None) => writ_tlog::storage::ObjectsLocation::Dir(self.data.join("objects")),
+        }
+    }
+
     pub fn new(data: impl Into<PathBuf>) -> Self {
         AppOptions {
             data: data.into(),
             database: None,
             demo: false,
             objects: None,
+            object_store: None,
+            lease_poll: Duration::from_secs(1),
             server: ServerConfig::default(),
             log_period: Duration::from_millis(500),
             log_key: None,
@@ -122,10 +143,11 @@ pub struct App {
     pub log: writ_tlog::Log,
     /// What demo seeding did, when `--demo`.
     pub seeded: Option<Seeded>,
-    stop: Option<oneshot::Sender<()>>,
+    stop: watch::Sender<bool>,
     publisher: Option<JoinHandle<()>>,
     stop_delivery: Option<oneshot::Sender<()>>,
     delivery: Option<JoinHandle<()>>,
+    sequencing: Arc<AtomicBool>,
 }
 
 impl std::fmt::Debug for App {
@@ -151,26 +173,77 @@ impl App {
             key: options.log_key.clone(),
             ..writ_tlog::Config::default()
         };
-        let log = match &options.objects {
-            None => writ_tlog::Log::open_dir(&options.data, config).await,
-            Some(objects) => match writ_tlog::trusted::SqliteStore::open(&writ_tlog::database_path(
-                &options.data,
-            ))
-            .await
-            {
-                Ok(trusted) => {
-                    writ_tlog::Log::open(
-                        config,
-                        Arc::new(writ_tlog::storage::LocalDir::new(objects.join("log"))),
-                        Arc::new(trusted),
-                    )
-                    .await
+        let gateway = Gateway::new(store.clone(), Arc::new(engine));
+        let (stop, stopped) = watch::channel(false);
+        let sequencing = Arc::new(AtomicBool::new(false));
+        let (log, publisher) = if store.backend() == writ_store::Backend::Postgres {
+            // Several servers: each reads the log from the shared objects; the
+            // one that holds the lease sequences it.
+            let objects = options
+                .objects_location()
+                .open("log")
+                .map_err(|e| StartError::Log(e.to_string()))?;
+            let reader = writ_tlog::trusted_pg::PgStore::reader(&url)
+                .await
+                .map_err(|e| StartError::Log(e.to_string()))?;
+            let view = writ_tlog::Log::follow(config.clone(), objects.clone(), Arc::new(reader))
+                .await
+                .map_err(|e| StartError::Log(e.to_string()))?;
+            let leader = Leader {
+                gateway: gateway.clone(),
+                url: url.clone(),
+                config,
+                objects,
+                poll: options.lease_poll,
+                sequencing: sequencing.clone(),
+            };
+            (view, tokio::spawn(leader.run(stopped)))
+        } else {
+            let log = match &options.object_store {
+                None if options.objects.is_none() => {
+                    writ_tlog::Log::open_dir(&options.data, config).await
                 }
-                Err(e) => return Err(StartError::Log(e.to_string())),
-            },
-        }
-        .map_err(|e| StartError::Log(e.to_string()))?;
-        let gateway = Gateway::new(store, Arc::new(engine));
+                _ => {
+                    let objects = options
+                        .objects_location()
+                        .open("log")
+                        .map_err(|e| StartError::Log(e.to_string()))?;
+                    match writ_tlog::trusted::SqliteStore::open(&writ_tlog::database_path(
+                        &options.data,
+                    ))
+                    .await
+                    {
+                        Ok(trusted) => {
+                            writ_tlog::Log::open(config, objects, Arc::new(trusted)).await
+                        }
+                        Err(e) => return Err(StartError::Log(e.to_string())),
+                    }
+                }
+            }
+            .map_err(|e| StartError::Log(e.to_string()))?;
+            sequencing.store(true, Ordering::SeqCst);
+            if let Err(e) = gateway.reconcile(&log).await {
+                eprintln!(
+                    "{} publisher: reconciling the outbox: {e}",
+                    Timestamp::now()
+                );
+            }
+            let publisher = {
+                let gateway = gateway.clone();
+                let sink = TlogSink(log.clone());
+                let mut stopped = stopped;
+                tokio::spawn(async move {
+                    gateway
+                        .publish(&sink, async move {
+                            let _ = stopped.wait_for(|s| *s).await;
+                        })
+                        .await;
+                    // Whatever reached the outbox before the stop goes out too.
+                    drain(&gateway, &sink).await;
+                })
+            };
+            (log, publisher)
+        };
         let seeded = if options.demo {
             Some(gateway.seed_demo(&options.data).await?)
         } else {
@@ -202,42 +275,31 @@ impl App {
                 gateway.enable_delivery(config)?;
                 let (stop, stopped) = oneshot::channel::<()>();
                 let gateway = gateway.clone();
+                // With several servers only the sequencer delivers, so that
+                // a case is collected and sealed once.
+                let active = sequencing.clone();
                 let task = tokio::spawn(async move {
                     gateway
-                        .run_delivery(async move {
-                            let _ = stopped.await;
-                        })
+                        .run_delivery(
+                            async move {
+                                let _ = stopped.await;
+                            },
+                            move || active.load(Ordering::SeqCst),
+                        )
                         .await;
                 });
                 (Some(stop), Some(task))
             }
         };
-        let (stop, stopped) = oneshot::channel::<()>();
-        let publisher = {
-            let gateway = gateway.clone();
-            let sink = TlogSink(log.clone());
-            tokio::spawn(async move {
-                gateway
-                    .publish(&sink, async move {
-                        let _ = stopped.await;
-                    })
-                    .await;
-                // Whatever reached the outbox before the stop goes out too.
-                while let Ok(n) = gateway.publish_once(&sink).await {
-                    if n == 0 {
-                        break;
-                    }
-                }
-            })
-        };
         Ok(App {
             state: AppState::new(gateway, Some(log.clone()), options.server),
             log,
             seeded,
-            stop: Some(stop),
+            stop,
             publisher: Some(publisher),
             stop_delivery,
             delivery,
+            sequencing,
         })
     }
 
@@ -249,6 +311,12 @@ impl App {
         self.state.gateway()
     }
 
+    /// Whether this server sequences the log now (always with SQLite; with
+    /// PostgreSQL, while it holds the lease).
+    pub fn sequencing(&self) -> bool {
+        self.sequencing.load(Ordering::SeqCst)
+    }
+
     /// Publishes what is left in the outbox and closes the log.
     pub async fn shutdown(mut self) -> Result<(), StartError> {
         if let Some(stop) = self.stop_delivery.take() {
@@ -257,9 +325,7 @@ impl App {
         if let Some(d) = self.delivery.take() {
             let _ = d.await;
         }
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
+        let _ = self.stop.send(true);
         if let Some(p) = self.publisher.take() {
             let _ = p.await;
         }
@@ -307,4 +373,121 @@ async fn provider(
         }
     };
     Ok(writ_gateway::delivery::Provider { connector, holds })
+}
+
+/// Appends whatever is left in the outbox.
+async fn drain(gateway: &Gateway, sink: &TlogSink) {
+    while let Ok(n) = gateway.publish_once(sink).await {
+        if n == 0 {
+            break;
+        }
+    }
+}
+
+/// Sequencing on PostgreSQL: asks for the lease until it gets it, then opens
+/// the log over the lease's connection, records what a previous sequencer
+/// appended but did not mark, and publishes the outbox of every server
+/// until it stops, loses the lease, or the log fails; then it asks again.
+struct Leader {
+    gateway: Gateway,
+    url: String,
+    config: writ_tlog::Config,
+    objects: Arc<dyn writ_tlog::storage::ObjectStorage>,
+    poll: Duration,
+    sequencing: Arc<AtomicBool>,
+}
+
+impl Leader {
+    async fn run(self, mut stop: watch::Receiver<bool>) {
+        use writ_tlog::trusted_pg::{Lease, PgStore};
+        loop {
+            if *stop.borrow() {
+                return;
+            }
+            match PgStore::try_lease(&self.url).await {
+                Ok(Lease::Held(store)) => {
+                    if self.lead(store, &mut stop).await {
+                        return;
+                    }
+                }
+                Ok(Lease::Taken) => {}
+                Err(e) => eprintln!("{} sequencer lease: {e}", Timestamp::now()),
+            }
+            tokio::select! {
+                _ = stop.wait_for(|s| *s) => return,
+                _ = tokio::time::sleep(self.poll) => {}
+            }
+        }
+    }
+
+    /// Sequences while the lease holds; true when asked to stop.
+    async fn lead(
+        &self,
+        store: writ_tlog::trusted_pg::PgStore,
+        stop: &mut watch::Receiver<bool>,
+    ) -> bool {
+        let log = match writ_tlog::Log::open(
+            self.config.clone(),
+            self.objects.clone(),
+            Arc::new(store.clone()),
+        )
+        .await
+        {
+            Ok(log) => log,
+            Err(e) => {
+                eprintln!("{} sequencer: opening the log: {e}", Timestamp::now());
+                store.release().await;
+                return false;
+            }
+        };
+        self.sequencing.store(true, Ordering::SeqCst);
+        eprintln!(
+            "{} sequencing the log from size {}",
+            Timestamp::now(),
+            log.checkpoint().checkpoint.size
+        );
+        if let Err(e) = self.gateway.reconcile(&log).await {
+            eprintln!(
+                "{} publisher: reconciling the outbox: {e}",
+                Timestamp::now()
+            );
+        }
+        let sink = TlogSink(log.clone());
+        let asked = Arc::new(AtomicBool::new(false));
+        {
+            let asked = asked.clone();
+            let mut stop = stop.clone();
+            let (log, store) = (log.clone(), store.clone());
+            let until = async move {
+                let lease_lost = async {
+                    loop {
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                        if !store.holds_lease().await {
+                            return;
+                        }
+                    }
+                };
+                tokio::select! {
+                    _ = stop.wait_for(|s| *s) => asked.store(true, Ordering::SeqCst),
+                    reason = log.stopped() => {
+                        eprintln!("{} sequencer stopped: {reason}", Timestamp::now());
+                    }
+                    _ = lease_lost => {
+                        eprintln!("{} sequencer lease lost", Timestamp::now());
+                    }
+                }
+            };
+            self.gateway.publish(&sink, until).await;
+        }
+        let asked = asked.load(Ordering::SeqCst) || *stop.borrow();
+        if asked {
+            drain(&self.gateway, &sink).await;
+            if let Err(e) = log.close().await {
+                eprintln!("{} sequencer: closing the log: {e}", Timestamp::now());
+            }
+            store.release().await;
+        }
+        self.sequencing.store(false, Ordering::SeqCst);
+        asked
+    }
 }

@@ -795,6 +795,14 @@ impl Store {
         Ok(())
     }
 
+    /// The highest log index recorded for an event, if any.
+    pub async fn max_log_index(&self) -> Result<Option<i64>> {
+        let row = sqlx::query("SELECT MAX(log_index) FROM events WHERE state = 'logged'")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get::<Option<i64>, _>(0)?)
+    }
+
     /// How many events are in each state.
     pub async fn event_counts(&self) -> Result<Vec<(String, i64)>> {
         let rows = sqlx::query("SELECT state, COUNT(*) FROM events GROUP BY state ORDER BY state")

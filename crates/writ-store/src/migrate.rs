@@ -15,19 +15,33 @@ const MIGRATIONS: &[(i64, &str)] = &[
     ),
 ];
 
+/// Serializes migrations on PostgreSQL, where several servers may start
+/// together against one database (a transaction-level advisory lock; the
+/// outer select keeps the `void` result away from the `Any` driver).
+const PG_LOCK: &str = "SELECT 1 FROM (SELECT pg_advisory_xact_lock(7877016436547584001)) AS l";
+
 pub(crate) async fn run(store: &Store) -> Result<()> {
     let _g = store.write_guard().await;
+    let mut tx = store.begin_write().await?;
+    if store.backend() == Backend::Postgres {
+        sqlx::query(PG_LOCK).execute(&mut *tx).await?;
+    }
     sqlx::query(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
     )
-    .execute(store.pool())
+    .execute(&mut *tx)
     .await?;
+    tx.commit().await?;
     let serial = match store.backend() {
         Backend::Sqlite => "INTEGER PRIMARY KEY AUTOINCREMENT",
         Backend::Postgres => "BIGSERIAL PRIMARY KEY",
     };
     for (version, sql) in MIGRATIONS {
         let mut tx = store.begin_write().await?;
+        if store.backend() == Backend::Postgres {
+            // Servers starting together against one database take turns.
+            sqlx::query(PG_LOCK).execute(&mut *tx).await?;
+        }
         let done = sqlx::query("SELECT version FROM schema_migrations WHERE version = $1")
             .bind(*version)
             .fetch_optional(&mut *tx)

@@ -42,6 +42,8 @@ pub enum Error {
     BadProof(String),
     #[error("the log was shut down")]
     Closed,
+    #[error("this server does not sequence the log: another server holds the lease")]
+    NotSequencer,
     #[error("the log stopped after an unrecoverable error: {0}")]
     Stopped(String),
     #[error("no randomness available: {0}")]

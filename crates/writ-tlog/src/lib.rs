@@ -9,7 +9,8 @@
 //! - [`entry`] and [`canonical`]: the events, canonical JSON (RFC 8785) and
 //!   salted commitments;
 //! - [`storage`] and [`trusted`]: the object storage (local folder, S3) and
-//!   the trusted store (SQLite) behind traits;
+//!   the trusted store (SQLite, or PostgreSQL with a sequencer lease in
+//!   [`trusted_pg`]) behind traits;
 //! - [`Log`]: the sequencer a server holds; [`Reader`] reads a log;
 //!   [`verify`] audits one from its public objects.
 
@@ -26,6 +27,7 @@ pub mod storage;
 pub mod tiles;
 pub mod tree;
 pub mod trusted;
+pub mod trusted_pg;
 pub mod verify;
 
 pub use error::Error;

@@ -140,6 +140,8 @@ struct Backlog {
 }
 
 struct Inner {
+    /// A follower reads the log another server sequences.
+    follower: bool,
     append_tx: mpsc::UnboundedSender<AppendReq>,
     publish_tx: mpsc::UnboundedSender<PublishReply>,
     status: watch::Receiver<Status>,
@@ -373,6 +375,7 @@ impl Log {
         ];
         Ok(Self {
             inner: Arc::new(Inner {
+                follower: false,
                 append_tx,
                 publish_tx,
                 status: status_rx,
@@ -383,6 +386,109 @@ impl Log {
         })
     }
 
+    /// Opens a log that this server reads but does not sequence (another
+    /// server holds the sequencer lease): its checkpoint follows the public
+    /// `checkpoint` object, read every `period` and checked against the key;
+    /// appends are refused with [`Error::NotSequencer`], and
+    /// [`Log::publish_now`] reads the public checkpoint at once.
+    pub async fn follow(
+        config: Config,
+        objects: Arc<dyn ObjectStorage>,
+        trusted: Arc<dyn TrustedStore>,
+    ) -> Result<Self, Error> {
+        let signer = identity(
+            trusted.as_ref(),
+            config.origin.as_deref(),
+            config.key.as_ref(),
+        )
+        .await?;
+        let vkey = signer.verifier();
+        let published = match read_public(objects.as_ref(), &vkey).await? {
+            Some(p) => p,
+            None => {
+                // Nothing published yet: the empty tree, which every signer
+                // signs alike (Ed25519 is deterministic).
+                let cp = Checkpoint::new(signer.name(), 0, Hash::empty());
+                Published {
+                    note: signer.sign(&cp.to_text())?,
+                    checkpoint: cp,
+                }
+            }
+        };
+        let (status_tx, status_rx) = watch::channel(Status {
+            published,
+            failed: None,
+        });
+        let (append_tx, _) = mpsc::unbounded_channel();
+        let (publish_tx, mut publish_rx) = mpsc::unbounded_channel::<PublishReply>();
+        let period = config.period;
+        let follower_objects = objects.clone();
+        let follower_vkey = vkey.clone();
+        let task = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(period);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                let mut waiters = Vec::new();
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    w = publish_rx.recv() => match w {
+                        Some(w) => waiters.push(w),
+                        None => return,
+                    },
+                }
+                let read = read_public(follower_objects.as_ref(), &follower_vkey).await;
+                if let Ok(Some(p)) = &read {
+                    status_tx.send_if_modified(|s| {
+                        let newer = p.checkpoint.size > s.published.checkpoint.size;
+                        if newer {
+                            s.published = p.clone();
+                        }
+                        newer
+                    });
+                }
+                let reply = match read {
+                    Ok(_) => Ok(status_tx.borrow().published.clone()),
+                    Err(e) => Err(e.to_string()),
+                };
+                for w in waiters {
+                    let _ = w.send(reply.clone());
+                }
+            }
+        });
+        Ok(Self {
+            inner: Arc::new(Inner {
+                // A follower signs reports as the log does (the key is the
+                // log's, from the trusted store), never checkpoints.
+                signer: NoteSigner::new(signer.name(), &signer.seed())?,
+                follower: true,
+                append_tx,
+                publish_tx,
+                status: status_rx,
+                reader: Reader::new(objects, vkey),
+                tasks: Mutex::new(vec![task]),
+            }),
+        })
+    }
+
+    /// Whether this handle sequences the log (and is not a follower).
+    pub fn sequences(&self) -> bool {
+        !self.inner.follower
+    }
+
+    /// Resolves when the log stops sequencing after an unrecoverable error
+    /// (a lost lease, a trusted store that went away), with the reason.
+    pub async fn stopped(&self) -> String {
+        let mut rx = self.inner.status.clone();
+        loop {
+            if let Some(failed) = rx.borrow_and_update().failed.clone() {
+                return failed;
+            }
+            if rx.changed().await.is_err() {
+                return "the log was shut down".to_owned();
+            }
+        }
+    }
+
     /// Appends one entry; returns its index once it is durably stored.
     pub async fn append(&self, entry: Vec<u8>) -> Result<u64, Error> {
         Ok(self.append_batch(vec![entry]).await?.start)
@@ -391,6 +497,9 @@ impl Log {
     /// Appends entries with consecutive indexes; returns them once they are
     /// durably stored.
     pub async fn append_batch(&self, entries: Vec<Vec<u8>>) -> Result<Range<u64>, Error> {
+        if self.inner.follower {
+            return Err(Error::NotSequencer);
+        }
         if let Some(e) = entries.iter().find(|e| e.len() > MAX_ENTRY_SIZE) {
             return Err(Error::EntryTooLarge(e.len()));
         }
@@ -494,6 +603,21 @@ impl Log {
         }
         published
     }
+}
+
+/// The public checkpoint, checked against the key; `None` when none is
+/// published yet.
+async fn read_public(
+    objects: &dyn ObjectStorage,
+    vkey: &NoteVerifier,
+) -> Result<Option<Published>, Error> {
+    let Some(bytes) = objects.get(CHECKPOINT_PATH.to_owned()).await? else {
+        return Ok(None);
+    };
+    let note = String::from_utf8(bytes)
+        .map_err(|_| Error::Corrupt("public checkpoint is not UTF-8".into()))?;
+    let checkpoint = vkey.open_checkpoint(&note)?;
+    Ok(Some(Published { checkpoint, note }))
 }
 
 struct Committer {

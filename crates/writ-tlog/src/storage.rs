@@ -34,6 +34,77 @@ pub enum StorageError {
     Task(String),
     #[error("injected fault on `{0}`")]
     Injected(String),
+    #[error("objects at `{0}`: {1}")]
+    Unsupported(String, &'static str),
+}
+
+/// Where a deployment keeps its objects: a local folder (`file://DIR` or a
+/// plain path) or an S3-compatible bucket and prefix (`s3://bucket/prefix`,
+/// with the `s3` feature; endpoint and credentials from the usual `AWS_*`
+/// variables). Each kind of object has its own folder under it: the log's
+/// under `log/`, sealed packages under `packages/`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ObjectsLocation {
+    Dir(PathBuf),
+    S3 { bucket: String, prefix: String },
+}
+
+impl ObjectsLocation {
+    /// Reads `--objects`.
+    pub fn parse(url: &str) -> Result<Self, StorageError> {
+        if let Some(rest) = url.strip_prefix("s3://") {
+            let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+            if bucket.is_empty() {
+                return Err(StorageError::Unsupported(url.to_owned(), "no bucket"));
+            }
+            return Ok(Self::S3 {
+                bucket: bucket.to_owned(),
+                prefix: prefix.trim_matches('/').to_owned(),
+            });
+        }
+        if let Some(path) = url.strip_prefix("file://") {
+            return Ok(Self::Dir(PathBuf::from(path)));
+        }
+        if url.contains("://") {
+            return Err(StorageError::Unsupported(
+                url.to_owned(),
+                "use a folder, file://DIR or s3://bucket/prefix",
+            ));
+        }
+        Ok(Self::Dir(PathBuf::from(url)))
+    }
+
+    /// The storage of one kind of object (`log`, `packages`) under this
+    /// location.
+    pub fn open(&self, kind: &str) -> Result<std::sync::Arc<dyn ObjectStorage>, StorageError> {
+        match self {
+            Self::Dir(dir) => Ok(std::sync::Arc::new(LocalDir::new(dir.join(kind)))),
+            #[cfg(feature = "s3")]
+            Self::S3 { bucket, prefix } => {
+                let prefix = if prefix.is_empty() {
+                    kind.to_owned()
+                } else {
+                    format!("{prefix}/{kind}")
+                };
+                Ok(std::sync::Arc::new(S3::from_env(bucket, &prefix)?))
+            }
+            #[cfg(not(feature = "s3"))]
+            Self::S3 { .. } => Err(StorageError::Unsupported(
+                self.to_string(),
+                "this build has no S3 support (cargo feature `s3`)",
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for ObjectsLocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Dir(dir) => write!(f, "file://{}", dir.display()),
+            Self::S3 { bucket, prefix } if prefix.is_empty() => write!(f, "s3://{bucket}"),
+            Self::S3 { bucket, prefix } => write!(f, "s3://{bucket}/{prefix}"),
+        }
+    }
 }
 
 /// The log's object storage.
@@ -84,7 +155,7 @@ impl LocalDir {
     }
 
     fn file(&self, path: &str) -> Result<PathBuf, StorageError> {
-        if !valid_object_path(path) {
+        if !valid_stored_path(path) {
             return Err(StorageError::BadPath(path.to_owned()));
         }
         Ok(self.root.join(path))
@@ -229,6 +300,22 @@ fn temp_name(file: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
+/// Whether a storage may hold an object under this name: relative, its
+/// segments non-empty and made of letters, digits, `.`, `_` and `-`, none of
+/// them `.` or `..`. Log objects and packages (`<case>.age`) qualify; what a
+/// log serves is narrower ([`valid_object_path`]).
+pub fn valid_stored_path(path: &str) -> bool {
+    !path.is_empty()
+        && path.split('/').all(|seg| {
+            !seg.is_empty()
+                && seg != "."
+                && seg != ".."
+                && seg
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+        })
+}
+
 /// Whether `path` is one the log stores: `checkpoint` or a tile path.
 pub fn valid_object_path(path: &str) -> bool {
     path == crate::CHECKPOINT_PATH || crate::tiles::TileId::parse_path(path).is_some()
@@ -302,7 +389,7 @@ mod s3 {
     use object_store::path::Path as ObjectPath;
     use object_store::{ObjectStore, ObjectStoreExt as _, PutMode, PutOptions, PutPayload};
 
-    use super::{BoxFuture, ObjectStorage, StorageError, valid_object_path};
+    use super::{BoxFuture, ObjectStorage, StorageError, valid_stored_path};
 
     /// Objects in a bucket under a prefix.
     #[derive(Clone, Debug)]
@@ -333,7 +420,7 @@ mod s3 {
         }
 
         fn location(&self, path: &str) -> Result<ObjectPath, StorageError> {
-            if !valid_object_path(path) {
+            if !valid_stored_path(path) {
                 return Err(StorageError::BadPath(path.to_owned()));
             }
             Ok(if self.prefix.is_empty() {

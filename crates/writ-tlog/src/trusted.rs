@@ -34,6 +34,8 @@ pub enum TrustedError {
     Random(String),
     #[error("injected fault in {0}")]
     Injected(&'static str),
+    #[error("this server does not hold the sequencer lease")]
+    NotLeader,
 }
 
 /// The log's identity. The seed is secret and never printed.

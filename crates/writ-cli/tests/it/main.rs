@@ -4,6 +4,7 @@
 
 mod agency;
 mod bench;
+mod cluster;
 mod decide;
 mod fetch;
 mod log;

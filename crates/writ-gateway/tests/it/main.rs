@@ -20,12 +20,11 @@ struct T {
 
 async fn start() -> T {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&format!(
-        "sqlite://{}",
-        dir.path().join("writ.db").display()
-    ))
-    .await
-    .unwrap();
+    let url = match test_database().await {
+        Some(url) => url,
+        None => format!("sqlite://{}", dir.path().join("writ.db").display()),
+    };
+    let store = Store::open(&url).await.unwrap();
     let pack = Arc::new(writ_policy::Pack::embedded().unwrap());
     let gw = Gateway::new(
         store,
@@ -33,6 +32,27 @@ async fn start() -> T {
     );
     gw.seed_demo(dir.path()).await.unwrap();
     T { gw, _dir: dir }
+}
+
+/// A new database on the PostgreSQL server named by `WRIT_TEST_DATABASE`
+/// (`.ci/run` runs this test binary a second time that way); `None`: SQLite.
+async fn test_database() -> Option<String> {
+    use sqlx::Connection as _;
+    let url = std::env::var("WRIT_TEST_DATABASE").ok()?;
+    let mut admin = sqlx::PgConnection::connect(&url).await.unwrap();
+    let name = format!(
+        "writ_gateway_{}_{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    );
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    Some(format!("{}/{name}", url.rsplit_once('/').unwrap().0))
 }
 
 fn user(name: &str, role: Role) -> User {

@@ -87,6 +87,28 @@ pub fn sign(
     }
 }
 
+/// The case store for a test: SQLite in the data folder, or a new database on
+/// the PostgreSQL server named by `WRIT_TEST_DATABASE` (`.ci/run` runs this
+/// test binary a second time that way).
+pub async fn test_database() -> Option<String> {
+    use sqlx::Connection as _;
+    let url = std::env::var("WRIT_TEST_DATABASE").ok()?;
+    let mut admin = sqlx::PgConnection::connect(&url).await.unwrap();
+    let name = format!(
+        "writ_server_{}_{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    );
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    Some(format!("{}/{name}", url.rsplit_once('/').unwrap().0))
+}
+
 impl TestApp {
     pub async fn start() -> TestApp {
         Self::start_with(ServerConfig {
@@ -111,6 +133,8 @@ impl TestApp {
             },
             log_period: std::time::Duration::from_millis(100),
             delivery_tick: std::time::Duration::from_millis(200),
+            database: test_database().await,
+            lease_poll: std::time::Duration::from_millis(50),
             ..AppOptions::new(dir.path())
         };
         adjust(&mut options);

@@ -10,6 +10,7 @@ mod go;
 mod kill;
 mod log;
 mod note;
+mod pg;
 mod proofs;
 mod s3;
 mod tiles;

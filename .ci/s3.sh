@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Sourced by .ci/run: starts a local S3-compatible server (moto, from PyPI, in
+# a virtualenv under ~/.cache/writ-ci) for the object storage tests and exports
+# WRIT_TEST_S3 (the endpoint) with the AWS_* variables a client needs;
+# `stop_s3` stops it. Never fails the run by itself: without it the S3 tests
+# say that they were skipped, or fail when WRIT_CI=1.
+
+start_s3() {
+    local venv="${WRIT_CI_CACHE:-$HOME/.cache/writ-ci}/moto"
+    if [ ! -x "$venv/bin/moto_server" ]; then
+        python3 -m venv "$venv" || return 0
+        "$venv/bin/pip" install -q "moto[server]>=5,<6" || return 0
+    fi
+    local port=55440
+    S3_LOG=$(mktemp)
+    "$venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"$S3_LOG" 2>&1 &
+    S3_PID=$!
+    for _ in $(seq 1 100); do
+        if python3 - "$port" <<'PY' 2>/dev/null; then break; fi
+import socket, sys
+socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=0.2).close()
+PY
+        sleep 0.1
+    done
+    export WRIT_TEST_S3="http://127.0.0.1:$port"
+    export AWS_ACCESS_KEY_ID=writ-test AWS_SECRET_ACCESS_KEY=writ-test AWS_REGION=us-east-1
+    export AWS_ENDPOINT="$WRIT_TEST_S3" AWS_ALLOW_HTTP=true
+    echo "S3 for tests: $WRIT_TEST_S3"
+}
+
+stop_s3() {
+    if [ -n "${S3_PID:-}" ]; then
+        kill "$S3_PID" 2>/dev/null || true
+        wait "$S3_PID" 2>/dev/null || true
+    fi
+}

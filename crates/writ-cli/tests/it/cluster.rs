@@ -1,0 +1,559 @@
+//! Several `writ serve` processes on one PostgreSQL database and one objects
+//! folder: both take orders under load, the sequencer is killed with
+//! SIGKILL, the other takes over. Nothing acknowledged is lost, nothing is
+//! logged twice, and every checkpoint either server ever served is a prefix
+//! of the final tree (no fork).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io::{BufRead as _, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::{stderr, stdout, writ};
+
+/// The PostgreSQL server for tests (`WRIT_TEST_POSTGRES`), or `None` after
+/// saying loudly that the test is skipped; under `WRIT_CI=1` a missing
+/// server fails the test.
+pub fn postgres() -> Option<String> {
+    match std::env::var("WRIT_TEST_POSTGRES") {
+        Ok(url) => Some(url),
+        Err(_) if std::env::var("WRIT_CI").is_ok_and(|v| v == "1") => {
+            panic!("WRIT_CI=1 but WRIT_TEST_POSTGRES is not set: the PostgreSQL tests must run")
+        }
+        Err(_) => {
+            eprintln!("SKIPPED: no PostgreSQL (set WRIT_TEST_POSTGRES, as .ci/run does)");
+            None
+        }
+    }
+}
+
+/// A new, empty database on the test server; its URL.
+pub async fn fresh_database(url: &str) -> String {
+    use sqlx::Connection as _;
+    let mut admin = sqlx::PgConnection::connect(url).await.unwrap();
+    let name = format!(
+        "writ_cluster_{}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    );
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    format!("{}/{name}", url.rsplit_once('/').unwrap().0)
+}
+
+/// A `writ serve` process; its standard error lines are kept with the time
+/// each arrived.
+pub struct Node {
+    pub child: Child,
+    pub url: String,
+    pub lines: Arc<Mutex<Vec<(Instant, String)>>>,
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Node {
+    pub fn start(data: &Path, database: &str, objects: &str, demo: bool) -> Node {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_writ"));
+        cmd.args(["serve", "--listen", "127.0.0.1:0", "--rate-limit", "0"])
+            .args(["--database", database, "--objects", objects, "--data"])
+            .arg(data)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        if demo {
+            cmd.arg("--demo");
+        }
+        let mut child = cmd.spawn().unwrap();
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let kept = Arc::new(Mutex::new(Vec::new()));
+        let url = loop {
+            let line = lines.next().expect("server exited").unwrap();
+            kept.lock().unwrap().push((Instant::now(), line.clone()));
+            if let Some(url) = line.strip_prefix("listening on ") {
+                break url.to_owned();
+            }
+        };
+        let sink = kept.clone();
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                sink.lock().unwrap().push((Instant::now(), line));
+            }
+        });
+        Node {
+            child,
+            url,
+            lines: kept,
+        }
+    }
+
+    /// When this server last started sequencing the log.
+    pub fn sequencing_since(&self) -> Option<Instant> {
+        self.lines
+            .lock()
+            .unwrap()
+            .iter()
+            .rev()
+            .find(|(_, l)| l.contains("sequencing the log"))
+            .map(|(t, _)| *t)
+    }
+
+    pub fn log_text(&self) -> String {
+        let lines = self.lines.lock().unwrap();
+        lines
+            .iter()
+            .map(|(_, l)| l.as_str())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+/// Waits for a condition, up to a limit.
+pub fn wait_until(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !f() {
+        assert!(start.elapsed() < limit, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+pub fn order(run: &str, i: usize) -> Vec<u8> {
+    let account = i % writ_gateway::demo::SYNTHETIC_ACCOUNTS + 1;
+    serde_json::json!({
+        "reference": format!("CLUSTER-{run}-{i}"),
+        "agency": "us-fbi-wfo",
+        "instrument": "subpoena",
+        "legal_basis": "18 U.S.C. § 2703(c)(2)",
+        "issued_by": {"kind": "prosecutor"},
+        "issued_at": writ_model::Timestamp::now().plus_days(-1),
+        "targets": [{"kind": "email", "value": format!("user{account:05}@demo.example")}],
+        "categories": ["subscriber"],
+    })
+    .to_string()
+    .into_bytes()
+}
+
+/// Sends one signed order; the case id when it was acknowledged (201).
+pub async fn submit(
+    http: &reqwest::Client,
+    server: &str,
+    key: &ed25519_dalek::SigningKey,
+    body: Vec<u8>,
+) -> Option<String> {
+    let nonce: String = writ_gateway::random_bytes::<12>()
+        .unwrap()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let (digest, input, signature) = writ_server::httpsig::sign(
+        key,
+        &writ_gateway::demo::key_id("us-fbi-wfo", &key.verifying_key()),
+        "POST",
+        "/v1/orders",
+        &body,
+        writ_model::Timestamp::now().as_second(),
+        &nonce,
+    );
+    let response = http
+        .post(format!("{server}/v1/orders"))
+        .header("content-digest", digest)
+        .header("signature-input", input)
+        .header("signature", signature)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .ok()?;
+    if response.status().as_u16() != 201 {
+        return None;
+    }
+    let v: serde_json::Value = serde_json::from_str(&response.text().await.ok()?).ok()?;
+    v["case"].as_str().map(str::to_owned)
+}
+
+fn get(url: &str) -> Option<String> {
+    let mut response = ureq::get(url).call().ok()?;
+    response.body_mut().read_to_string().ok()
+}
+
+/// (size, root) of a checkpoint note.
+fn size_root(note: &str) -> Option<(u64, String)> {
+    let mut lines = note.lines().skip(1);
+    let size = lines.next()?.parse().ok()?;
+    Some((size, lines.next()?.to_owned()))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sequencer_fails_over_without_fork_or_loss() {
+    let Some(pg) = postgres() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let objects = tmp.path().join("objects");
+    failover(&pg, objects.to_str().unwrap(), tmp.path()).await;
+}
+
+/// The same on an S3-compatible server (`WRIT_TEST_S3`, with the `AWS_*`
+/// variables that `.ci/s3.sh` exports): `--objects s3://bucket/prefix`.
+#[cfg(feature = "s3")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sequencer_fails_over_on_s3() {
+    let Some(pg) = postgres() else { return };
+    let endpoint = match std::env::var("WRIT_TEST_S3") {
+        Ok(e) => e,
+        Err(_) if std::env::var("WRIT_CI").is_ok_and(|v| v == "1") => {
+            panic!("WRIT_CI=1 but WRIT_TEST_S3 is not set: the S3 tests must run")
+        }
+        Err(_) => {
+            eprintln!("SKIPPED: no S3 server (set WRIT_TEST_S3 and AWS_*, as .ci/s3.sh does)");
+            return;
+        }
+    };
+    let bucket = format!("writ-{}", std::process::id());
+    ureq::put(format!("{endpoint}/{bucket}"))
+        .send_empty()
+        .unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    failover(&pg, &format!("s3://{bucket}/deployment"), tmp.path()).await;
+}
+
+async fn failover(pg: &str, objects_arg: &str, tmp: &Path) {
+    let database = fresh_database(pg).await;
+    let objects_arg = objects_arg.to_owned();
+    let a = Node::start(&tmp.join("a"), &database, &objects_arg, true);
+    wait_until(
+        "the first server to sequence",
+        Duration::from_secs(30),
+        || a.sequencing_since().is_some(),
+    );
+    let b = Node::start(&tmp.join("b"), &database, &objects_arg, false);
+    let key = writ_gateway::demo::read_signing_key(
+        &std::fs::read_to_string(tmp.join("a/demo/agencies/us-fbi-wfo/signing.key")).unwrap(),
+    )
+    .unwrap();
+    let vkey = get(&format!("{}/log/vkey", b.url)).unwrap();
+
+    // Watch both servers' checkpoints for the whole run.
+    let seen: Arc<Mutex<BTreeMap<u64, HashSet<String>>>> = Arc::default();
+    let watching = Arc::new(AtomicBool::new(true));
+    let watcher = {
+        let (seen, watching) = (seen.clone(), watching.clone());
+        let urls = [a.url.clone(), b.url.clone()];
+        std::thread::spawn(move || {
+            while watching.load(Ordering::SeqCst) {
+                for u in &urls {
+                    if let Some((size, root)) = get(&format!("{u}/log/checkpoint"))
+                        .as_deref()
+                        .and_then(size_root)
+                    {
+                        seen.lock().unwrap().entry(size).or_default().insert(root);
+                    }
+                }
+                std::thread::sleep(Duration::from_millis(25));
+            }
+        })
+    };
+
+    // Load: 8 clients, round robin over both servers, for a fixed count of
+    // orders; the sequencer is killed a third of the way through.
+    let total = 1200usize;
+    let run = format!(
+        "{:x}",
+        Instant::now().elapsed().as_nanos() ^ std::process::id() as u128
+    );
+    let next = Arc::new(AtomicUsize::new(0));
+    let acked: Arc<Mutex<Vec<String>>> = Arc::default();
+    let dead: Arc<Mutex<HashSet<String>>> = Arc::default();
+    let http = reqwest::Client::new();
+    let mut clients = Vec::new();
+    for c in 0..8 {
+        let (next, acked, dead, http, key, run) = (
+            next.clone(),
+            acked.clone(),
+            dead.clone(),
+            http.clone(),
+            key.clone(),
+            run.clone(),
+        );
+        let urls = [a.url.clone(), b.url.clone()];
+        clients.push(tokio::spawn(async move {
+            let mut turn = c;
+            loop {
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                if i >= total {
+                    return;
+                }
+                // Retry an order on the other server when one is down; an
+                // unanswered order is not acknowledged and need not be logged.
+                for _ in 0..4 {
+                    turn += 1;
+                    let url = &urls[turn % 2];
+                    if dead.lock().unwrap().contains(url) {
+                        continue;
+                    }
+                    if let Some(case) = submit(&http, url, &key, order(&run, i)).await {
+                        acked.lock().unwrap().push(case);
+                        break;
+                    }
+                }
+            }
+        }));
+    }
+
+    let leader_url = a.url.clone();
+    let mut a = a;
+    wait_until("a third of the load", Duration::from_secs(120), || {
+        acked.lock().unwrap().len() >= total / 3
+    });
+    let before_kill = get(&format!("{leader_url}/log/checkpoint")).unwrap();
+    dead.lock().unwrap().insert(leader_url.clone());
+    a.child.kill().unwrap(); // SIGKILL
+    a.child.wait().unwrap();
+    let killed_at = Instant::now();
+    wait_until(
+        "the other server to take over",
+        Duration::from_secs(30),
+        || b.sequencing_since().is_some_and(|t| t > killed_at),
+    );
+    let took_over = b.sequencing_since().unwrap() - killed_at;
+    for c in clients {
+        c.await.unwrap();
+    }
+    let acked = acked.lock().unwrap().clone();
+    assert!(
+        acked.len() >= total * 9 / 10,
+        "only {} of {total} orders acknowledged",
+        acked.len()
+    );
+
+    // Every acknowledged order's events reach the log: wait for the outbox to
+    // empty, then for a checkpoint that covers it.
+    let store = writ_store::Store::open(&database).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let logged = loop {
+        let counts: HashMap<String, i64> =
+            store.event_counts().await.unwrap().into_iter().collect();
+        if counts.get("pending").copied().unwrap_or(0) == 0 {
+            break counts.get("logged").copied().unwrap_or(0) as u64;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "events still pending: {counts:?}\n{}",
+            b.log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let mut last = String::new();
+    wait_until(
+        "a checkpoint covering every event",
+        Duration::from_secs(30),
+        || {
+            last = get(&format!("{}/log/checkpoint", b.url)).unwrap_or_default();
+            size_root(&last).is_some_and(|(size, _)| size >= logged)
+        },
+    );
+    watching.store(false, Ordering::SeqCst);
+    watcher.join().unwrap();
+    let final_size = size_root(&last).unwrap().0;
+    assert_eq!(
+        final_size, logged,
+        "the log holds entries the outbox did not record"
+    );
+
+    // The whole log verifies, and extends the checkpoint served before the kill.
+    let since = tmp.join("before-kill");
+    std::fs::write(&since, &before_kill).unwrap();
+    let prefix = format!("{}/log", b.url);
+    let o = writ(&[
+        "log",
+        "verify",
+        "--url",
+        &prefix,
+        "--vkey",
+        vkey.trim(),
+        "--since",
+        since.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+
+    // No fork: every checkpoint either server served is the final tree's
+    // prefix of that size.
+    let verifier = writ_tlog::NoteVerifier::parse(vkey.trim()).unwrap();
+    let reader = writ_tlog::Reader::new(
+        writ_tlog::storage::ObjectsLocation::parse(&objects_arg)
+            .unwrap()
+            .open("log")
+            .unwrap(),
+        verifier,
+    );
+    let seen = seen.lock().unwrap().clone();
+    for (size, roots) in &seen {
+        assert_eq!(roots.len(), 1, "two checkpoints of size {size}: {roots:?}");
+        let root = reader.tree_hash(*size).await.unwrap().to_base64();
+        assert!(
+            roots.contains(&root),
+            "checkpoint of size {size} is not a prefix of the log"
+        );
+    }
+
+    // No loss, no duplicate: each acknowledged case has its `received` and
+    // `decided` entries, and no entry is in the log twice.
+    let mut entries = HashSet::new();
+    let mut kinds: HashMap<String, Vec<String>> = HashMap::new();
+    for index in 0..final_size {
+        let e = reader.entry(index).await.unwrap().unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&e).unwrap();
+        if let Some(case) = v["case"].as_str() {
+            kinds
+                .entry(case.to_owned())
+                .or_default()
+                .push(v["kind"].as_str().unwrap().to_owned());
+        }
+        assert!(entries.insert(e), "entry {index} is in the log twice");
+    }
+    for case in &acked {
+        let k = kinds.get(case).cloned().unwrap_or_default();
+        assert!(
+            k.contains(&"received".to_owned()) && k.contains(&"decided".to_owned()),
+            "acknowledged case {case} is missing from the log: {k:?}"
+        );
+    }
+    eprintln!(
+        "failover: {} of {total} orders acknowledged, {} log entries, {} checkpoints seen; \
+         the second server sequenced {:.0} ms after the kill",
+        acked.len(),
+        final_size,
+        seen.len(),
+        took_over.as_secs_f64() * 1000.0
+    );
+}
+
+/// `writ migrate`: a single-machine deployment (SQLite and a local objects
+/// folder) moves onto PostgreSQL and another objects folder; the checks pass,
+/// a second run is refused, and a server on the new stores carries on the
+/// same log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrate_moves_a_single_machine_losslessly() {
+    let Some(pg) = postgres() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("single");
+    let db_file = data.join("writ.db");
+    let objects = data.join("objects");
+    let node = Node::start(
+        &data,
+        &format!("sqlite://{}", db_file.display()),
+        objects.to_str().unwrap(),
+        true,
+    );
+    let key = writ_gateway::demo::read_signing_key(
+        &std::fs::read_to_string(data.join("demo/agencies/us-fbi-wfo/signing.key")).unwrap(),
+    )
+    .unwrap();
+    let http = reqwest::Client::new();
+    for i in 0..40 {
+        assert!(
+            submit(&http, &node.url, &key, order("migrate", i))
+                .await
+                .is_some()
+        );
+    }
+    let vkey = get(&format!("{}/log/vkey", node.url)).unwrap();
+    // A clean stop publishes the outbox.
+    let stopped = Command::new("kill")
+        .args(["-TERM", &node.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(stopped.success());
+    let mut node = node;
+    assert!(node.child.wait().unwrap().success(), "{}", node.log_text());
+    let before = std::fs::read_to_string(objects.join("log/checkpoint")).unwrap();
+
+    let database = fresh_database(&pg).await;
+    let to_objects = tmp.path().join("moved");
+    let from = format!("sqlite://{}", db_file.display());
+    let args = [
+        "migrate",
+        "--from",
+        &from,
+        "--to",
+        &database,
+        "--from-objects",
+        objects.to_str().unwrap(),
+        "--to-objects",
+        to_objects.to_str().unwrap(),
+    ];
+    let o = writ(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let summary: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    assert_eq!(summary["vkey"].as_str().unwrap(), vkey.trim());
+    assert!(summary["log_size"].as_u64().unwrap() >= 80);
+    assert!(
+        stderr(&o).contains("per-row hashes match"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        stderr(&o).contains("equals the last signed root"),
+        "{}",
+        stderr(&o)
+    );
+
+    // The destination is no longer empty.
+    let again = writ(&args);
+    assert!(!again.status.success());
+    assert!(stderr(&again).contains("not empty"), "{}", stderr(&again));
+    // A source that is not there.
+    let missing = writ(&[
+        "migrate",
+        "--from",
+        "sqlite:///nonexistent/writ.db",
+        "--to",
+        &database,
+    ]);
+    assert_eq!(missing.status.code(), Some(2), "{}", stderr(&missing));
+
+    // A server on the new stores carries on the same log.
+    let moved = Node::start(
+        &tmp.path().join("moved-data"),
+        &database,
+        to_objects.to_str().unwrap(),
+        false,
+    );
+    assert_eq!(get(&format!("{}/log/vkey", moved.url)).unwrap(), vkey);
+    wait_until(
+        "the new server to sequence",
+        Duration::from_secs(30),
+        || moved.sequencing_since().is_some(),
+    );
+    let case = submit(&http, &moved.url, &key, order("migrate", 1000)).await;
+    assert!(case.is_some(), "{}", moved.log_text());
+    let since = tmp.path().join("before");
+    std::fs::write(&since, &before).unwrap();
+    let prefix = format!("{}/log", moved.url);
+    let size_before = size_root(&before).unwrap().0;
+    wait_until("the new order in the log", Duration::from_secs(30), || {
+        get(&format!("{}/log/checkpoint", moved.url))
+            .as_deref()
+            .and_then(size_root)
+            .is_some_and(|(size, _)| size >= size_before + 2)
+    });
+    let o = writ(&[
+        "log",
+        "verify",
+        "--url",
+        &prefix,
+        "--vkey",
+        vkey.trim(),
+        "--since",
+        since.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+}
