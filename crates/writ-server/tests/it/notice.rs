@@ -311,15 +311,17 @@ async fn a_secrecy_order_that_lapses_while_the_server_is_down_is_noticed_once() 
     assert!(!kinds(&t, &case).await.contains(&"notified".to_owned()));
 
     // The server stops; the secrecy order lapses meanwhile.
-    let TestApp { app, dir, .. } = t;
+    let TestApp {
+        app, dir, database, ..
+    } = t;
     app.shutdown().await.unwrap();
     while Timestamp::now() <= until {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     assert_eq!(outbox_files(dir.path()), 0);
 
-    // After the restart the notice goes out, once.
-    let t = TestApp::start_in(dir, |_| {}).await;
+    // After the restart (on the same stores) the notice goes out, once.
+    let t = TestApp::start_in(dir, |o| o.database = database).await;
     wait_for("the notice after the restart", async || {
         kinds(&t, &case).await.contains(&"notified".to_owned())
     })

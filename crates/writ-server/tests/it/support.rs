@@ -20,6 +20,8 @@ pub struct TestApp {
     /// Console users' tokens by name: rita (reviewer), alex and avery
     /// (approvers), adam (admin).
     pub tokens: HashMap<String, String>,
+    /// The case store's URL when it is not the data folder's SQLite file.
+    pub database: Option<String>,
 }
 
 #[derive(Debug)]
@@ -138,6 +140,7 @@ impl TestApp {
             ..AppOptions::new(dir.path())
         };
         adjust(&mut options);
+        let database = options.database.clone();
         let app = App::start(options).await.unwrap();
         let users = std::fs::read_to_string(dir.path().join("demo/console-users.txt")).unwrap();
         let tokens = writ_gateway::demo::read_users(&users)
@@ -149,6 +152,7 @@ impl TestApp {
             app,
             dir,
             tokens,
+            database,
         }
     }
 
