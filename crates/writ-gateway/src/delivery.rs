@@ -178,6 +178,22 @@ fn context<'a>(row: &'a CaseRow, order: &'a Order, country: Option<&'a str>) -> 
     }
 }
 
+/// A stored case with what its log events need.
+struct Loaded {
+    row: CaseRow,
+    order: Order,
+    decision: Decision,
+    country: Option<String>,
+    /// Whether its events are held back now.
+    defer: bool,
+}
+
+impl Loaded {
+    fn ctx(&self) -> CaseContext<'_> {
+        context(&self.row, &self.order, self.country.as_deref())
+    }
+}
+
 impl Gateway {
     /// Turns on delivery. Call once, before [`Gateway::run_delivery`];
     /// later calls are refused.
@@ -488,25 +504,38 @@ impl Gateway {
         Ok(true)
     }
 
-    /// A sealed package whose `not_before` has come: served from now on,
-    /// with its `disclosed` event.
-    async fn make_available(&self, p: &PackageRow, now: Timestamp) -> Result<bool> {
-        let Some(row) = self.store().case(&p.case_id).await? else {
-            return Ok(false);
+    /// A case by id, loaded for its events; `None` if it is gone.
+    async fn load(&self, case_id: &str) -> Result<Option<Loaded>> {
+        let Some(row) = self.store().case(case_id).await? else {
+            return Ok(None);
         };
         let order: Order = serde_json::from_str(&row.order_json)?;
         let decision: Decision = serde_json::from_str(&row.decision)?;
-        let pairs = parse_pairs(&p.pairs)?;
         let country = self.country_of(&order).await?;
-        let ctx = context(&row, &order, country.as_deref());
         let defer = self.defer_for(&row.id, &order, &decision).await?;
+        Ok(Some(Loaded {
+            row,
+            order,
+            decision,
+            country,
+            defer,
+        }))
+    }
+
+    /// A sealed package whose `not_before` has come: served from now on,
+    /// with its `disclosed` event.
+    async fn make_available(&self, p: &PackageRow, now: Timestamp) -> Result<bool> {
+        let Some(c) = self.load(&p.case_id).await? else {
+            return Ok(false);
+        };
+        let pairs = parse_pairs(&p.pairs)?;
         let event = events::disclosed(
-            &ctx,
-            &released_part(&decision, &pairs),
+            &c.ctx(),
+            &released_part(&c.decision, &pairs),
             &p.sha256,
             p.generation,
             now,
-            defer,
+            c.defer,
         )?;
         Ok(self
             .store()
@@ -517,15 +546,10 @@ impl Gateway {
     /// A package past its download window: deleted, with an `expired` event.
     async fn expire(&self, p: &PackageRow, now: Timestamp) -> Result<bool> {
         let delivery = self.delivery()?.clone();
-        let Some(row) = self.store().case(&p.case_id).await? else {
+        let Some(c) = self.load(&p.case_id).await? else {
             return Ok(false);
         };
-        let order: Order = serde_json::from_str(&row.order_json)?;
-        let decision: Decision = serde_json::from_str(&row.decision)?;
-        let country = self.country_of(&order).await?;
-        let ctx = context(&row, &order, country.as_deref());
-        let defer = self.defer_for(&row.id, &order, &decision).await?;
-        let event = events::expired(&ctx, now, defer)?;
+        let event = events::expired(&c.ctx(), now, c.defer)?;
         let moved = self
             .store()
             .move_package(&p.case_id, p.generation, "ready", "expired", &[event])
@@ -538,16 +562,11 @@ impl Gateway {
 
     /// Logs a hold's lapse once.
     async fn log_release(&self, h: &HoldRow, now: Timestamp) -> Result<bool> {
-        let Some(row) = self.store().case(&h.case_id).await? else {
+        let Some(c) = self.load(&h.case_id).await? else {
             return Ok(false);
         };
-        let order: Order = serde_json::from_str(&row.order_json)?;
-        let decision: Decision = serde_json::from_str(&row.decision)?;
         let accounts: Vec<String> = serde_json::from_str(&h.accounts)?;
-        let country = self.country_of(&order).await?;
-        let ctx = context(&row, &order, country.as_deref());
-        let defer = self.defer_for(&row.id, &order, &decision).await?;
-        let event = events::released(&ctx, accounts.len(), now, defer)?;
+        let event = events::released(&c.ctx(), accounts.len(), now, c.defer)?;
         Ok(self
             .store()
             .mark_hold_released(h, epoch(now), &[event])
