@@ -188,14 +188,7 @@ impl Store {
         .bind(to)
         .execute(&mut *tx)
         .await?;
-        if done.rows_affected() == 0 {
-            return Ok(false);
-        }
-        for e in events {
-            insert_event(&mut tx, e).await?;
-        }
-        tx.commit().await?;
-        Ok(true)
+        commit_if_changed(tx, done.rows_affected(), events).await
     }
 
     /// Holds whose `preserve_until` has passed and whose lapse is not yet
@@ -233,14 +226,7 @@ impl Store {
         .bind(at)
         .execute(&mut *tx)
         .await?;
-        if done.rows_affected() == 0 {
-            return Ok(false);
-        }
-        for e in events {
-            insert_event(&mut tx, e).await?;
-        }
-        tx.commit().await?;
-        Ok(true)
+        commit_if_changed(tx, done.rows_affected(), events).await
     }
 
     /// How many packages are in each state.
@@ -353,13 +339,23 @@ impl Store {
         .bind(at)
         .execute(&mut *tx)
         .await?;
-        if done.rows_affected() == 0 {
-            return Ok(false);
-        }
-        for e in events {
-            insert_event(&mut tx, e).await?;
-        }
-        tx.commit().await?;
-        Ok(true)
+        commit_if_changed(tx, done.rows_affected(), events).await
     }
+}
+
+/// Commits a guarded change with its events when the guard matched a row;
+/// otherwise drops the transaction, so nothing is written.
+async fn commit_if_changed(
+    mut tx: sqlx::Transaction<'static, sqlx::Any>,
+    changed: u64,
+    events: &[NewEvent],
+) -> Result<bool> {
+    if changed == 0 {
+        return Ok(false);
+    }
+    for e in events {
+        insert_event(&mut tx, e).await?;
+    }
+    tx.commit().await?;
+    Ok(true)
 }

@@ -171,7 +171,7 @@ async fn a_warrant_delivers_non_content_at_once_and_content_after_two_people() {
         private["details"][0]["package_sha256"],
         file.sha256.as_str()
     );
-    let salt = hex_decode(private["salts"][0].as_str().unwrap());
+    let salt = hex::decode(private["salts"][0].as_str().unwrap()).unwrap();
     let mut preimage = salt;
     preimage.extend(canonical::to_string(&private["details"][0]).into_bytes());
     assert_eq!(
@@ -208,13 +208,6 @@ async fn a_warrant_delivers_non_content_at_once_and_content_after_two_people() {
             .count(),
         1
     );
-}
-
-fn hex_decode(s: &str) -> Vec<u8> {
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -189,9 +189,6 @@ pub(crate) async fn package_response(
 
 fn hex_to_b64(hex_text: &str) -> Option<String> {
     use base64::Engine;
-    let bytes = (0..hex_text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(hex_text.get(i..i + 2)?, 16).ok())
-        .collect::<Option<Vec<u8>>>()?;
+    let bytes = hex::decode(hex_text).ok()?;
     Some(base64::engine::general_purpose::STANDARD.encode(bytes))
 }

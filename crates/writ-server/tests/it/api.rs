@@ -474,12 +474,7 @@ async fn the_owning_agency_downloads_the_sealed_package() {
     let sha = writ_gateway::canonical::sha256_hex(&got.bytes);
     let digest = got.headers["content-digest"].to_str().unwrap().to_owned();
     use base64::Engine;
-    let b64 = base64::engine::general_purpose::STANDARD.encode(
-        (0..sha.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&sha[i..i + 2], 16).unwrap())
-            .collect::<Vec<u8>>(),
-    );
+    let b64 = base64::engine::general_purpose::STANDARD.encode(hex::decode(&sha).unwrap());
     assert_eq!(digest, format!("sha-256=:{b64}:"));
     assert!(got.bytes.starts_with(b"age-encryption.org/v1\n"));
     let events = t
