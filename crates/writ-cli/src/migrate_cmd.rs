@@ -3,7 +3,8 @@
 //! and proves the move lossless: every row of every table arrives with the
 //! same contents (compared by per-row hashes), and the log recomputed from
 //! its objects at the destination has the root of the last signed
-//! checkpoint.
+//! checkpoint, and every live sealed package there has the SHA-256 its row
+//! records.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -348,7 +349,12 @@ async fn migrate(args: MigrateArgs) -> anyhow::Result<ExitCode> {
     // The objects, then the log checked where it now lives.
     let log_objects = match &to_objects {
         Some(to) => {
-            let files = walk(from_dir)?;
+            // Collections in progress belong to the machine doing them;
+            // they are redone from the case store.
+            let files: Vec<String> = walk(from_dir)?
+                .into_iter()
+                .filter(|f| !f.starts_with("work/"))
+                .collect();
             let progress = bar(files.len() as u64, "objects");
             let mut stores: BTreeMap<String, Arc<dyn ObjectStorage>> = BTreeMap::new();
             for rel in &files {
@@ -367,6 +373,15 @@ async fn migrate(args: MigrateArgs) -> anyhow::Result<ExitCode> {
                         s
                     }
                 };
+                if kind == "packages" {
+                    // Large: streamed, never read whole.
+                    store
+                        .put_file(path.to_owned(), from_dir.join(rel))
+                        .await
+                        .with_context(|| format!("copying `{rel}`"))?;
+                    progress.inc(1);
+                    continue;
+                }
                 let data = std::fs::read(from_dir.join(rel))
                     .with_context(|| format!("reading `{}`", from_dir.join(rel).display()))?;
                 if kind == "log" && path == writ_tlog::CHECKPOINT_PATH {
@@ -378,10 +393,13 @@ async fn migrate(args: MigrateArgs) -> anyhow::Result<ExitCode> {
             }
             progress.finish_and_clear();
             eprintln!("copied {} objects to {to}", files.len());
-            to.open("log")?
+            (to.open("log")?, to.open("packages")?)
         }
-        None => from_objects.open("log")?,
+        None => (from_objects.open("log")?, from_objects.open("packages")?),
     };
+    let (log_objects, package_objects) = log_objects;
+    let checked = check_packages(target.pool(), &*package_objects).await?;
+    eprintln!("{checked} sealed packages at the destination have the SHA-256 their rows record");
     let identity = target_trusted
         .identity()
         .await?
@@ -426,10 +444,45 @@ async fn migrate(args: MigrateArgs) -> anyhow::Result<ExitCode> {
             "rows": rows_total,
             "log_size": stored.size,
             "log_root": stored.root.to_base64(),
+            "packages": checked,
             "vkey": vkey.to_string(),
         })
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Reads every package a row says is stored (sealed or ready) from the
+/// packages storage and compares its size and SHA-256 with the row's;
+/// returns how many it checked.
+async fn check_packages(pool: &AnyPool, packages: &dyn ObjectStorage) -> anyhow::Result<usize> {
+    use futures_util::StreamExt as _;
+    let rows = sqlx::query(
+        "SELECT object, sha256, size FROM packages WHERE state IN ('sealed', 'ready') ORDER BY object",
+    )
+    .fetch_all(pool)
+    .await
+    .context("reading the package rows")?;
+    let progress = bar(rows.len() as u64, "packages");
+    for row in &rows {
+        let (object, sha256, size): (String, String, i64) =
+            (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
+        let Some(mut reader) = packages.get_stream(object.clone()).await? else {
+            bail!("package `{object}` is recorded but not stored at the destination");
+        };
+        let mut hasher = Sha256::new();
+        let mut read = 0u64;
+        while let Some(chunk) = reader.stream.next().await {
+            let chunk = chunk?;
+            read += chunk.len() as u64;
+            hasher.update(&chunk);
+        }
+        if i64::try_from(read).ok() != Some(size) || hex::encode(hasher.finalize()) != sha256 {
+            bail!("package `{object}` at the destination differs from the one sealed");
+        }
+        progress.inc(1);
+    }
+    progress.finish_and_clear();
+    Ok(rows.len())
 }
 
 /// Every file under a folder, as `/`-separated relative paths, without the

@@ -14,8 +14,14 @@
 //!    event in one transaction.
 //!
 //! A package is served from `max(now, not_before)` until its expiry; then
-//! the file is deleted and an `expired` event logged. Holds whose time has
+//! the object is deleted and an `expired` event logged. Holds whose time has
 //! come are logged as `released` once.
+//!
+//! Packages are objects (a folder or a bucket, like the log's). Each sealing
+//! writes an object of its own name (`<case>-<generation>-<random>.age`), so
+//! that no write ever replaces a package another attempt recorded; the
+//! package row names the one that counts, and objects no row names are
+//! swept when this server starts delivering.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::future::Future;
@@ -27,6 +33,7 @@ use writ_connect::{Connector, Holds, Job, Scope};
 use writ_model::{Category, Decision, Order, Status, Timestamp};
 use writ_seal::{PackageHeader, Recipient};
 use writ_store::{CaseRow, DueColumn, Fulfilled, HoldRow, PackageRow};
+use writ_tlog::storage::{LocalDir, ObjectReader, ObjectStorage};
 
 use crate::events::{self, CaseContext};
 use crate::{Gateway, GatewayError, Result, epoch, from_epoch};
@@ -49,9 +56,11 @@ pub struct Provider {
 #[derive(Clone)]
 pub struct DeliveryConfig {
     pub provider: Provider,
-    /// The objects folder: packages are kept in `packages/`, collections in
-    /// progress in `work/`.
-    pub objects: PathBuf,
+    /// Where sealed packages are kept: a folder or a bucket.
+    pub packages: Arc<dyn ObjectStorage>,
+    /// A folder on this machine for collections in progress, and for
+    /// packages sealed here before they go up to a bucket.
+    pub work: PathBuf,
     /// How long a package may be downloaded once available.
     pub package_ttl: Duration,
     /// How often the worker looks for due packages and lapsed holds when
@@ -62,16 +71,36 @@ pub struct DeliveryConfig {
 }
 
 impl DeliveryConfig {
-    pub fn new(provider: Provider, objects: impl Into<PathBuf>) -> Self {
+    pub fn new(
+        provider: Provider,
+        packages: Arc<dyn ObjectStorage>,
+        work: impl Into<PathBuf>,
+    ) -> Self {
         Self {
             provider,
-            objects: objects.into(),
+            packages,
+            work: work.into(),
             package_ttl: Duration::from_secs(30 * 24 * 3600),
             tick: Duration::from_secs(1),
             notices: None,
         }
     }
+
+    /// Everything in one local objects folder: packages in `packages/`,
+    /// collections in progress in `work/`.
+    pub fn in_folder(provider: Provider, objects: impl Into<PathBuf>) -> Self {
+        let objects = objects.into();
+        Self::new(
+            provider,
+            Arc::new(LocalDir::new(objects.join("packages"))),
+            objects.join("work"),
+        )
+    }
 }
+
+/// How old an object no package row names must be before the sweep
+/// deletes it: younger ones may be an upload whose row is being written.
+const ORPHAN_AGE_SECS: i64 = 3600;
 
 pub(crate) struct Delivery {
     config: DeliveryConfig,
@@ -86,7 +115,8 @@ pub(crate) struct Delivery {
 /// A package ready to be served.
 #[derive(Clone, Debug)]
 pub struct PackageFile {
-    pub path: PathBuf,
+    /// Its object's name in the packages storage.
+    pub object: String,
     pub sha256: String,
     pub size: u64,
     pub generation: i64,
@@ -198,10 +228,8 @@ impl Gateway {
     /// Turns on delivery. Call once, before [`Gateway::run_delivery`];
     /// later calls are refused.
     pub fn enable_delivery(&self, config: DeliveryConfig) -> Result<()> {
-        for dir in ["packages", "work"] {
-            let path = config.objects.join(dir);
-            std::fs::create_dir_all(&path).map_err(|e| io_error("cannot create", &path, e))?;
-        }
+        std::fs::create_dir_all(&config.work)
+            .map_err(|e| io_error("cannot create", &config.work, e))?;
         self.inner
             .delivery
             .set(Arc::new(Delivery {
@@ -230,15 +258,21 @@ impl Gateway {
         let Ok(delivery) = self.delivery().cloned() else {
             return;
         };
-        if let Err(e) = self.sweep_packages().await {
-            complain!("cannot sweep the packages folder: {e}");
-        }
         tokio::pin!(stop);
+        // Swept since this server last became the one that delivers.
+        let mut swept = false;
         loop {
             if !active() {
+                swept = false;
                 tokio::select! {
                     _ = &mut stop => return,
                     _ = tokio::time::sleep(delivery.config.tick) => continue,
+                }
+            }
+            if !swept {
+                swept = true;
+                if let Err(e) = self.sweep_packages(Timestamp::now()).await {
+                    complain!("cannot sweep the packages: {e}");
                 }
             }
             match self.deliver_once().await {
@@ -426,7 +460,15 @@ impl Gateway {
             .parse()
             .map_err(|e| GatewayError::Internal(format!("agency's age recipient: {e}")))?;
         let generation = existing.as_ref().map_or(1, |p| p.generation + 1);
-        let object = format!("{}-{generation}.age", row.id);
+        let object = package_object(&row.id, generation);
+        // Sealed in place on a local folder; else sealed here and uploaded.
+        let local = delivery.config.packages.local_path(&object);
+        let dest = local
+            .clone()
+            .unwrap_or_else(|| delivery.config.work.join(&object));
+        if let Some(parent) = dest.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| io_error("cannot create", parent, e))?;
+        }
         let job = Job {
             header: PackageHeader {
                 case: row.id.clone(),
@@ -439,10 +481,9 @@ impl Gateway {
             recipient,
             work_dir: delivery
                 .config
-                .objects
-                .join("work")
+                .work
                 .join(format!("{}-{generation}", row.id)),
-            dest: delivery.config.objects.join("packages").join(&object),
+            dest: dest.clone(),
         };
         let connector = delivery.config.provider.connector.clone();
         let collected =
@@ -450,6 +491,15 @@ impl Gateway {
                 .await
                 .map_err(|e| GatewayError::Internal(format!("collection task: {e}")))?
                 .map_err(|e| GatewayError::Internal(format!("collection: {e}")))?;
+        if local.is_none() {
+            let uploaded = delivery
+                .config
+                .packages
+                .put_file(object.clone(), dest.clone())
+                .await;
+            remove_quietly(&dest);
+            uploaded.map_err(|e| GatewayError::Internal(format!("storing the package: {e}")))?;
+        }
         if collected.dropped.total() > 0 {
             complain!(
                 "case {}: the connector returned {} records outside the scope; they were dropped",
@@ -499,7 +549,7 @@ impl Gateway {
             })
             .await?;
         if let Some(old) = existing {
-            remove_quietly(&delivery.config.objects.join("packages").join(&old.object));
+            delete_quietly(&*delivery.config.packages, &old.object).await;
         }
         Ok(true)
     }
@@ -555,7 +605,7 @@ impl Gateway {
             .move_package(&p.case_id, p.generation, "ready", "expired", &[event])
             .await?;
         if moved {
-            remove_quietly(&delivery.config.objects.join("packages").join(&p.object));
+            delete_quietly(&*delivery.config.packages, &p.object).await;
         }
         Ok(moved)
     }
@@ -573,30 +623,65 @@ impl Gateway {
             .await?)
     }
 
-    /// Removes package files that no live package row names (a replaced
-    /// generation, or an expiry interrupted before the file was deleted).
-    async fn sweep_packages(&self) -> Result<()> {
+    /// Deletes package objects that no live package row names (a replaced
+    /// generation, an expiry interrupted before the object was deleted, an
+    /// upload whose row was never written) once they are an hour old, and
+    /// packages left in the work folder by an interrupted upload.
+    /// Returns how many objects it deleted. Runs each time this server
+    /// becomes the one that delivers.
+    pub async fn sweep_packages(&self, now: Timestamp) -> Result<usize> {
         let delivery = self.delivery()?.clone();
-        let dir = delivery.config.objects.join("packages");
-        let entries = std::fs::read_dir(&dir).map_err(|e| io_error("cannot list", &dir, e))?;
-        for entry in entries.flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            let Some((case, _)) = name
-                .strip_suffix(".age")
-                .and_then(|stem| stem.rsplit_once('-'))
-            else {
+        let _one = delivery.running.lock().await;
+        let storage_err =
+            |e: writ_tlog::storage::StorageError| GatewayError::Internal(format!("packages: {e}"));
+        let mut removed = 0;
+        for listed in delivery.config.packages.list().await.map_err(storage_err)? {
+            if listed.modified > epoch(now) - ORPHAN_AGE_SECS || self.is_live(&listed.path).await? {
                 continue;
-            };
-            let live = self
-                .store()
-                .package(case)
-                .await?
-                .is_some_and(|p| p.object == name && p.state != "expired");
-            if !live {
+            }
+            delivery
+                .config
+                .packages
+                .delete(listed.path)
+                .await
+                .map_err(storage_err)?;
+            removed += 1;
+        }
+        let work = &delivery.config.work;
+        let entries = std::fs::read_dir(work).map_err(|e| io_error("cannot list", work, e))?;
+        for entry in entries.flatten() {
+            if entry.file_name().to_string_lossy().ends_with(".age") {
                 remove_quietly(&entry.path());
             }
         }
-        Ok(())
+        Ok(removed)
+    }
+
+    /// Whether a package object is the one a live package row names.
+    async fn is_live(&self, object: &str) -> Result<bool> {
+        let Some(stem) = object.strip_suffix(".age") else {
+            return Ok(false);
+        };
+        // `<case>-<generation>-<random>`, or `<case>-<generation>` as
+        // earlier versions named them.
+        let mut candidates = Vec::new();
+        if let Some((rest, _)) = stem.rsplit_once('-') {
+            candidates.push(rest);
+            if let Some((case, _)) = rest.rsplit_once('-') {
+                candidates.push(case);
+            }
+        }
+        for case in candidates {
+            if self
+                .store()
+                .package(case)
+                .await?
+                .is_some_and(|p| p.object == object && p.state != "expired")
+            {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// The package of `case_id` for the agency that owns it.
@@ -606,11 +691,11 @@ impl Gateway {
         if row.agency_id != agency {
             return Err(not_found());
         }
-        let Ok(delivery) = self.delivery() else {
+        if self.delivery().is_err() {
             return Err(GatewayError::NotFound(format!(
                 "a package for case `{case_id}` (this server collects no data)"
             )));
-        };
+        }
         let Some(p) = self.store().package(case_id).await? else {
             return Err(GatewayError::NotFound(format!(
                 "a package for case `{case_id}` (none is ready yet)"
@@ -632,11 +717,47 @@ impl Gateway {
             }
         }
         Ok(PackageFile {
-            path: delivery.config.objects.join("packages").join(&p.object),
+            object: p.object,
             sha256: p.sha256,
             size: u64::try_from(p.size).unwrap_or(0),
             generation: p.generation,
         })
+    }
+}
+
+impl Gateway {
+    /// Opens a package for reading, as stored.
+    pub async fn open_package(&self, file: &PackageFile) -> Result<ObjectReader> {
+        let delivery = self.delivery()?;
+        let reader = delivery
+            .config
+            .packages
+            .get_stream(file.object.clone())
+            .await
+            .map_err(|e| GatewayError::Internal(format!("package `{}`: {e}", file.object)))?
+            .ok_or_else(|| {
+                GatewayError::Gone(format!("the package `{}` is no longer stored", file.object))
+            })?;
+        if reader.size != file.size {
+            return Err(GatewayError::Internal(format!(
+                "package `{}` holds {} bytes, {} were sealed",
+                file.object, reader.size, file.size
+            )));
+        }
+        Ok(reader)
+    }
+}
+
+/// A fresh object name for a case's package of one generation.
+fn package_object(case: &str, generation: i64) -> String {
+    let mut rnd = [0u8; 6];
+    let _ = getrandom::fill(&mut rnd);
+    format!("{case}-{generation}-{}.age", hex::encode(rnd))
+}
+
+async fn delete_quietly(packages: &dyn ObjectStorage, object: &str) {
+    if let Err(e) = packages.delete(object.to_owned()).await {
+        complain!("cannot delete package `{object}`: {e}");
     }
 }
 

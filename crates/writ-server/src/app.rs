@@ -257,11 +257,18 @@ impl App {
             None => (None, None),
             Some(spec) => {
                 let provider = provider(&spec, &options.data, &gateway).await?;
-                let objects = options
-                    .objects
-                    .clone()
-                    .unwrap_or_else(|| options.data.join("objects"));
-                let mut config = writ_gateway::delivery::DeliveryConfig::new(provider, objects);
+                // Packages beside the log's objects (a folder or a bucket);
+                // collections in progress on this machine.
+                let location = options.objects_location();
+                let packages = location
+                    .open("packages")
+                    .map_err(|e| StartError::Log(e.to_string()))?;
+                let work = match &location {
+                    writ_tlog::storage::ObjectsLocation::Dir(dir) => dir.join("work"),
+                    writ_tlog::storage::ObjectsLocation::S3 { .. } => options.data.join("work"),
+                };
+                let mut config =
+                    writ_gateway::delivery::DeliveryConfig::new(provider, packages, work);
                 config.package_ttl = options.package_ttl;
                 config.tick = options.delivery_tick;
                 let mut notice = options.notice.clone();

@@ -5,6 +5,10 @@
 //! change an object, and succeeds without writing when the object already
 //! holds the same bytes (a retry after a write whose answer was lost). Only
 //! the public `checkpoint` is replaced.
+//!
+//! Large objects (sealed packages, gigabytes) never pass through memory
+//! whole: [`ObjectStorage::put_file`] uploads a local file in parts and
+//! [`ObjectStorage::get_stream`] reads an object as a stream of chunks.
 
 use std::collections::BTreeSet;
 use std::future::Future;
@@ -14,6 +18,28 @@ use std::pin::Pin;
 
 /// A boxed future, so that storage can sit behind `dyn`.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// An object's bytes, chunk by chunk.
+pub type ByteStream =
+    Pin<Box<dyn futures_core::Stream<Item = Result<bytes::Bytes, StorageError>> + Send>>;
+
+/// An object being read: its size and its bytes.
+pub struct ObjectReader {
+    pub size: u64,
+    pub stream: ByteStream,
+}
+
+/// An object found by [`ObjectStorage::list`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Listed {
+    /// Its path under the storage's root.
+    pub path: String,
+    /// When it was last written, in seconds since the Unix epoch.
+    pub modified: i64,
+}
+
+/// The size of the parts large objects are written and read in.
+pub const PART_SIZE: usize = 8 * 1024 * 1024;
 
 /// Errors from object storage.
 #[derive(Debug, thiserror::Error)]
@@ -119,6 +145,39 @@ pub trait ObjectStorage: Send + Sync + 'static {
 
     /// Reads an object; `None` if it does not exist.
     fn get(&self, path: String) -> BoxFuture<'_, Result<Option<Vec<u8>>, StorageError>>;
+
+    /// Writes the contents of a local file under `path`, durably, replacing
+    /// an object of that name, without holding the file in memory.
+    fn put_file(&self, path: String, file: PathBuf) -> BoxFuture<'_, Result<(), StorageError>> {
+        let _ = file;
+        Box::pin(async move { Err(StorageError::Unsupported(path, "large objects")) })
+    }
+
+    /// Reads an object as a stream; `None` if it does not exist.
+    fn get_stream(
+        &self,
+        path: String,
+    ) -> BoxFuture<'_, Result<Option<ObjectReader>, StorageError>> {
+        Box::pin(async move { Err(StorageError::Unsupported(path, "large objects")) })
+    }
+
+    /// Deletes an object; deleting one that does not exist succeeds.
+    fn delete(&self, path: String) -> BoxFuture<'_, Result<(), StorageError>> {
+        Box::pin(async move { Err(StorageError::Unsupported(path, "deleting objects")) })
+    }
+
+    /// Every object, with when it was written, in no particular order.
+    fn list(&self) -> BoxFuture<'_, Result<Vec<Listed>, StorageError>> {
+        Box::pin(async move { Err(StorageError::Unsupported(String::new(), "listing objects")) })
+    }
+
+    /// Where the object would be on this machine's disk, when the storage
+    /// is a local folder: a large object can then be written there in place
+    /// (atomically, by its writer) rather than copied in.
+    fn local_path(&self, path: &str) -> Option<PathBuf> {
+        let _ = path;
+        None
+    }
 }
 
 /// Object storage in a local folder (the default): `<root>/checkpoint`,
@@ -289,6 +348,93 @@ impl LocalDir {
     }
 }
 
+impl LocalDir {
+    /// The synchronous form of [`ObjectStorage::put_file`]: a copy to a
+    /// temporary name, flushed, then renamed into place.
+    pub fn put_file_blocking(&self, path: &str, source: &Path) -> Result<(), StorageError> {
+        let io_err = |source| StorageError::Io {
+            path: path.to_owned(),
+            source,
+        };
+        let file = self.file(path)?;
+        let dir = file
+            .parent()
+            .ok_or_else(|| StorageError::BadPath(path.to_owned()))?
+            .to_path_buf();
+        std::fs::create_dir_all(&dir).map_err(io_err)?;
+        let tmp = temp_name(&file);
+        let copied = (|| {
+            let mut from = std::fs::File::open(source)?;
+            let mut to = std::fs::File::create(&tmp)?;
+            io::copy(&mut from, &mut to)?;
+            if self.fsync {
+                to.sync_data()?;
+            }
+            std::fs::rename(&tmp, &file)
+        })();
+        if let Err(e) = copied {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(io_err(e));
+        }
+        self.sync_dirs(&BTreeSet::from([dir]))
+    }
+
+    /// The synchronous form of [`ObjectStorage::delete`].
+    pub fn delete_blocking(&self, path: &str) -> Result<(), StorageError> {
+        match std::fs::remove_file(self.file(path)?) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(source) => Err(StorageError::Io {
+                path: path.to_owned(),
+                source,
+            }),
+        }
+    }
+
+    /// The synchronous form of [`ObjectStorage::list`], without the
+    /// temporary files of unfinished writes.
+    pub fn list_blocking(&self) -> Result<Vec<Listed>, StorageError> {
+        let mut out = Vec::new();
+        let mut stack = vec![String::new()];
+        while let Some(rel) = stack.pop() {
+            let dir = self.root.join(&rel);
+            let io_err = |source| StorageError::Io {
+                path: dir.display().to_string(),
+                source,
+            };
+            let entries = match std::fs::read_dir(&dir) {
+                Ok(e) => e,
+                Err(e) if e.kind() == io::ErrorKind::NotFound && rel.is_empty() => break,
+                Err(e) => return Err(io_err(e)),
+            };
+            for entry in entries {
+                let entry = entry.map_err(io_err)?;
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let child = if rel.is_empty() {
+                    name.clone()
+                } else {
+                    format!("{rel}/{name}")
+                };
+                let meta = entry.metadata().map_err(io_err)?;
+                if meta.is_dir() {
+                    stack.push(child);
+                } else if !name.contains(".tmp-") {
+                    let modified = meta
+                        .modified()
+                        .ok()
+                        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+                    out.push(Listed {
+                        path: child,
+                        modified,
+                    });
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
 /// Threads writing the objects of one `put_once` on a local folder.
 const WRITE_THREADS: usize = 8;
 
@@ -373,6 +519,79 @@ impl ObjectStorage for LocalDir {
         let this = self.clone();
         Box::pin(blocking(move || this.get_blocking(&path)))
     }
+
+    fn put_file(&self, path: String, file: PathBuf) -> BoxFuture<'_, Result<(), StorageError>> {
+        let this = self.clone();
+        Box::pin(blocking(move || this.put_file_blocking(&path, &file)))
+    }
+
+    fn get_stream(
+        &self,
+        path: String,
+    ) -> BoxFuture<'_, Result<Option<ObjectReader>, StorageError>> {
+        Box::pin(async move {
+            let file = self.file(&path)?;
+            let io_err = |source| StorageError::Io {
+                path: path.clone(),
+                source,
+            };
+            let opened = match tokio::fs::File::open(&file).await {
+                Ok(f) => f,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+                Err(e) => return Err(io_err(e)),
+            };
+            let size = opened.metadata().await.map_err(io_err)?.len();
+            Ok(Some(ObjectReader {
+                size,
+                stream: file_stream(opened, path),
+            }))
+        })
+    }
+
+    fn delete(&self, path: String) -> BoxFuture<'_, Result<(), StorageError>> {
+        let this = self.clone();
+        Box::pin(blocking(move || this.delete_blocking(&path)))
+    }
+
+    fn list(&self) -> BoxFuture<'_, Result<Vec<Listed>, StorageError>> {
+        let this = self.clone();
+        Box::pin(blocking(move || this.list_blocking()))
+    }
+
+    fn local_path(&self, path: &str) -> Option<PathBuf> {
+        self.file(path).ok()
+    }
+}
+
+/// A local file's bytes as a stream of chunks of up to 256 KiB.
+fn file_stream(file: tokio::fs::File, path: String) -> ByteStream {
+    use tokio::io::AsyncReadExt as _;
+    const CHUNK: usize = 256 * 1024;
+    Box::pin(futures_util::stream::try_unfold(
+        (file, path),
+        |(mut file, path)| async move {
+            let mut buf = bytes::BytesMut::zeroed(CHUNK);
+            let mut filled = 0;
+            while filled < CHUNK {
+                let n = file
+                    .read(&mut buf[filled..])
+                    .await
+                    .map_err(|source| StorageError::Io {
+                        path: path.clone(),
+                        source,
+                    })?;
+                if n == 0 {
+                    break;
+                }
+                filled += n;
+            }
+            if filled == 0 {
+                return Ok(None);
+            }
+            buf.truncate(filled);
+            Ok(Some((buf.freeze(), (file, path))))
+        },
+    ))
 }
 
 #[cfg(feature = "s3")]
@@ -386,10 +605,19 @@ mod s3 {
 
     use std::sync::Arc;
 
+    use futures_util::{StreamExt as _, TryStreamExt as _};
     use object_store::path::Path as ObjectPath;
-    use object_store::{ObjectStore, ObjectStoreExt as _, PutMode, PutOptions, PutPayload};
+    use object_store::{
+        ObjectStore, ObjectStoreExt as _, PutMode, PutOptions, PutPayload, WriteMultipart,
+    };
+    use tokio::io::AsyncReadExt as _;
 
-    use super::{BoxFuture, ObjectStorage, StorageError, valid_stored_path};
+    use super::{
+        BoxFuture, Listed, ObjectReader, ObjectStorage, PART_SIZE, StorageError, valid_stored_path,
+    };
+
+    /// Parts of a multipart upload in flight at once.
+    const PARTS_IN_FLIGHT: usize = 4;
 
     /// Objects in a bucket under a prefix.
     #[derive(Clone, Debug)]
@@ -503,6 +731,128 @@ mod s3 {
 
         fn get(&self, path: String) -> BoxFuture<'_, Result<Option<Vec<u8>>, StorageError>> {
             Box::pin(async move { self.get_inner(&path).await })
+        }
+
+        fn put_file(
+            &self,
+            path: String,
+            file: std::path::PathBuf,
+        ) -> BoxFuture<'_, Result<(), StorageError>> {
+            Box::pin(async move {
+                let location = self.location(&path)?;
+                let io_err = |source| StorageError::Io {
+                    path: file.display().to_string(),
+                    source,
+                };
+                let remote = |e: object_store::Error| StorageError::Remote {
+                    path: path.clone(),
+                    message: e.to_string(),
+                };
+                let mut from = tokio::fs::File::open(&file).await.map_err(io_err)?;
+                let size = from.metadata().await.map_err(io_err)?.len();
+                if size <= PART_SIZE as u64 {
+                    let mut data = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+                    from.read_to_end(&mut data).await.map_err(io_err)?;
+                    self.store
+                        .put(&location, PutPayload::from(data))
+                        .await
+                        .map_err(remote)?;
+                    return Ok(());
+                }
+                // Parts go up while the next is read; at most
+                // PARTS_IN_FLIGHT parts are held in memory.
+                let upload = self.store.put_multipart(&location).await.map_err(remote)?;
+                let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_SIZE);
+                let mut buf = vec![0u8; 1024 * 1024];
+                loop {
+                    let n = match from.read(&mut buf).await {
+                        Ok(0) => break,
+                        Ok(n) => n,
+                        Err(e) => {
+                            let _ = writer.abort().await;
+                            return Err(io_err(e));
+                        }
+                    };
+                    if let Err(e) = writer.wait_for_capacity(PARTS_IN_FLIGHT).await {
+                        let _ = writer.abort().await;
+                        return Err(remote(e));
+                    }
+                    writer.write(&buf[..n]);
+                }
+                writer.finish().await.map_err(remote)?;
+                Ok(())
+            })
+        }
+
+        fn get_stream(
+            &self,
+            path: String,
+        ) -> BoxFuture<'_, Result<Option<ObjectReader>, StorageError>> {
+            Box::pin(async move {
+                let location = self.location(&path)?;
+                match self.store.get(&location).await {
+                    Ok(res) => {
+                        let size = res.meta.size;
+                        let stream = res.into_stream().map_err(move |e| StorageError::Remote {
+                            path: path.clone(),
+                            message: e.to_string(),
+                        });
+                        Ok(Some(ObjectReader {
+                            size,
+                            stream: stream.boxed(),
+                        }))
+                    }
+                    Err(object_store::Error::NotFound { .. }) => Ok(None),
+                    Err(e) => Err(StorageError::Remote {
+                        path,
+                        message: e.to_string(),
+                    }),
+                }
+            })
+        }
+
+        fn delete(&self, path: String) -> BoxFuture<'_, Result<(), StorageError>> {
+            Box::pin(async move {
+                let location = self.location(&path)?;
+                match self.store.delete(&location).await {
+                    Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+                    Err(e) => Err(StorageError::Remote {
+                        path,
+                        message: e.to_string(),
+                    }),
+                }
+            })
+        }
+
+        fn list(&self) -> BoxFuture<'_, Result<Vec<Listed>, StorageError>> {
+            Box::pin(async move {
+                let prefix =
+                    (!self.prefix.is_empty()).then(|| ObjectPath::from(self.prefix.as_str()));
+                let metas: Vec<object_store::ObjectMeta> = self
+                    .store
+                    .list(prefix.as_ref())
+                    .try_collect()
+                    .await
+                    .map_err(|e| StorageError::Remote {
+                        path: self.prefix.clone(),
+                        message: e.to_string(),
+                    })?;
+                let strip = if self.prefix.is_empty() {
+                    String::new()
+                } else {
+                    format!("{}/", self.prefix)
+                };
+                Ok(metas
+                    .into_iter()
+                    .filter_map(|m| {
+                        let path = m.location.as_ref().strip_prefix(&strip)?.to_owned();
+                        Some(Listed {
+                            path,
+                            modified: m.last_modified.timestamp(),
+                        })
+                    })
+                    .collect())
+            })
         }
     }
 }

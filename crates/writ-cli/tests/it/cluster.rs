@@ -143,6 +143,23 @@ pub fn order(run: &str, i: usize) -> Vec<u8> {
     .into_bytes()
 }
 
+/// A subpoena for subscriber data of an account stored at home: granted
+/// without review, so its package is sealed at once.
+pub fn alice_subpoena(reference: &str) -> Vec<u8> {
+    serde_json::json!({
+        "reference": reference,
+        "agency": "us-fbi-wfo",
+        "instrument": "subpoena",
+        "legal_basis": "18 U.S.C. § 2703(c)(2)",
+        "issued_by": {"kind": "prosecutor"},
+        "issued_at": writ_model::Timestamp::now().plus_days(-1),
+        "targets": [{"kind": "email", "value": "alice@example.com"}],
+        "categories": ["subscriber"],
+    })
+    .to_string()
+    .into_bytes()
+}
+
 /// Sends one signed order; the case id when it was acknowledged (201).
 pub async fn submit(
     http: &reqwest::Client,
@@ -207,20 +224,9 @@ async fn sequencer_fails_over_without_fork_or_loss() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sequencer_fails_over_on_s3() {
     let Some(pg) = postgres() else { return };
-    let endpoint = match std::env::var("WRIT_TEST_S3") {
-        Ok(e) => e,
-        Err(_) if std::env::var("WRIT_CI").is_ok_and(|v| v == "1") => {
-            panic!("WRIT_CI=1 but WRIT_TEST_S3 is not set: the S3 tests must run")
-        }
-        Err(_) => {
-            eprintln!("SKIPPED: no S3 server (set WRIT_TEST_S3 and AWS_*, as .ci/s3.sh does)");
-            return;
-        }
+    let Some(bucket) = s3_bucket("failover") else {
+        return;
     };
-    let bucket = format!("writ-{}", std::process::id());
-    ureq::put(format!("{endpoint}/{bucket}"))
-        .send_empty()
-        .unwrap();
     let tmp = tempfile::tempdir().unwrap();
     failover(&pg, &format!("s3://{bucket}/deployment"), tmp.path()).await;
 }
@@ -465,6 +471,15 @@ async fn migrate_moves_a_single_machine_losslessly() {
                 .is_some()
         );
     }
+    // One granted at once, so that a sealed package moves too.
+    let granted = submit(&http, &node.url, &key, alice_subpoena("MIGRATE-PACKAGE"))
+        .await
+        .unwrap();
+    wait_until("the package to be sealed", Duration::from_secs(60), || {
+        std::fs::read_dir(objects.join("packages")).is_ok_and(|mut d| {
+            d.any(|e| e.is_ok_and(|e| e.file_name().to_string_lossy().starts_with(&granted)))
+        })
+    });
     let vkey = get(&format!("{}/log/vkey", node.url)).unwrap();
     // A clean stop publishes the outbox.
     let stopped = Command::new("kill")
@@ -505,6 +520,9 @@ async fn migrate_moves_a_single_machine_losslessly() {
         "{}",
         stderr(&o)
     );
+    let sealed = std::fs::read_dir(objects.join("packages")).unwrap().count();
+    assert!(sealed >= 1);
+    assert_eq!(summary["packages"], sealed, "{}", stderr(&o));
 
     // The destination is no longer empty.
     let again = writ(&args);
@@ -519,6 +537,36 @@ async fn migrate_moves_a_single_machine_losslessly() {
         &database,
     ]);
     assert_eq!(missing.status.code(), Some(2), "{}", stderr(&missing));
+    // A package damaged at the source is caught at the destination.
+    let damaged = std::fs::read_dir(objects.join("packages"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let mut bytes = std::fs::read(&damaged).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    std::fs::write(&damaged, bytes).unwrap();
+    let other = fresh_database(&pg).await;
+    let elsewhere = tmp.path().join("elsewhere");
+    let o = writ(&[
+        "migrate",
+        "--from",
+        &from,
+        "--to",
+        &other,
+        "--from-objects",
+        objects.to_str().unwrap(),
+        "--to-objects",
+        elsewhere.to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("differs from the one sealed"),
+        "{}",
+        stderr(&o)
+    );
 
     // A server on the new stores carries on the same log.
     let moved = Node::start(
@@ -556,4 +604,147 @@ async fn migrate_moves_a_single_machine_losslessly() {
         since.to_str().unwrap(),
     ]);
     assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+}
+
+/// Packages live beside the log's objects, so either server serves what the
+/// sequencer sealed, and after the sequencer is lost the other one seals new
+/// packages and still serves the old ones.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn packages_survive_the_loss_of_the_sequencer() {
+    let Some(pg) = postgres() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let objects = tmp.path().join("objects");
+    packages_follow_the_sequencer(&pg, objects.to_str().unwrap(), tmp.path()).await;
+}
+
+/// The same with the packages in an S3 bucket.
+#[cfg(feature = "s3")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn packages_survive_the_loss_of_the_sequencer_on_s3() {
+    let Some(pg) = postgres() else { return };
+    let Some(bucket) = s3_bucket("packages") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let objects = format!("s3://{bucket}/deployment");
+    packages_follow_the_sequencer(&pg, &objects, tmp.path()).await;
+    // The packages are in the bucket, not on either machine's disk.
+    let stored = writ_tlog::storage::ObjectsLocation::parse(&objects)
+        .unwrap()
+        .open("packages")
+        .unwrap()
+        .list()
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 2, "{stored:?}");
+    for node in ["a", "b"] {
+        let work = tmp.path().join(node).join("work");
+        let left: Vec<_> = std::fs::read_dir(&work)
+            .map(|d| d.flatten().map(|e| e.file_name()).collect())
+            .unwrap_or_default();
+        assert!(left.is_empty(), "{node}: {left:?}");
+    }
+}
+
+/// A fresh bucket on the S3 server of the tests (`WRIT_TEST_S3`), or `None`
+/// after saying that the test is skipped; a missing server fails under
+/// `WRIT_CI=1`.
+#[cfg(feature = "s3")]
+fn s3_bucket(name: &str) -> Option<String> {
+    let endpoint = match std::env::var("WRIT_TEST_S3") {
+        Ok(e) => e,
+        Err(_) if std::env::var("WRIT_CI").is_ok_and(|v| v == "1") => {
+            panic!("WRIT_CI=1 but WRIT_TEST_S3 is not set: the S3 tests must run")
+        }
+        Err(_) => {
+            eprintln!("SKIPPED: no S3 server (set WRIT_TEST_S3 and AWS_*, as .ci/s3.sh does)");
+            return None;
+        }
+    };
+    let bucket = format!("writ-{name}-{}", std::process::id());
+    ureq::put(format!("{endpoint}/{bucket}"))
+        .send_empty()
+        .unwrap();
+    Some(bucket)
+}
+
+async fn packages_follow_the_sequencer(pg: &str, objects_arg: &str, tmp: &Path) {
+    let database = fresh_database(pg).await;
+    let a = Node::start(&tmp.join("a"), &database, objects_arg, true);
+    wait_until(
+        "the first server to sequence",
+        Duration::from_secs(30),
+        || a.sequencing_since().is_some(),
+    );
+    // Both run the demo connector; the demo is seeded once, by the first.
+    let b = Node::start(&tmp.join("b"), &database, objects_arg, true);
+    let agency_dir = tmp.join("a/demo/agencies/us-fbi-wfo");
+    let key = writ_gateway::demo::read_signing_key(
+        &std::fs::read_to_string(agency_dir.join("signing.key")).unwrap(),
+    )
+    .unwrap();
+    let http = reqwest::Client::new();
+
+    // Fetched through a server, checked against its Content-Digest, opened
+    // with the agency's age identity and checked against its manifest.
+    let fetch = |server: &str, case: &str| {
+        let out = tmp.join("fetched").join(server.replace([':', '/'], "_"));
+        writ(&[
+            "fetch",
+            "--server",
+            server,
+            "--agency",
+            "us-fbi-wfo",
+            "--key",
+            agency_dir.join("signing.key").to_str().unwrap(),
+            "--identity",
+            agency_dir.join("age-identity.txt").to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            case,
+        ])
+    };
+    let first = submit(&http, &b.url, &key, alice_subpoena("PACKAGES-1"))
+        .await
+        .expect("acknowledged");
+    // Sealed by the sequencer (a), served by the other (b).
+    let fetched = |server: &str, case: &str, what: &str, logs: &dyn Fn() -> String| {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let o = fetch(server, case);
+            if o.status.success() {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}: {}\n{}",
+                stderr(&o),
+                logs()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    fetched(&b.url, &first, "the first package", &|| {
+        format!("{}\n--\n{}", a.log_text(), b.log_text())
+    });
+    assert!(
+        b.log_text().lines().all(|l| !l.contains("delivery:")),
+        "{}",
+        b.log_text()
+    );
+
+    let mut a = a;
+    a.child.kill().unwrap(); // SIGKILL
+    a.child.wait().unwrap();
+    let second = submit(&http, &b.url, &key, alice_subpoena("PACKAGES-2"))
+        .await
+        .expect("acknowledged");
+    fetched(
+        &b.url,
+        &second,
+        "the second package, sealed by the new sequencer",
+        &|| b.log_text(),
+    );
+    let o = fetch(&b.url, &first);
+    assert!(o.status.success(), "{}", stderr(&o));
 }

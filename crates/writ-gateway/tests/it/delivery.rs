@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use writ_connect::demo::{DeleteError, DemoMail};
 use writ_connect::{ConnectError, Connector, Record, RecordStream};
 use writ_gateway::auth::Role;
-use writ_gateway::delivery::{DeliveryConfig, Provider};
+use writ_gateway::delivery::{DeliveryConfig, PackageFile, Provider};
 use writ_gateway::review::Proposal;
 use writ_gateway::{GatewayError, canonical};
 use writ_model::order::DateRange;
@@ -31,7 +31,7 @@ async fn with_delivery(connector: Option<Arc<dyn Connector>>) -> D {
         .unwrap();
     let objects = dir.join("objects");
     let connector = connector.unwrap_or_else(|| Arc::new(mail.clone()));
-    t.gw.enable_delivery(DeliveryConfig::new(
+    t.gw.enable_delivery(DeliveryConfig::in_folder(
         Provider {
             connector,
             holds: mail.holds().clone(),
@@ -40,6 +40,34 @@ async fn with_delivery(connector: Option<Arc<dyn Connector>>) -> D {
     ))
     .unwrap();
     D { t, mail, objects }
+}
+
+impl D {
+    /// Where a package's object lies in the objects folder.
+    fn package_path(&self, file: &PackageFile) -> std::path::PathBuf {
+        self.objects.join("packages").join(&file.object)
+    }
+
+    fn package_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(self.objects.join("packages"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+}
+
+/// A package's bytes as the gateway streams them.
+async fn read_package(d: &D, file: &PackageFile) -> Vec<u8> {
+    use futures_util::StreamExt as _;
+    let mut reader = d.t.gw.open_package(file).await.unwrap();
+    let mut out = Vec::new();
+    while let Some(chunk) = reader.stream.next().await {
+        out.extend_from_slice(&chunk.unwrap());
+    }
+    assert_eq!(out.len() as u64, reader.size);
+    out
 }
 
 fn identity(dir: &Path, agency: &str) -> writ_seal::Identity {
@@ -65,8 +93,12 @@ fn open(d: &D, case: &str) -> (writ_seal::Manifest, Vec<(String, Vec<Value>)>) {
     .unwrap();
     let out = tempfile::tempdir().unwrap();
     let dest = out.path().join("open");
-    let manifest =
-        writ_seal::open(&file.path, &identity(d.t._dir.path(), "us-fbi-wfo"), &dest).unwrap();
+    let manifest = writ_seal::open(
+        &d.package_path(&file),
+        &identity(d.t._dir.path(), "us-fbi-wfo"),
+        &dest,
+    )
+    .unwrap();
     let files = manifest
         .files
         .iter()
@@ -158,8 +190,9 @@ async fn a_warrant_delivers_non_content_at_once_and_content_after_two_people() {
     let disclosed: Vec<_> = events.iter().filter(|e| e.kind == "disclosed").collect();
     assert_eq!(disclosed.len(), 2);
     let file = d.t.gw.agency_package("us-fbi-wfo", &s.case).await.unwrap();
-    let bytes = std::fs::read(&file.path).unwrap();
+    let bytes = read_package(&d, &file).await;
     assert_eq!(canonical::sha256_hex(&bytes), file.sha256);
+    assert_eq!(std::fs::read(d.package_path(&file)).unwrap(), bytes);
     let last = disclosed[1];
     let entry: Value = serde_json::from_str(&last.entry).unwrap();
     assert_eq!(
@@ -179,11 +212,12 @@ async fn a_warrant_delivers_non_content_at_once_and_content_after_two_people() {
         entry["commitments"][0].as_str().unwrap()
     );
     // The replaced package is gone from the folder.
-    let names: Vec<String> = std::fs::read_dir(d.objects.join("packages"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    assert_eq!(names, [format!("{}-2.age", s.case)]);
+    assert_eq!(d.package_names(), std::slice::from_ref(&file.object));
+    assert!(
+        file.object.starts_with(&format!("{}-2-", s.case)),
+        "{}",
+        file.object
+    );
 
     // Another agency sees nothing.
     let other = d.t.gw.agency_package("us-nypd", &s.case).await.unwrap_err();
@@ -199,7 +233,7 @@ async fn a_warrant_delivers_non_content_at_once_and_content_after_two_people() {
             .await
             .unwrap_err();
     assert!(matches!(gone, GatewayError::Gone(_)), "{gone}");
-    assert!(!file.path.exists());
+    assert!(!d.package_path(&file).exists());
     assert_eq!(
         kinds(&d, &s.case)
             .await
@@ -549,4 +583,44 @@ async fn a_renewal_extends_the_hold() {
             .holds_released,
         1
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sweep_deletes_only_old_packages_no_row_names() {
+    let d = with_delivery(None).await;
+    let s = submit(
+        &d.t,
+        &order(
+            "D-8",
+            "court_order",
+            json!({"categories": ["subscriber", "traffic"]}),
+        ),
+    )
+    .await;
+    assert_eq!(d.t.gw.deliver_once().await.unwrap().sealed, 1);
+    let file = d.t.gw.agency_package("us-fbi-wfo", &s.case).await.unwrap();
+    let packages = d.objects.join("packages");
+    // An upload whose row was never written, and one of a case that has
+    // no package at all; a package sealed for upload and left behind.
+    let orphans = [
+        format!("{}-1-ffffffffffff.age", s.case),
+        "c-none-1.age".into(),
+    ];
+    for name in &orphans {
+        std::fs::write(packages.join(name), b"age").unwrap();
+    }
+    std::fs::write(d.objects.join("work").join("x-1-0.age"), b"age").unwrap();
+
+    // Young objects may be uploads in progress: kept.
+    let now = Timestamp::now();
+    assert_eq!(d.t.gw.sweep_packages(now).await.unwrap(), 0);
+    assert_eq!(d.package_names().len(), 3);
+    assert!(!d.objects.join("work").join("x-1-0.age").exists());
+
+    // An hour on, the orphans go and the live package stays.
+    let later = now.plus_days(1);
+    assert_eq!(d.t.gw.sweep_packages(later).await.unwrap(), 2);
+    assert_eq!(d.package_names(), std::slice::from_ref(&file.object));
+    let bytes = read_package(&d, &file).await;
+    assert_eq!(canonical::sha256_hex(&bytes), file.sha256);
 }

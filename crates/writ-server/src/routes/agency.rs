@@ -151,25 +151,13 @@ pub(crate) async fn package_response(
     id: &str,
 ) -> Result<Response, AppError> {
     let file = state.inner.gw.agency_package(agency, id).await?;
-    let opened = tokio::fs::File::open(&file.path).await.map_err(|e| {
-        if e.kind() == std::io::ErrorKind::NotFound {
-            AppError::Gateway(writ_gateway::GatewayError::Gone(format!(
-                "the package of case `{id}` is no longer stored"
-            )))
-        } else {
-            AppError::Gateway(writ_gateway::GatewayError::Internal(format!(
-                "package `{}`: {e}",
-                file.path.display()
-            )))
-        }
-    })?;
+    let reader = state.inner.gw.open_package(&file).await?;
     let digest = hex_to_b64(&file.sha256).ok_or_else(|| {
         AppError::Gateway(writ_gateway::GatewayError::Internal(format!(
             "bad package hash `{}`",
             file.sha256
         )))
     })?;
-    let stream = tokio_util::io::ReaderStream::with_capacity(opened, 256 * 1024);
     Ok((
         StatusCode::OK,
         [
@@ -182,7 +170,7 @@ pub(crate) async fn package_response(
             ),
             ("writ-package-generation", file.generation.to_string()),
         ],
-        axum::body::Body::from_stream(stream),
+        axum::body::Body::from_stream(reader.stream),
     )
         .into_response())
 }

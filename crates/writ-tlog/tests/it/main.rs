@@ -8,6 +8,7 @@ mod entry;
 mod faults;
 mod go;
 mod kill;
+mod large;
 mod log;
 mod note;
 mod pg;
