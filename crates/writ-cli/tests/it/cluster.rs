@@ -636,7 +636,7 @@ async fn packages_survive_the_loss_of_the_sequencer_on_s3() {
         .list()
         .await
         .unwrap();
-    assert_eq!(stored.len(), 2, "{stored:?}");
+    assert_eq!(stored.len(), 3, "{stored:?}");
     for node in ["a", "b"] {
         let work = tmp.path().join(node).join("work");
         let left: Vec<_> = std::fs::read_dir(&work)
@@ -747,4 +747,24 @@ async fn packages_follow_the_sequencer(pg: &str, objects_arg: &str, tmp: &Path) 
     );
     let o = fetch(&b.url, &first);
     assert!(o.status.success(), "{}", stderr(&o));
+
+    // The first comes back as a follower; then the second is lost, and the
+    // first takes over again: either server may go.
+    let a = Node::start(&tmp.join("a"), &database, objects_arg, true);
+    let mut b = b;
+    b.child.kill().unwrap();
+    b.child.wait().unwrap();
+    let third = submit(&http, &a.url, &key, alice_subpoena("PACKAGES-3"))
+        .await
+        .expect("acknowledged");
+    fetched(
+        &a.url,
+        &third,
+        "the third package, sealed by the first server again",
+        &|| a.log_text(),
+    );
+    for case in [&first, &second] {
+        let o = fetch(&a.url, case);
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
 }
