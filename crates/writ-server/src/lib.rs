@@ -67,7 +67,6 @@ struct StateInner {
     limiter: RateLimiter,
     replay: ReplayCache,
     metrics: Metrics,
-    portal: pages::portal::PortalState,
     /// The last transparency report computed: (period, checkpoint size, report).
     reports: tokio::sync::Mutex<Option<(writ_report::Period, u64, writ_report::Report)>>,
 }
@@ -83,7 +82,6 @@ impl AppState {
                     2 * httpsig::MAX_SKEW_SECONDS as u64 + 60,
                 )),
                 metrics: Metrics::default(),
-                portal: pages::portal::PortalState::default(),
                 reports: tokio::sync::Mutex::new(None),
                 gw,
                 log,

@@ -13,6 +13,7 @@
 
 mod delivery;
 mod migrate;
+mod portal;
 mod rows;
 
 use std::str::FromStr;

@@ -13,6 +13,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         2,
         include_str!("../migrations/0002_delivery_and_notices.sql"),
     ),
+    (3, include_str!("../migrations/0003_portal_sessions.sql")),
 ];
 
 /// Serializes migrations on PostgreSQL, where several servers may start

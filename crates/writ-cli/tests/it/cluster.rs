@@ -768,3 +768,104 @@ async fn packages_follow_the_sequencer(pg: &str, objects_arg: &str, tmp: &Path) 
         assert!(o.status.success(), "{}", stderr(&o));
     }
 }
+
+/// The portal's challenge and session are the deployment's, not one
+/// server's: a challenge shown by one server signs in at the other, once,
+/// and the session works on both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn portal_sign_in_works_across_servers() {
+    use base64::Engine as _;
+    use ed25519_dalek::Signer as _;
+    let Some(pg) = postgres() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let database = fresh_database(&pg).await;
+    let objects = tmp.path().join("objects");
+    let a = Node::start(
+        &tmp.path().join("a"),
+        &database,
+        objects.to_str().unwrap(),
+        true,
+    );
+    let b = Node::start(
+        &tmp.path().join("b"),
+        &database,
+        objects.to_str().unwrap(),
+        true,
+    );
+    let key = writ_gateway::demo::read_signing_key(
+        &std::fs::read_to_string(tmp.path().join("a/demo/agencies/us-fbi-wfo/signing.key"))
+            .unwrap(),
+    )
+    .unwrap();
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page = http
+        .get(format!("{}/portal", a.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let start = page.find("writ-portal-sign-in:").expect("a challenge");
+    let challenge: String = page[start..]
+        .chars()
+        .take_while(|c| *c != '"' && *c != '\'')
+        .collect();
+    let signature =
+        base64::engine::general_purpose::STANDARD.encode(key.sign(challenge.as_bytes()).to_bytes());
+    let form = format!(
+        "agency=us-fbi-wfo&challenge={}&signature={}",
+        form_encode(&challenge),
+        form_encode(&signature)
+    );
+    let sign_in = |server: String| {
+        http.post(format!("{server}/portal/sign-in"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form.clone())
+            .send()
+    };
+    let signed_in = sign_in(b.url.clone()).await.unwrap();
+    assert_eq!(signed_in.status().as_u16(), 303, "{}", b.log_text());
+    let cookie = signed_in
+        .headers()
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    // Once only, whichever server sees it again.
+    assert_eq!(sign_in(a.url.clone()).await.unwrap().status().as_u16(), 401);
+    for server in [&a.url, &b.url] {
+        let home = http
+            .get(format!("{server}/portal"))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(home.contains("/portal/sign-out"), "{server}: {home}");
+        assert!(home.contains("us-fbi-wfo"), "{server}");
+    }
+}
+
+/// `application/x-www-form-urlencoded` for one value.
+fn form_encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}

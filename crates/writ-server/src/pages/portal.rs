@@ -3,12 +3,10 @@
 //! that signs API requests; `writ agency sign` makes the signature), then
 //! submits orders, sees the agency's own cases and downloads their packages.
 //!
-//! Challenges and portal sessions live in the server's memory: a restart
-//! signs every officer out, and behind a load balancer the portal needs
-//! sticky sessions.
+//! Challenges and sessions live in the case store, so that with several
+//! servers behind a load balancer any of them can answer any step.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
 
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
@@ -34,70 +32,32 @@ const HOME: &str = "/portal";
 pub const CHALLENGE_PREFIX: &str = "writ-portal-sign-in:";
 const CHALLENGE_SECONDS: i64 = 600;
 const SESSION_SECONDS: i64 = 8 * 3600;
-const MAX_CHALLENGES: usize = 10_000;
+const MAX_CHALLENGES: i64 = 10_000;
 
-/// Open challenges and sessions.
-#[derive(Default)]
-pub(crate) struct PortalState {
-    /// Challenge → when it expires.
-    challenges: Mutex<HashMap<String, i64>>,
-    /// Session secret → (agency, when it expires).
-    sessions: Mutex<HashMap<String, (String, i64)>>,
+fn store_error(e: writ_store::StoreError) -> PageError {
+    PageError::new(GatewayError::from(e), HOME)
 }
 
-impl PortalState {
-    fn new_challenge(&self, now: i64) -> Result<String, GatewayError> {
-        let challenge = format!(
-            "{CHALLENGE_PREFIX}{}",
-            hex::encode(writ_gateway::random_bytes::<16>()?)
-        );
-        if let Ok(mut c) = self.challenges.lock() {
-            c.retain(|_, exp| *exp > now);
-            // Anyone may ask for a challenge: past the cap the oldest goes,
-            // so that memory stays bounded.
-            if c.len() >= MAX_CHALLENGES
-                && let Some(oldest) = c
-                    .iter()
-                    .min_by_key(|(_, exp)| **exp)
-                    .map(|(k, _)| k.clone())
-            {
-                c.remove(&oldest);
-            }
-            c.insert(challenge.clone(), now + CHALLENGE_SECONDS);
-        }
-        Ok(challenge)
-    }
+/// Issues a challenge, valid once for ten minutes on any server.
+async fn new_challenge(state: &AppState, now: i64) -> Result<String, PageError> {
+    let challenge = format!(
+        "{CHALLENGE_PREFIX}{}",
+        hex::encode(writ_gateway::random_bytes::<16>().map_err(|e| PageError::new(e, HOME))?)
+    );
+    state
+        .gateway()
+        .store()
+        .insert_portal_challenge(&challenge, now + CHALLENGE_SECONDS, now, MAX_CHALLENGES)
+        .await
+        .map_err(store_error)?;
+    Ok(challenge)
+}
 
-    /// Takes a challenge: true once, if it was issued and is still fresh.
-    fn take_challenge(&self, challenge: &str, now: i64) -> bool {
-        self.challenges
-            .lock()
-            .ok()
-            .and_then(|mut c| c.remove(challenge))
-            .is_some_and(|exp| exp > now)
-    }
-
-    fn open(&self, agency: &str, now: i64) -> Result<String, GatewayError> {
-        let secret = hex::encode(writ_gateway::random_bytes::<32>()?);
-        if let Ok(mut s) = self.sessions.lock() {
-            s.retain(|_, (_, exp)| *exp > now);
-            s.insert(secret.clone(), (agency.to_owned(), now + SESSION_SECONDS));
-        }
-        Ok(secret)
-    }
-
-    fn agency(&self, secret: &str, now: i64) -> Option<String> {
-        let s = self.sessions.lock().ok()?;
-        s.get(secret)
-            .filter(|(_, exp)| *exp > now)
-            .map(|(a, _)| a.clone())
-    }
-
-    fn close(&self, secret: &str) {
-        if let Ok(mut s) = self.sessions.lock() {
-            s.remove(secret);
-        }
-    }
+/// What the store keeps of a session's secret: its SHA-256, so that a copy
+/// of the database does not sign anyone in.
+fn secret_hash(secret: &str) -> String {
+    use sha2::Digest as _;
+    hex::encode(sha2::Sha256::digest(secret.as_bytes()))
 }
 
 struct Session {
@@ -106,12 +66,14 @@ struct Session {
     csrf: String,
 }
 
-fn session(state: &AppState, headers: &HeaderMap) -> Option<Session> {
+async fn session(state: &AppState, headers: &HeaderMap) -> Option<Session> {
     let secret = super::cookie(headers, COOKIE)?;
     let agency = state
-        .inner
-        .portal
-        .agency(&secret, Timestamp::now().as_second())?;
+        .gateway()
+        .store()
+        .portal_session(&secret_hash(&secret), Timestamp::now().as_second())
+        .await
+        .ok()??;
     Some(Session {
         agency,
         csrf: csrf_token(&secret),
@@ -153,16 +115,12 @@ fn check_csrf(s: &Session, form: &[(String, String)]) -> Result<(), PageError> {
     }
 }
 
-fn sign_in_page(
+async fn sign_in_page(
     state: &AppState,
     status: StatusCode,
     error: Option<&str>,
 ) -> Result<Response, PageError> {
-    let challenge = state
-        .inner
-        .portal
-        .new_challenge(Timestamp::now().as_second())
-        .map_err(|e| PageError::new(e, HOME))?;
+    let challenge = new_challenge(state, Timestamp::now().as_second()).await?;
     Ok(page(
         status,
         layout(
@@ -198,9 +156,14 @@ pub(crate) async fn sign_in(
     let signature = field(&f, "signature").unwrap_or_default().trim();
     let denied = "the challenge, agency or signature is wrong or the challenge has expired";
     if !challenge.starts_with(CHALLENGE_PREFIX)
-        || !state.inner.portal.take_challenge(challenge, now)
+        || !state
+            .gateway()
+            .store()
+            .take_portal_challenge(challenge, now)
+            .await
+            .map_err(store_error)?
     {
-        return sign_in_page(&state, StatusCode::UNAUTHORIZED, Some(denied));
+        return sign_in_page(&state, StatusCode::UNAUTHORIZED, Some(denied)).await;
     }
     let sig = base64::engine::general_purpose::STANDARD
         .decode(signature)
@@ -219,13 +182,16 @@ pub(crate) async fn sign_in(
             .any(|k| k.verify(challenge.as_bytes(), &sig).is_ok())
     });
     if !ok {
-        return sign_in_page(&state, StatusCode::UNAUTHORIZED, Some(denied));
+        return sign_in_page(&state, StatusCode::UNAUTHORIZED, Some(denied)).await;
     }
-    let secret = state
-        .inner
-        .portal
-        .open(agency, now)
-        .map_err(|e| PageError::new(e, HOME))?;
+    let secret =
+        hex::encode(writ_gateway::random_bytes::<32>().map_err(|e| PageError::new(e, HOME))?);
+    state
+        .gateway()
+        .store()
+        .open_portal_session(&secret_hash(&secret), agency, now + SESSION_SECONDS, now)
+        .await
+        .map_err(store_error)?;
     Ok(see_other(
         HOME,
         &[set_cookie(
@@ -243,10 +209,15 @@ pub(crate) async fn sign_out(
     raw: Result<Bytes, BytesRejection>,
 ) -> Result<Response, PageError> {
     let clear = set_cookie(COOKIE, None, HOME, state.inner.config.secure_cookies);
-    if let Some(s) = session(&state, &headers) {
+    if let Some(s) = session(&state, &headers).await {
         let f = body(raw, &state)?;
         check_csrf(&s, &f)?;
-        state.inner.portal.close(&s.secret);
+        state
+            .gateway()
+            .store()
+            .close_portal_session(&secret_hash(&s.secret))
+            .await
+            .map_err(store_error)?;
     }
     Ok(see_other(HOME, &[clear]))
 }
@@ -256,8 +227,8 @@ pub(crate) async fn home(
     headers: HeaderMap,
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<Response, PageError> {
-    let Some(s) = session(&state, &headers) else {
-        return sign_in_page(&state, StatusCode::OK, None);
+    let Some(s) = session(&state, &headers).await else {
+        return sign_in_page(&state, StatusCode::OK, None).await;
     };
     let q = query.map(|Query(q)| q).unwrap_or_default();
     let gw = state.gateway();
@@ -331,7 +302,7 @@ pub(crate) async fn submit(
     headers: HeaderMap,
     raw: Result<Bytes, BytesRejection>,
 ) -> Result<Response, PageError> {
-    let Some(s) = session(&state, &headers) else {
+    let Some(s) = session(&state, &headers).await else {
         return Ok(see_other(HOME, &[]));
     };
     let f = body(raw, &state)?;
@@ -357,7 +328,7 @@ pub(crate) async fn case(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    let Some(s) = session(&state, &headers) else {
+    let Some(s) = session(&state, &headers).await else {
         return Ok(see_other(HOME, &[]));
     };
     let gw = state.gateway();
@@ -420,7 +391,7 @@ pub(crate) async fn package(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    let Some(s) = session(&state, &headers) else {
+    let Some(s) = session(&state, &headers).await else {
         return Ok(see_other(HOME, &[]));
     };
     crate::routes::agency::package_response(&state, &s.agency, &id)
