@@ -27,6 +27,8 @@ pub enum BenchCommand {
     Seal(crate::seal_cmd::SealArgs),
     /// A verified emergency from order to downloadable package (machine time).
     Emergency(crate::bench_emergency::EmergencyArgs),
+    /// A large object through the object storage (upload, streamed read).
+    Objects(crate::bench_objects::ObjectsArgs),
     /// One sealing run, measured in its own process (used by `bench seal`).
     #[command(hide = true)]
     SealChild(crate::seal_cmd::ChildArgs),
@@ -66,6 +68,7 @@ pub fn run(cmd: BenchCommand) -> anyhow::Result<ExitCode> {
         BenchCommand::Emergency(args) => {
             client::runtime()?.block_on(crate::bench_emergency::run(args))
         }
+        BenchCommand::Objects(args) => client::runtime()?.block_on(crate::bench_objects::run(args)),
         BenchCommand::SealChild(args) => crate::seal_cmd::child(args),
     }
 }

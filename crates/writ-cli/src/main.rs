@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand};
 mod agency_cmd;
 mod bench_cmd;
 mod bench_emergency;
+mod bench_objects;
 mod client;
 mod decide_cmd;
 mod fetch_cmd;

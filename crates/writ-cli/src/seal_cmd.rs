@@ -274,7 +274,7 @@ pub fn child(args: ChildArgs) -> Result<ExitCode> {
 }
 
 /// The peak resident set size of this process (`VmHWM`), in KiB.
-fn peak_rss_kib() -> Result<u64> {
+pub(crate) fn peak_rss_kib() -> Result<u64> {
     let status =
         fs::read_to_string("/proc/self/status").context("cannot read /proc/self/status")?;
     status

@@ -50,3 +50,30 @@ fn bench_emergency_times_order_to_package() {
     assert!(total > 0.0 && parts > 0.0, "{r}");
     assert!(r["max_ms"].as_f64().unwrap() >= total);
 }
+
+#[test]
+fn bench_objects_streams_a_large_object_with_flat_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let objects = dir.path().join("objects");
+    let out = writ(&[
+        "bench",
+        "objects",
+        "--objects",
+        objects.to_str().unwrap(),
+        "--size",
+        "40MiB",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let r: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(r["bytes"], 40 * 1024 * 1024);
+    for field in ["local_copy_mb_s", "upload_mb_s", "download_mb_s"] {
+        assert!(r[field].as_f64().unwrap() > 0.0, "{field}: {r}");
+    }
+    // Far less than the object: it was never held whole.
+    assert!(r["peak_rss_mib"].as_f64().unwrap() < 32.0, "{r}");
+    // The object is deleted afterwards.
+    assert_eq!(std::fs::read_dir(objects.join("bench")).unwrap().count(), 0);
+    let bad = writ(&["bench", "objects", "--objects", "ftp://x", "--size", "1MB"]);
+    assert_eq!(bad.status.code(), Some(2), "{}", stderr(&bad));
+}
