@@ -450,7 +450,24 @@ async fn failover(pg: &str, objects_arg: &str, tmp: &Path) {
 async fn migrate_moves_a_single_machine_losslessly() {
     let Some(pg) = postgres() else { return };
     let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("single");
+    let to_objects = tmp.path().join("moved");
+    migrate_single_machine(&pg, to_objects.to_str().unwrap(), tmp.path()).await;
+}
+
+/// The same, with the objects moved from the folder into an S3 bucket.
+#[cfg(feature = "s3")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrate_moves_a_single_machine_losslessly_on_s3() {
+    let Some(pg) = postgres() else { return };
+    let Some(bucket) = s3_bucket("migrate") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    migrate_single_machine(&pg, &format!("s3://{bucket}/deployment"), tmp.path()).await;
+}
+
+async fn migrate_single_machine(pg: &str, to_objects: &str, tmp: &Path) {
+    let data = tmp.join("single");
     let db_file = data.join("writ.db");
     let objects = data.join("objects");
     let node = Node::start(
@@ -491,8 +508,7 @@ async fn migrate_moves_a_single_machine_losslessly() {
     assert!(node.child.wait().unwrap().success(), "{}", node.log_text());
     let before = std::fs::read_to_string(objects.join("log/checkpoint")).unwrap();
 
-    let database = fresh_database(&pg).await;
-    let to_objects = tmp.path().join("moved");
+    let database = fresh_database(pg).await;
     let from = format!("sqlite://{}", db_file.display());
     let args = [
         "migrate",
@@ -503,7 +519,7 @@ async fn migrate_moves_a_single_machine_losslessly() {
         "--from-objects",
         objects.to_str().unwrap(),
         "--to-objects",
-        to_objects.to_str().unwrap(),
+        to_objects,
     ];
     let o = writ(&args);
     assert!(o.status.success(), "{}", stderr(&o));
@@ -548,8 +564,8 @@ async fn migrate_moves_a_single_machine_losslessly() {
     let last = bytes.len() - 1;
     bytes[last] ^= 1;
     std::fs::write(&damaged, bytes).unwrap();
-    let other = fresh_database(&pg).await;
-    let elsewhere = tmp.path().join("elsewhere");
+    let other = fresh_database(pg).await;
+    let elsewhere = tmp.join("elsewhere");
     let o = writ(&[
         "migrate",
         "--from",
@@ -569,12 +585,7 @@ async fn migrate_moves_a_single_machine_losslessly() {
     );
 
     // A server on the new stores carries on the same log.
-    let moved = Node::start(
-        &tmp.path().join("moved-data"),
-        &database,
-        to_objects.to_str().unwrap(),
-        false,
-    );
+    let moved = Node::start(&tmp.join("moved-data"), &database, to_objects, false);
     assert_eq!(get(&format!("{}/log/vkey", moved.url)).unwrap(), vkey);
     wait_until(
         "the new server to sequence",
@@ -583,7 +594,7 @@ async fn migrate_moves_a_single_machine_losslessly() {
     );
     let case = submit(&http, &moved.url, &key, order("migrate", 1000)).await;
     assert!(case.is_some(), "{}", moved.log_text());
-    let since = tmp.path().join("before");
+    let since = tmp.join("before");
     std::fs::write(&since, &before).unwrap();
     let prefix = format!("{}/log", moved.url);
     let size_before = size_root(&before).unwrap().0;
