@@ -11,6 +11,7 @@ mod log;
 mod policy;
 mod report;
 mod serve;
+mod shutdown;
 mod ui;
 
 use std::path::{Path, PathBuf};
