@@ -219,10 +219,16 @@ async fn serve(options: AppOptions, listen: String) -> anyhow::Result<ExitCode> 
                 seeded.users_file.display()
             );
             eprint!("{users}");
-        } else {
+        } else if seeded.users_file.exists() {
             eprintln!(
                 "demo data already seeded; console users are in {}",
                 seeded.users_file.display()
+            );
+        } else {
+            // Another server on the same database seeded it (PostgreSQL).
+            eprintln!(
+                "demo data already seeded by a server with another data folder: \
+                 its demo/ folder has the console users and the agencies' keys"
             );
         }
     }
