@@ -22,6 +22,11 @@ pub struct EmergencyArgs {
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
+    /// The case store of the benchmark's own demo server: an empty
+    /// PostgreSQL database (`postgres://...`) to time that store
+    /// [default: SQLite in a temporary folder].
+    #[arg(long)]
+    pub database: Option<String>,
 }
 
 struct Run {
@@ -40,6 +45,7 @@ pub async fn run(args: EmergencyArgs) -> anyhow::Result<ExitCode> {
     let dir = tempfile::tempdir().context("temporary folder")?;
     let options = AppOptions {
         demo: true,
+        database: args.database.clone(),
         server: ServerConfig {
             rate_limit: 0,
             ..ServerConfig::default()

@@ -11,7 +11,7 @@ use clap::Args;
 use serde::Deserialize;
 use writ_gateway::notice::{NoticeConfig, SmtpConfig, WebhookConfig};
 use writ_server::ServerConfig;
-use writ_server::app::{App, AppOptions, ConnectorSpec};
+use writ_server::app::{App, AppOptions, ConnectorSpec, SHUTDOWN_GRACE};
 
 use crate::client;
 use crate::input::BadInput;
@@ -198,7 +198,12 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         log_key,
         ..AppOptions::new(&data)
     };
-    client::runtime()?.block_on(serve(options, listen))
+    let runtime = client::runtime()?;
+    let served = runtime.block_on(serve(options, listen));
+    // Blocking work still running (a file operation on a stuck disk) must
+    // not hold the exit either.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    served
 }
 
 async fn serve(options: AppOptions, listen: String) -> anyhow::Result<ExitCode> {
@@ -214,21 +219,45 @@ async fn serve(options: AppOptions, listen: String) -> anyhow::Result<ExitCode> 
                 seeded.users_file.display()
             );
             eprint!("{users}");
-        } else {
+        } else if seeded.users_file.exists() {
             eprintln!(
                 "demo data already seeded; console users are in {}",
                 seeded.users_file.display()
+            );
+        } else {
+            // Another server on the same database seeded it (PostgreSQL).
+            eprintln!(
+                "demo data already seeded by a server with another data folder: \
+                 its demo/ folder has the console users and the agencies' keys"
             );
         }
     }
     eprintln!("log verifier key: {}", app.log.vkey());
     let bound = listener.local_addr().context("reading the bound address")?;
     eprintln!("listening on http://{bound}");
-    writ_server::serve(listener, app.state.clone(), shutdown_signal())
-        .await
-        .context("serving")?;
+    // Requests in flight when the signal comes get the grace period to
+    // finish, then the shutdown goes on without them.
+    let signalled = std::sync::Arc::new(tokio::sync::Notify::new());
+    let serving = writ_server::serve(listener, app.state.clone(), {
+        let signalled = signalled.clone();
+        async move {
+            shutdown_signal().await;
+            signalled.notify_one();
+        }
+    });
+    tokio::select! {
+        served = serving => served.context("serving")?,
+        _ = async {
+            signalled.notified().await;
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        } => eprintln!(
+            "{} requests still in flight after {} s; closing them",
+            writ_model::Timestamp::now(),
+            SHUTDOWN_GRACE.as_secs()
+        ),
+    }
     eprintln!("shutting down");
-    app.shutdown().await.context("closing the log")?;
+    app.shutdown().await.context("shutting down")?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -120,7 +120,8 @@ impl AppOptions {
     }
 }
 
-/// Why the application did not start.
+/// Why the application did not start (or, [`StartError::Unfinished`], did
+/// not stop cleanly).
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error("data folder `{0}`: {1}")]
@@ -135,7 +136,13 @@ pub enum StartError {
     Demo(#[from] writ_gateway::GatewayError),
     #[error("connector: {0}")]
     Connector(String),
+    /// Shutting down: these background tasks did not finish in time.
+    #[error("{0} did not finish in time")]
+    Unfinished(String),
 }
+
+/// How long [`App::shutdown`] waits for the background tasks to finish.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 /// A started application.
 pub struct App {
@@ -324,24 +331,50 @@ impl App {
         self.sequencing.load(Ordering::SeqCst)
     }
 
-    /// Publishes what is left in the outbox and closes the log.
+    /// Publishes what is left in the outbox and closes the log, within
+    /// [`SHUTDOWN_GRACE`] in all: whatever of the delivery worker, the
+    /// publisher and closing the log has not finished by then is named on
+    /// standard error and left behind, and the shutdown ends with
+    /// [`StartError::Unfinished`]. Nothing acknowledged is lost that way (an
+    /// answer is given only once its change and events are durable, and the
+    /// outbox goes to the log at the next start or with the next sequencer),
+    /// but the stop was not clean.
     pub async fn shutdown(mut self) -> Result<(), StartError> {
+        let deadline = tokio::time::Instant::now() + SHUTDOWN_GRACE;
+        let mut unfinished = Vec::new();
+        let mut left = |what: &'static str| {
+            eprintln!(
+                "{} shutdown: {what} did not finish within {} s; leaving it",
+                Timestamp::now(),
+                SHUTDOWN_GRACE.as_secs()
+            );
+            unfinished.push(what);
+        };
         if let Some(stop) = self.stop_delivery.take() {
             let _ = stop.send(());
         }
-        if let Some(d) = self.delivery.take() {
-            let _ = d.await;
+        if let Some(d) = self.delivery.take()
+            && tokio::time::timeout_at(deadline, d).await.is_err()
+        {
+            left("the delivery worker");
         }
         let _ = self.stop.send(true);
-        if let Some(p) = self.publisher.take() {
-            let _ = p.await;
+        if let Some(p) = self.publisher.take()
+            && tokio::time::timeout_at(deadline, p).await.is_err()
+        {
+            left("the publisher");
         }
-        self.log
-            .clone()
-            .close()
-            .await
-            .map_err(|e| StartError::Log(e.to_string()))?;
-        Ok(())
+        match tokio::time::timeout_at(deadline, self.log.clone().close()).await {
+            Ok(closed) => {
+                closed.map_err(|e| StartError::Log(e.to_string()))?;
+            }
+            Err(_) => left("closing the log"),
+        }
+        if unfinished.is_empty() {
+            Ok(())
+        } else {
+            Err(StartError::Unfinished(unfinished.join(", ")))
+        }
     }
 }
 
@@ -462,18 +495,17 @@ impl Leader {
         let sink = TlogSink(log.clone());
         let asked = Arc::new(AtomicBool::new(false));
         {
+            // The lease is checked by a task of its own. `publish` polls the
+            // future it is given only while it waits between rounds, and a
+            // check suspended there mid-query would keep the lease's
+            // connection locked while the round's appends wait for that
+            // connection: the publisher would never append nor stop again.
+            let (lost, lease_lost) = oneshot::channel::<()>();
+            tokio::spawn(watch_lease(store.clone(), lost));
             let asked = asked.clone();
             let mut stop = stop.clone();
-            let (log, store) = (log.clone(), store.clone());
+            let log = log.clone();
             let until = async move {
-                let lease_lost = async {
-                    loop {
-                        tokio::time::sleep(Duration::from_secs(1)).await;
-                        if !store.holds_lease().await {
-                            return;
-                        }
-                    }
-                };
                 tokio::select! {
                     _ = stop.wait_for(|s| *s) => asked.store(true, Ordering::SeqCst),
                     reason = log.stopped() => {
@@ -496,5 +528,20 @@ impl Leader {
         }
         self.sequencing.store(false, Ordering::SeqCst);
         asked
+    }
+}
+
+/// Checks every second that `store` still holds the sequencer lease, and
+/// says so on `lost` when it does not; returns once nobody listens.
+async fn watch_lease(store: writ_tlog::trusted_pg::PgStore, mut lost: oneshot::Sender<()>) {
+    loop {
+        tokio::select! {
+            _ = lost.closed() => return,
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+        }
+        if !store.holds_lease().await {
+            let _ = lost.send(());
+            return;
+        }
     }
 }

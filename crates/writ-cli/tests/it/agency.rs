@@ -1,78 +1,69 @@
 //! `writ agency`: the registry from the command line.
 
-use crate::{stderr, stdout, writ};
+use crate::{database_args, stderr, stdout, test_database, writ};
 
 #[test]
 fn add_key_verify_suspend() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().to_str().unwrap();
-    let o = writ(&[
-        "agency",
+    let database = test_database();
+    // `writ agency SUBCOMMAND --data DIR [--database URL] ARGS...`
+    let agency = |sub: &str, args: &[&str]| {
+        writ(
+            &[
+                &["agency", sub, "--data", data],
+                &database_args(&database)[..],
+                args,
+            ]
+            .concat(),
+        )
+    };
+    let o = agency(
         "add",
-        "--data",
-        data,
-        "--id",
-        "us-test-pd",
-        "--name",
-        "Test PD",
-        "--country",
-        "US",
-        "--callback",
-        "+12025550199",
-    ]);
+        &[
+            "--id",
+            "us-test-pd",
+            "--name",
+            "Test PD",
+            "--country",
+            "US",
+            "--callback",
+            "+12025550199",
+        ],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let key = dir.path().join("test.key");
-    let o = writ(&[
-        "agency",
+    let o = agency(
         "key-add",
-        "--data",
-        data,
-        "us-test-pd",
-        "--generate",
-        key.to_str().unwrap(),
-    ]);
+        &["us-test-pd", "--generate", key.to_str().unwrap()],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let key_id = stdout(&o).trim().to_owned();
     assert!(key_id.starts_with("us-test-pd:"), "{key_id}");
     assert!(key.exists());
-    let o = writ(&["agency", "verify", "--data", data, "us-test-pd"]);
+    let o = agency("verify", &["us-test-pd"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let o = writ(&["agency", "show", "--data", data, "us-test-pd"]);
+    let o = agency("show", &["us-test-pd"]);
     let view: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(view["status"], "verified");
     assert_eq!(view["keys"][0], key_id.as_str());
     assert_eq!(view["callback_numbers"][0], "+12025550199");
-    let o = writ(&["agency", "suspend", "--data", data, "us-test-pd"]);
+    let o = agency("suspend", &["us-test-pd"]);
     assert!(o.status.success(), "{}", stderr(&o));
     // Errors: an unknown agency (1), a malformed country (2), a duplicate (1).
-    let o = writ(&["agency", "suspend", "--data", data, "nobody"]);
+    let o = agency("suspend", &["nobody"]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    let o = writ(&[
-        "agency",
-        "add",
-        "--data",
-        data,
-        "--id",
-        "x",
-        "--name",
-        "X",
-        "--country",
-        "usa",
-    ]);
+    let o = agency("add", &["--id", "x", "--name", "X", "--country", "usa"]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    let o = writ(&[
-        "agency",
+    let o = agency(
         "add",
-        "--data",
-        data,
-        "--id",
-        "us-test-pd",
-        "--name",
-        "X",
-        "--country",
-        "US",
-    ]);
+        &["--id", "us-test-pd", "--name", "X", "--country", "US"],
+    );
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    // On PostgreSQL nothing went to a SQLite file in the data folder.
+    if database.is_some() {
+        assert!(!dir.path().join("writ.db").exists());
+    }
 }
 
 #[test]

@@ -1,6 +1,6 @@
 //! `writ bench seal` on a small account.
 
-use crate::{stderr, stdout, writ};
+use crate::{database_args, stderr, stdout, test_database, writ};
 
 #[test]
 fn bench_seal_reports_throughput_ratio_and_peak_rss() {
@@ -39,7 +39,14 @@ fn bench_seal_refuses_a_bad_size() {
 
 #[test]
 fn bench_emergency_times_order_to_package() {
-    let out = writ(&["bench", "emergency", "--runs", "2", "--json"]);
+    let database = test_database();
+    let out = writ(
+        &[
+            &["bench", "emergency", "--runs", "2", "--json"][..],
+            &database_args(&database),
+        ]
+        .concat(),
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     let r: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(r["runs"], 2);

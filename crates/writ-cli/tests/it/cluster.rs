@@ -12,41 +12,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::{stderr, stdout, writ};
-
-/// The PostgreSQL server for tests (`WRIT_TEST_POSTGRES`), or `None` after
-/// saying loudly that the test is skipped; under `WRIT_CI=1` a missing
-/// server fails the test.
-pub fn postgres() -> Option<String> {
-    match std::env::var("WRIT_TEST_POSTGRES") {
-        Ok(url) => Some(url),
-        Err(_) if std::env::var("WRIT_CI").is_ok_and(|v| v == "1") => {
-            panic!("WRIT_CI=1 but WRIT_TEST_POSTGRES is not set: the PostgreSQL tests must run")
-        }
-        Err(_) => {
-            eprintln!("SKIPPED: no PostgreSQL (set WRIT_TEST_POSTGRES, as .ci/run does)");
-            None
-        }
-    }
-}
-
-/// A new, empty database on the test server; its URL.
-pub async fn fresh_database(url: &str) -> String {
-    use sqlx::Connection as _;
-    let mut admin = sqlx::PgConnection::connect(url).await.unwrap();
-    let name = format!(
-        "writ_cluster_{}",
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    );
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    format!("{}/{name}", url.rsplit_once('/').unwrap().0)
-}
+use crate::{fresh_database, postgres, stderr, stdout, writ};
 
 /// A `writ serve` process; its standard error lines are kept with the time
 /// each arrived.

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::{stderr, stdout, writ};
+use crate::{database_args, stderr, stdout, test_database, writ};
 
 fn simulate(data: &Path, events: &str) {
     let o = writ(&[
@@ -155,7 +155,9 @@ fn a_report_is_checked_against_the_right_log_key() {
 }
 
 /// `writ serve` on a simulated folder: its signed report is the one the
-/// folder gives, and it verifies over HTTP.
+/// folder gives, and it verifies over HTTP. A simulated log is written to
+/// SQLite; on PostgreSQL the folder is first moved there with `writ
+/// migrate`, as a deployment would be, and served from there.
 #[test]
 fn a_served_simulated_log_reports_over_http() {
     use std::io::{BufRead, BufReader};
@@ -174,9 +176,20 @@ fn a_served_simulated_log_reports_over_http() {
     ]);
     assert!(local.status.success(), "{}", stderr(&local));
 
+    let database = test_database();
+    if let Some(url) = &database {
+        let sqlite = format!("sqlite://{}", data.join("writ.db").display());
+        let o = writ(&["migrate", "--from", &sqlite, "--to", url]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        // The server must not fall back on the SQLite file.
+        for file in ["writ.db", "writ.db-wal", "writ.db-shm"] {
+            let _ = std::fs::remove_file(data.join(file));
+        }
+    }
     let mut child = Command::new(env!("CARGO_BIN_EXE_writ"))
         .args(["serve", "--listen", "127.0.0.1:0", "--data"])
         .arg(&data)
+        .args(database_args(&database))
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()

@@ -7,7 +7,7 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
-use crate::{repo, stderr, stdout, writ};
+use crate::{database_args, repo, stderr, stdout, test_database, writ};
 
 /// (example, signing agency, outcome, reason codes).
 const EXAMPLES: &[(&str, &str, &str, &[&str])] = &[
@@ -120,6 +120,8 @@ const EXAMPLES: &[(&str, &str, &str, &[&str])] = &[
 pub(crate) struct Server {
     child: Child,
     pub(crate) url: String,
+    /// The case store when it is not SQLite in the data folder.
+    pub(crate) database: Option<String>,
 }
 
 impl Drop for Server {
@@ -129,10 +131,14 @@ impl Drop for Server {
     }
 }
 
+/// `writ serve --demo` on `data`, with the case store the run tests
+/// ([`test_database`]).
 pub(crate) fn start(data: &Path) -> Server {
+    let database = test_database();
     let mut child = Command::new(env!("CARGO_BIN_EXE_writ"))
         .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--data"])
         .arg(data)
+        .args(database_args(&database))
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -146,7 +152,11 @@ pub(crate) fn start(data: &Path) -> Server {
     };
     // Keep draining standard error so that the server never blocks on it.
     std::thread::spawn(move || for _ in lines {});
-    Server { child, url }
+    Server {
+        child,
+        url,
+        database,
+    }
 }
 
 fn codes(decision: &serde_json::Value) -> Vec<String> {
@@ -165,6 +175,11 @@ fn codes(decision: &serde_json::Value) -> Vec<String> {
 fn demo_server_answers_every_example() {
     let dir = tempfile::tempdir().unwrap();
     let server = start(dir.path());
+    if server.database.is_some() {
+        // On PostgreSQL neither the case store nor the log's trusted store
+        // is a file in the data folder.
+        assert!(!dir.path().join("writ.db").exists());
+    }
     let key = |agency: &str| {
         dir.path()
             .join("demo/agencies")
@@ -283,12 +298,17 @@ fn demo_server_answers_every_example() {
 
     // An admin revokes the reviewer's token beside the running server: it
     // stops working at once, and cannot be revoked twice.
-    let data = dir.path().to_str().unwrap();
-    let o = writ(&["token", "revoke", "--data", data, &rita]);
+    let revoke = [
+        &["token", "revoke", "--data", dir.path().to_str().unwrap()][..],
+        &database_args(&server.database),
+        &[rita.as_str()],
+    ]
+    .concat();
+    let o = writ(&revoke);
     assert!(o.status.success(), "{}", stderr(&o));
     let o = writ(&["review", "--server", &server.url, "--token", &rita, "list"]);
     assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
-    let o = writ(&["token", "revoke", "--data", data, &rita]);
+    let o = writ(&revoke);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
 
     // The log verifies against the running server.
