@@ -1,5 +1,16 @@
 //! Console users: Argon2id password hashes, a TOTP second factor (RFC 6238)
 //! and personal access tokens, stored only as their SHA-256.
+//!
+//! Sign-in is throttled per user name: after [`MAX_FAILED_SIGN_INS`]
+//! failures within [`THROTTLE_WINDOW_SECONDS`], `login` refuses the name,
+//! right password or not, until the oldest of them leaves the window. The
+//! failures are rows of the case store, so that every server counts them
+//! alike, and names that exist are counted like names that do not.
+//!
+//! A console session is a token labelled [`CONSOLE_SESSION`]; it lasts
+//! [`CONSOLE_SESSION_SECONDS`] from sign-in, on the pages and as a bearer
+//! token alike. Tokens with other labels (the API's, the command line's)
+//! last until they are revoked.
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -62,6 +73,20 @@ impl std::fmt::Debug for NewUser {
     }
 }
 
+/// The label of the tokens that the console's sign-in mints.
+pub const CONSOLE_SESSION: &str = "console session";
+/// How long a console session lasts from sign-in: a working day, so that a
+/// cookie left in a browser does not sign anyone in the next morning.
+pub const CONSOLE_SESSION_SECONDS: i64 = 12 * 3600;
+/// Failed sign-ins for one user name within [`THROTTLE_WINDOW_SECONDS`]
+/// after which the name is refused.
+pub const MAX_FAILED_SIGN_INS: i64 = 5;
+/// The window in which failed sign-ins count.
+pub const THROTTLE_WINDOW_SECONDS: i64 = 15 * 60;
+/// Failures older than this are forgotten when a new one is recorded, so
+/// that the table stays small whatever is tried.
+const FAILURE_MEMORY_SECONDS: i64 = 24 * 3600;
+
 const BASE32: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 
 fn base32(bytes: &[u8]) -> String {
@@ -115,6 +140,23 @@ pub fn totp(secret_b32: &str, unix_seconds: i64) -> Option<String> {
 
 fn token_hash(token: &str) -> String {
     canonical::sha256_hex(token.as_bytes())
+}
+
+/// What the store keeps of a user name that failed to sign in: its hash,
+/// since people sometimes type a password into the name field.
+fn name_hash(name: &str) -> String {
+    canonical::sha256_hex(format!("writ-sign-in\n{name}").as_bytes())
+}
+
+/// A hash to check passwords against when the name is unknown, so that an
+/// unknown name takes as long to refuse as a wrong password.
+fn decoy_hash() -> Result<&'static str> {
+    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    if let Some(h) = DECOY.get() {
+        return Ok(h);
+    }
+    let h = hash_password(&random_text::<15>()?)?;
+    Ok(DECOY.get_or_init(|| h))
 }
 
 fn random_text<const N: usize>() -> Result<String> {
@@ -182,7 +224,8 @@ impl Gateway {
     }
 
     /// Signs in with password and TOTP code, and mints a personal access
-    /// token. Every failure looks the same.
+    /// token. Every failure looks the same, and a name with too many
+    /// failures lately is refused ([`GatewayError::Throttled`]).
     pub async fn login(
         &self,
         name: &str,
@@ -190,23 +233,45 @@ impl Gateway {
         code: &str,
         label: &str,
     ) -> Result<String> {
-        let denied = || GatewayError::Unauthorized("wrong name, password or code".into());
-        let user = self.store().user(name).await?.ok_or_else(denied)?;
-        if user.disabled {
-            return Err(denied());
+        self.login_at(name, password, code, label, Timestamp::now())
+            .await
+    }
+
+    /// [`Gateway::login`] at a given time: the TOTP code, the throttle's
+    /// window and the token's age all count from `now`.
+    pub async fn login_at(
+        &self,
+        name: &str,
+        password: &str,
+        code: &str,
+        label: &str,
+        now: Timestamp,
+    ) -> Result<String> {
+        let now = now.as_second();
+        let key = name_hash(name);
+        // The throttle comes first: a refused name costs no password check,
+        // and tells nothing about the password.
+        let recent = self
+            .store()
+            .recent_sign_in_failures(&key, now - THROTTLE_WINDOW_SECONDS, MAX_FAILED_SIGN_INS)
+            .await?;
+        if recent.len() as i64 >= MAX_FAILED_SIGN_INS
+            && let Some(oldest) = recent.last()
+        {
+            let retry_after = (oldest + THROTTLE_WINDOW_SECONDS - now).max(1);
+            return Err(GatewayError::Throttled {
+                retry_after: retry_after.unsigned_abs(),
+            });
         }
-        let hash = PasswordHash::new(&user.password_hash).map_err(|_| denied())?;
-        argon2()
-            .verify_password(password.as_bytes(), &hash)
-            .map_err(|_| denied())?;
-        let now = Timestamp::now().as_second();
-        // One step of clock drift either way.
-        let ok = [-30, 0, 30]
-            .iter()
-            .any(|d| totp(&user.totp_secret, now + d).as_deref() == Some(code));
-        if !ok {
-            return Err(denied());
-        }
+        let Some(user) = self.check_credentials(name, password, code, now).await? else {
+            self.store()
+                .record_sign_in_failure(&key, now, now - FAILURE_MEMORY_SECONDS)
+                .await?;
+            return Err(GatewayError::Unauthorized(
+                "wrong name, password or code".into(),
+            ));
+        };
+        self.store().clear_sign_in_failures(&key).await?;
         let token = format!("writ_pat_{}", random_text::<20>()?);
         self.store()
             .insert_token(&TokenRow {
@@ -219,20 +284,62 @@ impl Gateway {
         Ok(token)
     }
 
-    /// The user a bearer token belongs to.
+    /// The user whose name, password and TOTP code these are, if any.
+    async fn check_credentials(
+        &self,
+        name: &str,
+        password: &str,
+        code: &str,
+        now: i64,
+    ) -> Result<Option<UserRow>> {
+        let user = self.store().user(name).await?;
+        let stored = match &user {
+            Some(u) => u.password_hash.as_str(),
+            None => decoy_hash()?,
+        };
+        let password_ok = PasswordHash::new(stored)
+            .is_ok_and(|h| argon2().verify_password(password.as_bytes(), &h).is_ok());
+        let Some(user) = user else { return Ok(None) };
+        // One step of clock drift either way.
+        let code_ok = [-30, 0, 30]
+            .iter()
+            .any(|d| totp(&user.totp_secret, now + d).as_deref() == Some(code));
+        Ok((password_ok && code_ok && !user.disabled).then_some(user))
+    }
+
+    /// The user a bearer token belongs to. A console session's token stops
+    /// working [`CONSOLE_SESSION_SECONDS`] after sign-in; other tokens work
+    /// until they are revoked.
     pub async fn user_for_token(&self, token: &str) -> Result<User> {
+        self.token_holder(token, None).await
+    }
+
+    /// The user of a session token minted less than `max_age` seconds ago.
+    pub async fn user_for_session(&self, token: &str, max_age: i64) -> Result<User> {
+        self.token_holder(token, Some(max_age)).await
+    }
+
+    async fn token_holder(&self, token: &str, max_age: Option<i64>) -> Result<User> {
         let denied = || GatewayError::Unauthorized("invalid or revoked token".into());
         let row = self
             .store()
             .token_user(&token_hash(token))
             .await?
             .ok_or_else(denied)?;
-        if row.disabled {
+        if row.user.disabled {
             return Err(denied());
         }
+        let max_age = max_age.or((row.label == CONSOLE_SESSION).then_some(CONSOLE_SESSION_SECONDS));
+        if let Some(max_age) = max_age
+            && Timestamp::now().as_second() - row.created_at >= max_age
+        {
+            return Err(GatewayError::Unauthorized(
+                "the session has expired; sign in again".into(),
+            ));
+        }
         Ok(User {
-            role: Role::parse(&row.role).ok_or_else(denied)?,
-            name: row.name,
+            role: Role::parse(&row.user.role).ok_or_else(denied)?,
+            name: row.user.name,
         })
     }
 

@@ -67,6 +67,13 @@ pub enum GatewayError {
     /// Not authenticated (HTTP 401).
     #[error("{0}")]
     Unauthorized(String),
+    /// Too many failed sign-ins for a user name lately (HTTP 429); the
+    /// name is refused for `retry_after` more seconds.
+    #[error(
+        "too many failed sign-ins for this user name; try again in {minutes} min",
+        minutes = .retry_after.div_ceil(60)
+    )]
+    Throttled { retry_after: u64 },
     #[error("store: {0}")]
     Store(#[from] StoreError),
     #[error("internal: {0}")]

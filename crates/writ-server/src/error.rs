@@ -41,6 +41,7 @@ impl AppError {
                 GatewayError::Gone(_) => StatusCode::GONE,
                 GatewayError::Forbidden(_) => StatusCode::FORBIDDEN,
                 GatewayError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+                GatewayError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
                 GatewayError::Store(_) | GatewayError::Internal(_) => {
                     StatusCode::INTERNAL_SERVER_ERROR
                 }
@@ -52,6 +53,15 @@ impl AppError {
             AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    /// Seconds to wait before trying again, for a 429.
+    pub(crate) fn retry_after(&self) -> Option<u64> {
+        match self {
+            AppError::RateLimited { retry_after }
+            | AppError::Gateway(GatewayError::Throttled { retry_after }) => Some(*retry_after),
+            _ => None,
         }
     }
 }
@@ -96,8 +106,8 @@ impl IntoResponse for AppError {
             other => other.to_string(),
         };
         let mut response = problem(status, &detail, extra);
-        if let AppError::RateLimited { retry_after } = self
-            && let Ok(v) = HeaderValue::from_str(&retry_after.to_string())
+        if let Some(seconds) = self.retry_after()
+            && let Ok(v) = HeaderValue::from_str(&seconds.to_string())
         {
             response.headers_mut().insert(header::RETRY_AFTER, v);
         }

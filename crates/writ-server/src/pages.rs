@@ -5,7 +5,10 @@
 //! paginated by links, and the only script is a few lines that show times in
 //! the viewer's zone (the UTC text stays as the fallback). Every form POST
 //! carries a per-session CSRF token in a hidden field, and session cookies
-//! are `HttpOnly` and `SameSite=Strict` (`Secure` when configured).
+//! are `HttpOnly` and `SameSite=Strict` (`Secure` when configured). The two
+//! sign-in forms, which have no session yet, carry a double-submit token
+//! instead ([`SignInCsrf`]), so that another site cannot sign a browser in
+//! to an account of its choosing.
 //!
 //! The pages call the same gateway functions as the API, so the rules (the
 //! two-person rule, roles, which agency sees what) hold here exactly as
@@ -132,6 +135,84 @@ pub(crate) fn set_cookie(name: &str, value: Option<&str>, path: &str, secure: bo
     }
 }
 
+/// How long a sign-in form's token lasts: long enough to find an
+/// authenticator or sign a challenge, short enough to be no session.
+const SIGN_IN_SECONDS: u32 = 3600;
+
+/// Login CSRF protection for a sign-in form (a double-submit token): the
+/// page sets a short-lived pre-session cookie and puts the same random value
+/// in the form's hidden `csrf` field; the POST is accepted only when both
+/// are there and equal. Another site can make a browser post the form, but
+/// can neither read nor set the cookie, so it cannot sign the browser in to
+/// an account of its choosing. The check needs no storage, so any server
+/// of a deployment answers any step.
+pub(crate) struct SignInCsrf {
+    /// The pre-session cookie's name.
+    pub(crate) cookie: &'static str,
+    /// The path it is scoped to, like the session cookie.
+    pub(crate) path: &'static str,
+}
+
+impl SignInCsrf {
+    /// The token for a sign-in form: the request's own, so that two open
+    /// sign-in pages both work, or a new one. Returns it with the
+    /// `Set-Cookie` value that (re)sets it for [`SIGN_IN_SECONDS`].
+    pub(crate) fn issue(
+        &self,
+        headers: &HeaderMap,
+        secure: bool,
+    ) -> Result<(String, String), GatewayError> {
+        let token = match cookie(headers, self.cookie) {
+            Some(t) if well_formed(&t) => t,
+            _ => hex::encode(writ_gateway::random_bytes::<16>()?),
+        };
+        let secure = if secure { "; Secure" } else { "" };
+        let set = format!(
+            "{}={token}; Path={}; Max-Age={SIGN_IN_SECONDS}; HttpOnly; SameSite=Strict{secure}",
+            self.cookie, self.path
+        );
+        Ok((token, set))
+    }
+
+    /// Refuses a sign-in POST unless the form's token and the cookie's are
+    /// both present and equal.
+    pub(crate) fn check(
+        &self,
+        headers: &HeaderMap,
+        form: &[(String, String)],
+        back: &str,
+    ) -> Result<(), PageError> {
+        match (cookie(headers, self.cookie), field(form, "csrf")) {
+            (Some(c), Some(f)) if well_formed(&c) && same(&c, f) => Ok(()),
+            _ => Err(PageError::forbidden(
+                "the form's security token is missing or stale; reload the page and try again",
+                back,
+            )),
+        }
+    }
+
+    /// The `Set-Cookie` value that drops the pre-session cookie (once
+    /// signed in).
+    pub(crate) fn clear(&self, secure: bool) -> String {
+        set_cookie(self.cookie, None, self.path, secure)
+    }
+}
+
+/// A sign-in token as [`SignInCsrf::issue`] makes them: 32 hex digits.
+fn well_formed(token: &str) -> bool {
+    token.len() == 32 && token.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// Adds `Set-Cookie` headers to a response.
+pub(crate) fn with_cookies(mut r: Response, cookies: &[String]) -> Response {
+    for c in cookies {
+        if let Ok(v) = HeaderValue::from_str(c) {
+            r.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    r
+}
+
 /// An `application/x-www-form-urlencoded` body as name-value pairs, in
 /// order (a checkbox list repeats its name).
 pub(crate) fn form(body: &[u8]) -> Vec<(String, String)> {
@@ -195,12 +276,7 @@ pub(crate) fn see_other(location: &str, cookies: &[String]) -> Response {
     if let Ok(v) = HeaderValue::from_str(location) {
         r.headers_mut().insert(header::LOCATION, v);
     }
-    for c in cookies {
-        if let Ok(v) = HeaderValue::from_str(c) {
-            r.headers_mut().append(header::SET_COOKIE, v);
-        }
-    }
-    r
+    with_cookies(r, cookies)
 }
 
 /// The pages' content security policy: nothing but the page's own inline

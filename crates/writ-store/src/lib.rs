@@ -15,6 +15,7 @@ mod delivery;
 mod migrate;
 mod portal;
 mod rows;
+mod sign_in;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -862,17 +863,26 @@ impl Store {
         Ok(())
     }
 
-    /// The user that holds an unrevoked token with this hash.
-    pub async fn token_user(&self, token_hash: &str) -> Result<Option<UserRow>> {
+    /// The user that holds an unrevoked token with this hash, with the
+    /// token's label and when it was minted.
+    pub async fn token_user(&self, token_hash: &str) -> Result<Option<TokenUser>> {
         let row = sqlx::query(
-            "SELECT u.name, u.role, u.password_hash, u.totp_secret, u.created_at, u.disabled \
+            "SELECT u.name, u.role, u.password_hash, u.totp_secret, u.created_at, u.disabled, \
+             t.label, t.created_at \
              FROM access_tokens t JOIN console_users u ON u.name = t.user_name \
              WHERE t.token_hash = $1 AND t.revoked_at IS NULL",
         )
         .bind(token_hash)
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|r| UserRow::from_row(&r)).transpose()
+        row.map(|r| {
+            Ok(TokenUser {
+                user: UserRow::from_row(&r)?,
+                label: get(&r, 6)?,
+                created_at: get(&r, 7)?,
+            })
+        })
+        .transpose()
     }
 
     pub async fn revoke_token(&self, token_hash: &str, at: i64) -> Result<bool> {

@@ -14,6 +14,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../migrations/0002_delivery_and_notices.sql"),
     ),
     (3, include_str!("../migrations/0003_portal_sessions.sql")),
+    (4, include_str!("../migrations/0004_sign_in_failures.sql")),
 ];
 
 /// Serializes migrations on PostgreSQL, where several servers may start

@@ -331,3 +331,12 @@ pub struct TokenRow {
     pub label: String,
     pub created_at: i64,
 }
+
+/// The holder of a live token, with what the token records.
+#[derive(Clone, Debug)]
+pub struct TokenUser {
+    pub user: UserRow,
+    pub label: String,
+    /// When the token was minted (epoch seconds).
+    pub created_at: i64,
+}

@@ -748,7 +748,8 @@ async fn packages_follow_the_sequencer(pg: &str, objects_arg: &str, tmp: &Path) 
 
 /// The portal's challenge and session are the deployment's, not one
 /// server's: a challenge shown by one server signs in at the other, once,
-/// and the session works on both.
+/// and the session works on both. The sign-in form's double-submit token
+/// needs no shared state, so it passes at the other server too.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn portal_sign_in_works_across_servers() {
     use base64::Engine as _;
@@ -778,14 +779,24 @@ async fn portal_sign_in_works_across_servers() {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    let page = http
-        .get(format!("{}/portal", a.url))
-        .send()
-        .await
+    let page = http.get(format!("{}/portal", a.url)).send().await.unwrap();
+    let pre_session = page
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .find(|v| v.starts_with("writ_portal_sign_in="))
+        .expect("a sign-in cookie")
+        .split(';')
+        .next()
         .unwrap()
-        .text()
-        .await
-        .unwrap();
+        .to_owned();
+    let page = page.text().await.unwrap();
+    let csrf = pre_session.split_once('=').unwrap().1.to_owned();
+    assert!(
+        page.contains(&format!("name=\"csrf\" value=\"{csrf}\"")),
+        "{page}"
+    );
     let start = page.find("writ-portal-sign-in:").expect("a challenge");
     let challenge: String = page[start..]
         .chars()
@@ -794,16 +805,26 @@ async fn portal_sign_in_works_across_servers() {
     let signature =
         base64::engine::general_purpose::STANDARD.encode(key.sign(challenge.as_bytes()).to_bytes());
     let form = format!(
-        "agency=us-fbi-wfo&challenge={}&signature={}",
+        "csrf={csrf}&agency=us-fbi-wfo&challenge={}&signature={}",
         form_encode(&challenge),
         form_encode(&signature)
     );
     let sign_in = |server: String| {
         http.post(format!("{server}/portal/sign-in"))
             .header("content-type", "application/x-www-form-urlencoded")
+            .header("cookie", &pre_session)
             .body(form.clone())
             .send()
     };
+    // Without the cookie the form is refused, and the challenge is not used up.
+    let forged = http
+        .post(format!("{}/portal/sign-in", b.url))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status().as_u16(), 403);
     let signed_in = sign_in(b.url.clone()).await.unwrap();
     assert_eq!(signed_in.status().as_u16(), 303, "{}", b.log_text());
     let cookie = signed_in

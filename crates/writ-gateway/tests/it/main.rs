@@ -300,3 +300,176 @@ async fn deferred_entries_go_out_when_the_secrecy_order_is_lifted() {
         ]
     );
 }
+
+/// A user of its own for a test, with its password and TOTP secret.
+async fn new_user(t: &T, name: &str) -> writ_gateway::auth::NewUser {
+    t.gw.create_user(name, Role::Reviewer).await.unwrap()
+}
+
+fn code_at(new: &writ_gateway::auth::NewUser, at: Timestamp) -> String {
+    writ_gateway::auth::totp(&new.totp_secret, at.as_second()).unwrap()
+}
+
+#[tokio::test]
+async fn sign_in_is_throttled_per_name() {
+    use writ_gateway::auth::{MAX_FAILED_SIGN_INS, THROTTLE_WINDOW_SECONDS};
+    let t = start().await;
+    let carol = new_user(&t, "carol").await;
+    let dave = new_user(&t, "dave").await;
+    let now = Timestamp::now();
+    let login = |name: &'static str, password: String, at: Timestamp, code: String| {
+        let gw = t.gw.clone();
+        async move { gw.login_at(name, &password, &code, "test", at).await }
+    };
+    // Five failures, a known name and an unknown one alike...
+    for name in ["carol", "nobody"] {
+        for i in 0..MAX_FAILED_SIGN_INS {
+            let e = login(
+                name,
+                "wrong".into(),
+                now.plus_seconds(i),
+                code_at(&carol, now),
+            )
+            .await
+            .unwrap_err();
+            assert!(
+                matches!(&e, GatewayError::Unauthorized(m) if m == "wrong name, password or code"),
+                "{name}: {e}"
+            );
+        }
+    }
+    // ...then the name is refused, even with the right password and code,
+    // until the first of them leaves the window.
+    let later = now.plus_seconds(60);
+    for name in ["carol", "nobody"] {
+        let e = login(name, carol.password.clone(), later, code_at(&carol, later))
+            .await
+            .unwrap_err();
+        let GatewayError::Throttled { retry_after } = e else {
+            panic!("{name}: {e}")
+        };
+        assert_eq!(retry_after as i64, THROTTLE_WINDOW_SECONDS - 60, "{name}");
+        assert!(e.to_string().contains("try again in 14 min"), "{e}");
+    }
+    // Another name is not held back.
+    login("dave", dave.password.clone(), later, code_at(&dave, later))
+        .await
+        .unwrap();
+    // Once the window has passed, the right password works again.
+    let after = now.plus_seconds(THROTTLE_WINDOW_SECONDS);
+    let token = login(
+        "carol",
+        carol.password.clone(),
+        after,
+        code_at(&carol, after),
+    )
+    .await
+    .unwrap();
+    assert!(t.gw.user_for_token(&token).await.is_ok());
+    // The names tried are not in the store, only their hashes.
+    let names: Vec<String> = sqlx::query_scalar("SELECT name_hash FROM sign_in_failures")
+        .fetch_all(t.gw.store().pool())
+        .await
+        .unwrap();
+    assert!(!names.is_empty());
+    assert!(
+        names
+            .iter()
+            .all(|n| !n.contains("carol") && !n.contains("nobody"))
+    );
+}
+
+#[tokio::test]
+async fn a_successful_sign_in_clears_the_count_and_old_failures_are_forgotten() {
+    use writ_gateway::auth::MAX_FAILED_SIGN_INS;
+    let t = start().await;
+    let carol = new_user(&t, "carol").await;
+    let now = Timestamp::now();
+    let fail = |at: Timestamp| {
+        let gw = t.gw.clone();
+        async move { gw.login_at("carol", "wrong", "000000", "test", at).await }
+    };
+    // Four failures, a success, four more failures: nine in the window, but
+    // never five since the last success.
+    for round in 0..2 {
+        for _ in 0..MAX_FAILED_SIGN_INS - 1 {
+            assert!(matches!(
+                fail(now).await,
+                Err(GatewayError::Unauthorized(_))
+            ));
+        }
+        let at = now.plus_seconds(round);
+        t.gw.login_at("carol", &carol.password, &code_at(&carol, at), "test", at)
+            .await
+            .unwrap_or_else(|e| panic!("round {round}: {e}"));
+    }
+    // Failures are forgotten a day later, when the next one is recorded.
+    for _ in 0..3 {
+        fail(now).await.unwrap_err();
+    }
+    let rows = || async {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM sign_in_failures")
+            .fetch_one(t.gw.store().pool())
+            .await
+            .unwrap()
+    };
+    assert_eq!(rows().await, 3);
+    fail(now.plus_days(2)).await.unwrap_err();
+    assert_eq!(rows().await, 1);
+}
+
+#[tokio::test]
+async fn console_sessions_last_twelve_hours() {
+    use writ_gateway::auth::{CONSOLE_SESSION, CONSOLE_SESSION_SECONDS};
+    let t = start().await;
+    new_user(&t, "carol").await;
+    let now = Timestamp::now().as_second();
+    let token = |label: &str, age: i64| {
+        let gw = t.gw.clone();
+        let label = label.to_owned();
+        async move {
+            let token = format!("writ_pat_test_{label}_{age}").replace(' ', "_");
+            gw.store()
+                .insert_token(&writ_store::TokenRow {
+                    token_hash: canonical::sha256_hex(token.as_bytes()),
+                    user_name: "carol".into(),
+                    label,
+                    created_at: now - age,
+                })
+                .await
+                .unwrap();
+            token
+        }
+    };
+    let fresh = token(CONSOLE_SESSION, CONSOLE_SESSION_SECONDS - 60).await;
+    let stale = token(CONSOLE_SESSION, CONSOLE_SESSION_SECONDS + 1).await;
+    let old_cli = token("cli", 30 * 86_400).await;
+    // A session is good for twelve hours from sign-in, on the pages...
+    let u =
+        t.gw.user_for_session(&fresh, CONSOLE_SESSION_SECONDS)
+            .await
+            .unwrap();
+    assert_eq!(u.name, "carol");
+    let e =
+        t.gw.user_for_session(&stale, CONSOLE_SESSION_SECONDS)
+            .await
+            .unwrap_err();
+    assert!(
+        matches!(&e, GatewayError::Unauthorized(m) if m.contains("expired")),
+        "{e}"
+    );
+    // ...and as a bearer token.
+    assert!(t.gw.user_for_token(&fresh).await.is_ok());
+    assert!(matches!(
+        t.gw.user_for_token(&stale).await,
+        Err(GatewayError::Unauthorized(_))
+    ));
+    // A token minted for the command line lasts until it is revoked, but is
+    // no console session.
+    assert_eq!(t.gw.user_for_token(&old_cli).await.unwrap().name, "carol");
+    assert!(
+        t.gw.user_for_session(&old_cli, CONSOLE_SESSION_SECONDS)
+            .await
+            .is_err()
+    );
+}

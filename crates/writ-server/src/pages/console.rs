@@ -3,31 +3,37 @@
 //!
 //! A console session is a personal access token minted by the same
 //! `login` as `POST /v1/console/tokens`, kept in an `HttpOnly` cookie
-//! scoped to `/console`; signing out revokes it.
+//! scoped to `/console`; it lasts twelve hours from sign-in (the gateway's
+//! rule), and signing out revokes it.
 
 use std::collections::{BTreeSet, HashMap};
 
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use maud::{Markup, html};
 use writ_gateway::GatewayError;
-use writ_gateway::auth::{Role, User};
+use writ_gateway::auth::{CONSOLE_SESSION, CONSOLE_SESSION_SECONDS, Role, User};
 use writ_gateway::review::{DropPair, Proposal};
 use writ_model::order::NumberSource;
 use writ_model::{Category, Decision, Timestamp};
 use writ_store::CaseRow;
 
 use super::{
-    PageError, csrf_field, csrf_token, encode, field, form, layout, page, pager, same, see_other,
-    set_cookie, slice, time,
+    PageError, SignInCsrf, csrf_field, csrf_token, encode, field, form, layout, page, pager, same,
+    see_other, set_cookie, slice, time, with_cookies,
 };
 use crate::{AppError, AppState};
 
 const COOKIE: &str = "writ_console";
 const HOME: &str = "/console";
+/// The sign-in form's double-submit token.
+const SIGN_IN: SignInCsrf = SignInCsrf {
+    cookie: "writ_console_sign_in",
+    path: HOME,
+};
 
 /// A signed-in console user.
 pub(crate) struct Session {
@@ -36,10 +42,14 @@ pub(crate) struct Session {
     pub(crate) csrf: String,
 }
 
-/// The session of the request's cookie, if it names a live token.
+/// The session of the request's cookie, if it names a live session.
 pub(crate) async fn session(state: &AppState, headers: &HeaderMap) -> Option<Session> {
     let token = super::cookie(headers, COOKIE)?;
-    let user = state.gateway().user_for_token(&token).await.ok()?;
+    let user = state
+        .gateway()
+        .user_for_session(&token, CONSOLE_SESSION_SECONDS)
+        .await
+        .ok()?;
     Some(Session {
         user,
         csrf: csrf_token(&token),
@@ -83,52 +93,73 @@ fn check_csrf(s: &Session, form: &[(String, String)], back: &str) -> Result<(), 
     }
 }
 
-fn sign_in_page(status: StatusCode, error: Option<&str>) -> Response {
-    page(
-        status,
-        layout(
-            "Console sign-in",
-            nav(None),
-            html! {
-                @if let Some(e) = error { p.error role="alert" { (e) } }
-                form method="post" action="/console/sign-in" {
-                    p { label for="name" { "User name" } br; input #name name="name" autocomplete="username" required autofocus; }
-                    p { label for="password" { "Password" } br; input #password type="password" name="password" autocomplete="current-password" required; }
-                    p { label for="code" { "Authenticator code (6 digits)" } br;
-                        input #code name="code" inputmode="numeric" pattern="[0-9]{6}" autocomplete="one-time-code" required; }
-                    button type="submit" { "Sign in" }
-                }
-            },
-        ),
-    )
+/// The sign-in form, with its double-submit token (set as a cookie too).
+fn sign_in_page(
+    state: &AppState,
+    headers: &HeaderMap,
+    status: StatusCode,
+    error: Option<&str>,
+) -> Result<Response, PageError> {
+    let (token, cookie) = SIGN_IN
+        .issue(headers, state.inner.config.secure_cookies)
+        .map_err(|e| PageError::new(e, HOME))?;
+    let markup = layout(
+        "Console sign-in",
+        nav(None),
+        html! {
+            @if let Some(e) = error { p.error role="alert" { (e) } }
+            form method="post" action="/console/sign-in" {
+                (csrf_field(&token))
+                p { label for="name" { "User name" } br; input #name name="name" autocomplete="username" required autofocus; }
+                p { label for="password" { "Password" } br; input #password type="password" name="password" autocomplete="current-password" required; }
+                p { label for="code" { "Authenticator code (6 digits)" } br;
+                    input #code name="code" inputmode="numeric" pattern="[0-9]{6}" autocomplete="one-time-code" required; }
+                button type="submit" { "Sign in" }
+            }
+        },
+    );
+    Ok(with_cookies(page(status, markup), &[cookie]))
 }
 
 pub(crate) async fn sign_in(
     State(state): State<AppState>,
+    headers: HeaderMap,
     raw: Result<Bytes, BytesRejection>,
 ) -> Result<Response, PageError> {
     let f = body(raw, &state)?;
+    SIGN_IN.check(&headers, &f, HOME)?;
     let (name, password, code) = (
         field(&f, "name").unwrap_or_default(),
         field(&f, "password").unwrap_or_default(),
         field(&f, "code").unwrap_or_default().trim(),
     );
+    let secure = state.inner.config.secure_cookies;
     match state
         .gateway()
-        .login(name, password, code, "console session")
+        .login(name, password, code, CONSOLE_SESSION)
         .await
     {
         Ok(token) => Ok(see_other(
             HOME,
-            &[set_cookie(
-                COOKIE,
-                Some(&token),
-                HOME,
-                state.inner.config.secure_cookies,
-            )],
+            &[
+                set_cookie(COOKIE, Some(&token), HOME, secure),
+                SIGN_IN.clear(secure),
+            ],
         )),
         Err(GatewayError::Unauthorized(why)) => {
-            Ok(sign_in_page(StatusCode::UNAUTHORIZED, Some(&why)))
+            sign_in_page(&state, &headers, StatusCode::UNAUTHORIZED, Some(&why))
+        }
+        Err(e @ GatewayError::Throttled { retry_after }) => {
+            let mut r = sign_in_page(
+                &state,
+                &headers,
+                StatusCode::TOO_MANY_REQUESTS,
+                Some(&e.to_string()),
+            )?;
+            if let Ok(v) = HeaderValue::from_str(&retry_after.to_string()) {
+                r.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            Ok(r)
         }
         Err(e) => Err(PageError::new(e, HOME)),
     }
@@ -233,7 +264,7 @@ pub(crate) async fn home(
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<Response, PageError> {
     let Some(s) = session(&state, &headers).await else {
-        return Ok(sign_in_page(StatusCode::OK, None));
+        return sign_in_page(&state, &headers, StatusCode::OK, None);
     };
     let q = query.map(|Query(q)| q).unwrap_or_default();
     if s.user.role == Role::Admin {

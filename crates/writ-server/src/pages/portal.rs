@@ -20,13 +20,18 @@ use writ_gateway::{GatewayError, Submission};
 use writ_model::Timestamp;
 
 use super::{
-    PageError, csrf_field, csrf_token, encode, field, form, layout, page, pager, same, see_other,
-    set_cookie, slice, time,
+    PageError, SignInCsrf, csrf_field, csrf_token, encode, field, form, layout, page, pager, same,
+    see_other, set_cookie, slice, time, with_cookies,
 };
 use crate::{AppError, AppState};
 
 const COOKIE: &str = "writ_portal";
 const HOME: &str = "/portal";
+/// The sign-in form's double-submit token.
+const SIGN_IN: SignInCsrf = SignInCsrf {
+    cookie: "writ_portal_sign_in",
+    path: HOME,
+};
 /// What a signed challenge starts with, so that a portal signature can never
 /// be mistaken for anything else the key signs.
 pub const CHALLENGE_PREFIX: &str = "writ-portal-sign-in:";
@@ -115,41 +120,50 @@ fn check_csrf(s: &Session, form: &[(String, String)]) -> Result<(), PageError> {
     }
 }
 
+/// The sign-in form with a new challenge and its double-submit token (set
+/// as a cookie too).
 async fn sign_in_page(
     state: &AppState,
+    headers: &HeaderMap,
     status: StatusCode,
     error: Option<&str>,
 ) -> Result<Response, PageError> {
+    let (token, cookie) = SIGN_IN
+        .issue(headers, state.inner.config.secure_cookies)
+        .map_err(|e| PageError::new(e, HOME))?;
     let challenge = new_challenge(state, Timestamp::now().as_second()).await?;
-    Ok(page(
-        status,
-        layout(
-            "Agency portal sign-in",
-            nav(None),
-            html! {
-                @if let Some(e) = error { p.error role="alert" { (e) } }
-                p { "Sign the challenge below with your agency's registered request-signing key, then paste the signature. "
-                    "With the " code { "writ" } " command line:" }
-                pre { code { "writ agency sign --key signing.key '" (challenge) "'" } }
-                form method="post" action="/portal/sign-in" {
-                    input type="hidden" name="challenge" value=(challenge);
-                    p { label for="challenge-text" { "Challenge (valid for 10 minutes, once)" } br;
-                        input #challenge-text value=(challenge) readonly size="70"; }
-                    p { label for="agency" { "Agency id" } br; input #agency name="agency" required autocomplete="username"; }
-                    p { label for="signature" { "Signature (base64 Ed25519)" } br;
-                        textarea #signature name="signature" rows="3" cols="70" required {} }
-                    button type="submit" { "Sign in" }
-                }
-            },
-        ),
-    ))
+    let markup = layout(
+        "Agency portal sign-in",
+        nav(None),
+        html! {
+            @if let Some(e) = error { p.error role="alert" { (e) } }
+            p { "Sign the challenge below with your agency's registered request-signing key, then paste the signature. "
+                "With the " code { "writ" } " command line:" }
+            pre { code { "writ agency sign --key signing.key '" (challenge) "'" } }
+            form method="post" action="/portal/sign-in" {
+                (csrf_field(&token))
+                input type="hidden" name="challenge" value=(challenge);
+                p { label for="challenge-text" { "Challenge (valid for 10 minutes, once)" } br;
+                    input #challenge-text value=(challenge) readonly size="70"; }
+                p { label for="agency" { "Agency id" } br; input #agency name="agency" required autocomplete="username"; }
+                p { label for="signature" { "Signature (base64 Ed25519)" } br;
+                    textarea #signature name="signature" rows="3" cols="70" required {} }
+                button type="submit" { "Sign in" }
+            }
+        },
+    );
+    Ok(with_cookies(page(status, markup), &[cookie]))
 }
 
 pub(crate) async fn sign_in(
     State(state): State<AppState>,
+    headers: HeaderMap,
     raw: Result<Bytes, BytesRejection>,
 ) -> Result<Response, PageError> {
     let f = body(raw, &state)?;
+    // Before anything else, so that a forged post does not even use up the
+    // challenge.
+    SIGN_IN.check(&headers, &f, HOME)?;
     let now = Timestamp::now().as_second();
     let agency = field(&f, "agency").unwrap_or_default().trim();
     let challenge = field(&f, "challenge").unwrap_or_default();
@@ -163,7 +177,7 @@ pub(crate) async fn sign_in(
             .await
             .map_err(store_error)?
     {
-        return sign_in_page(&state, StatusCode::UNAUTHORIZED, Some(denied)).await;
+        return sign_in_page(&state, &headers, StatusCode::UNAUTHORIZED, Some(denied)).await;
     }
     let sig = base64::engine::general_purpose::STANDARD
         .decode(signature)
@@ -182,7 +196,7 @@ pub(crate) async fn sign_in(
             .any(|k| k.verify(challenge.as_bytes(), &sig).is_ok())
     });
     if !ok {
-        return sign_in_page(&state, StatusCode::UNAUTHORIZED, Some(denied)).await;
+        return sign_in_page(&state, &headers, StatusCode::UNAUTHORIZED, Some(denied)).await;
     }
     let secret =
         hex::encode(writ_gateway::random_bytes::<32>().map_err(|e| PageError::new(e, HOME))?);
@@ -192,14 +206,13 @@ pub(crate) async fn sign_in(
         .open_portal_session(&secret_hash(&secret), agency, now + SESSION_SECONDS, now)
         .await
         .map_err(store_error)?;
+    let secure = state.inner.config.secure_cookies;
     Ok(see_other(
         HOME,
-        &[set_cookie(
-            COOKIE,
-            Some(&secret),
-            HOME,
-            state.inner.config.secure_cookies,
-        )],
+        &[
+            set_cookie(COOKIE, Some(&secret), HOME, secure),
+            SIGN_IN.clear(secure),
+        ],
     ))
 }
 
@@ -228,7 +241,7 @@ pub(crate) async fn home(
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<Response, PageError> {
     let Some(s) = session(&state, &headers).await else {
-        return sign_in_page(&state, StatusCode::OK, None).await;
+        return sign_in_page(&state, &headers, StatusCode::OK, None).await;
     };
     let q = query.map(|Query(q)| q).unwrap_or_default();
     let gw = state.gateway();

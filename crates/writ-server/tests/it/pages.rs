@@ -1,6 +1,7 @@
 //! The console, the portal and the status page through the real router:
-//! sign-in, CSRF, roles, the two-person rule, the portal's challenge
-//! sign-in, submission and package download.
+//! sign-in (its CSRF token, throttle and session lifetime), CSRF, roles, the
+//! two-person rule, the portal's challenge sign-in, submission and package
+//! download.
 
 use base64::Engine as _;
 use ed25519_dalek::Signer;
@@ -62,19 +63,51 @@ fn headers(cookie: Option<&str>) -> Vec<(String, String)> {
     h
 }
 
-/// The session cookie (`name=value`) a response sets.
-fn set_cookie(r: &Resp) -> String {
-    let v = r
-        .headers
-        .get("set-cookie")
-        .unwrap_or_else(|| panic!("no cookie set: {} {}", r.status, r.text))
-        .to_str()
-        .unwrap();
+/// The whole `Set-Cookie` value a response sets for cookie `name`.
+fn set_cookie_header(r: &Resp, name: &str) -> Option<String> {
+    r.headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|v| v.starts_with(&format!("{name}=")))
+}
+
+/// The cookie `name` (`name=value`) a response sets.
+fn set_cookie(r: &Resp, name: &str) -> String {
+    let v = set_cookie_header(r, name)
+        .unwrap_or_else(|| panic!("no cookie {name} set: {} {}", r.status, r.text));
     assert!(
         v.contains("HttpOnly") && v.contains("SameSite=Strict"),
         "{v}"
     );
     v.split(';').next().unwrap().to_owned()
+}
+
+/// A sign-in page (`/console` or `/portal` without a session): its text,
+/// the pre-session cookie it sets and the token in its form.
+struct SignInForm {
+    text: String,
+    cookie: String,
+    csrf: String,
+}
+
+async fn sign_in_form(t: &TestApp, home: &str) -> SignInForm {
+    let r = t.raw("GET", home, &[], vec![]).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let cookie = set_cookie(&r, &format!("writ{}_sign_in", home.replace('/', "_")));
+    let csrf = csrf(&r.text);
+    assert_eq!(cookie.split_once('=').unwrap().1, csrf);
+    SignInForm {
+        text: r.text,
+        cookie,
+        csrf,
+    }
+}
+
+/// Posts the console's sign-in form with `cookie` and these fields.
+async fn post_console_sign_in(t: &TestApp, cookie: Option<&str>, fields: &[(&str, &str)]) -> Resp {
+    t.raw("POST", "/console/sign-in", &headers(cookie), form(fields))
+        .await
 }
 
 /// The CSRF token in a page's forms.
@@ -93,20 +126,23 @@ struct Console {
 
 async fn sign_in(t: &TestApp, name: &str) -> Console {
     let (password, secret) = credentials(t, name);
-    let r = t
-        .raw(
-            "POST",
-            "/console/sign-in",
-            &headers(None),
-            form(&[
-                ("name", name),
-                ("password", &password),
-                ("code", &code(&secret)),
-            ]),
-        )
-        .await;
+    let page = sign_in_form(t, "/console").await;
+    let r = post_console_sign_in(
+        t,
+        Some(&page.cookie),
+        &[
+            ("csrf", &page.csrf),
+            ("name", name),
+            ("password", &password),
+            ("code", &code(&secret)),
+        ],
+    )
+    .await;
     assert_eq!(r.status, 303, "{}", r.text);
-    let cookie = set_cookie(&r);
+    // The pre-session cookie goes once signed in.
+    let gone = set_cookie_header(&r, "writ_console_sign_in").unwrap();
+    assert!(gone.contains("Max-Age=0"), "{gone}");
+    let cookie = set_cookie(&r, "writ_console");
     let home = t
         .raw("GET", "/console", &headers(Some(&cookie)), vec![])
         .await;
@@ -159,21 +195,27 @@ async fn sign_in_refuses_a_wrong_password_or_code() {
         "{:06}",
         (code(&secret).parse::<u32>().unwrap() + 1) % 1_000_000
     );
+    let page = sign_in_form(&t, "/console").await;
     for (pw, c) in [
         ("not-the-password", code(&secret)),
         (password.as_str(), wrong_code),
         (password.as_str(), String::new()),
     ] {
-        let r = t
-            .raw(
-                "POST",
-                "/console/sign-in",
-                &headers(None),
-                form(&[("name", "rita"), ("password", pw), ("code", &c)]),
-            )
-            .await;
+        let r = post_console_sign_in(
+            &t,
+            Some(&page.cookie),
+            &[
+                ("csrf", &page.csrf),
+                ("name", "rita"),
+                ("password", pw),
+                ("code", &c),
+            ],
+        )
+        .await;
         assert_eq!(r.status, 401, "{}", r.text);
-        assert!(r.headers.get("set-cookie").is_none());
+        assert!(set_cookie_header(&r, "writ_console").is_none());
+        // The form comes back with the same token, to try again.
+        assert_eq!(csrf(&r.text), page.csrf);
         assert!(
             r.text.contains("wrong name, password or code"),
             "{}",
@@ -500,25 +542,58 @@ async fn every_page_route_needs_its_session() {
     assert_eq!(t.state().await, before);
 }
 
-/// Signs in to the portal as `agency` with `key`.
-async fn portal_sign_in(t: &TestApp, agency: &str, key: &ed25519_dalek::SigningKey) -> Resp {
-    let page = t.raw("GET", "/portal", &[], vec![]).await;
-    let at = page.text.find("name=\"challenge\" value=\"").unwrap() + 24;
-    let challenge = page.text[at..].split('"').next().unwrap().to_owned();
+/// The challenge on a portal sign-in page.
+fn challenge(page: &str) -> String {
+    let at = page.find("name=\"challenge\" value=\"").unwrap() + 24;
+    let challenge = page[at..].split('"').next().unwrap().to_owned();
     assert!(challenge.starts_with("writ-portal-sign-in:"));
+    challenge
+}
+
+/// The portal's sign-in form as `agency` with `key`, signing `challenge`.
+fn portal_form(
+    csrf: Option<&str>,
+    agency: &str,
+    challenge: &str,
+    key: &ed25519_dalek::SigningKey,
+) -> Vec<u8> {
     let signature =
         base64::engine::general_purpose::STANDARD.encode(key.sign(challenge.as_bytes()).to_bytes());
-    let body = form(&[
+    let mut fields = vec![
         ("agency", agency),
-        ("challenge", &challenge),
+        ("challenge", challenge),
         ("signature", &signature),
-    ]);
+    ];
+    if let Some(c) = csrf {
+        fields.push(("csrf", c));
+    }
+    form(&fields)
+}
+
+/// Signs in to the portal as `agency` with `key`.
+async fn portal_sign_in(t: &TestApp, agency: &str, key: &ed25519_dalek::SigningKey) -> Resp {
+    let page = sign_in_form(t, "/portal").await;
+    let body = portal_form(Some(&page.csrf), agency, &challenge(&page.text), key);
     let r = t
-        .raw("POST", "/portal/sign-in", &headers(None), body.clone())
+        .raw(
+            "POST",
+            "/portal/sign-in",
+            &headers(Some(&page.cookie)),
+            body.clone(),
+        )
         .await;
     // A challenge is good once.
     if r.status == 303 {
-        let again = t.raw("POST", "/portal/sign-in", &headers(None), body).await;
+        let gone = set_cookie_header(&r, "writ_portal_sign_in").unwrap();
+        assert!(gone.contains("Max-Age=0"), "{gone}");
+        let again = t
+            .raw(
+                "POST",
+                "/portal/sign-in",
+                &headers(Some(&page.cookie)),
+                body,
+            )
+            .await;
         assert_eq!(again.status, 401);
     }
     r
@@ -530,10 +605,10 @@ async fn the_portal_signs_in_submits_and_serves_packages() {
     // Another agency's key, or a key for another agency's name, is refused.
     let r = portal_sign_in(&t, "us-fbi-wfo", &t.key("us-nypd")).await;
     assert_eq!(r.status, 401, "{}", r.text);
-    assert!(r.headers.get("set-cookie").is_none());
+    assert!(set_cookie_header(&r, "writ_portal").is_none());
     let r = portal_sign_in(&t, "us-fbi-wfo", &t.key("us-fbi-wfo")).await;
     assert_eq!(r.status, 303, "{}", r.text);
-    let cookie = set_cookie(&r);
+    let cookie = set_cookie(&r, "writ_portal");
     let home = t
         .raw("GET", "/portal", &headers(Some(&cookie)), vec![])
         .await;
@@ -613,7 +688,7 @@ async fn the_portal_signs_in_submits_and_serves_packages() {
 
     // Another agency sees neither the case nor its package.
     let other = portal_sign_in(&t, "us-nypd", &t.key("us-nypd")).await;
-    let other = set_cookie(&other);
+    let other = set_cookie(&other, "writ_portal");
     let home = t
         .raw("GET", "/portal", &headers(Some(&other)), vec![])
         .await;
@@ -711,4 +786,284 @@ async fn a_secrecy_extension_through_the_pages() {
         .await
         .unwrap();
     assert!(events.iter().any(|e| e.kind == "extended"));
+}
+
+/// Rows in a table of the case store.
+async fn rows(t: &TestApp, table: &str) -> i64 {
+    sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
+        .fetch_one(t.app.gateway().store().pool())
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn sign_in_forms_refuse_posts_without_their_cookie() {
+    let t = TestApp::start().await;
+    let (password, secret) = credentials(&t, "rita");
+    let page = sign_in_form(&t, "/console").await;
+    // A short-lived cookie on the console's path, not `Secure` unless asked.
+    let set = set_cookie_header(
+        &t.raw("GET", "/console", &[], vec![]).await,
+        "writ_console_sign_in",
+    )
+    .unwrap();
+    assert!(
+        set.contains("Path=/console;") && set.contains("Max-Age=") && !set.contains("Secure"),
+        "{set}"
+    );
+    // A second visitor gets another token; a reload keeps one's own.
+    let other = sign_in_form(&t, "/console").await;
+    assert_ne!(page.csrf, other.csrf);
+    let reload = t
+        .raw("GET", "/console", &headers(Some(&page.cookie)), vec![])
+        .await;
+    assert_eq!(csrf(&reload.text), page.csrf);
+
+    let before = (
+        rows(&t, "access_tokens").await,
+        rows(&t, "sign_in_failures").await,
+    );
+    let code = code(&secret);
+    let refused: [(Option<&str>, Option<&str>); 5] = [
+        (None, Some(&page.csrf)),
+        (Some(&page.cookie), None),
+        (Some(&page.cookie), Some(&other.csrf)),
+        (Some(&other.cookie), Some(&page.csrf)),
+        (Some("writ_console_sign_in="), Some("")),
+    ];
+    for (cookie, token) in refused {
+        let mut fields = vec![("name", "rita"), ("password", &password), ("code", &code)];
+        if let Some(token) = token {
+            fields.push(("csrf", token));
+        }
+        let r = post_console_sign_in(&t, cookie, &fields).await;
+        assert_eq!(r.status, 403, "{cookie:?} {token:?}: {}", r.text);
+        assert!(r.text.contains("security token"), "{}", r.text);
+        assert!(set_cookie_header(&r, "writ_console").is_none());
+    }
+    // Nothing changed: no token minted, no failure counted.
+    assert_eq!(
+        (
+            rows(&t, "access_tokens").await,
+            rows(&t, "sign_in_failures").await
+        ),
+        before
+    );
+    // Cookie and field together sign in.
+    let r = post_console_sign_in(
+        &t,
+        Some(&page.cookie),
+        &[
+            ("csrf", &page.csrf),
+            ("name", "rita"),
+            ("password", &password),
+            ("code", &code),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    assert_eq!(rows(&t, "access_tokens").await, before.0 + 1);
+
+    // The portal alike, and a refused post does not use up its challenge.
+    let portal = sign_in_form(&t, "/portal").await;
+    let other = sign_in_form(&t, "/portal").await;
+    let set = set_cookie_header(
+        &t.raw("GET", "/portal", &[], vec![]).await,
+        "writ_portal_sign_in",
+    )
+    .unwrap();
+    assert!(set.contains("Path=/portal;"), "{set}");
+    let challenge = challenge(&portal.text);
+    let key = t.key("us-fbi-wfo");
+    let sessions = rows(&t, "portal_sessions").await;
+    let refused: [(Option<&str>, Option<&str>); 5] = [
+        (None, Some(&portal.csrf)),
+        (Some(&portal.cookie), None),
+        (Some(&portal.cookie), Some(&other.csrf)),
+        (Some(&other.cookie), Some(&portal.csrf)),
+        // The console's token is no portal token.
+        (Some(&page.cookie), Some(&page.csrf)),
+    ];
+    for (cookie, token) in refused {
+        let r = t
+            .raw(
+                "POST",
+                "/portal/sign-in",
+                &headers(cookie),
+                portal_form(token, "us-fbi-wfo", &challenge, &key),
+            )
+            .await;
+        assert_eq!(r.status, 403, "{cookie:?} {token:?}: {}", r.text);
+        assert!(r.text.contains("security token"), "{}", r.text);
+        assert!(set_cookie_header(&r, "writ_portal").is_none());
+    }
+    assert_eq!(rows(&t, "portal_sessions").await, sessions);
+    let r = t
+        .raw(
+            "POST",
+            "/portal/sign-in",
+            &headers(Some(&portal.cookie)),
+            portal_form(Some(&portal.csrf), "us-fbi-wfo", &challenge, &key),
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    assert_eq!(rows(&t, "portal_sessions").await, sessions + 1);
+}
+
+#[tokio::test]
+async fn sign_in_cookies_are_secure_when_configured() {
+    let t = TestApp::start_with(writ_server::ServerConfig {
+        rate_limit: 0,
+        secure_cookies: true,
+        ..Default::default()
+    })
+    .await;
+    for home in ["/console", "/portal"] {
+        let r = t.raw("GET", home, &[], vec![]).await;
+        let name = format!("writ{}_sign_in", home.replace('/', "_"));
+        let set = set_cookie_header(&r, &name).unwrap();
+        assert!(
+            set.contains("; Secure")
+                && set.contains("HttpOnly")
+                && set.contains("SameSite=Strict")
+                && set.contains(&format!("Path={home};")),
+            "{set}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn console_sign_in_is_throttled_after_five_failures() {
+    let t = TestApp::start().await;
+    let (password, secret) = credentials(&t, "rita");
+    let page = sign_in_form(&t, "/console").await;
+    let attempt = |password: String| {
+        let page = &page;
+        let t = &t;
+        let code = code(&secret);
+        async move {
+            post_console_sign_in(
+                t,
+                Some(&page.cookie),
+                &[
+                    ("csrf", &page.csrf),
+                    ("name", "rita"),
+                    ("password", &password),
+                    ("code", &code),
+                ],
+            )
+            .await
+        }
+    };
+    for _ in 0..5 {
+        let r = attempt("not-the-password".into()).await;
+        assert_eq!(r.status, 401, "{}", r.text);
+    }
+    // The sixth try is refused, right password or not, with the sign-in
+    // form and a message.
+    let r = attempt(password.clone()).await;
+    assert_eq!(r.status, 429, "{}", r.text);
+    assert!(
+        r.text.contains("too many failed sign-ins") && r.text.contains("try again in 15 min"),
+        "{}",
+        r.text
+    );
+    assert!(r.text.contains("action=\"/console/sign-in\""));
+    let wait: u64 = r.headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=900).contains(&wait), "{wait}");
+    assert!(set_cookie_header(&r, "writ_console").is_none());
+    // The API says the same, as a problem.
+    let login = serde_json::json!({"name": "rita", "password": password, "code": code(&secret)});
+    let r = t
+        .raw(
+            "POST",
+            "/v1/console/tokens",
+            &[],
+            login.to_string().into_bytes(),
+        )
+        .await;
+    let problem = r.assert_problem(429);
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("too many failed sign-ins"),
+        "{problem}"
+    );
+    assert!(r.headers.contains_key("retry-after"));
+    // Other names are not held back.
+    sign_in(&t, "alex").await;
+}
+
+#[tokio::test]
+async fn console_sessions_expire_twelve_hours_after_sign_in() {
+    use writ_gateway::auth::{CONSOLE_SESSION, CONSOLE_SESSION_SECONDS};
+    let t = TestApp::start().await;
+    let case = new_warrant(&t, "PAGES-EXPIRY").await;
+    // Sessions opened as if rita had signed in a while ago.
+    let opened = |age: i64| {
+        let t = &t;
+        async move {
+            let token = format!("writ_pat_session_aged_{age}");
+            t.app
+                .gateway()
+                .store()
+                .insert_token(&writ_store::TokenRow {
+                    token_hash: writ_gateway::canonical::sha256_hex(token.as_bytes()),
+                    user_name: "rita".into(),
+                    label: CONSOLE_SESSION.into(),
+                    created_at: Timestamp::now().as_second() - age,
+                })
+                .await
+                .unwrap();
+            Console {
+                cookie: format!("writ_console={token}"),
+                // What the pages derive from the session secret.
+                csrf: writ_gateway::canonical::sha256_hex(format!("writ-csrf\n{token}").as_bytes())
+                    [..32]
+                    .to_owned(),
+            }
+        }
+    };
+    let recent = opened(CONSOLE_SESSION_SECONDS - 60).await;
+    let stale = opened(CONSOLE_SESSION_SECONDS + 1).await;
+    let home = t
+        .raw("GET", "/console", &headers(Some(&recent.cookie)), vec![])
+        .await;
+    assert!(home.text.contains("rita (reviewer)"), "{}", home.text);
+    assert_eq!(csrf(&home.text), recent.csrf);
+    // Twelve hours on, the cookie signs nobody in: the sign-in form, and a
+    // form post goes back to it and changes nothing.
+    let before = t.state().await;
+    let home = t
+        .raw("GET", "/console", &headers(Some(&stale.cookie)), vec![])
+        .await;
+    assert!(
+        home.text.contains("action=\"/console/sign-in\""),
+        "{}",
+        home.text
+    );
+    assert!(!home.text.contains("rita (reviewer)"));
+    let r = act(&t, &stale, &case, "approve", &[]).await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    assert_eq!(r.headers["location"], "/console");
+    assert_eq!(t.state().await, before);
+    assert_eq!(case_status(&t, &case).await, "in_review");
+    // Nor does it work as a bearer token on the API.
+    let token = stale.cookie.split_once('=').unwrap().1;
+    t.raw(
+        "GET",
+        "/v1/review/queue",
+        &[("authorization".into(), format!("Bearer {token}"))],
+        vec![],
+    )
+    .await
+    .assert_problem(401);
+    // The recent one still acts.
+    let r = act(&t, &recent, &case, "approve", &[]).await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    assert_eq!(
+        r.headers["location"],
+        format!("/console/cases/{case}?done=approve").as_str()
+    );
 }

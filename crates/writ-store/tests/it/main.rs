@@ -288,7 +288,15 @@ async fn users(s: &Store) {
     })
     .await
     .unwrap();
-    assert_eq!(s.token_user("h1").await.unwrap().unwrap().name, "rita");
+    let held = s.token_user("h1").await.unwrap().unwrap();
+    assert_eq!(
+        (
+            held.user.name.as_str(),
+            held.label.as_str(),
+            held.created_at
+        ),
+        ("rita", "cli", 1)
+    );
     assert!(s.revoke_token("h1", 2).await.unwrap());
     assert!(!s.revoke_token("h1", 3).await.unwrap());
     assert!(s.token_user("h1").await.unwrap().is_none());
@@ -410,3 +418,54 @@ async fn portal_challenges_and_sessions(s: &Store) {
     assert_eq!(s.portal_session("unknown", 500).await.unwrap(), None);
 }
 both!(portal_state_is_shared, portal_challenges_and_sessions);
+
+async fn sign_in_failures(s: &Store) {
+    // Newest first, only those after `since`, at most `limit`.
+    for at in [100, 200, 300, 400] {
+        s.record_sign_in_failure("n1", at, 0).await.unwrap();
+    }
+    s.record_sign_in_failure("n2", 350, 0).await.unwrap();
+    assert_eq!(
+        s.recent_sign_in_failures("n1", 0, 10).await.unwrap(),
+        [400, 300, 200, 100]
+    );
+    assert_eq!(
+        s.recent_sign_in_failures("n1", 200, 10).await.unwrap(),
+        [400, 300]
+    );
+    assert_eq!(
+        s.recent_sign_in_failures("n1", 0, 3).await.unwrap(),
+        [400, 300, 200]
+    );
+    assert!(
+        s.recent_sign_in_failures("nobody", 0, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Recording forgets every failure before the horizon, of any name.
+    s.record_sign_in_failure("n3", 500, 300).await.unwrap();
+    assert_eq!(
+        s.recent_sign_in_failures("n1", 0, 10).await.unwrap(),
+        [400, 300]
+    );
+    assert_eq!(s.recent_sign_in_failures("n2", 0, 10).await.unwrap(), [350]);
+    let rows: i64 = sqlx::query("SELECT COUNT(*) FROM sign_in_failures")
+        .fetch_one(s.pool())
+        .await
+        .unwrap()
+        .try_get(0)
+        .unwrap();
+    assert_eq!(rows, 4);
+    // Clearing one name leaves the others.
+    s.clear_sign_in_failures("n1").await.unwrap();
+    assert!(
+        s.recent_sign_in_failures("n1", 0, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(s.recent_sign_in_failures("n2", 0, 10).await.unwrap(), [350]);
+    assert_eq!(s.recent_sign_in_failures("n3", 0, 10).await.unwrap(), [500]);
+}
+both!(sign_in_failures_are_shared_and_bounded, sign_in_failures);
