@@ -8,7 +8,10 @@
 # $WRIT. Each run gets a fresh database on the server. All servers run on this
 # machine, so on a small machine the second server competes with the first
 # (and with PostgreSQL) for the same cores: the ratio shows what sharing
-# costs here, not what a second machine would add.
+# costs here, not what a second machine would add. With PIN_CPUS=1 each
+# server is held to one core of its own (the first server to core 0, the
+# second to core 1), as if each had a machine of one core; PostgreSQL and
+# the load generator still float over all cores.
 set -euo pipefail
 pg=${1:?usage: $0 POSTGRES_URL [ORDERS] [CLIENTS]}
 orders=${2:-4000}
@@ -21,9 +24,12 @@ cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done; rm
 trap cleanup EXIT
 
 # Starts a server; sets $url.
-start() { # data database objects [--demo]
-    local log="$1.log"
-    "$writ" serve --listen 127.0.0.1:0 --rate-limit 0 --data "$1" --database "$2" --objects "$3" ${4:-} \
+start() { # cpu data database objects [--demo]
+    local cpu=$1
+    shift
+    local log="$1.log" pin=()
+    if [ -n "${PIN_CPUS:-}" ]; then pin=(taskset -c "$((cpu % $(nproc)))"); fi
+    "${pin[@]}" "$writ" serve --listen 127.0.0.1:0 --rate-limit 0 --data "$1" --database "$2" --objects "$3" ${4:-} \
         >/dev/null 2>"$log" &
     pids+=($!)
     url=""
@@ -41,9 +47,9 @@ run() { # n
     local n=$1 db="writ_bench_$(date +%s%N)"
     psql "$pg" -qc "CREATE DATABASE $db" >/dev/null
     local urls=()
-    start "$tmp/$n-a" "$base/$db" "$tmp/$n-objects" --demo; urls+=("$url")
+    start 0 "$tmp/$n-a" "$base/$db" "$tmp/$n-objects" --demo; urls+=("$url")
     for i in $(seq 2 "$n"); do
-        start "$tmp/$n-$i" "$base/$db" "$tmp/$n-objects"; urls+=("$url")
+        start "$((i - 1))" "$tmp/$n-$i" "$base/$db" "$tmp/$n-objects"; urls+=("$url")
     done
     local list
     list=$(IFS=,; echo "${urls[*]}")
