@@ -12,6 +12,13 @@ start_postgres() {
         for d in /usr/lib/postgresql/*/bin; do [ -x "$d/initdb" ] && bin="$d"; done
     fi
     [ -n "$bin" ] || return 0
+    export WRIT_TEST_POSTGRES="postgres://writ@127.0.0.1:55432/postgres"
+    # A cluster left running by an earlier run on this machine: use it.
+    if "$bin/psql" "$WRIT_TEST_POSTGRES" -qAtc "SELECT 1" >/dev/null 2>&1; then
+        echo "PostgreSQL for tests (already running): $WRIT_TEST_POSTGRES"
+        return 0
+    fi
+    unset WRIT_TEST_POSTGRES
     id postgres >/dev/null 2>&1 || return 0
     PG_DIR=$(mktemp -d)
     chown postgres "$PG_DIR"

@@ -5,23 +5,33 @@
 # `stop_s3` stops it. Never fails the run by itself: without it the S3 tests
 # say that they were skipped, or fail when WRIT_CI=1.
 
-start_s3() {
-    local venv="${WRIT_CI_CACHE:-$HOME/.cache/writ-ci}/moto"
-    if [ ! -x "$venv/bin/moto_server" ]; then
-        python3 -m venv "$venv" || return 0
-        "$venv/bin/pip" install -q "moto[server]>=5,<6" || return 0
-    fi
-    local port=55440
-    S3_LOG=$(mktemp)
-    "$venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"$S3_LOG" 2>&1 &
-    S3_PID=$!
-    for _ in $(seq 1 100); do
-        if python3 - "$port" <<'PY' 2>/dev/null; then break; fi
+# Whether something listens on a local port.
+port_open() {
+    python3 - "$1" <<'PY' 2>/dev/null
 import socket, sys
 socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=0.2).close()
 PY
-        sleep 0.1
-    done
+}
+
+start_s3() {
+    local venv="${WRIT_CI_CACHE:-$HOME/.cache/writ-ci}/moto"
+    local port=55440
+    if port_open "$port"; then
+        # One left running by an earlier run on this machine.
+        echo "port $port is taken: using the S3 server already there"
+    else
+        if [ ! -x "$venv/bin/moto_server" ]; then
+            python3 -m venv "$venv" || return 0
+            "$venv/bin/pip" install -q "moto[server]>=5,<6" || return 0
+        fi
+        S3_LOG=$(mktemp)
+        "$venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"$S3_LOG" 2>&1 &
+        S3_PID=$!
+        for _ in $(seq 1 100); do
+            port_open "$port" && break
+            sleep 0.1
+        done
+    fi
     export WRIT_TEST_S3="http://127.0.0.1:$port"
     export AWS_ACCESS_KEY_ID=writ-test AWS_SECRET_ACCESS_KEY=writ-test AWS_REGION=us-east-1
     export AWS_ENDPOINT="$WRIT_TEST_S3" AWS_ALLOW_HTTP=true
