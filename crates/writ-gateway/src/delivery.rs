@@ -21,7 +21,7 @@
 //! writes an object of its own name (`<case>-<generation>-<random>.age`), so
 //! that no write ever replaces a package another attempt recorded; the
 //! package row names the one that counts, and objects no row names are
-//! swept when this server starts delivering.
+//! swept when this server starts delivering, and hourly while it does.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::future::Future;
@@ -101,6 +101,9 @@ impl DeliveryConfig {
 /// How old an object no package row names must be before the sweep
 /// deletes it: younger ones may be an upload whose row is being written.
 const ORPHAN_AGE_SECS: i64 = 3600;
+
+/// How often the delivering server sweeps the packages.
+const SWEEP_EVERY: Duration = Duration::from_secs(3600);
 
 pub(crate) struct Delivery {
     config: DeliveryConfig,
@@ -259,18 +262,19 @@ impl Gateway {
             return;
         };
         tokio::pin!(stop);
-        // Swept since this server last became the one that delivers.
-        let mut swept = false;
+        // When this server last swept, since it last became the one that
+        // delivers.
+        let mut swept: Option<std::time::Instant> = None;
         loop {
             if !active() {
-                swept = false;
+                swept = None;
                 tokio::select! {
                     _ = &mut stop => return,
                     _ = tokio::time::sleep(delivery.config.tick) => continue,
                 }
             }
-            if !swept {
-                swept = true;
+            if swept.is_none_or(|at| at.elapsed() >= SWEEP_EVERY) {
+                swept = Some(std::time::Instant::now());
                 if let Err(e) = self.sweep_packages(Timestamp::now()).await {
                     complain!("cannot sweep the packages: {e}");
                 }
@@ -628,7 +632,7 @@ impl Gateway {
     /// upload whose row was never written) once they are an hour old, and
     /// packages left in the work folder by an interrupted upload.
     /// Returns how many objects it deleted. Runs each time this server
-    /// becomes the one that delivers.
+    /// becomes the one that delivers, and every hour while it is.
     pub async fn sweep_packages(&self, now: Timestamp) -> Result<usize> {
         let delivery = self.delivery()?.clone();
         let _one = delivery.running.lock().await;
