@@ -16,7 +16,6 @@ mod ui;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 pub fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -81,22 +80,5 @@ pub fn database_args(database: &Option<String>) -> Vec<&str> {
 
 /// A new, empty database on the PostgreSQL server at `url`; its URL.
 pub async fn fresh_database(url: &str) -> String {
-    use sqlx::Connection as _;
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let mut admin = sqlx::PgConnection::connect(url).await.unwrap();
-    let name = format!(
-        "writ_cli_{}_{}_{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_millis(),
-        NEXT.fetch_add(1, Ordering::SeqCst)
-    );
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    let _ = admin.close().await;
-    format!("{}/{name}", url.rsplit_once('/').unwrap().0)
+    writ_testdb::fresh_database(url, "writ_cli").await
 }

@@ -19,22 +19,7 @@ fn fresh_database() -> Option<String> {
         eprintln!("skipped the PostgreSQL run: set WRIT_TEST_POSTGRES to a server URL");
         return None;
     };
-    let name = format!(
-        "writ_connect_{}",
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    );
-    block_on(async {
-        sqlx::any::install_default_drivers();
-        let admin = sqlx::AnyPool::connect(&url).await.unwrap();
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&admin)
-            .await
-            .unwrap();
-    });
-    Some(format!("{}/{name}", url.rsplit_once('/').unwrap().0))
+    Some(block_on(writ_testdb::fresh_database(&url, "writ_connect")))
 }
 
 #[test]

@@ -37,22 +37,8 @@ async fn start() -> T {
 /// A new database on the PostgreSQL server named by `WRIT_TEST_DATABASE`
 /// (`.ci/run` runs this test binary a second time that way); `None`: SQLite.
 async fn test_database() -> Option<String> {
-    use sqlx::Connection as _;
     let url = std::env::var("WRIT_TEST_DATABASE").ok()?;
-    let mut admin = sqlx::PgConnection::connect(&url).await.unwrap();
-    let name = format!(
-        "writ_gateway_{}_{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    );
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    Some(format!("{}/{name}", url.rsplit_once('/').unwrap().0))
+    Some(writ_testdb::fresh_database(&url, "writ_gateway").await)
 }
 
 fn user(name: &str, role: Role) -> User {

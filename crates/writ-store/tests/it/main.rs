@@ -28,22 +28,10 @@ async fn postgres() -> Option<Fresh> {
         eprintln!("skipped the PostgreSQL run: set WRIT_TEST_POSTGRES to a server URL");
         return None;
     };
-    sqlx::any::install_default_drivers();
-    let admin = sqlx::AnyPool::connect(&url).await.unwrap();
-    let name = format!(
-        "writ_test_{}",
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    );
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&admin)
-        .await
-        .unwrap();
-    let base = url.rsplit_once('/').unwrap().0;
     Some(Fresh {
-        store: Store::open(&format!("{base}/{name}")).await.unwrap(),
+        store: Store::open(&writ_testdb::fresh_database(&url, "writ_store").await)
+            .await
+            .unwrap(),
         _dir: None,
     })
 }

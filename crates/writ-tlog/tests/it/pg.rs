@@ -27,19 +27,7 @@ fn postgres() -> Option<String> {
 }
 
 async fn fresh(url: &str) -> String {
-    let mut admin = sqlx::PgConnection::connect(url).await.unwrap();
-    let name = format!(
-        "writ_tlog_{}",
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    );
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    format!("{}/{name}", url.rsplit_once('/').unwrap().0)
+    writ_testdb::fresh_database(url, "writ_tlog").await
 }
 
 /// The lease, once the previous holder's session has ended (at most 10 s).
