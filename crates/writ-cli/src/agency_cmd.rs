@@ -133,14 +133,14 @@ pub fn run(cmd: AgencyCommand) -> anyhow::Result<ExitCode> {
             AgencyCommand::Verify { store, id } => {
                 gateway(&store)
                     .await?
-                    .set_agency_status(&id, "verified", &store.actor)
+                    .set_agency_status(&id, writ_model::AgencyStatus::Verified, &store.actor)
                     .await?;
                 eprintln!("agency `{id}` verified");
             }
             AgencyCommand::Suspend { store, id } => {
                 gateway(&store)
                     .await?
-                    .set_agency_status(&id, "suspended", &store.actor)
+                    .set_agency_status(&id, writ_model::AgencyStatus::Suspended, &store.actor)
                     .await?;
                 eprintln!("agency `{id}` suspended");
             }

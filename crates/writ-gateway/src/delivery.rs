@@ -30,9 +30,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use writ_connect::{Connector, Holds, Job, Scope};
-use writ_model::{Category, Decision, Order, Status, Timestamp};
+use writ_model::{CaseStatus, Category, Decision, PackageState, Status, Timestamp};
 use writ_seal::{PackageHeader, Recipient};
-use writ_store::{CaseRow, DueColumn, Fulfilled, HoldRow, PackageRow};
+use writ_store::{Case, CaseRow, DueColumn, Fulfilled, HoldRow, PackageRow};
 use writ_tlog::storage::{LocalDir, ObjectReader, ObjectStorage};
 
 use crate::events::{self, CaseContext};
@@ -148,15 +148,11 @@ impl Pass {
 /// only once a second person confirmed (`approved` or `narrowed`); nothing
 /// while an emergency is unverified, and nothing of a rejected or withdrawn
 /// case.
-pub fn releasable(status: &str, decision: &Decision) -> BTreeSet<(String, Category)> {
-    if decision.codes().contains(&"emergency_unverified") {
+pub fn releasable(status: CaseStatus, decision: &Decision) -> BTreeSet<(String, Category)> {
+    if decision.awaits_callback() || !status.may_release() {
         return BTreeSet::new();
     }
-    let content_confirmed = match status {
-        "approved" | "narrowed" => true,
-        "decided" | "in_review" => false,
-        _ => return BTreeSet::new(),
-    };
+    let content_confirmed = status.is_confirmed();
     decision
         .decisions
         .iter()
@@ -201,21 +197,19 @@ fn released_part(decision: &Decision, pairs: &BTreeSet<(String, Category)>) -> D
     d
 }
 
-fn context<'a>(row: &'a CaseRow, order: &'a Order, country: Option<&'a str>) -> CaseContext<'a> {
+fn context<'a>(case: &'a Case, country: Option<&'a str>) -> CaseContext<'a> {
     CaseContext {
-        case_id: &row.id,
-        order,
-        order_sha256: &row.order_sha256,
-        submitter: &row.agency_id,
+        case_id: &case.id,
+        order: &case.order,
+        order_sha256: &case.order_sha256,
+        submitter: &case.signer,
         country,
     }
 }
 
 /// A stored case with what its log events need.
 struct Loaded {
-    row: CaseRow,
-    order: Order,
-    decision: Decision,
+    case: Case,
     country: Option<String>,
     /// Whether its events are held back now.
     defer: bool,
@@ -223,7 +217,7 @@ struct Loaded {
 
 impl Loaded {
     fn ctx(&self) -> CaseContext<'_> {
-        context(&self.row, &self.order, self.country.as_deref())
+        context(&self.case, self.country.as_deref())
     }
 }
 
@@ -330,14 +324,14 @@ impl Gateway {
         }
         for p in self
             .store()
-            .packages_due("sealed", DueColumn::AvailableAt, epoch(now), 64)
+            .packages_due(PackageState::Sealed, DueColumn::AvailableAt, epoch(now), 64)
             .await?
         {
             pass.made_available += usize::from(self.make_available(&p, now).await?);
         }
         for p in self
             .store()
-            .packages_due("ready", DueColumn::ExpiresAt, epoch(now), 64)
+            .packages_due(PackageState::Ready, DueColumn::ExpiresAt, epoch(now), 64)
             .await?
         {
             pass.expired += usize::from(self.expire(&p, now).await?);
@@ -398,8 +392,8 @@ impl Gateway {
     /// was sealed.
     async fn fulfil(&self, row: &CaseRow) -> Result<bool> {
         let delivery = self.delivery()?.clone();
-        let order: Order = serde_json::from_str(&row.order_json)?;
-        let decision: Decision = serde_json::from_str(&row.decision)?;
+        let case = Case::from_row(row)?;
+        let (order, decision) = (&case.order, &case.decision);
         let now = Timestamp::now();
 
         // 1. Holds.
@@ -434,7 +428,7 @@ impl Gateway {
             None => BTreeSet::new(),
         };
         let mut pairs = before.clone();
-        pairs.extend(releasable(&row.status, &decision));
+        pairs.extend(releasable(case.status, decision));
         if pairs == before {
             self.store()
                 .save_fulfilment(&Fulfilled {
@@ -518,12 +512,12 @@ impl Gateway {
         let ready = available <= now;
         let mut evs = Vec::new();
         if ready {
-            let country = self.country_of(&order).await?;
-            let ctx = context(row, &order, country.as_deref());
-            let defer = self.defer_for(&row.id, &order, &decision).await?;
+            let country = self.signer_country(&case.signer).await?;
+            let ctx = context(&case, country.as_deref());
+            let defer = self.defer_for(&row.id, order, decision).await?;
             evs.push(events::disclosed(
                 &ctx,
-                &released_part(&decision, &pairs),
+                &released_part(decision, &pairs),
                 &collected.sealed.sha256,
                 generation,
                 now,
@@ -538,7 +532,11 @@ impl Gateway {
             pairs: pairs_json(&pairs)?,
             sha256: collected.sealed.sha256.clone(),
             size: i64::try_from(collected.sealed.size).unwrap_or(i64::MAX),
-            state: if ready { "ready" } else { "sealed" }.to_owned(),
+            state: if ready {
+                PackageState::Ready
+            } else {
+                PackageState::Sealed
+            },
             available_at: epoch(available),
             expires_at: epoch(available).saturating_add(ttl),
             created_at: epoch(now),
@@ -560,17 +558,15 @@ impl Gateway {
 
     /// A case by id, loaded for its events; `None` if it is gone.
     async fn load(&self, case_id: &str) -> Result<Option<Loaded>> {
-        let Some(row) = self.store().case(case_id).await? else {
+        let Some(case) = self.store().load_case(case_id).await? else {
             return Ok(None);
         };
-        let order: Order = serde_json::from_str(&row.order_json)?;
-        let decision: Decision = serde_json::from_str(&row.decision)?;
-        let country = self.country_of(&order).await?;
-        let defer = self.defer_for(&row.id, &order, &decision).await?;
+        let country = self.signer_country(&case.signer).await?;
+        let defer = self
+            .defer_for(&case.id, &case.order, &case.decision)
+            .await?;
         Ok(Some(Loaded {
-            row,
-            order,
-            decision,
+            case,
             country,
             defer,
         }))
@@ -585,7 +581,7 @@ impl Gateway {
         let pairs = parse_pairs(&p.pairs)?;
         let event = events::disclosed(
             &c.ctx(),
-            &released_part(&c.decision, &pairs),
+            &released_part(&c.case.decision, &pairs),
             &p.sha256,
             p.generation,
             now,
@@ -593,7 +589,13 @@ impl Gateway {
         )?;
         Ok(self
             .store()
-            .move_package(&p.case_id, p.generation, "sealed", "ready", &[event])
+            .move_package(
+                &p.case_id,
+                p.generation,
+                PackageState::Sealed,
+                PackageState::Ready,
+                &[event],
+            )
             .await?)
     }
 
@@ -606,7 +608,13 @@ impl Gateway {
         let event = events::expired(&c.ctx(), now, c.defer)?;
         let moved = self
             .store()
-            .move_package(&p.case_id, p.generation, "ready", "expired", &[event])
+            .move_package(
+                &p.case_id,
+                p.generation,
+                PackageState::Ready,
+                PackageState::Expired,
+                &[event],
+            )
             .await?;
         if moved {
             delete_quietly(&*delivery.config.packages, &p.object).await;
@@ -680,7 +688,7 @@ impl Gateway {
                 .store()
                 .package(case)
                 .await?
-                .is_some_and(|p| p.object == object && p.state != "expired")
+                .is_some_and(|p| p.object == object && p.state != PackageState::Expired)
             {
                 return Ok(true);
             }
@@ -691,9 +699,16 @@ impl Gateway {
     /// The package of `case_id` for the agency that owns it.
     pub async fn agency_package(&self, agency: &str, case_id: &str) -> Result<PackageFile> {
         let not_found = || GatewayError::NotFound(format!("case `{case_id}`"));
-        let row = self.store().case(case_id).await?.ok_or_else(not_found)?;
-        if row.agency_id != agency {
+        let case = self.store().load_case(case_id).await?.ok_or_else(not_found)?;
+        if case.signer != agency {
             return Err(not_found());
+        }
+        // Suspension means nothing leaves; the package stays, with its
+        // deadline, in case the production is still legally compelled.
+        if !self.agency_may_be_served(agency).await? {
+            return Err(GatewayError::Forbidden(format!(
+                "agency `{agency}` is not verified in the registry; no package is served to it"
+            )));
         }
         if self.delivery().is_err() {
             return Err(GatewayError::NotFound(format!(
@@ -705,15 +720,15 @@ impl Gateway {
                 "a package for case `{case_id}` (none is ready yet)"
             )));
         };
-        match p.state.as_str() {
-            "ready" => {}
-            "sealed" => {
+        match p.state {
+            PackageState::Ready => {}
+            PackageState::Sealed => {
                 return Err(GatewayError::Conflict(format!(
                     "the package of case `{case_id}` is available from {}",
                     from_epoch(p.available_at)?
                 )));
             }
-            _ => {
+            PackageState::Expired => {
                 return Err(GatewayError::Gone(format!(
                     "the package of case `{case_id}` expired at {} and was deleted",
                     from_epoch(p.expires_at)?

@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Value, json};
-use writ_model::{Decision, Instrument, Order, Status, Timestamp};
+use writ_model::{Decision, EventState, Instrument, Order, Status, Timestamp};
 use writ_store::NewEvent;
 
 use crate::canonical;
@@ -23,7 +23,8 @@ pub struct CaseContext<'a> {
     pub order_sha256: &'a str,
     /// The agency whose key signed the order.
     pub submitter: &'a str,
-    /// The issuing country (the order's agency's, when registered).
+    /// The requester's country: the registry entry of the agency whose key
+    /// signed the order (what the order claims is in the commitments).
     pub country: Option<&'a str>,
 }
 
@@ -126,7 +127,13 @@ fn entry(
         kind: kind.to_owned(),
         entry: canonical::to_string(&value),
         private: canonical::to_string(&private),
-        state: if defer { "deferred" } else { "pending" }.to_owned(),
+        state: if defer {
+            EventState::Deferred
+        } else {
+            EventState::Pending
+        }
+        .as_str()
+        .to_owned(),
         created_at: at.as_second(),
     }
 }
@@ -176,23 +183,23 @@ fn figures(ctx: &CaseContext<'_>, d: &Decision) -> (usize, usize, BTreeMap<Strin
     (accounts.len(), abroad.len(), granted)
 }
 
-/// Whether an outcome ends the case.
-pub fn ends_case(d: &Decision) -> bool {
-    matches!(
-        d.outcome,
-        writ_model::Outcome::Reject | writ_model::Outcome::NoData
-    )
-}
-
-/// `decided`: the engine decides (or decides again).
+/// `decided`: the engine decides (or decides again). An order refused at
+/// step 1 has no pairs; its `accounts` and `accounts_abroad` are still
+/// counted, from `resolved` (what its targets resolve to).
 pub fn decided(
     ctx: &CaseContext<'_>,
     d: &Decision,
+    resolved: Option<(usize, usize)>,
     at: Timestamp,
     defer: bool,
 ) -> Result<NewEvent> {
     let (commitments, private) = commitments(ctx, Some(d), None)?;
-    let (accounts, accounts_abroad, granted) = figures(ctx, d);
+    let (mut accounts, mut accounts_abroad, granted) = figures(ctx, d);
+    if d.decisions.is_empty()
+        && let Some((a, abroad)) = resolved
+    {
+        (accounts, accounts_abroad) = (a, abroad);
+    }
     let due_hour = if defer {
         d.due_at.floor_day()
     } else {
@@ -206,7 +213,7 @@ pub fn decided(
         "granted": granted,
         "due_hour": due_hour,
     });
-    if ends_case(d)
+    if d.ends_case()
         && let Some(map) = public.as_object_mut()
     {
         map.insert("on_time".to_owned(), json!(at <= d.due_at));
@@ -457,7 +464,7 @@ pub fn registry(
         kind: "registry".to_owned(),
         entry: canonical::to_string(&value),
         private: canonical::to_string(&json!({"salts": [salt], "details": [details]})),
-        state: "pending".to_owned(),
+        state: EventState::Pending.as_str().to_owned(),
         created_at: at.as_second(),
     })
 }

@@ -8,12 +8,14 @@ use serde::Serialize;
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 use writ_model::{
-    Account, Agency, Decision, DecisionInput, InputError, Order, Outcome, PriorHold, Status,
-    Timestamp, parse,
+    Account, Agency, AgencyStatus, CaseStatus, Decision, DecisionInput, InputError, Order,
+    PriorHold, ReasonCode, Status, Timestamp, parse,
 };
-use writ_store::{CaseChange, CaseRow, HoldRow, Intake, NewCase, Store, StoreError};
+use writ_store::{Case, CaseRow, HoldRow, Intake, NewCase, Store, StoreError};
 
 use crate::events::{self, CaseContext};
+use crate::lifecycle::{Action, Actor, resolved_figures};
+use crate::read::Flag;
 use crate::{Gateway, GatewayError, Result, canonical, epoch, from_epoch, random_bytes};
 
 /// The most new cases committed in one transaction.
@@ -88,7 +90,7 @@ pub struct Submitted {
 pub struct CaseView {
     pub case: String,
     pub reference: String,
-    pub status: String,
+    pub status: CaseStatus,
     pub received_at: Timestamp,
     pub decision: Decision,
     /// For an emergency request: how long it has waited.
@@ -101,19 +103,22 @@ pub struct CaseView {
     pub flags: Vec<&'static str>,
 }
 
-/// The review flags a decision raises.
-fn flags(decision: &Decision) -> Vec<&'static str> {
-    let codes = decision.codes();
-    let mut flags = Vec::new();
-    if codes.contains(&"indefinite_gag") || codes.contains(&"long_gag") {
-        flags.push("challenge_gag");
-    }
-    for code in ["emergency_unverified", "new_requester"] {
-        if codes.contains(&code) {
-            flags.push(code);
+/// The review flags a decision raises, by their API names: derived from the
+/// one flag rule (`read::flags`), from the decision alone.
+pub fn flags(decision: &Decision) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    for f in crate::read::flags(decision, None, Timestamp::now()) {
+        let name = match f {
+            Flag::IndefiniteGag | Flag::LongGag => "challenge_gag",
+            Flag::UnverifiedEmergency => ReasonCode::EMERGENCY_UNVERIFIED,
+            Flag::NewRequester => ReasonCode::NEW_REQUESTER,
+            Flag::DataAbroad | Flag::ConflictOfLaws => continue,
+        };
+        if !out.contains(&name) {
+            out.push(name);
         }
     }
-    flags
+    out
 }
 
 /// The clock of an emergency request, from receipt to the recorded callback
@@ -129,49 +134,27 @@ pub struct EmergencyClock {
 }
 
 impl CaseView {
-    pub fn from_row(row: &CaseRow) -> Result<Self> {
-        let received_at = from_epoch(row.created_at)?;
-        let decision: Decision = serde_json::from_str(&row.decision)?;
-        let emergency_clock = if row.emergency != 0 {
-            let order: Order = serde_json::from_str(&row.order_json)?;
-            let verified_at = order
-                .emergency
-                .and_then(|e| e.callback)
-                .and_then(|c| c.verified_at);
+    pub fn of(case: &Case) -> Result<Self> {
+        let received_at = case.received_at;
+        let emergency_clock = case.order.emergency.as_ref().map(|e| {
+            let verified_at = e.callback.as_ref().and_then(|c| c.verified_at);
             let until = verified_at.unwrap_or_else(Timestamp::now);
-            Some(EmergencyClock {
+            EmergencyClock {
                 received_at,
                 verified_at,
                 waited_seconds: until.as_second() - received_at.as_second(),
-                due_at: decision.due_at,
-            })
-        } else {
-            None
-        };
+                due_at: case.decision.due_at,
+            }
+        });
         Ok(CaseView {
-            case: row.id.clone(),
-            reference: row.reference.clone(),
-            status: row.status.clone(),
+            case: case.id.clone(),
+            reference: case.reference.clone(),
+            status: case.status,
             received_at,
-            flags: flags(&decision),
-            decision,
+            flags: flags(&case.decision),
+            decision: case.decision.clone(),
             emergency_clock,
         })
-    }
-}
-
-/// The case's status after a decision: waiting for a person when a granted
-/// `content` pair, a `review` pair or an unverified emergency is in it.
-pub(crate) fn status_after(d: &Decision) -> &'static str {
-    let needs_person = d.decisions.iter().any(|p| {
-        p.status == Status::Review
-            || (p.status == Status::Grant && p.category == writ_model::Category::Content)
-    }) || d.reasons.iter().any(|r| r.code == "emergency_unverified")
-        || d.outcome == Outcome::Review;
-    if needs_person && !events::ends_case(d) {
-        "in_review"
-    } else {
-        "decided"
     }
 }
 
@@ -208,10 +191,12 @@ impl Gateway {
         let now = Timestamp::now();
         let input = self.decision_input(s.submitter, &order, now).await?;
         let decision = self.engine().decide(&input);
+        // Figures are counted under the authenticated signer's country,
+        // never the one the order claims.
         let country = input
             .agencies
             .iter()
-            .find(|a| a.id.as_str() == order.agency.as_str())
+            .find(|a| a.id.as_str() == s.submitter)
             .map(|a| a.country.as_str().to_owned());
         let case_id = new_case_id()?;
         let order_sha256 = canonical::sha256_hex(s.body);
@@ -225,7 +210,13 @@ impl Gateway {
         let defer = events::deferred(&order, &decision, now);
         let mut evs = vec![
             events::received(&ctx, now, defer)?,
-            events::decided(&ctx, &decision, now, defer)?,
+            events::decided(
+                &ctx,
+                &decision,
+                Some(resolved_figures(&input, country.as_deref())),
+                now,
+                defer,
+            )?,
         ];
         let holds = holds_for(&case_id, &order, &decision, &input.prior);
         if let Some(h) = holds.first()
@@ -241,7 +232,7 @@ impl Gateway {
                 defer,
             )?);
         }
-        let status = status_after(&decision);
+        let status = decision.status_after();
         let row = CaseRow {
             id: case_id.clone(),
             agency_id: s.submitter.to_owned(),
@@ -251,7 +242,7 @@ impl Gateway {
             canonical_sha256: canonical_sha256.clone(),
             instrument: order.instrument.as_str().to_owned(),
             emergency: i64::from(order.emergency.is_some()),
-            status: status.to_owned(),
+            status: status.as_str().to_owned(),
             outcome: decision.outcome.as_str().to_owned(),
             decision: serde_json::to_string(&decision)?,
             decided_now: epoch(now),
@@ -354,74 +345,47 @@ impl Gateway {
             || self.store().has_deferred(case_id).await?)
     }
 
-    /// The issuing country: the order's agency's, when it is registered.
-    pub(crate) async fn country_of(&self, order: &Order) -> Result<Option<String>> {
-        Ok(self
-            .store()
-            .agency(order.agency.as_str())
-            .await?
-            .map(|a| a.country))
+    /// The country of the agency whose key signed an order: the country a
+    /// case is counted under, whatever the order claims.
+    pub(crate) async fn signer_country(&self, signer: &str) -> Result<Option<String>> {
+        Ok(self.agency_row(signer).await?.map(|a| a.country))
     }
 
     /// One of the agency's own cases; another agency's case is "not found".
     pub async fn agency_case(&self, agency: &str, case_id: &str) -> Result<CaseView> {
-        match self.store().case(case_id).await? {
-            Some(row) if row.agency_id == agency => CaseView::from_row(&row),
+        match self.store().load_case(case_id).await? {
+            Some(case) if case.signer == agency => CaseView::of(&case),
             _ => Err(GatewayError::NotFound(format!("case `{case_id}`"))),
         }
     }
 
     pub async fn agency_cases(&self, agency: &str, limit: i64) -> Result<Vec<CaseView>> {
         self.store()
-            .cases_for_agency(agency, limit)
+            .agency_cases(agency, limit)
             .await?
             .iter()
-            .map(CaseView::from_row)
+            .map(CaseView::of)
             .collect()
     }
 
     /// The agency withdraws its order; a case that has ended cannot be.
     pub async fn withdraw(&self, agency: &str, case_id: &str) -> Result<CaseView> {
-        let row = match self.store().case(case_id).await? {
-            Some(row) if row.agency_id == agency => row,
-            _ => return Err(GatewayError::NotFound(format!("case `{case_id}`"))),
-        };
-        let decision: Decision = serde_json::from_str(&row.decision)?;
-        if matches!(
-            row.status.as_str(),
-            "withdrawn" | "rejected" | "approved" | "narrowed"
-        ) || (row.status == "decided" && events::ends_case(&decision))
-        {
-            return Err(GatewayError::Conflict(format!(
-                "case `{case_id}` is {} and cannot be withdrawn",
-                row.status
-            )));
-        }
-        let order: Order = serde_json::from_str(&row.order_json)?;
-        let now = Timestamp::now();
-        let country = self.country_of(&order).await?;
-        let ctx = CaseContext {
-            case_id: &row.id,
-            order: &order,
-            order_sha256: &row.order_sha256,
-            submitter: &row.agency_id,
-            country: country.as_deref(),
-        };
-        let defer = self.defer_for(&row.id, &order, &decision).await?;
-        let change = CaseChange {
-            case_id: row.id.clone(),
-            expected_version: row.version,
-            status: "withdrawn".into(),
-            outcome: row.outcome.clone(),
-            decision: row.decision.clone(),
-            order_json: row.order_json.clone(),
-            at: epoch(now),
-            events: vec![events::withdrawn(&ctx, now, defer)?],
-            ..CaseChange::default()
-        };
-        self.store().update_case(&change).await.map_err(conflict)?;
-        self.events_written();
+        self.change(Actor::Agency(agency), case_id, Action::Withdraw)
+            .await?;
         self.agency_case(agency, case_id).await
+    }
+
+    /// Whether an agency may be served now (packages, portal sessions):
+    /// only a `verified` registry entry. A suspended or pending agency's
+    /// orders are still recorded and refused by the policy. Read from the
+    /// case store, not the cache, so that a suspension recorded by any
+    /// server takes effect at the next request.
+    pub async fn agency_may_be_served(&self, agency: &str) -> Result<bool> {
+        Ok(self
+            .store()
+            .agency(agency)
+            .await?
+            .is_some_and(|a| AgencyStatus::parse(&a.status) == Some(AgencyStatus::Verified)))
     }
 }
 

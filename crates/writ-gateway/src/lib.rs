@@ -8,9 +8,10 @@
 //! given only once the events are durable; a publisher then sequences them
 //! into the transparency log through an [`EventSink`].
 //!
-//! Case lifecycle: `received` → `decided` → `in_review` → `approved` /
-//! `narrowed` / `rejected` / `withdrawn`. A decision that needs no person
-//! leaves the case `decided`.
+//! Case lifecycle (`writ_model::CaseStatus`): `decided` or `in_review` at
+//! intake, then `approved` / `narrowed` / `rejected` / `withdrawn`. Every
+//! change after intake goes through [`Gateway::change`] with a typed
+//! [`lifecycle::Action`]; the pages read through [`read`].
 
 pub mod auth;
 mod cache;
@@ -19,7 +20,9 @@ pub mod delivery;
 pub mod demo;
 pub mod events;
 mod intake;
+pub mod lifecycle;
 pub mod notice;
+pub mod read;
 pub mod registry;
 pub mod review;
 pub mod sink;
@@ -29,7 +32,8 @@ use std::sync::Arc;
 use writ_model::{Decision, DecisionInput, InputError};
 use writ_store::{Store, StoreError};
 
-pub use intake::{Submission, Submitted};
+pub use intake::{CaseView, Submission, Submitted};
+pub use lifecycle::{Action, Actor};
 pub use sink::{EventSink, OutboxOnly, SinkError, TlogSink};
 
 /// The policy engine, as the gateway sees it: a pure function.

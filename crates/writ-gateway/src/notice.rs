@@ -26,8 +26,10 @@ use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::Sha256;
-use writ_model::{Decision, NotifyWhen, Order, Timestamp};
-use writ_store::{CaseRow, EventRow};
+use writ_model::{
+    Category, Decision, EventState, Instrument, NoticeState, NotifyWhen, Timestamp,
+};
+use writ_store::{Case, EventRow};
 
 use crate::events::{self, CaseContext};
 use crate::{Gateway, GatewayError, Result, epoch, random_bytes};
@@ -165,69 +167,89 @@ fn emergency_over(events: &[EventRow]) -> bool {
 }
 
 impl Gateway {
-    /// Sends the notices that are due; returns how many cases were notified.
+    /// Sends the notices that are due; returns how many releases were
+    /// notified. Every release (package generation) that reached users
+    /// gets its own notice naming what that package holds: a later package
+    /// holds everything released before it, so a notice never understates
+    /// what went out, whichever releases came before it.
     pub(crate) async fn notify_due(&self, config: &NoticeConfig, now: Timestamp) -> Result<usize> {
         let mut done = 0;
-        for case_id in self.store().cases_to_notify(64).await? {
-            let Some(row) = self.store().case(&case_id).await? else {
+        for (case_id, generation) in self.store().releases_to_notify(64).await? {
+            let Some(case) = self.store().load_case(&case_id).await? else {
                 continue;
             };
-            let decision: Decision = serde_json::from_str(&row.decision)?;
-            let mut events = self.store().events_for_case(&row.id).await?;
+            let mut events = self.store().events_for_case(&case.id).await?;
             // A released deferred event lives on as a new row; the old one
             // never gets an index.
-            events.retain(|e| e.state != "released");
-            if !notice_due(&decision, emergency_over(&events), now) {
+            events.retain(|e| e.state != EventState::Released.as_str());
+            if !notice_due(&case.decision, emergency_over(&events), now) {
                 continue;
             }
-            let order: Order = serde_json::from_str(&row.order_json)?;
             if events.iter().any(|e| e.log_index.is_none()) {
                 // The receipt needs every index. Secret entries whose
                 // secrecy has passed are released now rather than at the
                 // publisher's next sweep.
-                if events.iter().any(|e| e.state == "deferred")
-                    && !events::deferred(&order, &decision, now)
+                if events.iter().any(|e| e.state == EventState::Deferred.as_str())
+                    && !events::deferred(&case.order, &case.decision, now)
                 {
                     self.release_deferred(now).await?;
                 }
                 continue;
             }
-            match self.notify_case(config, &row, &order, &events, now).await {
+            match self
+                .notify_release(config, &case, generation, &events, now)
+                .await
+            {
                 Ok(()) => done += 1,
-                Err(e) => eprintln!("{} notice for case {}: {e}", Timestamp::now(), row.id),
+                Err(e) => eprintln!("{} notice for case {}: {e}", Timestamp::now(), case.id),
             }
         }
         Ok(done)
     }
 
-    async fn notify_case(
+    async fn notify_release(
         &self,
         config: &NoticeConfig,
-        row: &CaseRow,
-        order: &Order,
+        case: &Case,
+        generation: i64,
         events: &[EventRow],
         now: Timestamp,
     ) -> Result<()> {
-        let Some(package) = self.store().package(&row.id).await? else {
+        let Some(package) = self.store().package(&case.id).await? else {
             return Ok(());
         };
-        let decision: Decision = serde_json::from_str(&row.decision)?;
+        if package.generation != generation {
+            // A newer package replaced it meanwhile; its own notice covers
+            // this one's pairs too.
+            return Ok(());
+        }
         let released: Vec<(String, String)> = serde_json::from_str(&package.pairs)?;
-        let mut by_account: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        let mut by_account: BTreeMap<String, BTreeSet<Category>> = BTreeMap::new();
         for (account, category) in released {
+            let category = Category::parse(&category).ok_or_else(|| {
+                GatewayError::Internal(format!("package of `{}`: category `{category}`", case.id))
+            })?;
             by_account.entry(account).or_default().insert(category);
         }
-        let agency = self.store().agency(order.agency.as_str()).await?;
+        // The requester is the agency whose key signed the order, as the
+        // registry names it; never what the order claims.
+        let agency = self.store().agency(&case.signer).await?;
         let authority = agency
             .as_ref()
-            .map_or(order.agency.as_str().to_owned(), |a| {
-                format!("{} ({})", a.name, a.country)
-            });
+            .map_or(case.signer.clone(), |a| format!("{} ({})", a.name, a.country));
+        let basis = agency_text(&case.order.legal_basis, LEGAL_BASIS_CHARS);
+        let earlier = self
+            .store()
+            .notices(&case.id)
+            .await?
+            .iter()
+            .filter(|n| n.generation < generation && n.state == NoticeState::Sent)
+            .count();
         let mut letters = Vec::new();
         for (account, categories) in &by_account {
             let email = self.account_email(account).await?;
-            let receipt = receipt(row, order, &decision, events, account)?;
-            let range = order.date_range.map_or("all dates".to_owned(), |r| {
+            let receipt = receipt(case, events, account)?;
+            let range = case.order.date_range.map_or("all dates".to_owned(), |r| {
                 format!("from {} to {}", r.from, r.to)
             });
             let indexes: Vec<String> = receipt
@@ -236,22 +258,29 @@ impl Gateway {
                 .map(|e| e.index.to_string())
                 .collect();
             let subject = format!("{}: your account data was disclosed", config.provider);
+            let words: Vec<&str> = categories.iter().map(|c| category_words(*c)).collect();
+            let again = if earlier > 0 {
+                "This notice is about a further release under a demand we told you about \
+                 before; it lists everything released so far.\n\n"
+            } else {
+                ""
+            };
             let text = format!(
                 "{provider} received a legal demand for data about your account and \
                  disclosed data under it.\n\n\
+                 {again}\
                  Authority: {authority}\n\
                  Instrument: {instrument}\n\
-                 Legal basis: {basis}\n\
-                 Data disclosed: {cats}, {range}\n\n\
+                 Legal basis, as stated by the authority: {basis}\n\
+                 Data disclosed: {cats}; {range}\n\n\
                  Case {case}; public log entries {indexes}.\n\
                  The attached receipt.json opens the log's commitments about your account. \
                  Check it against the public log with:\n\n  \
                  writ receipt verify receipt.json --url {log} --vkey '{vkey}'\n",
                 provider = config.provider,
-                instrument = order.instrument.as_str(),
-                basis = order.legal_basis,
-                cats = categories.iter().cloned().collect::<Vec<_>>().join(", "),
-                case = row.id,
+                instrument = instrument_words(case.order.instrument),
+                cats = words.join(", "),
+                case = case.id,
                 indexes = indexes.join(", "),
                 log = config.log_url,
                 vkey = config.vkey,
@@ -266,19 +295,35 @@ impl Gateway {
         }
 
         // Claim, send, then record.
-        let notice_id = match self.store().notice(&row.id).await? {
+        let notice_id = match self
+            .store()
+            .notices(&case.id)
+            .await?
+            .into_iter()
+            .find(|n| n.generation == generation)
+        {
             Some(existing) => existing.notice_id,
             None => format!("n-{}", hex::encode(random_bytes::<12>()?)),
         };
         let summary = json!({
-            "accounts": letters.iter().map(|l| l.account.clone()).collect::<Vec<_>>(),
+            "package": generation,
+            "accounts": by_account
+                .iter()
+                .map(|(a, cats)| json!({"account": a, "categories": cats}))
+                .collect::<Vec<_>>(),
         });
         self.store()
-            .claim_notice(&row.id, &notice_id, &summary.to_string(), epoch(now))
+            .claim_notice(
+                &case.id,
+                generation,
+                &notice_id,
+                &summary.to_string(),
+                epoch(now),
+            )
             .await?;
         let config = config.clone();
         let id = notice_id.clone();
-        let case_id = row.id.clone();
+        let case_id = case.id.clone();
         let letters = tokio::task::spawn_blocking(move || -> Result<Vec<Letter>> {
             for letter in &letters {
                 send(&config, &id, &case_id, letter)?;
@@ -288,18 +333,20 @@ impl Gateway {
         .await
         .map_err(|e| GatewayError::Internal(format!("notice task: {e}")))??;
 
-        let country = self.country_of(order).await?;
+        let country = self.signer_country(&case.signer).await?;
         let ctx = CaseContext {
-            case_id: &row.id,
-            order,
-            order_sha256: &row.order_sha256,
-            submitter: &row.agency_id,
+            case_id: &case.id,
+            order: &case.order,
+            order_sha256: &case.order_sha256,
+            submitter: &case.signer,
             country: country.as_deref(),
         };
-        let defer = self.defer_for(&row.id, order, &decision).await?;
+        let defer = self
+            .defer_for(&case.id, &case.order, &case.decision)
+            .await?;
         let event = events::notified(&ctx, letters.len(), &notice_id, now, defer)?;
         self.store()
-            .mark_notice_sent(&row.id, epoch(Timestamp::now()), &[event])
+            .mark_notice_sent(&case.id, generation, epoch(Timestamp::now()), &[event])
             .await?;
         Ok(())
     }
@@ -322,20 +369,16 @@ impl Gateway {
 
 /// The receipt for `account`: every logged event of the case, with the
 /// openings of the commitments about the targets that resolve to it.
-fn receipt(
-    row: &CaseRow,
-    order: &Order,
-    decision: &Decision,
-    events: &[EventRow],
-    account: &str,
-) -> Result<Receipt> {
-    let labels: BTreeSet<&str> = decision
+fn receipt(case: &Case, events: &[EventRow], account: &str) -> Result<Receipt> {
+    let labels: BTreeSet<&str> = case
+        .decision
         .decisions
         .iter()
         .filter(|p| p.account.as_deref() == Some(account))
         .map(|p| p.target.as_str())
         .collect();
-    let positions: Vec<usize> = order
+    let positions: Vec<usize> = case
+        .order
         .targets
         .iter()
         .enumerate()
@@ -366,7 +409,7 @@ fn receipt(
     }
     Ok(Receipt {
         v: 1,
-        case: row.id.clone(),
+        case: case.id.clone(),
         account: account.to_owned(),
         entries,
     })
@@ -450,4 +493,95 @@ fn send(config: &NoticeConfig, notice_id: &str, case_id: &str, letter: &Letter) 
 
 fn bad(message: String) -> GatewayError {
     GatewayError::Internal(message)
+}
+
+/// The most characters of an agency's legal basis a notice repeats.
+const LEGAL_BASIS_CHARS: usize = 160;
+
+/// Text an agency wrote, made fit for a message that comes from the
+/// provider: one line, at most `max` characters (marked when cut), and no
+/// link, e-mail address or domain name, so that an order cannot put a
+/// phishing paragraph into a provider's notice.
+pub fn agency_text(text: &str, max: usize) -> String {
+    let words: Vec<String> = text
+        .split_whitespace()
+        .map(|w| {
+            if looks_like_address(w) {
+                "[address removed]".to_owned()
+            } else {
+                w.chars().filter(|c| !c.is_control()).collect()
+            }
+        })
+        .collect();
+    let line = words.join(" ");
+    if line.chars().count() <= max {
+        return line;
+    }
+    let cut: String = line.chars().take(max).collect();
+    format!("{} [cut]", cut.trim_end())
+}
+
+/// A URL, an e-mail address or a domain name: something with a scheme, an
+/// `@`, a `www.`, or a host-like word whose last dotted label has two or
+/// more letters (`example.com`, `bit.ly/x`; not `U.S.C.` or `Art.10`).
+fn looks_like_address(word: &str) -> bool {
+    let w = word.trim_matches(|c: char| !c.is_alphanumeric());
+    let lower = w.to_lowercase();
+    if lower.contains("://") || lower.contains('@') || lower.starts_with("www") {
+        return true;
+    }
+    let host = lower.split('/').next().unwrap_or_default();
+    let labels: Vec<&str> = host
+        .split(['.', '\u{2024}', '\u{ff0e}', '\u{3002}'])
+        .collect();
+    labels.len() >= 2
+        && labels[..labels.len() - 1].iter().all(|l| !l.is_empty())
+        && labels
+            .last()
+            .is_some_and(|l| l.chars().count() >= 2 && l.chars().all(char::is_alphabetic))
+}
+
+/// A category as a user reads it.
+pub fn category_words(c: Category) -> &'static str {
+    match c {
+        Category::Subscriber => "subscriber information (name, contact details, account dates)",
+        Category::Identification => "identification records (sign-in addresses and devices)",
+        Category::Traffic => "traffic records (who you communicated with, and when)",
+        Category::Location => "location records",
+        Category::Content => "the content of your messages and files",
+    }
+}
+
+/// An instrument as a user reads it.
+pub fn instrument_words(i: Instrument) -> &'static str {
+    match i {
+        Instrument::Subpoena => "subpoena",
+        Instrument::CourtOrder => "court order",
+        Instrument::SearchWarrant => "search warrant",
+        Instrument::NationalSecurityLetter => "national security letter",
+        Instrument::EmergencyRequest => "emergency request",
+        Instrument::PreservationRequest => "preservation request",
+        Instrument::Epoc => "European Production Order",
+        Instrument::EpocPr => "European Preservation Order",
+        Instrument::UkOverseasOrder => "UK overseas production order",
+        Instrument::TechnicalAssistance => "technical assistance request",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn agency_text_drops_addresses_and_lines() {
+        let t = agency_text(
+            "18 U.S.C. 2703\nVerify at https://evil.example/login or mail help@evil.example, see evil.com",
+            500,
+        );
+        assert!(!t.contains("evil"), "{t}");
+        assert!(!t.contains('\n'));
+        assert!(t.contains("U.S.C."), "statute abbreviations stay: {t}");
+        let long = agency_text(&"a ".repeat(400), 20);
+        assert!(long.ends_with("[cut]") && long.chars().count() <= 26, "{long}");
+    }
 }

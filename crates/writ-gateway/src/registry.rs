@@ -6,7 +6,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use writ_model::{Agency, Timestamp};
+use writ_model::{Agency, AgencyStatus, Timestamp};
 use writ_store::{AgencyKeyRow, AgencyRow, StoreError};
 
 use crate::{Gateway, GatewayError, Result, events, from_epoch};
@@ -94,9 +94,14 @@ impl Gateway {
     }
 
     /// Marks an agency verified (from now) or suspended.
-    pub async fn set_agency_status(&self, id: &str, status: &str, actor: &str) -> Result<()> {
+    pub async fn set_agency_status(
+        &self,
+        id: &str,
+        status: AgencyStatus,
+        actor: &str,
+    ) -> Result<()> {
         let now = Timestamp::now();
-        let verified_since = (status == "verified").then(|| now.as_second());
+        let verified_since = (status == AgencyStatus::Verified).then(|| now.as_second());
         let row = self
             .store()
             .agency(id)
@@ -105,16 +110,16 @@ impl Gateway {
         // Re-verifying keeps the original date.
         let verified_since = row
             .verified_since
-            .filter(|_| row.status == "verified")
+            .filter(|_| row.status == AgencyStatus::Verified.as_str())
             .or(verified_since);
         self.store()
-            .set_agency_status(id, status, verified_since, actor, now.as_second())
+            .set_agency_status(id, status.as_str(), verified_since, actor, now.as_second())
             .await
             .map_err(exists)?;
         let action = match status {
-            "verified" => "agency_verify",
-            "suspended" => "agency_suspend",
-            _ => "agency_status",
+            AgencyStatus::Verified => "agency_verify",
+            AgencyStatus::Suspended => "agency_suspend",
+            AgencyStatus::Pending => "agency_status",
         };
         self.registry_event(
             action,

@@ -9,7 +9,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
-use writ_model::Timestamp;
+use writ_model::{EventState, Timestamp};
 
 use crate::Gateway;
 
@@ -56,7 +56,7 @@ impl EventSink for OutboxOnly {
                         .map_err(|e| SinkError(e.to_string()))?;
                     counts
                         .iter()
-                        .filter(|(state, _)| state == "logged")
+                        .filter(|(state, _)| state == EventState::Logged.as_str())
                         .map(|(_, n)| u64::try_from(*n).unwrap_or(0))
                         .sum()
                 }

@@ -7,6 +7,7 @@
 pub mod case;
 pub mod decision;
 pub mod ids;
+pub mod lifecycle;
 pub mod order;
 pub mod parse;
 pub mod registry;
@@ -15,6 +16,7 @@ pub mod time;
 pub use case::{CaseFile, DecisionInput, Expect};
 pub use decision::{Decision, NotifyWhen, Outcome, PairDecision, Reason, Status};
 pub use ids::{Country, Name};
+pub use lifecycle::{CaseStatus, EventState, NoticeState, PackageState, ProposalAction, ProposalState, ReasonCode};
 pub use order::{Category, Instrument, IssuerKind, Order, Target, TargetKind};
 pub use parse::InputError;
 pub use registry::{Account, AccountStatus, Agency, AgencyStatus, PriorHold};

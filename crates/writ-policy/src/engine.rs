@@ -336,17 +336,7 @@ pub fn decide(pack: &Pack, input: &DecisionInput) -> Decision {
 
     // Step 4: the outcome.
     let statuses: Vec<Status> = decision.decisions.iter().map(|p| p.status).collect();
-    decision.outcome = if statuses.contains(&Status::Review) {
-        Outcome::Review
-    } else if !statuses.is_empty() && statuses.iter().all(|s| s.is_granted()) {
-        Outcome::Approve
-    } else if statuses.iter().any(|s| s.is_granted()) {
-        Outcome::Partial
-    } else if !statuses.is_empty() && statuses.iter().all(|s| *s == Status::NoData) {
-        Outcome::NoData
-    } else {
-        Outcome::Reject
-    };
+    decision.recompute_outcome();
 
     let gag_not_binding = order_verdict
         .of(Level::Info)

@@ -7,7 +7,9 @@
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
-use crate::{CASE_COLUMNS, CaseRow, HoldRow, NewEvent, Result, Store, get, insert_event};
+use writ_model::{NoticeState, PackageState};
+
+use crate::{CASE_COLUMNS, CaseRow, HoldRow, NewEvent, Result, Store, StoreError, get, insert_event};
 
 const PACKAGE_COLUMNS: &str = "case_id, agency_id, generation, object, pairs, sha256, size, \
      state, available_at, expires_at, created_at";
@@ -27,8 +29,7 @@ pub struct PackageRow {
     /// SHA-256 (lowercase hex) of the age file as served.
     pub sha256: String,
     pub size: i64,
-    /// `sealed`, `ready` or `expired`.
-    pub state: String,
+    pub state: PackageState,
     pub available_at: i64,
     pub expires_at: i64,
     pub created_at: i64,
@@ -44,7 +45,10 @@ impl PackageRow {
             pairs: get(r, 4)?,
             sha256: get(r, 5)?,
             size: get(r, 6)?,
-            state: get(r, 7)?,
+            state: {
+                let st: String = get(r, 7)?;
+                PackageState::parse(&st).ok_or(StoreError::Corrupt("packages", st))?
+            },
             available_at: get(r, 8)?,
             expires_at: get(r, 9)?,
             created_at: get(r, 10)?,
@@ -117,7 +121,7 @@ impl Store {
             .bind(&p.pairs)
             .bind(&p.sha256)
             .bind(p.size)
-            .bind(&p.state)
+            .bind(p.state.as_str())
             .bind(p.available_at)
             .bind(p.expires_at)
             .bind(p.created_at)
@@ -145,7 +149,7 @@ impl Store {
     /// `expires_at`) has come.
     pub async fn packages_due(
         &self,
-        state: &str,
+        state: PackageState,
         column: DueColumn,
         now: i64,
         limit: i64,
@@ -158,7 +162,7 @@ impl Store {
             "SELECT {PACKAGE_COLUMNS} FROM packages WHERE state = $1 AND {column} <= $2 \
              ORDER BY {column}, case_id LIMIT $3"
         )))
-        .bind(state)
+        .bind(state.as_str())
         .bind(now)
         .bind(limit)
         .fetch_all(&self.pool)
@@ -173,8 +177,8 @@ impl Store {
         &self,
         case_id: &str,
         generation: i64,
-        from: &str,
-        to: &str,
+        from: PackageState,
+        to: PackageState,
         events: &[NewEvent],
     ) -> Result<bool> {
         let _g = self.write_guard().await;
@@ -184,8 +188,8 @@ impl Store {
         )
         .bind(case_id)
         .bind(generation)
-        .bind(from)
-        .bind(to)
+        .bind(from.as_str())
+        .bind(to.as_str())
         .execute(&mut *tx)
         .await?;
         commit_if_changed(tx, done.rows_affected(), events).await
@@ -248,13 +252,13 @@ pub enum DueColumn {
     ExpiresAt,
 }
 
-/// A case's user notice.
+/// The user notice of one release (a package generation of a case).
 #[derive(Clone, Debug, PartialEq)]
 pub struct NoticeRow {
     pub case_id: String,
+    pub generation: i64,
     pub notice_id: String,
-    /// `sending` or `sent`.
-    pub state: String,
+    pub state: NoticeState,
     /// JSON: who is notified.
     pub summary: String,
     pub attempts: i64,
@@ -263,58 +267,67 @@ pub struct NoticeRow {
 }
 
 impl Store {
-    /// Cases whose data went out (a package is or was available) and whose
-    /// users are not yet notified.
-    pub async fn cases_to_notify(&self, limit: i64) -> Result<Vec<String>> {
+    /// Releases whose users are not yet notified: (case, generation) of
+    /// every package that is or was available and has no sent notice.
+    pub async fn releases_to_notify(&self, limit: i64) -> Result<Vec<(String, i64)>> {
         let rows = sqlx::query(
-            "SELECT p.case_id FROM packages p LEFT JOIN notices n ON n.case_id = p.case_id \
+            "SELECT p.case_id, p.generation FROM packages p LEFT JOIN release_notices n \
+             ON n.case_id = p.case_id AND n.generation = p.generation \
              WHERE p.state IN ('ready', 'expired') AND (n.case_id IS NULL OR n.state <> 'sent') \
              ORDER BY p.available_at, p.case_id LIMIT $1",
         )
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+        rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
     }
 
-    pub async fn notice(&self, case_id: &str) -> Result<Option<NoticeRow>> {
-        let row = sqlx::query(
-            "SELECT case_id, notice_id, state, summary, attempts, created_at, sent_at \
-             FROM notices WHERE case_id = $1",
+    /// The notices of a case, oldest release first.
+    pub async fn notices(&self, case_id: &str) -> Result<Vec<NoticeRow>> {
+        let rows = sqlx::query(
+            "SELECT case_id, generation, notice_id, state, summary, attempts, created_at, sent_at \
+             FROM release_notices WHERE case_id = $1 ORDER BY generation",
         )
         .bind(case_id)
-        .fetch_optional(&self.pool)
+        .fetch_all(&self.pool)
         .await?;
-        row.map(|r| {
-            Ok(NoticeRow {
-                case_id: get(&r, 0)?,
-                notice_id: get(&r, 1)?,
-                state: get(&r, 2)?,
-                summary: get(&r, 3)?,
-                attempts: get(&r, 4)?,
-                created_at: get(&r, 5)?,
-                sent_at: get(&r, 6)?,
+        rows.iter()
+            .map(|r| {
+                let state: String = get(r, 3)?;
+                Ok(NoticeRow {
+                    case_id: get(r, 0)?,
+                    generation: get(r, 1)?,
+                    notice_id: get(r, 2)?,
+                    state: NoticeState::parse(&state)
+                        .ok_or(StoreError::Corrupt("release_notices", state))?,
+                    summary: get(r, 4)?,
+                    attempts: get(r, 5)?,
+                    created_at: get(r, 6)?,
+                    sent_at: get(r, 7)?,
+                })
             })
-        })
-        .transpose()
+            .collect()
     }
 
-    /// Claims a case's notice before it is sent (a second claim counts
-    /// another attempt and keeps the first `notice_id`).
+    /// Claims the notice of a release before it is sent (a second claim
+    /// counts another attempt and keeps the first `notice_id`).
     pub async fn claim_notice(
         &self,
         case_id: &str,
+        generation: i64,
         notice_id: &str,
         summary: &str,
         at: i64,
     ) -> Result<()> {
         let _g = self.write_guard().await;
         sqlx::query(
-            "INSERT INTO notices (case_id, notice_id, state, summary, attempts, created_at, sent_at) \
-             VALUES ($1, $2, 'sending', $3, 1, $4, NULL) ON CONFLICT (case_id) DO UPDATE SET \
-             attempts = notices.attempts + 1, summary = excluded.summary",
+            "INSERT INTO release_notices (case_id, generation, notice_id, state, summary, attempts, \
+             created_at, sent_at) VALUES ($1, $2, $3, 'sending', $4, 1, $5, NULL) \
+             ON CONFLICT (case_id, generation) DO UPDATE SET \
+             attempts = release_notices.attempts + 1, summary = excluded.summary",
         )
         .bind(case_id)
+        .bind(generation)
         .bind(notice_id)
         .bind(summary)
         .bind(at)
@@ -327,15 +340,18 @@ impl Store {
     pub async fn mark_notice_sent(
         &self,
         case_id: &str,
+        generation: i64,
         at: i64,
         events: &[NewEvent],
     ) -> Result<bool> {
         let _g = self.write_guard().await;
         let mut tx = self.begin_write().await?;
         let done = sqlx::query(
-            "UPDATE notices SET state = 'sent', sent_at = $2 WHERE case_id = $1 AND state = 'sending'",
+            "UPDATE release_notices SET state = 'sent', sent_at = $3 \
+             WHERE case_id = $1 AND generation = $2 AND state = 'sending'",
         )
         .bind(case_id)
+        .bind(generation)
         .bind(at)
         .execute(&mut *tx)
         .await?;

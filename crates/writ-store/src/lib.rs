@@ -556,6 +556,26 @@ impl Store {
         row.map(|r| CaseRow::from_row(&r)).transpose()
     }
 
+    /// A case, typed.
+    pub async fn load_case(&self, id: &str) -> Result<Option<Case>> {
+        self.case(id).await?.map(|r| Case::from_row(&r)).transpose()
+    }
+
+    /// An agency's cases, typed, newest first.
+    pub async fn agency_cases(&self, agency_id: &str, limit: i64) -> Result<Vec<Case>> {
+        self.cases_for_agency(agency_id, limit)
+            .await?
+            .iter()
+            .map(Case::from_row)
+            .collect()
+    }
+
+    /// The cases waiting for a person, typed: emergencies first, then by
+    /// deadline.
+    pub async fn review_queue(&self, limit: i64) -> Result<Vec<Case>> {
+        self.queue(limit).await?.iter().map(Case::from_row).collect()
+    }
+
     pub async fn case_by_reference(
         &self,
         agency_id: &str,
@@ -609,16 +629,20 @@ impl Store {
     pub async fn update_case(&self, change: &CaseChange) -> Result<()> {
         let _g = self.write_guard().await;
         let mut tx = self.begin_write().await?;
+        let decision = serde_json::to_string(&change.decision)
+            .map_err(|e| StoreError::Corrupt("cases", e.to_string()))?;
+        let order = serde_json::to_string(&change.order)
+            .map_err(|e| StoreError::Corrupt("cases", e.to_string()))?;
         let done = sqlx::query(
             "UPDATE cases SET status = $2, outcome = $3, decision = $4, order_json = $5, \
              version = version + 1, updated_at = $6 WHERE id = $1 AND version = $7",
         )
         .bind(&change.case_id)
-        .bind(&change.status)
-        .bind(&change.outcome)
-        .bind(&change.decision)
-        .bind(&change.order_json)
-        .bind(change.at)
+        .bind(change.status.as_str())
+        .bind(change.decision.outcome.as_str())
+        .bind(&decision)
+        .bind(&order)
+        .bind(change.at.as_second())
         .bind(change.expected_version)
         .execute(&mut *tx)
         .await?;
@@ -630,9 +654,9 @@ impl Store {
                 "UPDATE proposals SET state = $2, decided_by = $3, decided_at = $4 WHERE seq = $1",
             )
             .bind(p.seq)
-            .bind(&p.state)
+            .bind(p.state.as_str())
             .bind(&p.decided_by)
-            .bind(change.at)
+            .bind(change.at.as_second())
             .execute(&mut *tx)
             .await?;
         }
@@ -642,11 +666,11 @@ impl Store {
                  decided_by, created_at, decided_at) VALUES ($1, $2, $3, $4, $5, 'open', NULL, $6, NULL)",
             )
             .bind(&change.case_id)
-            .bind(&p.action)
+            .bind(p.action.as_str())
             .bind(&p.detail)
             .bind(&p.proposed_by)
             .bind(&p.role)
-            .bind(change.at)
+            .bind(change.at.as_second())
             .execute(&mut *tx)
             .await?;
         }
@@ -742,7 +766,7 @@ impl Store {
                         kind: e.kind,
                         entry: e.entry,
                         private: e.private,
-                        state: "pending".into(),
+                        state: writ_model::EventState::Pending.as_str().into(),
                         created_at: e.created_at,
                     },
                 )

@@ -1,9 +1,10 @@
-//! Plain rows: what the store reads and writes. The application core maps
-//! them to domain types; JSON columns stay text here.
+//! Rows: what the store reads and writes. A case is read as a typed
+//! [`Case`]; the other tables are plain rows.
 
 use sqlx::any::AnyRow;
+use writ_model::{CaseStatus, Decision, Order, ProposalAction, ProposalState, Timestamp};
 
-use crate::{Result, get};
+use crate::{Result, StoreError, get};
 
 pub(crate) const AGENCY_COLUMNS: &str = "id, name, country, kind, status, verified_since, powers, \
      callback_numbers, age_recipient, created_at, updated_at";
@@ -224,26 +225,96 @@ impl EventRow {
     }
 }
 
+/// A case as Writ works with it: the order and decision parsed, the status
+/// typed. Read with [`crate::Store::load_case`]; no JSON text leaves the
+/// store for a case.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Case {
+    pub id: String,
+    /// The agency whose key signed the order: the requester, whatever the
+    /// order's own `agency` field claims.
+    pub signer: String,
+    pub reference: String,
+    /// The order as it stands (with a recorded callback, once there is one).
+    pub order: Order,
+    /// SHA-256 of the order's bytes as received.
+    pub order_sha256: String,
+    pub status: CaseStatus,
+    pub decision: Decision,
+    /// The first decision's `now`: every re-decision judges as of receipt.
+    pub decided_now: Timestamp,
+    /// The first decision's `due_at`: the deadline never restarts.
+    pub due_at: Timestamp,
+    pub version: i64,
+    pub received_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+fn epoch_time(table: &'static str, s: i64) -> Result<Timestamp> {
+    Timestamp::from_second(s).ok_or_else(|| StoreError::Corrupt(table, format!("time `{s}`")))
+}
+
+impl Case {
+    pub fn from_row(row: &CaseRow) -> Result<Self> {
+        let corrupt = |what: &str, e: String| {
+            StoreError::Corrupt("cases", format!("case `{}`: {what}: {e}", row.id))
+        };
+        Ok(Case {
+            id: row.id.clone(),
+            signer: row.agency_id.clone(),
+            reference: row.reference.clone(),
+            order: serde_json::from_str(&row.order_json).map_err(|e| corrupt("order", e.to_string()))?,
+            order_sha256: row.order_sha256.clone(),
+            status: CaseStatus::parse(&row.status)
+                .ok_or_else(|| corrupt("status", row.status.clone()))?,
+            decision: serde_json::from_str(&row.decision)
+                .map_err(|e| corrupt("decision", e.to_string()))?,
+            decided_now: epoch_time("cases", row.decided_now)?,
+            due_at: epoch_time("cases", row.due_at)?,
+            version: row.version,
+            received_at: epoch_time("cases", row.created_at)?,
+            updated_at: epoch_time("cases", row.updated_at)?,
+        })
+    }
+}
+
 /// A change to a case and what goes with it, applied atomically.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct CaseChange {
     pub case_id: String,
     pub expected_version: i64,
-    pub status: String,
-    pub outcome: String,
-    pub decision: String,
-    pub order_json: String,
-    pub at: i64,
+    pub status: CaseStatus,
+    pub decision: Decision,
+    pub order: Order,
+    pub at: Timestamp,
     pub events: Vec<NewEvent>,
     pub holds: Vec<HoldRow>,
     pub new_proposal: Option<NewProposal>,
     pub close_proposals: Vec<ClosedProposal>,
 }
 
+impl CaseChange {
+    /// A change that keeps the case as it is, to which the caller adds.
+    pub fn of(case: &Case, at: Timestamp) -> Self {
+        CaseChange {
+            case_id: case.id.clone(),
+            expected_version: case.version,
+            status: case.status,
+            decision: case.decision.clone(),
+            order: case.order.clone(),
+            at,
+            events: Vec::new(),
+            holds: Vec::new(),
+            new_proposal: None,
+            close_proposals: Vec::new(),
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct NewProposal {
-    pub action: String,
-    /// JSON: the proposed decision and what the action carries.
+    pub action: ProposalAction,
+    /// JSON: what the action carries (`{"proposal": ...}`).
     pub detail: String,
     pub proposed_by: String,
     pub role: String,
@@ -252,8 +323,7 @@ pub struct NewProposal {
 #[derive(Clone, Debug)]
 pub struct ClosedProposal {
     pub seq: i64,
-    /// `confirmed` or `superseded`.
-    pub state: String,
+    pub state: ProposalState,
     pub decided_by: Option<String>,
 }
 
@@ -261,11 +331,11 @@ pub struct ClosedProposal {
 pub struct ProposalRow {
     pub seq: i64,
     pub case_id: String,
-    pub action: String,
+    pub action: ProposalAction,
     pub detail: String,
     pub proposed_by: String,
     pub role: String,
-    pub state: String,
+    pub state: ProposalState,
     pub decided_by: Option<String>,
     pub created_at: i64,
 }
@@ -275,11 +345,17 @@ impl ProposalRow {
         Ok(Self {
             seq: get(r, 0)?,
             case_id: get(r, 1)?,
-            action: get(r, 2)?,
+            action: {
+                let a: String = get(r, 2)?;
+                ProposalAction::parse(&a).ok_or(StoreError::Corrupt("proposals", a))?
+            },
             detail: get(r, 3)?,
             proposed_by: get(r, 4)?,
             role: get(r, 5)?,
-            state: get(r, 6)?,
+            state: {
+                let st: String = get(r, 6)?;
+                ProposalState::parse(&st).ok_or(StoreError::Corrupt("proposals", st))?
+            },
             decided_by: get(r, 7)?,
             created_at: get(r, 8)?,
         })

@@ -12,6 +12,7 @@ use writ_model::Timestamp;
 use writ_store::Store;
 
 mod delivery;
+mod lifecycle;
 
 struct T {
     gw: Gateway,
@@ -228,13 +229,13 @@ async fn registry_and_console_users() {
         .unwrap();
     let (owner, _) = t.gw.signing_key(&id).await.unwrap().unwrap();
     assert_eq!(owner, "us-test-pd");
-    t.gw.set_agency_status("us-test-pd", "verified", "admin")
+    t.gw.set_agency_status("us-test-pd", writ_model::AgencyStatus::Verified, "admin")
         .await
         .unwrap();
     let view = t.gw.agency_view("us-test-pd").await.unwrap();
     assert_eq!(view.agency.status.as_str(), "verified");
     assert!(view.agency.verified_since.is_some());
-    t.gw.set_agency_status("us-test-pd", "suspended", "admin")
+    t.gw.set_agency_status("us-test-pd", writ_model::AgencyStatus::Suspended, "admin")
         .await
         .unwrap();
 

@@ -14,12 +14,12 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use maud::{Markup, html};
-use writ_gateway::GatewayError;
 use writ_gateway::auth::{CONSOLE_SESSION, CONSOLE_SESSION_SECONDS, Role, User};
+use writ_gateway::read::{QueueItem, Stage};
 use writ_gateway::review::{DropPair, Proposal};
+use writ_gateway::{Action, Actor, GatewayError};
 use writ_model::order::NumberSource;
-use writ_model::{Category, Decision, Timestamp};
-use writ_store::CaseRow;
+use writ_model::{AgencyStatus, CaseStatus, Category, Timestamp};
 
 use super::{
     PageError, SignInCsrf, csrf_field, csrf_token, encode, field, form, layout, page, pager, same,
@@ -186,76 +186,12 @@ pub(crate) async fn sign_out(
 
 // ---- the queue ----------------------------------------------------------
 
-/// What a queued case waits for.
-fn stage(decision: &Decision, open_proposals: usize) -> &'static str {
-    if decision.codes().contains(&"emergency_unverified") {
-        "callback"
-    } else if open_proposals > 0 {
-        "confirmation"
-    } else {
-        "proposal"
-    }
-}
-
-fn stage_label(stage: &str) -> &'static str {
+fn stage_label(stage: Stage) -> &'static str {
     match stage {
-        "callback" => "awaiting emergency callback",
-        "confirmation" => "awaiting second approval",
-        _ => "awaiting proposal",
+        Stage::Callback => "awaiting emergency callback",
+        Stage::Confirmation => "awaiting second approval",
+        Stage::Proposal => "awaiting proposal",
     }
-}
-
-/// The flags a reviewer should see at a glance, from the decision's reason
-/// codes and the registry.
-pub(crate) fn flags(
-    decision: &Decision,
-    country: Option<&str>,
-    agency: Option<&writ_store::AgencyRow>,
-    now: Timestamp,
-) -> Vec<&'static str> {
-    let codes = decision.codes();
-    let mut out = Vec::new();
-    if codes.contains(&"indefinite_gag") {
-        out.push("indefinite gag");
-    }
-    if codes.contains(&"long_gag") {
-        out.push("long gag");
-    }
-    let abroad = codes.contains(&"extraterritorial_data")
-        || codes.contains(&"outside_jurisdiction")
-        || decision.decisions.iter().any(|p| {
-            p.data_location
-                .as_ref()
-                .is_some_and(|l| Some(l.as_str()) != country)
-        });
-    if abroad {
-        out.push("data abroad");
-    }
-    if codes.contains(&"conflict_of_laws") {
-        out.push("conflict of laws");
-    }
-    if codes.contains(&"emergency_unverified") {
-        out.push("unverified emergency");
-    }
-    // A requester first verified within the last 90 days is new to the
-    // reviewers even when the pack's own threshold has passed.
-    let recent = agency.is_some_and(|a| {
-        a.status != "verified"
-            || a.verified_since
-                .is_none_or(|v| v > now.plus_days(-90).as_second())
-    });
-    if codes.contains(&"new_requester") || recent {
-        out.push("new requester");
-    }
-    out
-}
-
-struct QueueRow {
-    row: CaseRow,
-    decision: Decision,
-    country: String,
-    stage: &'static str,
-    flags: Vec<&'static str>,
 }
 
 pub(crate) async fn home(
@@ -281,48 +217,20 @@ pub(crate) async fn home(
     }
     let gw = state.gateway();
     let fail = |e: GatewayError| PageError::new(e, HOME);
-    // The gateway's queue decides who may see it; the rows add what a
-    // page needs (agency, instrument).
-    gw.queue(&s.user).await.map_err(fail)?;
-    let rows = gw.store().queue(500).await.map_err(|e| fail(e.into()))?;
-    let agencies: HashMap<String, writ_store::AgencyRow> = gw
-        .store()
-        .agencies()
-        .await
-        .map_err(|e| fail(e.into()))?
-        .into_iter()
-        .map(|a| (a.id.clone(), a))
-        .collect();
+    let all = gw.queue_items(&s.user).await.map_err(fail)?;
     let now = Timestamp::now();
-    let mut all = Vec::new();
-    for row in rows {
-        let decision: Decision = serde_json::from_str(&row.decision).map_err(|e| fail(e.into()))?;
-        let open = gw
-            .store()
-            .open_proposals(&row.id)
-            .await
-            .map_err(|e| fail(e.into()))?
-            .len();
-        let agency = agencies.get(&row.agency_id);
-        let country = agency.map(|a| a.country.clone()).unwrap_or_default();
-        let flags = flags(&decision, Some(&country), agency, now);
-        all.push(QueueRow {
-            stage: stage(&decision, open),
-            flags,
-            country,
-            decision,
-            row,
-        });
-    }
     let pick = |k: &str| q.get(k).map(String::as_str).filter(|v| !v.is_empty());
     let (want_stage, want_instrument, want_country) =
         (pick("status"), pick("instrument"), pick("country"));
-    let instruments: BTreeSet<String> = all.iter().map(|r| r.row.instrument.clone()).collect();
-    let countries: BTreeSet<String> = all.iter().map(|r| r.country.clone()).collect();
-    let shown: Vec<&QueueRow> = all
+    let instruments: BTreeSet<&str> = all
         .iter()
-        .filter(|r| want_stage.is_none_or(|w| w == r.stage))
-        .filter(|r| want_instrument.is_none_or(|w| w == r.row.instrument))
+        .map(|r| r.case.order.instrument.as_str())
+        .collect();
+    let countries: BTreeSet<String> = all.iter().map(|r| r.country.clone()).collect();
+    let shown: Vec<&QueueItem> = all
+        .iter()
+        .filter(|r| want_stage.is_none_or(|w| w == r.stage.as_str()))
+        .filter(|r| want_instrument.is_none_or(|w| w == r.case.order.instrument.as_str()))
         .filter(|r| want_country.is_none_or(|w| w == r.country))
         .collect();
     let page_no = q
@@ -347,15 +255,15 @@ pub(crate) async fn home(
                 label for="f-status" { "Status " }
                 select #f-status name="status" {
                     option value="" { "anything" }
-                    @for st in ["proposal", "confirmation", "callback"] {
-                        option value=(st) selected[want_stage == Some(st)] { (stage_label(st)) }
+                    @for st in [Stage::Proposal, Stage::Confirmation, Stage::Callback] {
+                        option value=(st.as_str()) selected[want_stage == Some(st.as_str())] { (stage_label(st)) }
                     }
                 }
                 label for="f-instrument" { " Instrument " }
                 select #f-instrument name="instrument" {
                     option value="" { "any" }
                     @for i in &instruments {
-                        option value=(i) selected[want_instrument == Some(i.as_str())] { (i) }
+                        option value=(i) selected[want_instrument == Some(*i)] { (i) }
                     }
                 }
                 label for="f-country" { " Country " }
@@ -376,15 +284,16 @@ pub(crate) async fn home(
                 thead { tr { th { "Case" } th { "Agency" } th { "Country" } th { "Instrument" } th { "Outcome" } th { "Waiting for" } th { "Deadline" } th { "Flags" } } }
                 tbody {
                     @for r in &shown[from..to] {
-                        tr class=[(r.row.emergency != 0).then_some("emergency")] {
-                            td { a href={ "/console/cases/" (r.row.id) } { (r.row.id) } br; small { (r.row.reference) } }
-                            td { (r.row.agency_id) }
+                        @let emergency = r.case.order.emergency.is_some();
+                        tr class=[emergency.then_some("emergency")] {
+                            td { a href={ "/console/cases/" (r.case.id) } { (r.case.id) } br; small { (r.case.reference) } }
+                            td { (r.case.signer) }
                             td { (r.country) }
-                            td { (r.row.instrument) @if r.row.emergency != 0 { " " strong { "(emergency)" } } }
-                            td { (r.decision.outcome.as_str()) }
+                            td { (r.case.order.instrument.as_str()) @if emergency { " " strong { "(emergency)" } } }
+                            td { (r.case.decision.outcome.as_str()) }
                             td { (stage_label(r.stage)) }
-                            td { (super::countdown(r.decision.due_at, now)) br; small { (time(r.decision.due_at)) } }
-                            td { @for f in &r.flags { span.flag { (f) } } }
+                            td { (super::countdown(r.case.decision.due_at, now)) br; small { (time(r.case.decision.due_at)) } }
+                            td { @for f in &r.flags { span.flag { (f.label()) } } }
                         }
                     }
                 }
@@ -415,43 +324,33 @@ pub(crate) async fn case(
     };
     let gw = state.gateway();
     let fail = |e: GatewayError| PageError::new(e, HOME);
-    let rc = gw.review_case(&s.user, &id).await.map_err(fail)?;
-    let row = gw
-        .store()
-        .case(&id)
-        .await
-        .map_err(|e| fail(e.into()))?
-        .ok_or_else(|| fail(GatewayError::NotFound(format!("case `{id}`"))))?;
-    let agency = gw
-        .store()
-        .agency(&rc.agency)
-        .await
-        .map_err(|e| fail(e.into()))?;
-    let events = gw
-        .store()
-        .events_for_case(&id)
-        .await
-        .map_err(|e| fail(e.into()))?;
+    let detail = gw.case_detail(&s.user, &id).await.map_err(fail)?;
+    let (case, agency, events) = (&detail.case, &detail.agency, &detail.events);
     let now = Timestamp::now();
-    let d = &rc.case.decision;
+    let d = &case.decision;
     let country = agency.as_ref().map(|a| a.country.clone());
-    let flags = flags(d, country.as_deref(), agency.as_ref(), now);
-    let order_json = serde_json::to_string_pretty(&rc.order).map_err(|e| fail(e.into()))?;
+    let flags = &detail.flags;
+    let order_json = serde_json::to_string_pretty(&case.order).map_err(|e| fail(e.into()))?;
     let done = query.ok().and_then(|Query(q)| q.get("done").cloned());
-    let open = rc.case.status == "in_review";
-    let unverified = d.codes().contains(&"emergency_unverified");
+    let open = case.status == CaseStatus::InReview;
+    let unverified = d.awaits_callback();
     let action = |a: &str| format!("{}/{a}", case_link(&id));
-    let may_confirm = s.user.role == Role::Approver;
+    // The two-person rule: never offer the proposer its own confirmation.
+    let may_confirm = s.user.role == Role::Approver
+        && detail
+            .proposals
+            .last()
+            .is_some_and(|p| p.proposed_by != s.user.name);
     let content = html! {
         @if let Some(done) = done { p.notice role="status" { "Recorded: " (done) "." } }
         dl {
-            dt { "Reference" } dd { (rc.case.reference) }
-            dt { "Agency" } dd { (rc.agency) @if let Some(c) = &country { " (" (c) ")" } }
-            dt { "Instrument" } dd { (row.instrument) @if row.emergency != 0 { " " strong { "(emergency)" } } }
-            dt { "Status" } dd { (rc.case.status) }
-            dt { "Received" } dd { (time(rc.case.received_at)) }
-            dt { "Deadline" } dd { (time(rc.due_at)) " — " (super::countdown(rc.due_at, now)) }
-            dt { "Flags" } dd { @if flags.is_empty() { "none" } @for f in &flags { span.flag { (f) } } }
+            dt { "Reference" } dd { (case.reference) }
+            dt { "Agency" } dd { (case.signer) @if let Some(c) = &country { " (" (c) ")" } }
+            dt { "Instrument" } dd { (case.order.instrument.as_str()) @if case.order.emergency.is_some() { " " strong { "(emergency)" } } }
+            dt { "Status" } dd { (case.status.label()) }
+            dt { "Received" } dd { (time(case.received_at)) }
+            dt { "Deadline" } dd { (time(case.due_at)) " — " (super::countdown(case.due_at, now)) }
+            dt { "Flags" } dd { @if flags.is_empty() { "none" } @for f in flags { span.flag { (f.label()) } } }
         }
         h2 { "Decision: " (d.outcome.as_str()) }
         p { "Policy " (d.policy.id) " version " (d.policy.version) ". Notice to the user: " (d.notify.when.as_str())
@@ -490,9 +389,9 @@ pub(crate) async fn case(
                 @if open && !unverified { button type="submit" { "Propose narrowing (drop the checked pairs)" } }
             }
         }
-        @if !rc.proposals.is_empty() {
+        @if !detail.proposals.is_empty() {
             h3 { "Waiting for a second person" }
-            @for p in &rc.proposals {
+            @for p in &detail.proposals {
                 p { strong { (p.action) } " proposed by " (p.proposed_by) " (" (p.role) ") at " (time(p.proposed_at))
                     "; the outcome would be " strong { (p.decision.outcome.as_str()) } "." }
             }
@@ -502,7 +401,7 @@ pub(crate) async fn case(
                     button type="submit" { "Confirm (second approval)" }
                 }
             } @else {
-                p { "Only an approver other than the proposer can confirm." }
+                p { "Only an approver other than the proposer can confirm; it waits for a different approver." }
             }
         }
         h2 { "Actions" }
@@ -539,7 +438,7 @@ pub(crate) async fn case(
                 }
             }
         }
-        @if rc.order.non_disclosure.is_some() {
+        @if case.order.non_disclosure.is_some() {
             form method="post" action=(action("secrecy")) {
                 (csrf_field(&s.csrf))
                 fieldset { legend { "Secrecy order" }
@@ -551,12 +450,12 @@ pub(crate) async fn case(
                 }
             }
         }
-        @if rc.order.emergency.is_some() {
+        @if case.order.emergency.is_some() {
             form method="post" action=(action("emergency-over")) {
                 (csrf_field(&s.csrf)) button type="submit" { "Record that the emergency is over" }
             }
         }
-        @if rc.order.instrument.is_preservation() {
+        @if case.order.instrument.is_preservation() {
             form method="post" action=(action("preservation-confirmed")) {
                 (csrf_field(&s.csrf)) button type="submit" { "Record the confirmation that a production order was issued" }
             }
@@ -564,7 +463,7 @@ pub(crate) async fn case(
         h2 { "Log events" }
         table {
             thead { tr { th { "Event" } th { "Recorded" } th { "State" } th { "Log index" } } }
-            tbody { @for e in &events { tr {
+            tbody { @for e in events.iter() { tr {
                 td { (e.kind) } td { @if let Some(t) = Timestamp::from_second(e.created_at) { (time(t)) } }
                 td { (e.state) } td { @match e.log_index { Some(i) => (i), None => "not yet in the log" } }
             } } }
@@ -598,9 +497,8 @@ pub(crate) async fn act(
     let gw = state.gateway();
     let fail = |e: GatewayError| PageError::new(e, &back);
     let bad = |why: &str| PageError::new(AppError::Unprocessable(why.to_owned()), &back);
-    let user = &s.user;
-    match action.as_str() {
-        "approve" => gw.propose(user, &id, Proposal::Approve).await,
+    let act = match action.as_str() {
+        "approve" => Action::Propose(Proposal::Approve),
         "narrow" => {
             let mut drop = Vec::new();
             for (k, v) in &f {
@@ -616,25 +514,20 @@ pub(crate) async fn act(
             if drop.is_empty() {
                 return Err(bad("check at least one pair to drop"));
             }
-            gw.propose(user, &id, Proposal::Narrow { drop }).await
+            Action::Propose(Proposal::Narrow { drop })
         }
         "reject" => {
             let reason = field(&f, "reason").unwrap_or_default().trim();
             if reason.is_empty() {
                 return Err(bad("a rejection needs a reason"));
             }
-            gw.propose(
-                user,
-                &id,
-                Proposal::Reject {
-                    reason: reason.to_owned(),
-                },
-            )
-            .await
+            Action::Propose(Proposal::Reject {
+                reason: reason.to_owned(),
+            })
         }
-        "confirm" => gw.confirm(user, &id).await,
+        "confirm" => Action::Confirm,
         "callback" => {
-            let source = match field(&f, "number_source") {
+            let number_source = match field(&f, "number_source") {
                 Some("registry") => NumberSource::Registry,
                 Some("request") => NumberSource::Request,
                 _ => return Err(bad("say where the number called came from")),
@@ -644,7 +537,10 @@ pub(crate) async fn act(
                 Some("false") => false,
                 _ => return Err(bad("say whether the callback verified the request")),
             };
-            gw.record_callback(user, &id, source, verified).await
+            Action::Callback {
+                number_source,
+                verified,
+            }
         }
         "secrecy" => {
             let until = match field(&f, "mode") {
@@ -657,17 +553,19 @@ pub(crate) async fn act(
                 }
                 _ => return Err(bad("say whether the secrecy order was extended or lifted")),
             };
-            gw.secrecy(user, &id, until).await
+            Action::Secrecy { until }
         }
-        "emergency-over" => gw.record_fact(user, &id, "emergency_over").await,
-        "preservation-confirmed" => gw.record_fact(user, &id, "preservation_confirmed").await,
+        "emergency-over" => Action::EmergencyOver,
+        "preservation-confirmed" => Action::PreservationConfirmed,
         other => {
             return Err(PageError::new(
                 AppError::NotFound(format!("review action `{other}`")),
                 &back,
             ));
         }
-    }
+    };
+    gw.change(Actor::Staff(&s.user), &id, act)
+        .await
     .map_err(fail)?;
     Ok(see_other(&format!("{back}?done={}", encode(&action)), &[]))
 }
@@ -698,10 +596,9 @@ pub(crate) async fn agencies(
     admin(&s)?;
     let rows = state
         .gateway()
-        .store()
-        .agencies()
+        .agency_list(&s.user)
         .await
-        .map_err(|e| PageError::new(GatewayError::from(e), HOME))?;
+        .map_err(|e| PageError::new(e, HOME))?;
     let page_no = query
         .ok()
         .and_then(|Query(q)| q.get("page").and_then(|p| p.parse().ok()))
@@ -738,16 +635,8 @@ pub(crate) async fn agency(
     let gw = state.gateway();
     let fail = |e: GatewayError| PageError::new(e, AGENCIES);
     let view = gw.agency_view(&id).await.map_err(fail)?;
-    let keys = gw
-        .store()
-        .agency_keys(&id)
-        .await
-        .map_err(|e| fail(e.into()))?;
-    let history = gw
-        .store()
-        .agency_history(&id)
-        .await
-        .map_err(|e| fail(e.into()))?;
+    let detail = gw.agency_detail(&s.user, &id).await.map_err(fail)?;
+    let (keys, history) = (&detail.keys, &detail.history);
     let done = query.ok().and_then(|Query(q)| q.get("done").cloned());
     let a = &view.agency;
     let action = |x: &str| format!("{AGENCIES}/{}/{x}", encode(&id));
@@ -766,7 +655,7 @@ pub(crate) async fn agency(
         h2 { "Request-signing keys" }
         table {
             thead { tr { th { "Key id" } th { "Public key" } th { "Added" } th { "Revoked" } } }
-            tbody { @for k in &keys { tr {
+            tbody { @for k in keys.iter() { tr {
                 td { code { (k.key_id) } } td { code { (k.public_key) } }
                 td { @if let Some(t) = Timestamp::from_second(k.created_at) { (time(t)) } }
                 td { @match k.revoked_at.and_then(Timestamp::from_second) { Some(t) => (time(t)), None => "—" } }
@@ -818,8 +707,8 @@ pub(crate) async fn agency_act(
     let gw = state.gateway();
     let actor = s.user.name.as_str();
     match action.as_str() {
-        "verify" => gw.set_agency_status(&id, "verified", actor).await,
-        "suspend" => gw.set_agency_status(&id, "suspended", actor).await,
+        "verify" => gw.set_agency_status(&id, AgencyStatus::Verified, actor).await,
+        "suspend" => gw.set_agency_status(&id, AgencyStatus::Suspended, actor).await,
         "key" => {
             let public = field(&f, "public_key").unwrap_or_default().trim();
             let key = writ_gateway::registry::parse_public_key(public)

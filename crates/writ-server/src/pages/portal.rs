@@ -79,6 +79,11 @@ async fn session(state: &AppState, headers: &HeaderMap) -> Option<Session> {
         .portal_session(&secret_hash(&secret), Timestamp::now().as_second())
         .await
         .ok()??;
+    // A suspension ends the agency's sessions at its next request, on
+    // every server.
+    if !state.gateway().agency_may_be_served(&agency).await.ok()? {
+        return None;
+    }
     Some(Session {
         agency,
         csrf: csrf_token(&secret),
@@ -195,7 +200,12 @@ pub(crate) async fn sign_in(
             .filter_map(|k| writ_gateway::registry::parse_public_key(&k.public_key).ok())
             .any(|k| k.verify(challenge.as_bytes(), &sig).is_ok())
     });
-    if !ok {
+    let served = state
+        .gateway()
+        .agency_may_be_served(agency)
+        .await
+        .map_err(|e| PageError::new(e, HOME))?;
+    if !ok || !served {
         return sign_in_page(&state, &headers, StatusCode::UNAUTHORIZED, Some(denied)).await;
     }
     let secret =
@@ -285,11 +295,11 @@ pub(crate) async fn home(
                     td { (c.status) } td { strong { (c.decision.outcome.as_str()) } }
                     td { (c.decision.codes().join(", ")) }
                     td { @match packages.get(&c.case) {
-                        Some(p) if p.state == "ready" => {
+                        Some(p) if p.state == writ_model::PackageState::Ready => {
                             a href={ "/portal/cases/" (encode(&c.case)) "/package" } download { "Download " (c.case) ".age" }
                             @if let Some(t) = Timestamp::from_second(p.expires_at) { br; small { "until " (time(t)) } }
                         }
-                        Some(p) if p.state == "sealed" => {
+                        Some(p) if p.state == writ_model::PackageState::Sealed => {
                             "sealed; available from " @if let Some(t) = Timestamp::from_second(p.available_at) { (time(t)) }
                         }
                         Some(p) => { (p.state) }
@@ -365,7 +375,7 @@ pub(crate) async fn case(
             @if let Some(t) = d.not_before { dt { "Not before" } dd { (time(t)) } }
             @if let Some(t) = d.preserve_until { dt { "Preserved until" } dd { (time(t)) } }
             dt { "Package" } dd { @match &package {
-                Some(p) if p.state == "ready" => {
+                Some(p) if p.state == writ_model::PackageState::Ready => {
                     a href={ "/portal/cases/" (encode(&c.case)) "/package" } download { "Download " (c.case) ".age" }
                 }
                 Some(p) => { (p.state) }

@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use writ_gateway::auth::User;
 use writ_gateway::review::{DropPair, Proposal};
+use writ_gateway::{Action, Actor};
 use writ_model::Timestamp;
 use writ_model::order::NumberSource;
 
@@ -92,30 +93,29 @@ pub(crate) async fn act(
 ) -> Result<Response, AppError> {
     let body = super::body(body, state.inner.config.body_limit)?;
     let user = user(&state, &headers).await?;
-    let gw = &state.inner.gw;
-    let answer = match action.as_str() {
+    let action = match action.as_str() {
         "approve" => {
             json::<Empty>(&body)?;
-            gw.propose(&user, &id, Proposal::Approve).await?
+            Action::Propose(Proposal::Approve)
         }
         "narrow" => {
             let n: Narrow = json(&body)?;
-            gw.propose(&user, &id, Proposal::Narrow { drop: n.drop })
-                .await?
+            Action::Propose(Proposal::Narrow { drop: n.drop })
         }
         "reject" => {
             let r: Reject = json(&body)?;
-            gw.propose(&user, &id, Proposal::Reject { reason: r.reason })
-                .await?
+            Action::Propose(Proposal::Reject { reason: r.reason })
         }
         "confirm" => {
             json::<Empty>(&body)?;
-            gw.confirm(&user, &id).await?
+            Action::Confirm
         }
         "callback" => {
             let c: CallbackBody = json(&body)?;
-            gw.record_callback(&user, &id, c.number_source, c.verified)
-                .await?
+            Action::Callback {
+                number_source: c.number_source,
+                verified: c.verified,
+            }
         }
         "secrecy" => {
             let s: Secrecy = json(&body)?;
@@ -128,18 +128,23 @@ pub(crate) async fn act(
                     ));
                 }
             };
-            gw.secrecy(&user, &id, until).await?
+            Action::Secrecy { until }
         }
         "emergency-over" => {
             json::<Empty>(&body)?;
-            gw.record_fact(&user, &id, "emergency_over").await?
+            Action::EmergencyOver
         }
         "preservation-confirmed" => {
             json::<Empty>(&body)?;
-            gw.record_fact(&user, &id, "preservation_confirmed").await?
+            Action::PreservationConfirmed
         }
         other => return Err(AppError::NotFound(format!("review action `{other}`"))),
     };
+    let answer = state
+        .inner
+        .gw
+        .change(Actor::Staff(&user), &id, action)
+        .await?;
     Ok(Json(answer).into_response())
 }
 

@@ -1067,3 +1067,29 @@ async fn console_sessions_expire_twelve_hours_after_sign_in() {
         format!("/console/cases/{case}?done=approve").as_str()
     );
 }
+
+#[tokio::test]
+async fn a_suspension_ends_portal_sessions_and_refuses_sign_in() {
+    let t = TestApp::start().await;
+    let r = portal_sign_in(&t, "us-fbi-wfo", &t.key("us-fbi-wfo")).await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let cookie = set_cookie(&r, "writ_portal");
+    let home = t
+        .raw("GET", "/portal", &headers(Some(&cookie)), vec![])
+        .await;
+    assert!(home.text.contains("Submit an order"), "{}", home.text);
+    t.app
+        .gateway()
+        .set_agency_status("us-fbi-wfo", writ_model::AgencyStatus::Suspended, "adam")
+        .await
+        .unwrap();
+    // The open session ends at once: the portal shows its sign-in form.
+    let home = t
+        .raw("GET", "/portal", &headers(Some(&cookie)), vec![])
+        .await;
+    assert!(!home.text.contains("Submit an order"), "{}", home.text);
+    // And a new sign-in with the agency's own key is refused.
+    let r = portal_sign_in(&t, "us-fbi-wfo", &t.key("us-fbi-wfo")).await;
+    assert_eq!(r.status, 401, "{}", r.text);
+    assert!(set_cookie_header(&r, "writ_portal").is_none());
+}

@@ -66,19 +66,23 @@ fn agency(id: &str) -> AgencyRow {
     }
 }
 
+/// A well-formed order and decision, as the gateway stores them.
+const ORDER: &str = r#"{"reference":"R1","agency":"a1","instrument":"subpoena","legal_basis":"test","issued_by":{"kind":"prosecutor"},"issued_at":"2023-11-14T00:00:00Z","targets":[{"kind":"email","value":"alice@example.com"}],"categories":["subscriber"]}"#;
+const DECISION: &str = r#"{"outcome":"review","decisions":[],"reasons":[],"due_at":"2023-11-24T22:13:20Z","not_before":null,"preserve_until":null,"notify":{"when":"on_disclosure","at":null},"policy":{"id":"writ-default","version":"1"}}"#;
+
 fn case(id: &str, agency: &str, reference: &str) -> CaseRow {
     CaseRow {
         id: id.into(),
         agency_id: agency.into(),
         reference: reference.into(),
-        order_json: "{}".into(),
+        order_json: ORDER.into(),
         order_sha256: "00".into(),
         canonical_sha256: format!("h-{id}"),
         instrument: "subpoena".into(),
         emergency: 0,
         status: "in_review".into(),
         outcome: "review".into(),
-        decision: "{}".into(),
+        decision: DECISION.into(),
         decided_now: 1_700_000_000,
         due_at: 1_700_864_000,
         version: 1,
@@ -215,22 +219,19 @@ async fn intake(s: &Store) {
     assert_eq!(s.queue(10).await.unwrap().len(), 2);
 
     // A change applies only at the version it was read at.
+    let typed = s.load_case("c-1").await.unwrap().unwrap();
+    assert_eq!(typed.status, writ_model::CaseStatus::InReview);
+    assert_eq!(typed.order.reference.as_str(), "R1");
     let change = CaseChange {
-        case_id: "c-1".into(),
-        expected_version: 1,
-        status: "approved".into(),
-        outcome: "approve".into(),
-        decision: "{}".into(),
-        order_json: "{}".into(),
-        at: 1_700_000_500,
+        status: writ_model::CaseStatus::Approved,
         events: vec![event("c-1", "reviewed")],
         new_proposal: Some(NewProposal {
-            action: "approve".into(),
+            action: writ_model::ProposalAction::Approve,
             detail: "{}".into(),
             proposed_by: "rita".into(),
             role: "reviewer".into(),
         }),
-        ..CaseChange::default()
+        ..CaseChange::of(&typed, writ_model::Timestamp::from_second(1_700_000_500).unwrap())
     };
     s.update_case(&change).await.unwrap();
     assert!(matches!(

@@ -1,0 +1,602 @@
+//! One way to change a case.
+//!
+//! Every change to a case after intake, whoever asks for it (a reviewer in
+//! the console, a client of the review API, the agency withdrawing its
+//! order), is a typed [`Action`] given to [`Gateway::change`]. It loads the
+//! case once, checks that the actor may take the action in the case's
+//! present state, computes the new state from that present state (never
+//! from a copy taken earlier: a proposal records only what it would do, and
+//! is applied to the decision as it stands when it is confirmed), and writes
+//! the case with its log events in one transaction guarded by the case's
+//! version.
+//!
+//! The rules it holds (`docs/legal-rules.md`, sections C and L;
+//! `docs/product.md`, lifecycle step 3):
+//! - approve, narrow and reject are proposals; they take effect when a
+//!   different approver confirms them (the two-person rule);
+//! - a refusal or a `deny` is never overridden: review can only turn
+//!   `review` pairs into grants or take granted pairs away;
+//! - an unverified emergency is settled only by a recorded callback;
+//! - a court's extension or lifting of a secrecy order recomputes only
+//!   `notify` and the codes of section L;
+//! - nothing is released from a case that was rejected or withdrawn.
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use writ_model::order::{Callback, NumberSource};
+use writ_model::{
+    Account, AccountStatus, CaseStatus, Category, Decision, DecisionInput, Order, ProposalAction,
+    ProposalState, Reason, ReasonCode, Status, Timestamp,
+};
+use writ_store::{Case, CaseChange, ClosedProposal, NewEvent, NewProposal, ProposalRow};
+
+use crate::auth::{Role, User};
+use crate::events::{self, CaseContext};
+use crate::intake::conflict;
+use crate::{Gateway, GatewayError, Result, Submitted};
+
+/// A proposed change to the engine's decision.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Proposal {
+    Approve,
+    Narrow { drop: Vec<DropPair> },
+    Reject { reason: String },
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DropPair {
+    pub target: String,
+    pub category: Category,
+}
+
+impl Proposal {
+    pub fn action(&self) -> ProposalAction {
+        match self {
+            Proposal::Approve => ProposalAction::Approve,
+            Proposal::Narrow { .. } => ProposalAction::Narrow,
+            Proposal::Reject { .. } => ProposalAction::Reject,
+        }
+    }
+}
+
+/// Everything that can happen to a case after intake.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Action {
+    /// A reviewer or approver proposes approve, narrow or reject.
+    Propose(Proposal),
+    /// A different approver confirms the open proposal.
+    Confirm,
+    /// Staff record the out-of-band callback to an emergency requester; the
+    /// case is decided again as of its receipt.
+    Callback {
+        number_source: NumberSource,
+        verified: bool,
+    },
+    /// A court extended the secrecy order to `until`, or lifted it (`None`).
+    Secrecy { until: Option<Timestamp> },
+    /// Staff record that an emergency is over (notice may follow).
+    EmergencyOver,
+    /// Staff record that the agency confirmed a preservation.
+    PreservationConfirmed,
+    /// The agency withdraws its order.
+    Withdraw,
+}
+
+impl Action {
+    /// The action's name as the API's path and the console's forms spell it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Action::Propose(p) => p.action().as_str(),
+            Action::Confirm => "confirm",
+            Action::Callback { .. } => "callback",
+            Action::Secrecy { .. } => "secrecy",
+            Action::EmergencyOver => "emergency-over",
+            Action::PreservationConfirmed => "preservation-confirmed",
+            Action::Withdraw => "withdraw",
+        }
+    }
+}
+
+/// Who acts.
+#[derive(Clone, Copy, Debug)]
+pub enum Actor<'a> {
+    /// A console user (through the console or the review API).
+    Staff(&'a User),
+    /// The agency whose key signed the order.
+    Agency(&'a str),
+}
+
+fn may_review(user: &User) -> Result<()> {
+    match user.role {
+        Role::Reviewer | Role::Approver => Ok(()),
+        Role::Admin => Err(GatewayError::Forbidden(
+            "an admin takes no review action".into(),
+        )),
+    }
+}
+
+fn staff<'a>(actor: Actor<'a>) -> Result<&'a User> {
+    match actor {
+        Actor::Staff(user) => {
+            may_review(user)?;
+            Ok(user)
+        }
+        Actor::Agency(_) => Err(GatewayError::Forbidden(
+            "only the provider's staff take review actions".into(),
+        )),
+    }
+}
+
+fn review_reason(code: &str, target: Option<&str>, category: Option<Category>, message: &str) -> Reason {
+    Reason {
+        code: code.to_owned(),
+        target: target.map(str::to_owned),
+        category,
+        message: message.to_owned(),
+        citation: "provider policy: two-person review of disclosures".to_owned(),
+    }
+}
+
+/// The decision a proposal makes of `current`, or why it cannot be made.
+/// Pure: confirming applies it again to the decision as it stands then.
+pub fn apply(current: &Decision, proposal: &Proposal) -> Result<Decision> {
+    let mut d = current.clone();
+    match proposal {
+        Proposal::Approve => {
+            for p in &mut d.decisions {
+                if p.status == Status::Review {
+                    p.status = Status::Grant;
+                }
+            }
+        }
+        Proposal::Narrow { drop } => {
+            if drop.is_empty() {
+                return Err(GatewayError::Conflict("nothing to drop".into()));
+            }
+            for pair in drop {
+                let found = d
+                    .decisions
+                    .iter_mut()
+                    .find(|p| p.target == pair.target && p.category == pair.category)
+                    .ok_or_else(|| {
+                        GatewayError::NotFound(format!(
+                            "pair `{}` `{}` in the decision",
+                            pair.target, pair.category
+                        ))
+                    })?;
+                if found.status.is_granted() || found.status == Status::Review {
+                    found.status = Status::Deny;
+                    found.reasons.push(ReasonCode::NARROWED_IN_REVIEW.into());
+                    d.reasons.push(review_reason(
+                        ReasonCode::NARROWED_IN_REVIEW,
+                        Some(&pair.target),
+                        Some(pair.category),
+                        "the reviewers narrowed the order",
+                    ));
+                }
+            }
+        }
+        Proposal::Reject { reason: why } => {
+            for p in &mut d.decisions {
+                if p.status.is_granted() || p.status == Status::Review {
+                    p.status = Status::Deny;
+                    p.reasons.push(ReasonCode::REJECTED_IN_REVIEW.into());
+                }
+            }
+            d.reasons.push(review_reason(
+                ReasonCode::REJECTED_IN_REVIEW,
+                None,
+                None,
+                why,
+            ));
+        }
+    }
+    d.recompute_outcome();
+    if !matches!(proposal, Proposal::Reject { .. })
+        && d.decisions.iter().any(|p| p.status == Status::Review)
+    {
+        return Err(GatewayError::Conflict(
+            "pairs would still wait for review".into(),
+        ));
+    }
+    Ok(d)
+}
+
+/// `decision` with `notify` and the codes of section L taken from `fresh`,
+/// the engine's answer on the order with its new secrecy order.
+pub fn with_secrecy_from(decision: &Decision, fresh: &Decision) -> Decision {
+    let mut d = decision.clone();
+    d.notify = fresh.notify.clone();
+    d.reasons
+        .retain(|r| !ReasonCode::SECTION_L.contains(&r.code.as_str()));
+    d.reasons.extend(
+        fresh
+            .reasons
+            .iter()
+            .filter(|r| ReasonCode::SECTION_L.contains(&r.code.as_str()))
+            .cloned(),
+    );
+    d
+}
+
+/// The open proposal's payload, from its stored detail.
+pub(crate) fn stored_proposal(p: &ProposalRow) -> Result<Proposal> {
+    let detail: serde_json::Value = serde_json::from_str(&p.detail)?;
+    Ok(serde_json::from_value(detail["proposal"].clone())?)
+}
+
+/// Public figures of targets for a decision without pairs (an order refused
+/// at step 1 still counts the accounts its targets resolve to): how many
+/// accounts hold data, and how many of those are stored outside `country`.
+pub fn resolved_figures(input: &DecisionInput, country: Option<&str>) -> (usize, usize) {
+    let live: Vec<&Account> = input
+        .accounts
+        .iter()
+        .filter(|a| a.status != AccountStatus::Deleted)
+        .collect();
+    let abroad = live
+        .iter()
+        .filter(|a| country.is_some_and(|c| a.data_location.as_str() != c))
+        .count();
+    (live.len(), abroad)
+}
+
+/// What a change writes besides the case itself.
+struct Next {
+    status: CaseStatus,
+    decision: Decision,
+    order: Order,
+    /// Events, given the case's context after the change.
+    events: Vec<EventSpec>,
+    new_proposal: Option<NewProposal>,
+    close_proposals: Vec<ClosedProposal>,
+}
+
+/// An event to write, described before the context exists.
+enum EventSpec {
+    Reviewed {
+        action: &'static str,
+        role: &'static str,
+        user: String,
+        decision: Decision,
+        ends: bool,
+    },
+    Verified {
+        verified: bool,
+        source: &'static str,
+        user: String,
+    },
+    Decided {
+        decision: Decision,
+        resolved: (usize, usize),
+    },
+    Extended {
+        until: Option<Timestamp>,
+        user: String,
+    },
+    Withdrawn,
+}
+
+impl Gateway {
+    /// A case, typed, or "not found".
+    pub async fn case(&self, case_id: &str) -> Result<Case> {
+        self.store()
+            .load_case(case_id)
+            .await?
+            .ok_or_else(|| GatewayError::NotFound(format!("case `{case_id}`")))
+    }
+
+    /// The one way to change a case: see the module's documentation.
+    pub async fn change(&self, actor: Actor<'_>, case_id: &str, action: Action) -> Result<Submitted> {
+        let case = self.case(case_id).await?;
+        if let Actor::Agency(agency) = actor
+            && agency != case.signer
+        {
+            // Another agency's case does not exist, as far as it can tell.
+            return Err(GatewayError::NotFound(format!("case `{case_id}`")));
+        }
+        let now = Timestamp::now();
+        let open = self.store().open_proposals(case_id).await?;
+        let next = self.next(actor, &case, &open, &action, now).await?;
+        let country = self.signer_country(&case.signer).await?;
+        let ctx = CaseContext {
+            case_id: &case.id,
+            order: &next.order,
+            order_sha256: &case.order_sha256,
+            submitter: &case.signer,
+            country: country.as_deref(),
+        };
+        let defer = self.defer_for(&case.id, &next.order, &next.decision).await?;
+        let events = next
+            .events
+            .into_iter()
+            .map(|e| event(&ctx, e, now, defer))
+            .collect::<Result<Vec<NewEvent>>>()?;
+        let change = CaseChange {
+            status: next.status,
+            decision: next.decision.clone(),
+            order: next.order.clone(),
+            events,
+            new_proposal: next.new_proposal,
+            close_proposals: next.close_proposals,
+            ..CaseChange::of(&case, now)
+        };
+        self.store().update_case(&change).await.map_err(conflict)?;
+        self.events_written();
+        // A proposal changes nothing yet: the answer is the decision that
+        // stands.
+        Ok(Submitted {
+            case: case.id,
+            decision: next.decision,
+            created: false,
+        })
+    }
+
+    /// The state after `action`, from the case as it stands.
+    async fn next(
+        &self,
+        actor: Actor<'_>,
+        case: &Case,
+        open: &[ProposalRow],
+        action: &Action,
+        now: Timestamp,
+    ) -> Result<Next> {
+        let unchanged = |events| Next {
+            status: case.status,
+            decision: case.decision.clone(),
+            order: case.order.clone(),
+            events,
+            new_proposal: None,
+            close_proposals: Vec::new(),
+        };
+        let id = &case.id;
+        match action {
+            Action::Propose(proposal) => {
+                let user = staff(actor)?;
+                if case.status != CaseStatus::InReview {
+                    return Err(GatewayError::Conflict(format!(
+                        "case `{id}` is {}, not waiting for review",
+                        case.status
+                    )));
+                }
+                if case.decision.codes().contains(&ReasonCode::HACKING_REFUSED) {
+                    return Err(GatewayError::Conflict(
+                        "a `hacking_refused` decision cannot be overridden".into(),
+                    ));
+                }
+                if case.decision.awaits_callback() && !matches!(proposal, Proposal::Reject { .. }) {
+                    return Err(GatewayError::Conflict(
+                        "an unverified emergency is resolved only by a recorded callback".into(),
+                    ));
+                }
+                // Checked now, applied again when confirmed.
+                apply(&case.decision, proposal)?;
+                Ok(Next {
+                    new_proposal: Some(NewProposal {
+                        action: proposal.action(),
+                        detail: serde_json::to_string(&json!({ "proposal": proposal }))?,
+                        proposed_by: user.name.clone(),
+                        role: user.role.as_str().to_owned(),
+                    }),
+                    close_proposals: open
+                        .iter()
+                        .map(|p| ClosedProposal {
+                            seq: p.seq,
+                            state: ProposalState::Superseded,
+                            decided_by: Some(user.name.clone()),
+                        })
+                        .collect(),
+                    ..unchanged(vec![EventSpec::Reviewed {
+                        action: proposal.action().as_str(),
+                        role: user.role.as_str(),
+                        user: user.name.clone(),
+                        decision: case.decision.clone(),
+                        ends: false,
+                    }])
+                })
+            }
+            Action::Confirm => {
+                let user = staff(actor)?;
+                if user.role != Role::Approver {
+                    return Err(GatewayError::Forbidden("only an approver confirms".into()));
+                }
+                let Some(p) = open.last() else {
+                    return Err(GatewayError::Conflict(format!(
+                        "case `{id}` has no proposal to confirm"
+                    )));
+                };
+                if p.proposed_by == user.name {
+                    return Err(GatewayError::Forbidden(
+                        "a different approver must confirm (two-person rule)".into(),
+                    ));
+                }
+                if case.status != CaseStatus::InReview {
+                    return Err(GatewayError::Conflict(format!(
+                        "case `{id}` is {}",
+                        case.status
+                    )));
+                }
+                // Applied to the decision as it stands now: a secrecy order
+                // changed since the proposal stays changed.
+                let decision = apply(&case.decision, &stored_proposal(p)?)?;
+                Ok(Next {
+                    status: p.action.confirmed_status(),
+                    decision: decision.clone(),
+                    order: case.order.clone(),
+                    events: vec![EventSpec::Reviewed {
+                        action: "confirm",
+                        role: user.role.as_str(),
+                        user: user.name.clone(),
+                        decision,
+                        ends: true,
+                    }],
+                    new_proposal: None,
+                    close_proposals: vec![ClosedProposal {
+                        seq: p.seq,
+                        state: ProposalState::Confirmed,
+                        decided_by: Some(user.name.clone()),
+                    }],
+                })
+            }
+            Action::Callback {
+                number_source,
+                verified,
+            } => {
+                let user = staff(actor)?;
+                // Only while a person still has the case: a rejected or
+                // withdrawn case never becomes a release.
+                if !case.decision.awaits_callback()
+                    || !matches!(case.status, CaseStatus::InReview | CaseStatus::Decided)
+                {
+                    return Err(GatewayError::Conflict(format!(
+                        "case `{id}` is not waiting for an emergency callback"
+                    )));
+                }
+                let mut order = case.order.clone();
+                let Some(emergency) = order.emergency.as_mut() else {
+                    return Err(GatewayError::Conflict(format!(
+                        "case `{id}` is not an emergency"
+                    )));
+                };
+                emergency.callback = Some(Callback {
+                    verified: *verified,
+                    number_source: *number_source,
+                    verified_by: Some(user.name.clone()),
+                    verified_at: Some(now),
+                });
+                let (decision, input) = self.redecide(case, &order).await?;
+                let country = self.signer_country(&case.signer).await?;
+                let resolved = resolved_figures(&input, country.as_deref());
+                Ok(Next {
+                    status: decision.status_after(),
+                    decision: decision.clone(),
+                    order,
+                    events: vec![
+                        EventSpec::Verified {
+                            verified: *verified,
+                            source: match number_source {
+                                NumberSource::Registry => "registry",
+                                NumberSource::Request => "request",
+                            },
+                            user: user.name.clone(),
+                        },
+                        EventSpec::Decided { decision, resolved },
+                    ],
+                    new_proposal: None,
+                    close_proposals: Vec::new(),
+                })
+            }
+            Action::Secrecy { until } => {
+                let user = staff(actor)?;
+                let mut order = case.order.clone();
+                let Some(nd) = order.non_disclosure.as_mut() else {
+                    return Err(GatewayError::Conflict(format!(
+                        "case `{id}` has no secrecy order"
+                    )));
+                };
+                nd.until = Some(until.unwrap_or(now));
+                let (fresh, _) = self.redecide(case, &order).await?;
+                Ok(Next {
+                    decision: with_secrecy_from(&case.decision, &fresh),
+                    order,
+                    ..unchanged(vec![EventSpec::Extended {
+                        until: *until,
+                        user: user.name.clone(),
+                    }])
+                })
+            }
+            Action::EmergencyOver | Action::PreservationConfirmed => {
+                let user = staff(actor)?;
+                let (name, applies) = match action {
+                    Action::EmergencyOver => ("emergency_over", case.order.emergency.is_some()),
+                    _ => (
+                        "preservation_confirmed",
+                        case.order.instrument.is_preservation(),
+                    ),
+                };
+                if !applies {
+                    return Err(GatewayError::Conflict(format!(
+                        "`{name}` does not apply to case `{id}`"
+                    )));
+                }
+                Ok(unchanged(vec![EventSpec::Reviewed {
+                    action: name,
+                    role: user.role.as_str(),
+                    user: user.name.clone(),
+                    decision: case.decision.clone(),
+                    ends: false,
+                }]))
+            }
+            Action::Withdraw => {
+                if !matches!(actor, Actor::Agency(_)) {
+                    return Err(GatewayError::Forbidden(
+                        "only the agency withdraws its order".into(),
+                    ));
+                }
+                let ended = matches!(
+                    case.status,
+                    CaseStatus::Withdrawn
+                        | CaseStatus::Rejected
+                        | CaseStatus::Approved
+                        | CaseStatus::Narrowed
+                ) || (case.status == CaseStatus::Decided && case.decision.ends_case());
+                if ended {
+                    return Err(GatewayError::Conflict(format!(
+                        "case `{id}` is {} and cannot be withdrawn",
+                        case.status
+                    )));
+                }
+                Ok(Next {
+                    status: CaseStatus::Withdrawn,
+                    ..unchanged(vec![EventSpec::Withdrawn])
+                })
+            }
+        }
+    }
+
+    /// The engine's input for a case as it stands: its order now, judged as
+    /// of its receipt.
+    pub async fn decision_input_for(&self, case: &Case) -> Result<DecisionInput> {
+        self.decision_input(&case.signer, &case.order, case.decided_now)
+            .await
+    }
+
+    /// Decides a case again with its first decision's `now` and `due_at`
+    /// (`docs/formats.md`, "Deciding again").
+    pub(crate) async fn redecide(
+        &self,
+        case: &Case,
+        order: &Order,
+    ) -> Result<(Decision, DecisionInput)> {
+        let input = self
+            .decision_input(&case.signer, order, case.decided_now)
+            .await?;
+        let mut decision = self.engine().decide(&input);
+        decision.due_at = case.due_at;
+        Ok((decision, input))
+    }
+}
+
+fn event(ctx: &CaseContext<'_>, spec: EventSpec, now: Timestamp, defer: bool) -> Result<NewEvent> {
+    match spec {
+        EventSpec::Reviewed {
+            action,
+            role,
+            user,
+            decision,
+            ends,
+        } => events::reviewed(ctx, action, role, &user, &decision, ends, now, defer),
+        EventSpec::Verified {
+            verified,
+            source,
+            user,
+        } => events::verified(ctx, verified, source, &user, now, defer),
+        EventSpec::Decided { decision, resolved } => {
+            events::decided(ctx, &decision, Some(resolved), now, defer)
+        }
+        EventSpec::Extended { until, user } => events::extended(ctx, until, &user, now, defer),
+        EventSpec::Withdrawn => events::withdrawn(ctx, now, defer),
+    }
+}
