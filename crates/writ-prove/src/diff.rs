@@ -8,7 +8,7 @@
 //! are the same for every request under both packs costs one query; only a
 //! shape that changed is looked at in both directions.
 
-use cedar_policy::Policy;
+use cedar_policy::{Decision, Policy};
 use writ_model::{Category, Instrument};
 
 use crate::policies::PackPolicies;
@@ -146,13 +146,16 @@ async fn compare(
     let build = |pack: &PackPolicies, levels: &[&str]| {
         outside(action, shape)
             .and_then(|p| policy_set(pack, action, levels, [p]))
-            .and_then(|set| compile(pack, &set, &env))
+            .and_then(|set| {
+                let compiled = compile(pack, &set, &env)?;
+                Ok((set, compiled))
+            })
             .map_err(ProveError::Policies)
     };
     let same = compiler
         .check_equivalent_opt(
-            &build(from, finest.refused_by)?,
-            &build(to, finest.refused_by)?,
+            &build(from, finest.refused_by)?.1,
+            &build(to, finest.refused_by)?.1,
         )
         .await
         .map_err(symcc)?;
@@ -179,21 +182,23 @@ async fn compare(
         ] {
             // A request the first set allows and the second refuses.
             let Some(example) = compiler
-                .check_implies_with_counterexample_opt(first, second)
+                .check_implies_with_counterexample_opt(&first.1, &second.1)
                 .await
                 .map_err(symcc)?
             else {
                 continue;
             };
+            prove::replay(&example, &first.0, Decision::Allow, action)?;
+            prove::replay(&example, &second.0, Decision::Deny, action)?;
             // Every request of the shape: allowed by the new pack (newly
             // permitted), or refused by it (newly refused).
             let for_every_request = match direction {
                 Direction::NewlyPermitted => compiler
-                    .check_implies_opt(&whole_shape, &new)
+                    .check_implies_opt(&whole_shape, &new.1)
                     .await
                     .map_err(symcc)?,
                 Direction::NewlyRefused => compiler
-                    .check_always_denies_opt(&new)
+                    .check_always_denies_opt(&new.1)
                     .await
                     .map_err(symcc)?,
             };

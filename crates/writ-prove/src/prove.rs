@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use cedar_policy::{Policy, PolicyId, PolicySet, RequestEnv};
+use cedar_policy::{Authorizer, Decision, Policy, PolicyId, PolicySet, RequestEnv};
 use cedar_policy_symcc::solver::LocalSolver;
 use cedar_policy_symcc::{CedarSymCompiler, CompiledPolicySet, Env};
 
@@ -150,11 +150,17 @@ async fn check(
                 .check_always_denies_with_counterexample_opt(&compiled)
                 .await
                 .map_err(symcc)?;
+            if let Some(env) = &found {
+                let set = outside(*action, shape)
+                    .and_then(|p| policy_set(pack, *action, refused_by, [p]))
+                    .map_err(ProveError::Policies)?;
+                replay(env, &set, Decision::Allow, *action)?;
+            }
             Ok(outcome(found, *action))
         }
         Check::DenyIsFinal => {
             let env = request_env(pack, Action::Disclose)?;
-            let denies = match deny_rules_as_permits(pack) {
+            let denies_set = match deny_rules_as_permits(pack) {
                 Ok(set) => set,
                 Err(e) => return Ok(Outcome::NotStated(e)),
             };
@@ -165,7 +171,12 @@ async fn check(
                 .map(|p| p.policy.clone());
             let compiled = PolicySet::from_policies(all)
                 .map_err(|e| e.to_string())
-                .and_then(|set| Ok((compile(pack, &denies, &env)?, compile(pack, &set, &env)?)));
+                .and_then(|set| {
+                    Ok((
+                        compile(pack, &denies_set, &env)?,
+                        compile(pack, &set, &env)?,
+                    ))
+                });
             let (denies, all) = match compiled {
                 Ok(c) => c,
                 Err(e) => return Ok(Outcome::NotStated(e)),
@@ -174,8 +185,32 @@ async fn check(
                 .check_disjoint_with_counterexample_opt(&denies, &all)
                 .await
                 .map_err(symcc)?;
+            if let Some(env) = &found {
+                replay(env, &denies_set, Decision::Allow, Action::Disclose)?;
+            }
             Ok(outcome(found, Action::Disclose))
         }
+    }
+}
+
+/// Checks a counterexample with Cedar's own authorizer: the solver's model
+/// must give the decision the query claims. This guards against a solver
+/// whose answers the symbolic compiler misreads (another cvc5 version than
+/// the one it documents).
+pub(crate) fn replay(
+    env: &Env,
+    set: &PolicySet,
+    expected: Decision,
+    action: Action,
+) -> Result<(), ProveError> {
+    let response = Authorizer::new().is_authorized(&env.request, set, &env.entities);
+    if response.decision() == expected {
+        Ok(())
+    } else {
+        Err(ProveError::Symcc(format!(
+            "the solver's counterexample does not replay in Cedar (expected {expected:?}): {}",
+            render::request(env, action)
+        )))
     }
 }
 
