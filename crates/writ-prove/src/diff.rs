@@ -143,7 +143,7 @@ async fn compare(
     };
     let action = finest.action;
     let env = request_env(to, action)?;
-    let build = |pack: &PackPolicies, levels: &[&str]| {
+    let build_in = |pack: &PackPolicies, levels: &[&str], shape: &str| {
         outside(action, shape)
             .and_then(|p| policy_set(pack, action, levels, [p]))
             .and_then(|set| {
@@ -152,6 +152,16 @@ async fn compare(
             })
             .map_err(ProveError::Policies)
     };
+    let build = |pack: &PackPolicies, levels: &[&str]| build_in(pack, levels, shape);
+    // The conditions of a plausible order, for a readable example.
+    let plausible = format!(
+        "{shape} && {}",
+        properties::plausible(action)
+            .iter()
+            .map(|c| format!("({c})"))
+            .collect::<Vec<_>>()
+            .join(" && ")
+    );
     let same = compiler
         .check_equivalent_opt(
             &build(from, finest.refused_by)?.1,
@@ -181,7 +191,7 @@ async fn compare(
             (Direction::NewlyRefused, &old, &new),
         ] {
             // A request the first set allows and the second refuses.
-            let Some(example) = compiler
+            let Some(mut example) = compiler
                 .check_implies_with_counterexample_opt(&first.1, &second.1)
                 .await
                 .map_err(symcc)?
@@ -190,6 +200,23 @@ async fn compare(
             };
             prove::replay(&example, &first.0, Decision::Allow, action)?;
             prove::replay(&example, &second.0, Decision::Deny, action)?;
+            let (old_plausible, new_plausible) = (
+                build_in(from, question.refused_by, &plausible)?,
+                build_in(to, question.refused_by, &plausible)?,
+            );
+            let (first_plausible, second_plausible) = match direction {
+                Direction::NewlyPermitted => (&new_plausible, &old_plausible),
+                Direction::NewlyRefused => (&old_plausible, &new_plausible),
+            };
+            if let Some(readable) = compiler
+                .check_implies_with_counterexample_opt(&first_plausible.1, &second_plausible.1)
+                .await
+                .map_err(symcc)?
+            {
+                prove::replay(&readable, &first_plausible.0, Decision::Allow, action)?;
+                prove::replay(&readable, &second_plausible.0, Decision::Deny, action)?;
+                example = readable;
+            }
             // Every request of the shape: allowed by the new pack (newly
             // permitted), or refused by it (newly refused).
             let for_every_request = match direction {

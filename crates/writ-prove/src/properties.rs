@@ -416,3 +416,49 @@ pub(crate) fn pair_shape(instrument: Instrument, category: Category) -> String {
         "{REGISTERED} && {ORDER_OF_DISCLOSE}.instrument == \"{instrument}\" && context.category == \"{category}\""
     )
 }
+
+/// Conditions that make a counterexample read like a real order: a
+/// verified agency that submitted its own order, known countries and issuer
+/// kinds, one particular target, the category asked for. They never weaken
+/// a proof: they are tried, one by one, only once a counterexample exists,
+/// and each is kept only if a counterexample remains with it.
+pub(crate) fn plausible(action: Action) -> Vec<String> {
+    let o = match action {
+        Action::Accept => ORDER_OF_ACCEPT,
+        Action::Disclose => ORDER_OF_DISCLOSE,
+    };
+    let countries = set(&["US", "GB", "IE", "DE", "FR", "DK", "BR", "IN"]);
+    let issuers = set(&[
+        "judge",
+        "court",
+        "magistrate",
+        "investigating_judge",
+        "prosecutor",
+        "grand_jury",
+        "police",
+        "agency_official",
+    ]);
+    let instruments: Vec<&str> = Instrument::ALL.iter().map(|i| i.as_str()).collect();
+    let categories: Vec<&str> = Category::ALL.iter().map(|c| c.as_str()).collect();
+    let mut conditions = vec![
+        "principal.authenticated".to_owned(),
+        "principal has agency && principal.agency.status == \"verified\"".to_owned(),
+        format!("principal.agency_id == \"agency-1\" && {o}.agency == principal.agency_id"),
+        format!("principal has agency && {countries}.contains(principal.agency.country)"),
+        format!("{}.contains({o}.instrument)", set(&instruments)),
+        format!("{issuers}.contains({o}.issued_by)"),
+        format!("{o}.target_count == 1 && {o}.target_kinds == [\"email\"]"),
+        format!("{o}.assistance.isEmpty()"),
+        format!(
+            "!{o}.categories.isEmpty() && {}.containsAll({o}.categories)",
+            set(&categories)
+        ),
+    ];
+    if action == Action::Disclose {
+        conditions.push(format!("{o}.categories == [context.category]"));
+        conditions.push(format!(
+            "{countries}.contains(resource.data_location) && {countries}.contains(resource.located_in)"
+        ));
+    }
+    conditions
+}

@@ -139,24 +139,53 @@ async fn check(
             shape,
         } => {
             let env = request_env(pack, *action)?;
-            let compiled = match outside(*action, shape)
-                .and_then(|p| policy_set(pack, *action, refused_by, [p]))
-                .and_then(|set| compile(pack, &set, &env))
-            {
+            let query = |shape: &str| {
+                outside(*action, shape)
+                    .and_then(|p| policy_set(pack, *action, refused_by, [p]))
+                    .and_then(|set| Ok((compile(pack, &set, &env)?, set)))
+            };
+            let (compiled, set) = match query(shape) {
                 Ok(c) => c,
                 Err(e) => return Ok(Outcome::NotStated(e)),
             };
-            let found = compiler
+            let Some(mut found) = compiler
                 .check_always_denies_with_counterexample_opt(&compiled)
                 .await
-                .map_err(symcc)?;
-            if let Some(env) = &found {
-                let set = outside(*action, shape)
-                    .and_then(|p| policy_set(pack, *action, refused_by, [p]))
-                    .map_err(ProveError::Policies)?;
-                replay(env, &set, Decision::Allow, *action)?;
+                .map_err(symcc)?
+            else {
+                return Ok(Outcome::Proven);
+            };
+            replay(&found, &set, Decision::Allow, *action)?;
+            // A readable counterexample: all the conditions of a plausible
+            // order at once (one query) or, when that leaves none, one by
+            // one, keeping each that leaves one.
+            let plausible = properties::plausible(*action);
+            let all = plausible
+                .iter()
+                .map(|c| format!("({c})"))
+                .collect::<Vec<_>>()
+                .join(" && ");
+            let mut narrowed = shape.clone();
+            let tries = std::iter::once(all).chain(plausible);
+            for (i, condition) in tries.enumerate() {
+                let candidate = format!("{narrowed} && ({condition})");
+                let Ok((compiled, set)) = query(&candidate) else {
+                    continue;
+                };
+                if let Some(env) = compiler
+                    .check_always_denies_with_counterexample_opt(&compiled)
+                    .await
+                    .map_err(symcc)?
+                {
+                    replay(&env, &set, Decision::Allow, *action)?;
+                    found = env;
+                    narrowed = candidate;
+                    if i == 0 {
+                        break;
+                    }
+                }
             }
-            Ok(outcome(found, *action))
+            Ok(outcome(Some(found), *action))
         }
         Check::DenyIsFinal => {
             let env = request_env(pack, Action::Disclose)?;

@@ -1,6 +1,8 @@
 //! The proofs and the diff against the real solver, on the default pack and
 //! on broken copies of it.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::path::{Path, PathBuf};
 
 use writ_prove::{Direction, Outcome, PackPolicies, Solver};
