@@ -446,7 +446,9 @@ pub(crate) fn plausible(action: Action) -> Vec<String> {
         format!("principal.agency_id == \"agency-1\" && {o}.agency == principal.agency_id"),
         format!("principal has agency && {countries}.contains(principal.agency.country)"),
         format!("{}.contains({o}.instrument)", set(&instruments)),
-        format!("{issuers}.contains({o}.issued_by)"),
+        format!(
+            "{issuers}.contains({o}.issued_by) && {o}.issuers.contains({o}.issued_by) && {issuers}.containsAll({o}.issuers)"
+        ),
         format!("{o}.target_count == 1 && {o}.target_kinds == [\"email\"]"),
         format!("{o}.assistance.isEmpty()"),
         format!(
