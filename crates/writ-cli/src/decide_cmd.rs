@@ -40,7 +40,7 @@ pub struct DecideArgs {
 
 pub fn load_pack(dir: Option<&std::path::Path>) -> anyhow::Result<Pack> {
     let pack = match dir {
-        Some(dir) => Pack::load_dir(dir).map_err(|e| BadInput(format!("policy pack: {e}")))?,
+        Some(dir) => crate::policy_cmd::load_proven_pack(dir)?,
         None => Pack::embedded()?,
     };
     Ok(pack)

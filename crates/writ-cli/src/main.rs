@@ -43,7 +43,7 @@ struct Cli {
 enum Command {
     /// Decide an order against the legal policy and print the decision JSON.
     Decide(decide_cmd::DecideArgs),
-    /// Test and check policy packs.
+    /// Test, check, prove and compare policy packs.
     #[command(subcommand)]
     Policy(policy_cmd::PolicyCommand),
     /// The transparency log: verifier key, verification, proofs.

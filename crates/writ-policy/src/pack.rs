@@ -342,3 +342,10 @@ fn rule_of(policy: &Policy, id: &str, rank: usize) -> Result<Rule, String> {
         rank,
     })
 }
+
+/// The texts of the default pack, `(file name, Cedar text)` in load order,
+/// and its `policy.toml`: for tools that analyse the pack's policies
+/// themselves (the proofs of `writ-prove`).
+pub fn embedded_sources() -> (&'static [(&'static str, &'static str)], &'static str) {
+    (EMBEDDED, EMBEDDED_MANIFEST)
+}
