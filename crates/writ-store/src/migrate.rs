@@ -15,6 +15,8 @@ const MIGRATIONS: &[(i64, &str)] = &[
     ),
     (3, include_str!("../migrations/0003_portal_sessions.sql")),
     (4, include_str!("../migrations/0004_sign_in_failures.sql")),
+    // 5 is reserved for the case lifecycle's migration.
+    (6, include_str!("../migrations/0006_hardening.sql")),
 ];
 
 /// Serializes migrations on PostgreSQL, where several servers may start
