@@ -4,7 +4,7 @@
 
 use sqlx::Row;
 
-use crate::{Result, Store};
+use crate::{Result, Store, StoreError};
 
 impl Store {
     /// Opens a session for an agency, after forgetting expired ones.
@@ -52,6 +52,33 @@ impl Store {
             .bind(secret_hash)
             .execute(&self.pool)
             .await?;
+        Ok(())
+    }
+
+    /// Revokes a request-signing key, recording it in the agency's history,
+    /// and ends every portal session of its agency, in one transaction: a
+    /// session does not say which key opened it, so all of them end.
+    pub async fn revoke_agency_key(&self, key_id: &str, actor: &str, at: i64) -> Result<()> {
+        let _g = self.write_guard().await;
+        let mut tx = self.begin_write().await?;
+        let row = sqlx::query(
+            "SELECT agency_id FROM agency_keys WHERE key_id = $1 AND revoked_at IS NULL",
+        )
+        .bind(key_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else {
+            return Err(StoreError::NotFound("key", key_id.to_owned()));
+        };
+        let agency: String = row.try_get(0)?;
+        sqlx::query("UPDATE agency_keys SET revoked_at = $2 WHERE key_id = $1")
+            .bind(key_id)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+        crate::history(&mut tx, &agency, "key-revoke", key_id, actor, at).await?;
+        Store::end_portal_sessions(&mut tx, &agency).await?;
+        tx.commit().await?;
         Ok(())
     }
 }

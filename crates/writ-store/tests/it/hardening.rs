@@ -88,3 +88,36 @@ both!(
     portal_sessions_outlive_suspension_no_more,
     suspension_ends_sessions
 );
+
+async fn key_revocation_ends_sessions(s: &Store) {
+    s.insert_agency(&agency("a1"), "admin").await.unwrap();
+    s.add_agency_key(
+        &AgencyKeyRow {
+            key_id: "a1:k1".into(),
+            agency_id: "a1".into(),
+            public_key: "pk".into(),
+            created_at: 400,
+            revoked_at: None,
+        },
+        "admin",
+    )
+    .await
+    .unwrap();
+    s.open_portal_session("h1", "a1", 10_000, 400)
+        .await
+        .unwrap();
+    s.revoke_agency_key("a1:k1", "admin", 500).await.unwrap();
+    assert_eq!(s.portal_session("h1", 600).await.unwrap(), None);
+    assert_eq!(
+        s.agency_key("a1:k1").await.unwrap().unwrap().revoked_at,
+        Some(500)
+    );
+    assert!(matches!(
+        s.revoke_agency_key("a1:k1", "admin", 600).await,
+        Err(StoreError::NotFound(..))
+    ));
+}
+both!(
+    portal_sessions_outlive_key_revocation_no_more,
+    key_revocation_ends_sessions
+);
