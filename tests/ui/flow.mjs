@@ -67,6 +67,16 @@ function totp(secret, seconds = Math.floor(Date.now() / 1000)) {
   return String(code).padStart(6, '0');
 }
 
+// A code is good once (RFC 6238, 5.2), so a user who signs in again within
+// one 30-second step uses the next step's code (one step of drift is allowed).
+const lastStep = {};
+function freshTotp(name) {
+  let step = Math.floor(Date.now() / 1000 / 30);
+  if (lastStep[name] !== undefined && step <= lastStep[name]) step = lastStep[name] + 1;
+  lastStep[name] = step;
+  return totp(users[name].secret, step * 30);
+}
+
 // The demo signing key file holds the base64 Ed25519 seed.
 function agencyKey(agency) {
   const seed = Buffer.from(
@@ -123,7 +133,7 @@ async function consoleSignIn(context, name) {
   await page.goto(`${url}/console`);
   await page.getByLabel('User name').fill(name);
   await page.getByLabel('Password').fill(users[name].password);
-  await page.getByLabel('Authenticator code').fill(totp(users[name].secret));
+  await page.getByLabel('Authenticator code').fill(freshTotp(name));
   await submit(page, () => page.getByRole('button', { name: 'Sign in' }).click());
   check((await page.content()).includes(`${name} (${users[name].role})`), `${name} is signed in`);
   return page;
@@ -146,7 +156,7 @@ try {
     await portal.goto(`${url}/portal`);
     const challenge = await portal.locator('input[name=challenge]').inputValue();
     check(challenge.startsWith('writ-portal-sign-in:'), 'a challenge is shown');
-    const signature = sign(null, Buffer.from(challenge), agencyKey('us-fbi-wfo')).toString('base64');
+    const signature = sign(null, Buffer.from('writ-portal-sign-in-v1\n' + challenge), agencyKey('us-fbi-wfo')).toString('base64');
     await portal.getByLabel('Agency id').fill('us-fbi-wfo');
     await portal.getByLabel('Signature (base64 Ed25519)').fill(signature);
     await shot(portal, '01-portal-sign-in');
@@ -261,7 +271,7 @@ try {
     await page.keyboard.press('Tab');
     await page.keyboard.type(users.avery.password);
     await page.keyboard.press('Tab');
-    await page.keyboard.type(totp(users.avery.secret));
+    await page.keyboard.type(freshTotp('avery'));
     await submit(page, () => page.keyboard.press('Enter'));
     check((await page.locator('main').innerText()).includes('Review queue'), 'signed in by keyboard');
     await page.goto(`${url}/console/cases/${cases.emergency}`);

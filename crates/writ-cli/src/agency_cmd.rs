@@ -75,13 +75,16 @@ pub enum AgencyCommand {
         #[arg(long)]
         generate: Option<PathBuf>,
     },
-    /// Sign a text with a request-signing key and print the signature
-    /// (base64): how an officer signs in to the agency portal.
+    /// Sign an agency portal challenge with a request-signing key and print
+    /// the signature (base64): how an officer signs in to the portal. Only a
+    /// portal challenge (`writ-portal-sign-in:...`) is signed, and what the
+    /// key signs is the line `writ-portal-sign-in-v1`, a newline, then the
+    /// challenge, so that no API request can be made this way.
     Sign {
         /// The signing key file (base64 of the Ed25519 seed).
         #[arg(long)]
         key: PathBuf,
-        /// The text to sign, exactly as shown (the portal's challenge).
+        /// The portal's challenge, exactly as shown.
         text: String,
     },
     /// Print an agency's registry entry as JSON.
@@ -172,6 +175,15 @@ pub fn run(cmd: AgencyCommand) -> anyhow::Result<ExitCode> {
             }
             AgencyCommand::Sign { key, text } => {
                 use ed25519_dalek::Signer;
+                let text = text.trim();
+                if !writ_gateway::auth::is_portal_challenge(text) {
+                    return Err(BadInput(
+                        "only an agency portal challenge (`writ-portal-sign-in:...`, as the portal's sign-in page shows it) can be signed"
+                            .into(),
+                    )
+                    .into());
+                }
+                let message = writ_gateway::auth::portal_sign_in_message(text);
                 let key_text = std::fs::read_to_string(&key)
                     .map_err(|e| BadInput(format!("{}: cannot read: {e}", key.display())))?;
                 let key = writ_gateway::demo::read_signing_key(&key_text)
@@ -179,7 +191,7 @@ pub fn run(cmd: AgencyCommand) -> anyhow::Result<ExitCode> {
                 println!(
                     "{}",
                     base64::engine::general_purpose::STANDARD
-                        .encode(key.sign(text.as_bytes()).to_bytes())
+                        .encode(key.sign(message.as_bytes()).to_bytes())
                 );
             }
             AgencyCommand::Show { store, id } => {

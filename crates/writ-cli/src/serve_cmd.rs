@@ -36,10 +36,12 @@ pub struct ServeArgs {
     #[arg(long, env = "WRIT_OBJECTS")]
     pub objects: Option<String>,
     /// A TOML file with any of: data, listen, database, rate_limit, burst, body_limit,
-    /// connector, package_ttl, secure_cookies.
+    /// connector, package_ttl, secure_cookies, token_ttl, header_timeout,
+    /// body_timeout, idle_timeout, max_connections.
     #[arg(long, env = "WRIT_CONFIG")]
     pub config: Option<PathBuf>,
-    /// Orders per second per agency (bursts of 10x); 0 turns the limit off [default: 50].
+    /// Requests per second per agency, on every agency route and the portal
+    /// (bursts of 10x); 0 turns every per-agency limit off [default: 50].
     #[arg(long, env = "WRIT_RATE_LIMIT")]
     pub rate_limit: Option<u32>,
     /// The log's signing key file, created with a new key if it does not
@@ -78,6 +80,26 @@ pub struct ServeArgs {
     /// is terminated in front of the server).
     #[arg(long, env = "WRIT_SECURE_COOKIES")]
     pub secure_cookies: bool,
+    /// How long a personal access token (other than a 12-hour console
+    /// session) lasts from when it was minted, e.g. `90d` [default: 90d].
+    #[arg(long, env = "WRIT_TOKEN_TTL")]
+    pub token_ttl: Option<String>,
+    /// How long a client may take to send a request's header, e.g. `30s`;
+    /// also how long a keep-alive connection waits for its next request
+    /// [default: 30s].
+    #[arg(long, env = "WRIT_HEADER_TIMEOUT")]
+    pub header_timeout: Option<String>,
+    /// How long a client may take to send a request's body [default: 60s].
+    #[arg(long, env = "WRIT_BODY_TIMEOUT")]
+    pub body_timeout: Option<String>,
+    /// How long a connection may stay open with nothing sent either way and
+    /// no request being answered [default: 60s].
+    #[arg(long, env = "WRIT_IDLE_TIMEOUT")]
+    pub idle_timeout: Option<String>,
+    /// The most connections open at once; more wait to be accepted
+    /// [default: 1024].
+    #[arg(long, env = "WRIT_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
 }
 
 #[derive(Deserialize, Default, Debug)]
@@ -92,6 +114,11 @@ struct FileConfig {
     connector: Option<String>,
     package_ttl: Option<String>,
     secure_cookies: Option<bool>,
+    token_ttl: Option<String>,
+    header_timeout: Option<String>,
+    body_timeout: Option<String>,
+    idle_timeout: Option<String>,
+    max_connections: Option<usize>,
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -120,6 +147,36 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     server.secure_cookies = args.secure_cookies || file.secure_cookies.unwrap_or(false);
     if let Some(limit) = file.body_limit {
         server.body_limit = limit;
+    }
+    let duration = |flag: &str, text: Option<String>| -> anyhow::Result<_> {
+        text.map(|t| {
+            parse_duration(&t).filter(|d| !d.is_zero()).ok_or_else(|| {
+                BadInput(format!("--{flag} `{t}`: expected e.g. 30s, 15m, 12h, 90d"))
+            })
+        })
+        .transpose()
+        .map_err(Into::into)
+    };
+    if let Some(ttl) = duration("token-ttl", args.token_ttl.or(file.token_ttl))? {
+        server.token_ttl = i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX);
+    }
+    if let Some(t) = duration(
+        "header-timeout",
+        args.header_timeout.or(file.header_timeout),
+    )? {
+        server.conn.header_timeout = t;
+    }
+    if let Some(t) = duration("body-timeout", args.body_timeout.or(file.body_timeout))? {
+        server.conn.body_timeout = t;
+    }
+    if let Some(t) = duration("idle-timeout", args.idle_timeout.or(file.idle_timeout))? {
+        server.conn.idle_timeout = t;
+    }
+    if let Some(n) = args.max_connections.or(file.max_connections) {
+        if n == 0 {
+            return Err(BadInput("--max-connections must be at least 1".into()).into());
+        }
+        server.conn.max_connections = n;
     }
     let object_store = args
         .objects

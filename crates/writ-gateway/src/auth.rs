@@ -7,10 +7,22 @@
 //! failures are rows of the case store, so that every server counts them
 //! alike, and names that exist are counted like names that do not.
 //!
+//! The attempt is recorded before the password is checked (in one
+//! transaction with the count), so parallel guesses cannot all slip through
+//! a check that none of them has been counted in yet.
+//!
+//! A TOTP code is good once (RFC 6238, section 5.2): the time step of the
+//! last accepted code is kept per user in the case store, and a code of that
+//! step or an earlier one is refused, on every server.
+//!
 //! A console session is a token labelled [`CONSOLE_SESSION`]; it lasts
 //! [`CONSOLE_SESSION_SECONDS`] from sign-in, on the pages and as a bearer
-//! token alike. Tokens with other labels (the API's, the command line's)
-//! last until they are revoked.
+//! token alike, and only such a token opens the console's pages. Tokens with
+//! other labels (the API's, the command line's) expire too, by default
+//! [`DEFAULT_TOKEN_SECONDS`] after they were minted.
+//!
+//! The agency portal's sign-in signs [`portal_sign_in_message`], a
+//! domain-separated text that no RFC 9421 signature base can equal.
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -78,6 +90,37 @@ pub const CONSOLE_SESSION: &str = "console session";
 /// How long a console session lasts from sign-in: a working day, so that a
 /// cookie left in a browser does not sign anyone in the next morning.
 pub const CONSOLE_SESSION_SECONDS: i64 = 12 * 3600;
+/// How long a personal access token other than a console session lasts by
+/// default (`writ serve --token-ttl`).
+pub const DEFAULT_TOKEN_SECONDS: i64 = 90 * 86_400;
+/// What a portal challenge starts with.
+pub const PORTAL_CHALLENGE_PREFIX: &str = "writ-portal-sign-in:";
+/// The first line of what an officer's key signs to sign in to the portal.
+/// An API request's signature base starts with `"@method"`, so neither can
+/// stand for the other.
+pub const PORTAL_SIGN_IN_CONTEXT: &str = "writ-portal-sign-in-v1";
+
+/// What an officer signs to sign in to the portal with `challenge`: the
+/// context line, then the challenge.
+pub fn portal_sign_in_message(challenge: &str) -> String {
+    format!("{PORTAL_SIGN_IN_CONTEXT}\n{challenge}")
+}
+
+/// Whether `text` has the shape of a portal challenge (the prefix, then
+/// only the characters a challenge is made of, at most 200 of them): what
+/// `writ agency sign` agrees to sign, so that an officer cannot be talked
+/// into signing anything else with the agency's key.
+pub fn is_portal_challenge(text: &str) -> bool {
+    text.strip_prefix(PORTAL_CHALLENGE_PREFIX)
+        .is_some_and(|rest| {
+            !rest.is_empty()
+                && text.len() <= 200
+                && rest
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-' || b == b'_')
+        })
+}
+
 /// Failed sign-ins for one user name within [`THROTTLE_WINDOW_SECONDS`]
 /// after which the name is refused.
 pub const MAX_FAILED_SIGN_INS: i64 = 5;
@@ -250,23 +293,25 @@ impl Gateway {
         let now = now.as_second();
         let key = name_hash(name);
         // The throttle comes first: a refused name costs no password check,
-        // and tells nothing about the password.
-        let recent = self
+        // and tells nothing about the password. The attempt is counted now,
+        // as a failure until it succeeds.
+        let attempt = self
             .store()
-            .recent_sign_in_failures(&key, now - THROTTLE_WINDOW_SECONDS, MAX_FAILED_SIGN_INS)
+            .begin_sign_in(
+                &key,
+                now,
+                now - THROTTLE_WINDOW_SECONDS,
+                MAX_FAILED_SIGN_INS,
+                now - FAILURE_MEMORY_SECONDS,
+            )
             .await?;
-        if recent.len() as i64 >= MAX_FAILED_SIGN_INS
-            && let Some(oldest) = recent.last()
-        {
+        if let writ_store::SignInAttempt::Throttled { oldest } = attempt {
             let retry_after = (oldest + THROTTLE_WINDOW_SECONDS - now).max(1);
             return Err(GatewayError::Throttled {
                 retry_after: retry_after.unsigned_abs(),
             });
         }
         let Some(user) = self.check_credentials(name, password, code, now).await? else {
-            self.store()
-                .record_sign_in_failure(&key, now, now - FAILURE_MEMORY_SECONDS)
-                .await?;
             return Err(GatewayError::Unauthorized(
                 "wrong name, password or code".into(),
             ));
@@ -300,26 +345,54 @@ impl Gateway {
         let password_ok = PasswordHash::new(stored)
             .is_ok_and(|h| argon2().verify_password(password.as_bytes(), &h).is_ok());
         let Some(user) = user else { return Ok(None) };
-        // One step of clock drift either way.
-        let code_ok = [-30, 0, 30]
+        // One step of clock drift either way; the latest step the code
+        // matches is the one used up, so that it cannot be used again as an
+        // earlier one.
+        let step = [30, 0, -30]
             .iter()
-            .any(|d| totp(&user.totp_secret, now + d).as_deref() == Some(code));
-        Ok((password_ok && code_ok && !user.disabled).then_some(user))
+            .map(|d| now + d)
+            .find(|t| totp(&user.totp_secret, *t).as_deref() == Some(code))
+            .map(|t| t.div_euclid(30));
+        let (Some(step), true, false) = (step, password_ok, user.disabled) else {
+            return Ok(None);
+        };
+        // RFC 6238, section 5.2: the verifier must not accept a code a second
+        // time. Recorded only for a right password, so that a guesser cannot
+        // use up the owner's current code.
+        if !self.store().accept_totp_step(&user.name, step).await? {
+            return Ok(None);
+        }
+        Ok(Some(user))
     }
 
     /// The user a bearer token belongs to. A console session's token stops
-    /// working [`CONSOLE_SESSION_SECONDS`] after sign-in; other tokens work
-    /// until they are revoked.
+    /// working [`CONSOLE_SESSION_SECONDS`] after sign-in; other tokens
+    /// [`DEFAULT_TOKEN_SECONDS`] after they were minted.
     pub async fn user_for_token(&self, token: &str) -> Result<User> {
-        self.token_holder(token, None).await
+        self.user_for_token_within(token, DEFAULT_TOKEN_SECONDS)
+            .await
     }
 
-    /// The user of a session token minted less than `max_age` seconds ago.
+    /// [`Gateway::user_for_token`] with another lifetime than the default
+    /// for tokens that are not console sessions.
+    pub async fn user_for_token_within(&self, token: &str, lifetime: i64) -> Result<User> {
+        self.token_holder(token, None, lifetime).await
+    }
+
+    /// The user of a console session token minted less than `max_age`
+    /// seconds ago. Only a console session's token is one: a token minted
+    /// for the API or the command line does not open the console's pages.
     pub async fn user_for_session(&self, token: &str, max_age: i64) -> Result<User> {
-        self.token_holder(token, Some(max_age)).await
+        self.token_holder(token, Some(max_age), DEFAULT_TOKEN_SECONDS)
+            .await
     }
 
-    async fn token_holder(&self, token: &str, max_age: Option<i64>) -> Result<User> {
+    async fn token_holder(
+        &self,
+        token: &str,
+        session_max_age: Option<i64>,
+        lifetime: i64,
+    ) -> Result<User> {
         let denied = || GatewayError::Unauthorized("invalid or revoked token".into());
         let row = self
             .store()
@@ -329,10 +402,16 @@ impl Gateway {
         if row.user.disabled {
             return Err(denied());
         }
-        let max_age = max_age.or((row.label == CONSOLE_SESSION).then_some(CONSOLE_SESSION_SECONDS));
-        if let Some(max_age) = max_age
-            && Timestamp::now().as_second() - row.created_at >= max_age
-        {
+        let session = row.label == CONSOLE_SESSION;
+        if session_max_age.is_some() && !session {
+            return Err(denied());
+        }
+        let max_age = match session_max_age {
+            Some(max_age) => max_age,
+            None if session => CONSOLE_SESSION_SECONDS,
+            None => lifetime,
+        };
+        if Timestamp::now().as_second() - row.created_at >= max_age {
             return Err(GatewayError::Unauthorized(
                 "the session has expired; sign in again".into(),
             ));

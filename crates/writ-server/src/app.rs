@@ -136,6 +136,8 @@ pub enum StartError {
     Demo(#[from] writ_gateway::GatewayError),
     #[error("connector: {0}")]
     Connector(String),
+    #[error("portal challenge key: {0}")]
+    PortalKey(String),
     /// Shutting down: these background tasks did not finish in time.
     #[error("{0} did not finish in time")]
     Unfinished(String),
@@ -305,8 +307,15 @@ impl App {
                 (Some(stop), Some(task))
             }
         };
+        let state = AppState::new(gateway, Some(log.clone()), options.server);
+        // The portal's challenge key is read (or made) now, so that serving
+        // the sign-in page never writes.
+        state
+            .prepare()
+            .await
+            .map_err(|e| StartError::PortalKey(e.to_string()))?;
         Ok(App {
-            state: AppState::new(gateway, Some(log.clone()), options.server),
+            state,
             log,
             seeded,
             stop,

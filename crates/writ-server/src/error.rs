@@ -46,6 +46,7 @@ impl AppError {
                     StatusCode::INTERNAL_SERVER_ERROR
                 }
             },
+            AppError::Signature(SigError::TooLong(..)) => StatusCode::BAD_REQUEST,
             AppError::Signature(_) | AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,

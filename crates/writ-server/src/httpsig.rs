@@ -11,10 +11,24 @@
 //!
 //! The signature base is RFC 9421, section 2.5: one line per covered
 //! component, then `"@signature-params"`, joined by newlines.
+//!
+//! Every header and parameter has a length limit ([`MAX_SIGNATURE_INPUT`],
+//! [`MAX_PARAM`], ...): longer ones are refused before anything is kept, so
+//! that a client cannot grow the server's memory or the nonce table.
+//!
+//! Ed25519 verification is strict ([`verify_ed25519`]): the signature's
+//! `R` and the public key `A` must be canonical encodings of points that
+//! are not of small order, and `S` must be reduced; the check is the
+//! cofactorless equation. Of the C2SP edge-case vectors
+//! (`ed25519vectors.json`) it accepts exactly those whose only flags are
+//! `low_order_component_A` or `low_order_component_R` (a point with both a
+//! prime-order and a small-order part, which no blocklist can tell). Agency
+//! request signatures, portal sign-ins and the log's checkpoints are checked
+//! the same way.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
-use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
+use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use sha2::{Digest, Sha256};
 
 /// The components every agency signature covers.
@@ -23,6 +37,25 @@ pub const COMPONENTS: [&str; 3] = ["@method", "@path", "content-digest"];
 /// How far a signature's `created` may be from the server's clock.
 pub const MAX_SKEW_SECONDS: i64 = 300;
 
+/// The longest `Signature-Input` header accepted, in bytes.
+pub const MAX_SIGNATURE_INPUT: usize = 1024;
+/// The longest `Signature` header accepted (one Ed25519 signature is 88
+/// characters of base64).
+pub const MAX_SIGNATURE: usize = 256;
+/// The longest `Content-Digest` header accepted (a SHA-256 is 44
+/// characters of base64).
+pub const MAX_CONTENT_DIGEST: usize = 256;
+/// The longest signature label and parameter value (`keyid`, `nonce`,
+/// `alg`, `created`) accepted.
+pub const MAX_PARAM: usize = 128;
+
+/// Checks an Ed25519 signature the strict way (RFC 8032 with small-order
+/// points refused; `ed25519-dalek`'s `verify_strict`). Every Ed25519 check
+/// of Writ's server goes through here.
+pub fn verify_ed25519(key: &VerifyingKey, message: &[u8], signature: &Signature) -> bool {
+    key.verify_strict(message, signature).is_ok()
+}
+
 /// Why a signature was refused. The messages are safe to show the caller.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SigError {
@@ -30,6 +63,8 @@ pub enum SigError {
     Missing(&'static str),
     #[error("malformed `{0}` header")]
     Malformed(&'static str),
+    #[error("`{0}` is longer than {1} bytes")]
+    TooLong(&'static str, usize),
     #[error("the signature must cover \"@method\", \"@path\" and \"content-digest\"")]
     Coverage,
     #[error("`content-digest` does not match the body")]
@@ -90,24 +125,35 @@ pub struct Parsed {
 }
 
 impl Parsed {
-    /// What marks this signature as used: its nonce, else its bytes.
+    /// What marks this signature as used: a SHA-256 over its key id and
+    /// nonce, else its bytes (the same size whatever the client sent).
     pub fn replay_key(&self) -> String {
-        match &self.nonce {
-            Some(n) => format!("{}|n|{n}", self.key_id),
+        let text = match &self.nonce {
+            Some(n) => format!("writ-api-nonce\n{}\nn\n{n}", self.key_id),
             None => format!(
-                "{}|s|{}",
+                "writ-api-nonce\n{}\ns\n{}",
                 self.key_id,
                 B64.encode(self.signature.to_bytes())
             ),
-        }
+        };
+        hex::encode(Sha256::digest(text.as_bytes()))
+    }
+
+    /// Until when this signature could be accepted: past that it is stale,
+    /// and its nonce need not be remembered.
+    pub fn replay_expiry(&self) -> i64 {
+        self.created + MAX_SKEW_SECONDS + 1
     }
 
     /// Checks the signature against the key; `method` and `path` as the
     /// server received them.
     pub fn verify(&self, key: &VerifyingKey, method: &str, path: &str) -> Result<(), SigError> {
         let base = signature_base(method, path, &self.digest, &self.params);
-        key.verify(base.as_bytes(), &self.signature)
-            .map_err(|_| SigError::BadSignature)
+        if verify_ed25519(key, base.as_bytes(), &self.signature) {
+            Ok(())
+        } else {
+            Err(SigError::BadSignature)
+        }
     }
 }
 
@@ -123,12 +169,24 @@ pub fn parse(
     let input = signature_input.ok_or(SigError::Missing("signature-input"))?;
     let sig = signature.ok_or(SigError::Missing("signature"))?;
     let digest = content_digest_header.ok_or(SigError::Missing("content-digest"))?;
+    for (name, value, max) in [
+        ("signature-input", input, MAX_SIGNATURE_INPUT),
+        ("signature", sig, MAX_SIGNATURE),
+        ("content-digest", digest, MAX_CONTENT_DIGEST),
+    ] {
+        if value.len() > max {
+            return Err(SigError::TooLong(name, max));
+        }
+    }
 
     // Signature-Input: label=(components);params — the first member only.
     let (label, rest) = input
         .split_once('=')
         .ok_or(SigError::Malformed("signature-input"))?;
     let label = label.trim();
+    if label.len() > MAX_PARAM {
+        return Err(SigError::TooLong("label", MAX_PARAM));
+    }
     let rest = rest.trim();
     let rest = rest.split(", ").next().unwrap_or(rest);
     let close = rest
@@ -153,6 +211,18 @@ pub fn parse(
             .split_once('=')
             .ok_or(SigError::Malformed("signature-input"))?;
         let unquoted = v.trim_matches('"');
+        if v.len() > MAX_PARAM {
+            return Err(SigError::TooLong(
+                match k {
+                    "keyid" => "keyid",
+                    "nonce" => "nonce",
+                    "created" => "created",
+                    "alg" => "alg",
+                    _ => "signature parameter",
+                },
+                MAX_PARAM,
+            ));
+        }
         match k {
             "created" => {
                 created = Some(

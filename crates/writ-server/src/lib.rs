@@ -8,6 +8,7 @@
 //! Every error is an RFC 9457 problem ([`error::AppError`]).
 
 pub mod app;
+pub mod conn;
 pub mod error;
 pub mod httpsig;
 mod limits;
@@ -15,8 +16,10 @@ mod metrics;
 mod pages;
 mod routes;
 
+use std::collections::VecDeque;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
@@ -26,13 +29,14 @@ use axum::routing::{get, post};
 use writ_gateway::Gateway;
 
 pub use error::AppError;
-use limits::{RateLimiter, ReplayCache};
+use limits::RateLimiter;
 use metrics::Metrics;
 
 /// How the server limits its callers.
 #[derive(Clone, Debug)]
 pub struct ServerConfig {
-    /// Orders a second per agency; 0 turns the limit off.
+    /// Requests a second per agency (every agency route and the portal); 0
+    /// turns the limit off.
     pub rate_limit: u32,
     /// The burst an agency may send at once.
     pub burst: u32,
@@ -41,6 +45,11 @@ pub struct ServerConfig {
     /// Mark the console's and portal's session cookies `Secure` (behind
     /// TLS, as deployed).
     pub secure_cookies: bool,
+    /// How long a personal access token other than a console session
+    /// lasts, in seconds.
+    pub token_ttl: i64,
+    /// Timeouts and the connection limit of the HTTP server.
+    pub conn: conn::ConnLimits,
 }
 
 impl Default for ServerConfig {
@@ -50,9 +59,16 @@ impl Default for ServerConfig {
             burst: 500,
             body_limit: 1024 * 1024,
             secure_cookies: false,
+            token_ttl: writ_gateway::auth::DEFAULT_TOKEN_SECONDS,
+            conn: conn::ConnLimits::default(),
         }
     }
 }
+
+/// How many transparency reports are kept, each for one (period,
+/// checkpoint size): a few, so that alternating periods do not recompute
+/// and memory stays bounded whatever periods are asked for.
+const REPORTS_KEPT: usize = 8;
 
 /// What every handler shares.
 #[derive(Clone)]
@@ -65,10 +81,17 @@ struct StateInner {
     log: Option<writ_tlog::Log>,
     config: ServerConfig,
     limiter: RateLimiter,
-    replay: ReplayCache,
     metrics: Metrics,
-    /// The last transparency report computed: (period, checkpoint size, report).
-    reports: tokio::sync::Mutex<Option<(writ_report::Period, u64, writ_report::Report)>>,
+    /// The latest transparency reports computed, most recently used last:
+    /// ((period, checkpoint size), report), at most [`REPORTS_KEPT`].
+    reports: std::sync::Mutex<VecDeque<((writ_report::Period, u64), writ_report::Report)>>,
+    /// Held while a report is computed: one computation at a time, so that
+    /// anonymous requests for many periods use one core at most.
+    computing: tokio::sync::Mutex<()>,
+    /// How many reports were computed (not served from the cache).
+    report_computations: AtomicU64,
+    /// The portal challenges' MAC key, read once from the case store.
+    portal_key: tokio::sync::OnceCell<[u8; 32]>,
 }
 
 impl AppState {
@@ -76,13 +99,11 @@ impl AppState {
         AppState {
             inner: Arc::new(StateInner {
                 limiter: RateLimiter::new(config.rate_limit, config.burst),
-                // Twice the allowed clock skew: a signature cannot be both
-                // fresh and forgotten.
-                replay: ReplayCache::new(Duration::from_secs(
-                    2 * httpsig::MAX_SKEW_SECONDS as u64 + 60,
-                )),
                 metrics: Metrics::default(),
-                reports: tokio::sync::Mutex::new(None),
+                reports: std::sync::Mutex::new(VecDeque::new()),
+                computing: tokio::sync::Mutex::new(()),
+                report_computations: AtomicU64::new(0),
+                portal_key: tokio::sync::OnceCell::new(),
                 gw,
                 log,
                 config,
@@ -92,6 +113,18 @@ impl AppState {
 
     pub fn gateway(&self) -> &Gateway {
         &self.inner.gw
+    }
+
+    /// How many transparency reports this server has computed rather than
+    /// served from its cache.
+    pub fn report_computations(&self) -> u64 {
+        self.inner.report_computations.load(Ordering::Relaxed)
+    }
+
+    /// Reads (or, on a new deployment, creates) the key that portal
+    /// challenges are MAC'd with, so that pages need not write it later.
+    pub async fn prepare(&self) -> Result<(), AppError> {
+        pages::portal::challenge_key(self).await.map(|_| ())
     }
 }
 
@@ -210,8 +243,60 @@ pub fn router(state: AppState) -> Router {
         .route("/transparency.json", get(transparency::json))
         .fallback(public::not_found)
         .layer(DefaultBodyLimit::max(limit))
+        .layer(middleware::from_fn(problems))
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .with_state(state)
+}
+
+/// Every error the handlers did not shape themselves (axum's 405, a
+/// malformed query's 400, ...) as RFC 9457 problem details, keeping the
+/// response's other headers (`Allow`); and a query that names a parameter
+/// twice is refused, since which of the two counts would be a guess.
+async fn problems(request: Request, next: Next) -> Response {
+    use axum::http::{StatusCode, header};
+    if let Some(query) = request.uri().query() {
+        let mut seen = std::collections::HashSet::new();
+        for (name, _) in form_urlencoded::parse(query.as_bytes()) {
+            if !seen.insert(name.clone()) {
+                return error::problem(
+                    StatusCode::BAD_REQUEST,
+                    &format!("query parameter `{name}` is given more than once"),
+                    None,
+                );
+            }
+        }
+    }
+    let response = next.run(request).await;
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let shaped = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| !t.starts_with("text/plain"));
+    if shaped {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    // axum's rejections are one short line; anything longer is cut.
+    let text = axum::body::to_bytes(body, 4096).await.unwrap_or_default();
+    let text = String::from_utf8_lossy(&text);
+    let detail = if status.is_server_error() {
+        "internal error"
+    } else if text.trim().is_empty() {
+        status.canonical_reason().unwrap_or("error")
+    } else {
+        text.trim()
+    };
+    let mut shaped = error::problem(status, detail, None);
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            shaped.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    shaped
 }
 
 /// Counts every request by its route pattern (never by its ids).
@@ -233,13 +318,14 @@ async fn observe(State(state): State<AppState>, request: Request, next: Next) ->
     response
 }
 
-/// Serves until `shutdown` resolves, then finishes the requests in flight.
+/// Serves until `shutdown` resolves, then finishes the requests in flight;
+/// with the timeouts and connection limit of the state's configuration
+/// ([`conn`]).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    let limits = state.inner.config.conn.clone();
+    conn::serve(listener, router(state), limits, shutdown).await
 }

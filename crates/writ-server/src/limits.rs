@@ -1,10 +1,15 @@
-//! Per-agency rate limits and the replay window of request signatures.
+//! Per-agency rate limits (the replay window of request signatures lives in
+//! the case store: `writ_store::Store::use_nonce`).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-/// A token bucket per agency: `rate` orders a second, bursts of `burst`.
+/// A token bucket per agency: `rate` requests a second, bursts of `burst`,
+/// over every agency route and the portal. Buckets are per server: behind a
+/// load balancer an agency gets the rate once per server. The map holds one
+/// entry per agency that has signed a request (signatures are checked
+/// first), so its size is bounded by the registry.
 #[derive(Debug)]
 pub struct RateLimiter {
     rate: f64,
@@ -39,40 +44,6 @@ impl RateLimiter {
             Ok(())
         } else {
             Err(((1.0 - *tokens) / self.rate).ceil().max(1.0) as u64)
-        }
-    }
-}
-
-/// Signatures (or nonces) seen within the window; a second use is a replay.
-#[derive(Debug)]
-pub struct ReplayCache {
-    window: Duration,
-    seen: Mutex<(HashMap<String, Instant>, Instant)>,
-}
-
-impl ReplayCache {
-    pub fn new(window: Duration) -> Self {
-        ReplayCache {
-            window,
-            seen: Mutex::new((HashMap::new(), Instant::now())),
-        }
-    }
-
-    /// Records `key`; false if it was already seen within the window.
-    pub fn first_use(&self, key: String) -> bool {
-        let now = Instant::now();
-        let mut guard = self.seen.lock().unwrap_or_else(|e| e.into_inner());
-        let (seen, swept) = &mut *guard;
-        if now.duration_since(*swept) > self.window {
-            seen.retain(|_, at| now.duration_since(*at) <= self.window);
-            *swept = now;
-        }
-        match seen.get(&key) {
-            Some(at) if now.duration_since(*at) <= self.window => false,
-            _ => {
-                seen.insert(key, now);
-                true
-            }
         }
     }
 }

@@ -13,6 +13,7 @@
 
 mod delivery;
 mod migrate;
+mod nonces;
 mod portal;
 mod rows;
 mod sign_in;
@@ -25,6 +26,7 @@ use sqlx::{AnyPool, AssertSqlSafe, Executor, Row};
 
 pub use delivery::{DueColumn, Fulfilled, NoticeRow, PackageRow};
 pub use rows::*;
+pub use sign_in::SignInAttempt;
 
 /// Errors of the case store.
 #[derive(Debug, thiserror::Error)]
@@ -254,6 +256,10 @@ impl Store {
             return Err(StoreError::NotFound("agency", id.to_owned()));
         }
         history(&mut tx, id, status, status, actor, at).await?;
+        if status == "suspended" {
+            // A suspended agency's officers are signed out at once.
+            Store::end_portal_sessions(&mut tx, id).await?;
+        }
         tx.commit().await?;
         Ok(())
     }

@@ -1,62 +1,12 @@
-//! The agency portal's sign-in challenges and sessions, kept in the store so
-//! that every server of a deployment knows them: a challenge issued by one
-//! server can be answered at another, and a session works on any.
+//! The agency portal's sessions, kept in the store so that every server of a
+//! deployment knows them: a session opened at one server works on any.
+//! (Challenges are stateless; a redeemed one is recorded as a used nonce.)
 
 use sqlx::Row;
 
-use crate::{Result, Store};
+use crate::{Result, Store, StoreError};
 
 impl Store {
-    /// Records a new challenge, after forgetting expired ones; past `cap`
-    /// open challenges the ones that expire first are forgotten, so that
-    /// anyone asking for challenges cannot grow the table without bound.
-    pub async fn insert_portal_challenge(
-        &self,
-        challenge: &str,
-        expires_at: i64,
-        now: i64,
-        cap: i64,
-    ) -> Result<()> {
-        let _g = self.write_guard().await;
-        let mut tx = self.begin_write().await?;
-        sqlx::query("DELETE FROM portal_challenges WHERE expires_at <= $1")
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        let open: i64 = sqlx::query("SELECT COUNT(*) FROM portal_challenges")
-            .fetch_one(&mut *tx)
-            .await?
-            .try_get(0)?;
-        if open >= cap {
-            sqlx::query(
-                "DELETE FROM portal_challenges WHERE challenge IN \
-                 (SELECT challenge FROM portal_challenges ORDER BY expires_at LIMIT $1)",
-            )
-            .bind(open - cap + 1)
-            .execute(&mut *tx)
-            .await?;
-        }
-        sqlx::query("INSERT INTO portal_challenges (challenge, expires_at) VALUES ($1, $2)")
-            .bind(challenge)
-            .bind(expires_at)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// Takes a challenge: `true` once, if it was issued and has not expired.
-    pub async fn take_portal_challenge(&self, challenge: &str, now: i64) -> Result<bool> {
-        let _g = self.write_guard().await;
-        let done =
-            sqlx::query("DELETE FROM portal_challenges WHERE challenge = $1 AND expires_at > $2")
-                .bind(challenge)
-                .bind(now)
-                .execute(&self.pool)
-                .await?;
-        Ok(done.rows_affected() == 1)
-    }
-
     /// Opens a session for an agency, after forgetting expired ones.
     pub async fn open_portal_session(
         &self,
@@ -102,6 +52,33 @@ impl Store {
             .bind(secret_hash)
             .execute(&self.pool)
             .await?;
+        Ok(())
+    }
+
+    /// Revokes a request-signing key, recording it in the agency's history,
+    /// and ends every portal session of its agency, in one transaction: a
+    /// session does not say which key opened it, so all of them end.
+    pub async fn revoke_agency_key(&self, key_id: &str, actor: &str, at: i64) -> Result<()> {
+        let _g = self.write_guard().await;
+        let mut tx = self.begin_write().await?;
+        let row = sqlx::query(
+            "SELECT agency_id FROM agency_keys WHERE key_id = $1 AND revoked_at IS NULL",
+        )
+        .bind(key_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else {
+            return Err(StoreError::NotFound("key", key_id.to_owned()));
+        };
+        let agency: String = row.try_get(0)?;
+        sqlx::query("UPDATE agency_keys SET revoked_at = $2 WHERE key_id = $1")
+            .bind(key_id)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+        crate::history(&mut tx, &agency, "key-revoke", key_id, actor, at).await?;
+        Store::end_portal_sessions(&mut tx, &agency).await?;
+        tx.commit().await?;
         Ok(())
     }
 }

@@ -5,7 +5,7 @@ use std::fmt;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use ed25519_dalek::{Signature, Signer as _, SigningKey, Verifier as _, VerifyingKey};
+use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
 use sha2::{Digest, Sha256};
 
 use crate::hash::Hash;
@@ -233,8 +233,11 @@ impl NoteVerifier {
             }
             let sig = Signature::from_slice(&blob[4..])
                 .map_err(|_| NoteError::BadSignature(name.to_owned()))?;
+            // Strict, like every Ed25519 check of Writ: canonical encodings,
+            // no small-order key or R (writ-server's `httpsig` module says
+            // which C2SP edge-case vectors that accepts).
             self.key
-                .verify(text.as_bytes(), &sig)
+                .verify_strict(text.as_bytes(), &sig)
                 .map_err(|_| NoteError::BadSignature(name.to_owned()))?;
             verified = true;
         }
@@ -250,7 +253,7 @@ impl NoteVerifier {
         let sig = Signature::from_slice(signature)
             .map_err(|_| NoteError::BadSignature(self.name.clone()))?;
         self.key
-            .verify(message, &sig)
+            .verify_strict(message, &sig)
             .map_err(|_| NoteError::BadSignature(self.name.clone()))
     }
 

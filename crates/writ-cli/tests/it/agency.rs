@@ -74,7 +74,7 @@ fn sign_prints_a_signature_the_key_verifies() {
     let (key, text) = writ_gateway::demo::new_signing_key().unwrap();
     let path = dir.path().join("signing.key");
     std::fs::write(&path, text).unwrap();
-    let challenge = "writ-portal-sign-in:0123456789abcdef";
+    let challenge = "writ-portal-sign-in:0123456789abcdef.1764331200.00ff";
     let o = writ(&["agency", "sign", "--key", path.to_str().unwrap(), challenge]);
     assert!(o.status.success(), "{}", stderr(&o));
     let bytes = base64::engine::general_purpose::STANDARD
@@ -82,8 +82,23 @@ fn sign_prints_a_signature_the_key_verifies() {
         .unwrap();
     let sig = ed25519_dalek::Signature::from_slice(&bytes).unwrap();
     let public = key.verifying_key();
-    assert!(public.verify(challenge.as_bytes(), &sig).is_ok());
-    assert!(public.verify(b"another text", &sig).is_err());
+    // What is signed is the domain-separated sign-in message, never the
+    // text itself.
+    let message = writ_gateway::auth::portal_sign_in_message(challenge);
+    assert!(public.verify(message.as_bytes(), &sig).is_ok());
+    assert!(public.verify(challenge.as_bytes(), &sig).is_err());
+    // Anything but a portal challenge is refused (bad input), such as an
+    // API request's signature base.
+    for text in [
+        "another text",
+        "\"@method\": POST\n\"@path\": /v1/orders",
+        "writ-portal-sign-in:",
+        "writ-portal-sign-in:abc\n\"@method\": POST",
+    ] {
+        let o = writ(&["agency", "sign", "--key", path.to_str().unwrap(), text]);
+        assert_eq!(o.status.code(), Some(2), "{text}: {}", stderr(&o));
+        assert!(stdout(&o).is_empty());
+    }
     // A file that is not a key is bad input.
     std::fs::write(&path, "not a key").unwrap();
     let o = writ(&["agency", "sign", "--key", path.to_str().unwrap(), challenge]);

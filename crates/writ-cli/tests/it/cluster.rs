@@ -802,8 +802,9 @@ async fn portal_sign_in_works_across_servers() {
         .chars()
         .take_while(|c| *c != '"' && *c != '\'')
         .collect();
+    let message = writ_gateway::auth::portal_sign_in_message(&challenge);
     let signature =
-        base64::engine::general_purpose::STANDARD.encode(key.sign(challenge.as_bytes()).to_bytes());
+        base64::engine::general_purpose::STANDARD.encode(key.sign(message.as_bytes()).to_bytes());
     let form = format!(
         "csrf={csrf}&agency=us-fbi-wfo&challenge={}&signature={}",
         form_encode(&challenge),

@@ -3,8 +3,21 @@
 //! that signs API requests; `writ agency sign` makes the signature), then
 //! submits orders, sees the agency's own cases and downloads their packages.
 //!
-//! Challenges and sessions live in the case store, so that with several
-//! servers behind a load balancer any of them can answer any step.
+//! What the key signs is domain-separated
+//! ([`writ_gateway::auth::portal_sign_in_message`]): a context line, then the
+//! challenge, which no API signature base can equal.
+//!
+//! A challenge is stateless, so that an anonymous visitor writes nothing: a
+//! random id and an expiry, with an HMAC-SHA-256 over both under a key that
+//! every server of the deployment reads from the case store. It is good once:
+//! the id of a redeemed challenge is recorded (until the challenge expires)
+//! as a used nonce, only after the signature has verified, so nobody can
+//! spend an officer's challenge for them. Sessions live in the case store
+//! too, so that with several servers behind a load balancer any of them can
+//! answer any step; a suspension ends the agency's sessions.
+//!
+//! Every page behind a session counts against the agency's rate limit, like
+//! its signed API requests.
 
 use std::collections::HashMap;
 
@@ -14,7 +27,6 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use base64::Engine as _;
-use ed25519_dalek::Verifier;
 use maud::{Markup, html};
 use writ_gateway::{GatewayError, Submission};
 use writ_model::Timestamp;
@@ -32,30 +44,85 @@ const SIGN_IN: SignInCsrf = SignInCsrf {
     cookie: "writ_portal_sign_in",
     path: HOME,
 };
-/// What a signed challenge starts with, so that a portal signature can never
-/// be mistaken for anything else the key signs.
-pub const CHALLENGE_PREFIX: &str = "writ-portal-sign-in:";
+/// What a challenge starts with.
+pub const CHALLENGE_PREFIX: &str = writ_gateway::auth::PORTAL_CHALLENGE_PREFIX;
 const CHALLENGE_SECONDS: i64 = 600;
 const SESSION_SECONDS: i64 = 8 * 3600;
-const MAX_CHALLENGES: i64 = 10_000;
+/// The case store's `meta` key of the challenges' MAC key.
+const CHALLENGE_KEY: &str = "portal_challenge_key";
 
 fn store_error(e: writ_store::StoreError) -> PageError {
     PageError::new(GatewayError::from(e), HOME)
 }
 
-/// Issues a challenge, valid once for ten minutes on any server.
+/// The deployment's challenge MAC key: created once by the first server
+/// that needs it (the first writer wins), read by every other.
+pub(crate) async fn challenge_key(state: &AppState) -> Result<[u8; 32], AppError> {
+    let key = state
+        .inner
+        .portal_key
+        .get_or_try_init(|| async {
+            let fresh = hex::encode(writ_gateway::random_bytes::<32>()?);
+            let stored = state
+                .gateway()
+                .store()
+                .meta_insert_if_absent(CHALLENGE_KEY, &fresh)
+                .await
+                .map_err(GatewayError::from)?;
+            hex::decode(&stored)
+                .ok()
+                .and_then(|k| <[u8; 32]>::try_from(k).ok())
+                .ok_or_else(|| GatewayError::Internal("corrupt portal challenge key".into()))
+        })
+        .await?;
+    Ok(*key)
+}
+
+/// The challenge's MAC (`None` never happens: HMAC takes any key length).
+fn challenge_mac(key: &[u8; 32], id: &str, expires: i64) -> Option<hmac::Hmac<sha2::Sha256>> {
+    use hmac::Mac as _;
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(key).ok()?;
+    mac.update(format!("writ-portal-challenge-v1\n{id}\n{expires}").as_bytes());
+    Some(mac)
+}
+
+/// Issues a challenge, valid once for ten minutes on any server; stores
+/// nothing.
 async fn new_challenge(state: &AppState, now: i64) -> Result<String, PageError> {
-    let challenge = format!(
-        "{CHALLENGE_PREFIX}{}",
-        hex::encode(writ_gateway::random_bytes::<16>().map_err(|e| PageError::new(e, HOME))?)
-    );
-    state
-        .gateway()
-        .store()
-        .insert_portal_challenge(&challenge, now + CHALLENGE_SECONDS, now, MAX_CHALLENGES)
-        .await
-        .map_err(store_error)?;
-    Ok(challenge)
+    use hmac::Mac as _;
+    let fail = |e: AppError| PageError::new(e, HOME);
+    let key = challenge_key(state).await.map_err(fail)?;
+    let id = hex::encode(writ_gateway::random_bytes::<16>().map_err(|e| PageError::new(e, HOME))?);
+    let expires = now + CHALLENGE_SECONDS;
+    let mac = challenge_mac(&key, &id, expires)
+        .ok_or_else(|| fail(GatewayError::Internal("challenge key".into()).into()))?;
+    let tag = hex::encode(mac.finalize().into_bytes());
+    Ok(format!("{CHALLENGE_PREFIX}{id}.{expires}.{tag}"))
+}
+
+/// A challenge this deployment issued and that has not expired: its id and
+/// expiry. The MAC is compared in constant time.
+fn check_challenge(key: &[u8; 32], challenge: &str, now: i64) -> Option<(String, i64)> {
+    use hmac::Mac as _;
+    let rest = challenge.strip_prefix(CHALLENGE_PREFIX)?;
+    let mut parts = rest.split('.');
+    let (id, expires, tag) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() || id.len() != 32 {
+        return None;
+    }
+    let expires: i64 = expires.parse().ok()?;
+    let tag = hex::decode(tag).ok()?;
+    challenge_mac(key, id, expires)?.verify_slice(&tag).ok()?;
+    (now < expires && expires <= now + CHALLENGE_SECONDS).then(|| (id.to_owned(), expires))
+}
+
+/// What the store keeps of a redeemed challenge: a hash of its id, apart
+/// from the API's nonces by its context.
+fn redeemed_key(id: &str) -> String {
+    use sha2::Digest as _;
+    hex::encode(sha2::Sha256::digest(
+        format!("writ-portal-challenge-redeemed\n{id}").as_bytes(),
+    ))
 }
 
 /// What the store keeps of a session's secret: its SHA-256, so that a copy
@@ -69,6 +136,13 @@ struct Session {
     agency: String,
     secret: String,
     csrf: String,
+}
+
+/// The agency's rate limit, for a page behind a session.
+fn limited(state: &AppState, s: &Session) -> Result<(), PageError> {
+    state
+        .rate_limit(&s.agency)
+        .map_err(|e| PageError::new(e, HOME))
 }
 
 async fn session(state: &AppState, headers: &HeaderMap) -> Option<Session> {
@@ -144,6 +218,8 @@ async fn sign_in_page(
             @if let Some(e) = error { p.error role="alert" { (e) } }
             p { "Sign the challenge below with your agency's registered request-signing key, then paste the signature. "
                 "With the " code { "writ" } " command line:" }
+            p { small { "(What the key signs is the line " code { (writ_gateway::auth::PORTAL_SIGN_IN_CONTEXT) } ", a newline, then the challenge; "
+                code { "writ agency sign" } " adds the line itself and signs nothing but a portal challenge.)" } }
             pre { code { "writ agency sign --key signing.key '" (challenge) "'" } }
             form method="post" action="/portal/sign-in" {
                 (csrf_field(&token))
@@ -174,16 +250,12 @@ pub(crate) async fn sign_in(
     let challenge = field(&f, "challenge").unwrap_or_default();
     let signature = field(&f, "signature").unwrap_or_default().trim();
     let denied = "the challenge, agency or signature is wrong or the challenge has expired";
-    if !challenge.starts_with(CHALLENGE_PREFIX)
-        || !state
-            .gateway()
-            .store()
-            .take_portal_challenge(challenge, now)
-            .await
-            .map_err(store_error)?
-    {
+    let key = challenge_key(&state)
+        .await
+        .map_err(|e| PageError::new(e, HOME))?;
+    let Some((id, expires)) = check_challenge(&key, challenge, now) else {
         return sign_in_page(&state, &headers, StatusCode::UNAUTHORIZED, Some(denied)).await;
-    }
+    };
     let sig = base64::engine::general_purpose::STANDARD
         .decode(signature)
         .ok()
@@ -194,11 +266,12 @@ pub(crate) async fn sign_in(
         .agency_keys(agency)
         .await
         .map_err(|e| PageError::new(GatewayError::from(e), HOME))?;
+    let message = writ_gateway::auth::portal_sign_in_message(challenge);
     let ok = sig.is_some_and(|sig| {
         keys.iter()
             .filter(|k| k.revoked_at.is_none())
             .filter_map(|k| writ_gateway::registry::parse_public_key(&k.public_key).ok())
-            .any(|k| k.verify(challenge.as_bytes(), &sig).is_ok())
+            .any(|k| crate::httpsig::verify_ed25519(&k, message.as_bytes(), &sig))
     });
     let served = state
         .gateway()
@@ -206,6 +279,16 @@ pub(crate) async fn sign_in(
         .await
         .map_err(|e| PageError::new(e, HOME))?;
     if !ok || !served {
+        return sign_in_page(&state, &headers, StatusCode::UNAUTHORIZED, Some(denied)).await;
+    }
+    // Single use, on every server: the first redemption records the id.
+    let first = state
+        .gateway()
+        .store()
+        .use_nonce(&redeemed_key(&id), expires, now)
+        .await
+        .map_err(store_error)?;
+    if !first {
         return sign_in_page(&state, &headers, StatusCode::UNAUTHORIZED, Some(denied)).await;
     }
     let secret =
@@ -253,6 +336,7 @@ pub(crate) async fn home(
     let Some(s) = session(&state, &headers).await else {
         return sign_in_page(&state, &headers, StatusCode::OK, None).await;
     };
+    limited(&state, &s)?;
     let q = query.map(|Query(q)| q).unwrap_or_default();
     let gw = state.gateway();
     let fail = |e: GatewayError| PageError::new(e, HOME);
@@ -328,6 +412,7 @@ pub(crate) async fn submit(
     let Some(s) = session(&state, &headers).await else {
         return Ok(see_other(HOME, &[]));
     };
+    limited(&state, &s)?;
     let f = body(raw, &state)?;
     check_csrf(&s, &f)?;
     let order = field(&f, "order").unwrap_or_default();
@@ -354,6 +439,7 @@ pub(crate) async fn case(
     let Some(s) = session(&state, &headers).await else {
         return Ok(see_other(HOME, &[]));
     };
+    limited(&state, &s)?;
     let gw = state.gateway();
     let c = gw
         .agency_case(&s.agency, &id)
@@ -417,6 +503,7 @@ pub(crate) async fn package(
     let Some(s) = session(&state, &headers).await else {
         return Ok(see_other(HOME, &[]));
     };
+    limited(&state, &s)?;
     crate::routes::agency::package_response(&state, &s.agency, &id)
         .await
         .map_err(|e: AppError| PageError::new(e, HOME))

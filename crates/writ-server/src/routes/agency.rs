@@ -18,7 +18,11 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 
 impl AppState {
     /// The agency that signed this request, or 401. Nothing is changed by a
-    /// refused request, and a signature is accepted once.
+    /// refused request, and a signature is accepted once: its nonce is
+    /// recorded in the case store, so a replay is refused after a restart
+    /// and by every other server of the deployment. Every agency route
+    /// counts against the agency's rate limit (checked after the signature,
+    /// so that nobody can spend another agency's allowance).
     pub(crate) async fn authenticate(
         &self,
         method: &Method,
@@ -41,10 +45,27 @@ impl AppState {
             .await?
             .ok_or(SigError::UnknownKey)?;
         parsed.verify(&key, method.as_str(), uri.path())?;
-        if !self.inner.replay.first_use(parsed.replay_key()) {
+        self.rate_limit(&agency)?;
+        let first = self
+            .inner
+            .gw
+            .store()
+            .use_nonce(&parsed.replay_key(), parsed.replay_expiry(), now)
+            .await
+            .map_err(writ_gateway::GatewayError::from)?;
+        if !first {
             return Err(SigError::Replayed.into());
         }
         Ok(agency)
+    }
+
+    /// Takes one request from the agency's allowance (`--rate-limit`; 0
+    /// turns it off), for the API and the portal alike.
+    pub(crate) fn rate_limit(&self, agency: &str) -> Result<(), AppError> {
+        self.inner
+            .limiter
+            .check(agency)
+            .map_err(|retry_after| AppError::RateLimited { retry_after })
     }
 }
 
@@ -57,11 +78,6 @@ pub(crate) async fn submit(
 ) -> Result<Response, AppError> {
     let body = super::body(body, state.inner.config.body_limit)?;
     let agency = state.authenticate(&method, &uri, &headers, &body).await?;
-    state
-        .inner
-        .limiter
-        .check(&agency)
-        .map_err(|retry_after| AppError::RateLimited { retry_after })?;
     let answer = state
         .inner
         .gw

@@ -20,9 +20,16 @@ async fn user(state: &AppState, headers: &HeaderMap) -> Result<User, AppError> {
     let token = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
+        // The scheme is case-insensitive (RFC 9110, section 11.1).
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token)
         .ok_or_else(|| AppError::Unauthorized("a bearer token is required".into()))?;
-    Ok(state.inner.gw.user_for_token(token.trim()).await?)
+    Ok(state
+        .inner
+        .gw
+        .user_for_token_within(token.trim(), state.inner.config.token_ttl)
+        .await?)
 }
 
 /// Reads a JSON body (an empty body counts as `{}`), as a 422 on error.

@@ -37,7 +37,8 @@ fn internal(e: impl std::fmt::Display) -> AppError {
 }
 
 /// The signed report of the period at the latest checkpoint; computed once
-/// per (period, checkpoint) and kept.
+/// per (period, checkpoint) and kept among the last few
+/// ([`crate::REPORTS_KEPT`], least recently used dropped first).
 async fn report(state: &AppState, query: PeriodQuery) -> Result<Report, AppError> {
     let period = match query.period {
         Some(p) => Period::parse(&p).map_err(|e| AppError::BadRequest(e.to_string()))?,
@@ -45,19 +46,25 @@ async fn report(state: &AppState, query: PeriodQuery) -> Result<Report, AppError
     };
     let log = crate::routes::public::log(state)?.clone();
     let published = log.checkpoint().checkpoint;
-    // One computation at a time: concurrent requests wait for the result.
-    let mut cache = state.inner.reports.lock().await;
-    if let Some((p, size, r)) = cache.as_ref()
-        && *p == period
-        && *size == published.size
-    {
-        return Ok(r.clone());
+    let key = (period, published.size);
+    if let Some(r) = cached(state, &key) {
+        return Ok(r);
+    }
+    // One computation at a time; whoever waited here may find the report
+    // computed meanwhile.
+    let _computing = state.inner.computing.lock().await;
+    if let Some(r) = cached(state, &key) {
+        return Ok(r);
     }
     let fetch = LogFetch {
         log: log.clone(),
         runtime: tokio::runtime::Handle::current(),
     };
     let checkpoint = published.clone();
+    state
+        .inner
+        .report_computations
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let report = tokio::task::spawn_blocking(move || {
         writ_report::compute(&fetch, &checkpoint, checkpoint.size, period, &mut |_| {})
             .and_then(|r| r.sign(fetch.log.signer()))
@@ -65,8 +72,32 @@ async fn report(state: &AppState, query: PeriodQuery) -> Result<Report, AppError
     .await
     .map_err(internal)?
     .map_err(internal)?;
-    *cache = Some((period, published.size, report.clone()));
+    let mut reports = state
+        .inner
+        .reports
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    // Reports of older checkpoints are never asked for again.
+    reports.retain(|((_, size), _)| *size >= published.size);
+    if reports.len() >= crate::REPORTS_KEPT {
+        reports.pop_front();
+    }
+    reports.push_back((key, report.clone()));
     Ok(report)
+}
+
+/// The kept report for (period, checkpoint size), marked most recently used.
+fn cached(state: &AppState, key: &(Period, u64)) -> Option<Report> {
+    let mut reports = state
+        .inner
+        .reports
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    let at = reports.iter().position(|(k, _)| k == key)?;
+    let entry = reports.remove(at)?;
+    let report = entry.1.clone();
+    reports.push_back(entry);
+    Some(report)
 }
 
 pub(crate) async fn json(

@@ -7,6 +7,7 @@ mod api;
 mod authz;
 mod bad_input;
 mod corpus;
+mod hardening;
 mod lifecycle;
 mod notice;
 mod pages;

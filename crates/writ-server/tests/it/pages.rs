@@ -557,8 +557,9 @@ fn portal_form(
     challenge: &str,
     key: &ed25519_dalek::SigningKey,
 ) -> Vec<u8> {
+    let message = writ_gateway::auth::portal_sign_in_message(challenge);
     let signature =
-        base64::engine::general_purpose::STANDARD.encode(key.sign(challenge.as_bytes()).to_bytes());
+        base64::engine::general_purpose::STANDARD.encode(key.sign(message.as_bytes()).to_bytes());
     let mut fields = vec![
         ("agency", agency),
         ("challenge", challenge),

@@ -364,32 +364,7 @@ async fn logged_runs(s: &Store) {
 }
 both!(logged_indexes_follow_runs, logged_runs);
 
-async fn portal_challenges_and_sessions(s: &Store) {
-    // A challenge is taken once, and not after it expires.
-    s.insert_portal_challenge("c1", 1_000, 400, 10)
-        .await
-        .unwrap();
-    s.insert_portal_challenge("c2", 500, 400, 10).await.unwrap();
-    assert!(s.take_portal_challenge("c1", 600).await.unwrap());
-    assert!(!s.take_portal_challenge("c1", 600).await.unwrap());
-    assert!(!s.take_portal_challenge("c2", 600).await.unwrap());
-    assert!(!s.take_portal_challenge("never", 600).await.unwrap());
-    // Past the cap, the challenges that expire first are forgotten.
-    for i in 0..5 {
-        s.insert_portal_challenge(&format!("k{i}"), 2_000 + i, 600, 3)
-            .await
-            .unwrap();
-    }
-    let open: i64 = sqlx::query("SELECT COUNT(*) FROM portal_challenges")
-        .fetch_one(s.pool())
-        .await
-        .unwrap()
-        .try_get(0)
-        .unwrap();
-    assert_eq!(open, 3);
-    assert!(!s.take_portal_challenge("k0", 600).await.unwrap());
-    assert!(s.take_portal_challenge("k4", 600).await.unwrap());
-
+async fn portal_sessions(s: &Store) {
     // Sessions: found until they expire or are closed.
     s.open_portal_session("h1", "us-fbi-wfo", 1_000, 400)
         .await
@@ -406,7 +381,7 @@ async fn portal_challenges_and_sessions(s: &Store) {
     assert_eq!(s.portal_session("h2", 500).await.unwrap(), None);
     assert_eq!(s.portal_session("unknown", 500).await.unwrap(), None);
 }
-both!(portal_state_is_shared, portal_challenges_and_sessions);
+both!(portal_state_is_shared, portal_sessions);
 
 async fn sign_in_failures(s: &Store) {
     // Newest first, only those after `since`, at most `limit`.
@@ -458,3 +433,5 @@ async fn sign_in_failures(s: &Store) {
     assert_eq!(s.recent_sign_in_failures("n3", 0, 10).await.unwrap(), [500]);
 }
 both!(sign_in_failures_are_shared_and_bounded, sign_in_failures);
+
+mod hardening;
