@@ -29,6 +29,7 @@ pub mod note;
 mod reader;
 pub mod storage;
 pub mod tiles;
+pub mod tlog_proof;
 pub mod tree;
 pub mod trusted;
 pub mod trusted_pg;

@@ -40,7 +40,9 @@ impl Witness {
             .ok_or_else(|| format!("`{spec}`: expected VKEY=URL"))?;
         let vkey = CosignatureVerifier::parse(vkey).map_err(|e| e.to_string())?;
         if !(url.starts_with("http://") || url.starts_with("https://")) {
-            return Err(format!("`{url}`: the witness URL must be http:// or https://"));
+            return Err(format!(
+                "`{url}`: the witness URL must be http:// or https://"
+            ));
         }
         Ok(Self {
             vkey,
@@ -271,7 +273,10 @@ pub(crate) async fn run(
                 };
                 // Kept for a restart; serving does not depend on it.
                 let _ = objects
-                    .put(COSIGNED_PATH.to_owned(), published.note.clone().into_bytes())
+                    .put(
+                        COSIGNED_PATH.to_owned(),
+                        published.note.clone().into_bytes(),
+                    )
                     .await;
                 cosigned = Some(published);
                 last_quorum = Instant::now();

@@ -247,8 +247,7 @@ impl Witness {
         let req = AddCheckpoint::parse(body).map_err(|e| Refusal::BadRequest(e.to_string()))?;
         let (text, _) =
             split_note(&req.checkpoint).map_err(|e| Refusal::BadRequest(e.to_string()))?;
-        let checkpoint =
-            Checkpoint::parse(text).map_err(|e| Refusal::BadRequest(e.to_string()))?;
+        let checkpoint = Checkpoint::parse(text).map_err(|e| Refusal::BadRequest(e.to_string()))?;
         let keys = self
             .inner
             .logs
@@ -358,13 +357,7 @@ async fn add_checkpoint(State(w): State<Witness>, body: axum::body::Bytes) -> Re
 /// `GET /<origin hash>/checkpoint` (c2sp.org/tlog-witness, "Monitor
 /// Retrieval Mechanism").
 async fn monitor(State(w): State<Witness>, UrlPath(hash): UrlPath<String>) -> Response {
-    let Some(origin) = w
-        .inner
-        .logs
-        .keys()
-        .find(|o| hex_sha256(o) == hash)
-        .cloned()
-    else {
+    let Some(origin) = w.inner.logs.keys().find(|o| hex_sha256(o) == hash).cloned() else {
         return (StatusCode::NOT_FOUND, "unknown log\n").into_response();
     };
     match w.latest(&origin).await {
