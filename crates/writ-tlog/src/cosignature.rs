@@ -257,9 +257,12 @@ impl CosignatureVerifier {
     }
 }
 
+/// A note's signature lines as (key name, decoded signature blob).
+pub type SignatureLines<'a> = Vec<(&'a str, Vec<u8>)>;
+
 /// Splits a signed note into its text (ending in a newline) and its
-/// signature lines as (key name, decoded signature blob).
-pub fn split_note(note: &str) -> Result<(&str, Vec<(&str, Vec<u8>)>), NoteError> {
+/// signature lines.
+pub fn split_note(note: &str) -> Result<(&str, SignatureLines<'_>), NoteError> {
     let split = note
         .rfind("\n\n")
         .ok_or(NoteError::Malformed("no blank line before the signatures"))?;

@@ -445,6 +445,18 @@ impl Log {
         let period = config.period;
         let follower_objects = objects.clone();
         let follower_vkey = vkey.clone();
+        // With witnesses, a follower serves the cosigned checkpoint the
+        // sequencer stored, checked against the same policy.
+        let (witness_tx, witness_rx) = match &config.witness {
+            Some(w) => {
+                let (tx, rx) = watch::channel(crate::witnessing::WitnessState {
+                    quorum: w.quorum,
+                    ..Default::default()
+                });
+                (Some((tx, w.policy())), Some(rx))
+            }
+            None => (None, None),
+        };
         let task = tokio::spawn(async move {
             let mut tick = tokio::time::interval(period);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -458,6 +470,24 @@ impl Log {
                     },
                 }
                 let read = read_public(follower_objects.as_ref(), &follower_vkey).await;
+                if let Some((tx, policy)) = &witness_tx {
+                    let cosigned =
+                        crate::witnessing::load(follower_objects.as_ref(), &follower_vkey, policy)
+                            .await;
+                    let latest = read
+                        .as_ref()
+                        .ok()
+                        .and_then(|p| p.as_ref())
+                        .map_or(0, |p| p.checkpoint.size);
+                    tx.send_modify(|w| {
+                        if cosigned.as_ref().map(|c| c.checkpoint.size)
+                            > w.cosigned.as_ref().map(|c| c.checkpoint.size)
+                        {
+                            w.cosigned = cosigned;
+                        }
+                        w.latest = latest;
+                    });
+                }
                 if let Ok(Some(p)) = &read {
                     status_tx.send_if_modified(|s| {
                         let newer = p.checkpoint.size > s.published.checkpoint.size;
@@ -486,8 +516,9 @@ impl Log {
                 publish_tx,
                 status: status_rx,
                 reader: Reader::new(objects, vkey),
-                // Only the sequencer asks witnesses.
-                witness: None,
+                // Only the sequencer asks witnesses; a follower reads what
+                // they cosigned.
+                witness: witness_rx,
                 tasks: Mutex::new(vec![task]),
             }),
         })

@@ -209,7 +209,7 @@ async fn submit(
 }
 
 /// Reads the stored cosigned checkpoint, if it still satisfies the policy.
-async fn load(
+pub(crate) async fn load(
     objects: &dyn ObjectStorage,
     vkey: &NoteVerifier,
     policy: &WitnessPolicy,
