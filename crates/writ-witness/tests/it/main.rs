@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
+mod proofs;
 mod protocol;
 mod spec;
 mod witnessed;
