@@ -5,10 +5,13 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
+use writ_tlog::cosignature::{CosignatureVerifier, WitnessPolicy};
 use writ_tlog::storage::LocalDir;
 use writ_tlog::trusted::{SqliteStore, TrustedStore as _};
 use writ_tlog::verify::{DirFetch, Fetch, VerifyError, verify_log};
 use writ_tlog::{NoteSigner, NoteVerifier, Reader};
+
+use crate::input::BadInput;
 
 /// The log's commands.
 #[derive(Debug, clap::Subcommand)]
@@ -39,7 +42,13 @@ pub enum LogCommand {
         /// A checkpoint seen earlier (a signed note) that the log must extend.
         #[arg(long)]
         since: Option<PathBuf>,
+        #[command(flatten)]
+        witnesses: WitnessArgs,
     },
+    /// Follow a log: check that each new checkpoint is consistent with the
+    /// previous one and with what the witnesses cosigned; a fork is an alert
+    /// (exit code 1, and a POST to --webhook).
+    Watch(crate::watch_cmd::WatchArgs),
     /// Print an inclusion proof (JSON) of an entry against the latest
     /// published checkpoint.
     Prove {
@@ -61,8 +70,10 @@ pub fn run(cmd: LogCommand) -> anyhow::Result<ExitCode> {
             dir,
             vkey,
             since,
-        } => verify(url, dir, &vkey, since.as_deref()),
+            witnesses,
+        } => verify(url, dir, &vkey, since.as_deref(), &witnesses),
         LogCommand::Prove { data, index } => prove(&data, index),
+        LogCommand::Watch(args) => crate::watch_cmd::run(args),
     }
 }
 
@@ -146,11 +157,19 @@ fn verify(
     dir: Option<PathBuf>,
     vkey: &str,
     since: Option<&Path>,
+    witnesses: &WitnessArgs,
 ) -> anyhow::Result<ExitCode> {
     let vkey = match NoteVerifier::parse(vkey) {
         Ok(v) => v,
         Err(e) => {
             eprintln!("error: --vkey: {e}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let policy = match witnesses.policy() {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
             return Ok(ExitCode::from(2));
         }
     };
@@ -181,6 +200,7 @@ fn verify(
             return Ok(ExitCode::from(2));
         }
     };
+    let fetch = witnessed(fetch, &vkey, policy);
     let bar = indicatif::ProgressBar::new(0);
     bar.set_style(
         indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} entries ({per_sec}, {eta})")
@@ -221,5 +241,83 @@ fn verify(
             eprintln!("verification failed: {e}");
             Ok(ExitCode::from(1))
         }
+    }
+}
+
+/// `--witness VKEY` (repeatable) and `--quorum N`: the witnesses whose
+/// cosignatures a checkpoint must carry to be accepted.
+#[derive(Debug, Default, clap::Args)]
+pub struct WitnessArgs {
+    /// A witness's cosignature/v1 verifier key (`name+hash+base64`);
+    /// repeat for several. The checkpoint must carry a quorum of valid
+    /// cosignatures by them.
+    #[arg(long = "witness", value_name = "VKEY")]
+    pub witnesses: Vec<String>,
+    /// How many of the witnesses must have cosigned [default: all given].
+    #[arg(long, requires = "witnesses")]
+    pub quorum: Option<usize>,
+}
+
+impl WitnessArgs {
+    /// The policy, or `None` without `--witness`.
+    pub fn policy(&self) -> Result<Option<WitnessPolicy>, BadInput> {
+        if self.witnesses.is_empty() {
+            return Ok(None);
+        }
+        let witnesses = self
+            .witnesses
+            .iter()
+            .map(|w| CosignatureVerifier::parse(w).map_err(|e| BadInput(format!("--witness: {e}"))))
+            .collect::<Result<Vec<_>, _>>()?;
+        let quorum = self.quorum.unwrap_or(witnesses.len());
+        if quorum == 0 || quorum > witnesses.len() {
+            return Err(BadInput(format!(
+                "--quorum {quorum}: must be between 1 and the {} witnesses given",
+                witnesses.len()
+            )));
+        }
+        Ok(Some(WitnessPolicy { witnesses, quorum }))
+    }
+}
+
+/// A log's objects through `inner`, refusing a checkpoint that does not
+/// carry a quorum of the policy's cosignatures: whatever then verifies the
+/// log (the whole log, a receipt's entries, a report) starts from a
+/// witnessed checkpoint or not at all.
+pub(crate) struct WitnessedFetch<'a> {
+    inner: Box<dyn Fetch + 'a>,
+    vkey: NoteVerifier,
+    policy: WitnessPolicy,
+}
+
+impl Fetch for WitnessedFetch<'_> {
+    fn fetch(&self, path: &str) -> Result<Option<Vec<u8>>, String> {
+        let found = self.inner.fetch(path)?;
+        if path == writ_tlog::CHECKPOINT_PATH
+            && let Some(bytes) = &found
+        {
+            let note =
+                std::str::from_utf8(bytes).map_err(|_| "the checkpoint is not UTF-8".to_owned())?;
+            self.policy
+                .open_checkpoint(&self.vkey, note)
+                .map_err(|e| format!("checkpoint refused: {e}"))?;
+        }
+        Ok(found)
+    }
+}
+
+/// `fetch`, witnessed when there is a policy.
+pub(crate) fn witnessed<'a>(
+    fetch: Box<dyn Fetch + 'a>,
+    vkey: &NoteVerifier,
+    policy: Option<WitnessPolicy>,
+) -> Box<dyn Fetch + 'a> {
+    match policy {
+        None => fetch,
+        Some(policy) => Box::new(WitnessedFetch {
+            inner: fetch,
+            vkey: vkey.clone(),
+            policy,
+        }),
     }
 }

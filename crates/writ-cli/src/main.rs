@@ -27,6 +27,8 @@ mod serve_cmd;
 mod simulate_cmd;
 mod submit_cmd;
 mod token_cmd;
+mod watch_cmd;
+mod witness_cmd;
 
 #[derive(Parser)]
 #[command(
@@ -75,6 +77,9 @@ enum Command {
     Bench(bench_cmd::BenchCommand),
     /// Move a single-machine deployment onto PostgreSQL (and S3), checked.
     Migrate(migrate_cmd::MigrateArgs),
+    /// Run a transparency-log witness that cosigns consistent checkpoints.
+    #[command(subcommand)]
+    Witness(witness_cmd::WitnessCommand),
 }
 
 fn main() -> ExitCode {
@@ -109,6 +114,7 @@ fn main() -> ExitCode {
         Command::Simulate(args) => simulate_cmd::run(args),
         Command::Bench(cmd) => bench_cmd::run(cmd),
         Command::Migrate(args) => migrate_cmd::run(args),
+        Command::Witness(cmd) => witness_cmd::run(cmd),
     };
     match result {
         Ok(code) => code,

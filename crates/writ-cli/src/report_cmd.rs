@@ -61,6 +61,8 @@ pub struct VerifyArgs {
     /// The log's verifier key text (`origin+hash+base64`).
     #[arg(long)]
     pub vkey: String,
+    #[command(flatten)]
+    pub witnesses: crate::log_cmd::WitnessArgs,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -247,6 +249,7 @@ fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         }
         _ => bail!(BadInput("give exactly one of --url and --dir".into())),
     };
+    let fetch = crate::log_cmd::witnessed(fetch, &vkey, args.witnesses.policy()?);
     let report = match read_report(&args.report)? {
         Ok(r) => r,
         Err(e) => {

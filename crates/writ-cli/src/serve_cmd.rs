@@ -100,6 +100,19 @@ pub struct ServeArgs {
     /// [default: 1024].
     #[arg(long, env = "WRIT_MAX_CONNECTIONS")]
     pub max_connections: Option<usize>,
+    /// A witness that cosigns the log's checkpoints, as `VKEY=URL` (its
+    /// cosignature/v1 verifier key and submission prefix); repeatable.
+    /// `/log/checkpoint` then serves the newest checkpoint cosigned by a
+    /// quorum of them.
+    #[arg(long = "witness", value_name = "VKEY=URL")]
+    pub witnesses: Vec<String>,
+    /// How many witnesses must cosign a checkpoint [default: all of them].
+    #[arg(long)]
+    pub witness_quorum: Option<usize>,
+    /// How long the newest checkpoint may wait for a quorum before
+    /// `/healthz` and `/metrics` say `degraded`, e.g. `60s` [default: 60s].
+    #[arg(long)]
+    pub witness_bound: Option<String>,
 }
 
 #[derive(Deserialize, Default, Debug)]
@@ -244,7 +257,13 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         log_url: format!("{public_url}/log"),
         vkey: String::new(),
     };
+    let log_witness = witness_config(
+        &args.witnesses,
+        args.witness_quorum,
+        args.witness_bound.as_deref(),
+    )?;
     let options = AppOptions {
+        log_witness,
         notice,
         connector,
         package_ttl,
@@ -338,6 +357,45 @@ async fn shutdown_signal() {
         _ = ctrl_c => {}
         _ = term => {}
     }
+}
+
+/// The log's witnesses from `--witness VKEY=URL`, `--witness-quorum` and
+/// `--witness-bound`; `None` without witnesses.
+fn witness_config(
+    specs: &[String],
+    quorum: Option<usize>,
+    bound: Option<&str>,
+) -> anyhow::Result<Option<writ_tlog::witnessing::WitnessConfig>> {
+    if specs.is_empty() {
+        if quorum.is_some() || bound.is_some() {
+            return Err(
+                BadInput("--witness-quorum and --witness-bound need --witness".into()).into(),
+            );
+        }
+        return Ok(None);
+    }
+    let witnesses = specs
+        .iter()
+        .map(|s| {
+            writ_tlog::witnessing::Witness::parse(s).map_err(|e| BadInput(format!("--witness {e}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut config = writ_tlog::witnessing::WitnessConfig::new(witnesses);
+    if let Some(q) = quorum {
+        if q == 0 || q > config.witnesses.len() {
+            return Err(BadInput(format!(
+                "--witness-quorum {q}: must be between 1 and the {} witnesses given",
+                config.witnesses.len()
+            ))
+            .into());
+        }
+        config.quorum = q;
+    }
+    if let Some(text) = bound {
+        config.bound = parse_duration(text)
+            .ok_or_else(|| BadInput(format!("--witness-bound `{text}`: expected e.g. 60s, 5m")))?;
+    }
+    Ok(Some(config))
 }
 
 /// Reads the log key file, or creates it with a new key (readable by its

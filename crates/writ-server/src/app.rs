@@ -49,6 +49,9 @@ pub struct AppOptions {
     /// `--demo`, notices are also written to `<data>/demo/outbox/`. The
     /// verifier key is filled in from the log.
     pub notice: writ_gateway::notice::NoticeConfig,
+    /// Witnesses that cosign the log's checkpoints (`--witness`); `None`:
+    /// the log is signed by its key alone.
+    pub log_witness: Option<writ_tlog::witnessing::WitnessConfig>,
 }
 
 /// The provider's data source for collection.
@@ -116,6 +119,7 @@ impl AppOptions {
                 log_url: "http://127.0.0.1:8080/log".into(),
                 ..Default::default()
             },
+            log_witness: None,
         }
     }
 }
@@ -180,6 +184,7 @@ impl App {
         let config = writ_tlog::Config {
             period: options.log_period,
             key: options.log_key.clone(),
+            witness: options.log_witness.clone(),
             ..writ_tlog::Config::default()
         };
         let gateway = Gateway::new(store.clone(), Arc::new(engine));

@@ -12,10 +12,14 @@
 //!   the trusted store (SQLite, or PostgreSQL with a sequencer lease in
 //!   [`trusted_pg`]) behind traits;
 //! - [`Log`]: the sequencer a server holds; [`Reader`] reads a log;
-//!   [`verify`] audits one from its public objects.
+//!   [`verify`] audits one from its public objects;
+//! - [`cosignature`] and [`witnessing`]: witness cosignatures
+//!   (c2sp.org/tlog-cosignature) and asking witnesses for them
+//!   (c2sp.org/tlog-witness).
 
 pub mod builder;
 pub mod canonical;
+pub mod cosignature;
 pub mod entry;
 mod error;
 pub mod hash;
@@ -25,10 +29,12 @@ pub mod note;
 mod reader;
 pub mod storage;
 pub mod tiles;
+pub mod tlog_proof;
 pub mod tree;
 pub mod trusted;
 pub mod trusted_pg;
 pub mod verify;
+pub mod witnessing;
 
 pub use error::Error;
 pub use hash::Hash;

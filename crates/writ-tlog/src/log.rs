@@ -52,6 +52,9 @@ pub struct Config {
     /// serve --log-key FILE`). `None`: the stored key, or a new one for a new
     /// log. A key other than the stored one is refused.
     pub key: Option<LogKey>,
+    /// Witnesses to ask for cosignatures of each new checkpoint
+    /// (c2sp.org/tlog-witness); `None`: the log is signed by its key alone.
+    pub witness: Option<crate::witnessing::WitnessConfig>,
 }
 
 /// A log signing key (the Ed25519 seed) kept outside the trusted store. It
@@ -104,6 +107,7 @@ impl Default for Config {
             max_integrate: 1 << 16,
             max_backlog: 1 << 20,
             key: None,
+            witness: None,
         }
     }
 }
@@ -116,9 +120,9 @@ pub struct Published {
 }
 
 #[derive(Clone, Debug)]
-struct Status {
-    published: Published,
-    failed: Option<String>,
+pub(crate) struct Status {
+    pub(crate) published: Published,
+    pub(crate) failed: Option<String>,
 }
 
 struct AppendReq {
@@ -148,6 +152,8 @@ struct Inner {
     reader: Reader,
     /// A copy of the key, for documents signed apart from checkpoints.
     signer: NoteSigner,
+    /// Witnessing, when the log has witnesses.
+    witness: Option<watch::Receiver<crate::witnessing::WitnessState>>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
 }
 
@@ -369,18 +375,33 @@ impl Log {
             max_integrate: config.max_integrate.max(1),
             backlog,
         };
-        let tasks = vec![
+        let mut tasks = vec![
             tokio::spawn(committer.run(append_rx)),
             tokio::spawn(integrator.run(publish_rx, config.period)),
         ];
+        let reader = Reader::new(objects, vkey);
+        let witness = config.witness.clone().map(|witness| {
+            let (tx, rx) = watch::channel(crate::witnessing::WitnessState {
+                quorum: witness.quorum,
+                ..Default::default()
+            });
+            tasks.push(tokio::spawn(crate::witnessing::run(
+                witness,
+                reader.clone(),
+                status_rx.clone(),
+                Arc::new(tx),
+            )));
+            rx
+        });
         Ok(Self {
             inner: Arc::new(Inner {
                 follower: false,
                 append_tx,
                 publish_tx,
                 status: status_rx,
-                reader: Reader::new(objects, vkey),
+                reader,
                 signer: report_signer,
+                witness,
                 tasks: Mutex::new(tasks),
             }),
         })
@@ -424,6 +445,18 @@ impl Log {
         let period = config.period;
         let follower_objects = objects.clone();
         let follower_vkey = vkey.clone();
+        // With witnesses, a follower serves the cosigned checkpoint the
+        // sequencer stored, checked against the same policy.
+        let (witness_tx, witness_rx) = match &config.witness {
+            Some(w) => {
+                let (tx, rx) = watch::channel(crate::witnessing::WitnessState {
+                    quorum: w.quorum,
+                    ..Default::default()
+                });
+                (Some((tx, w.policy())), Some(rx))
+            }
+            None => (None, None),
+        };
         let task = tokio::spawn(async move {
             let mut tick = tokio::time::interval(period);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -437,6 +470,24 @@ impl Log {
                     },
                 }
                 let read = read_public(follower_objects.as_ref(), &follower_vkey).await;
+                if let Some((tx, policy)) = &witness_tx {
+                    let cosigned =
+                        crate::witnessing::load(follower_objects.as_ref(), &follower_vkey, policy)
+                            .await;
+                    let latest = read
+                        .as_ref()
+                        .ok()
+                        .and_then(|p| p.as_ref())
+                        .map_or(0, |p| p.checkpoint.size);
+                    tx.send_modify(|w| {
+                        if cosigned.as_ref().map(|c| c.checkpoint.size)
+                            > w.cosigned.as_ref().map(|c| c.checkpoint.size)
+                        {
+                            w.cosigned = cosigned;
+                        }
+                        w.latest = latest;
+                    });
+                }
                 if let Ok(Some(p)) = &read {
                     status_tx.send_if_modified(|s| {
                         let newer = p.checkpoint.size > s.published.checkpoint.size;
@@ -465,6 +516,9 @@ impl Log {
                 publish_tx,
                 status: status_rx,
                 reader: Reader::new(objects, vkey),
+                // Only the sequencer asks witnesses; a follower reads what
+                // they cosigned.
+                witness: witness_rx,
                 tasks: Mutex::new(vec![task]),
             }),
         })
@@ -545,6 +599,34 @@ impl Log {
     /// The latest published checkpoint.
     pub fn checkpoint(&self) -> Published {
         self.inner.status.borrow().published.clone()
+    }
+
+    /// Witnessing: `None` when the log has no witnesses (or this handle
+    /// follows a log another server sequences); else the newest cosigned
+    /// checkpoint and how the witnesses are doing.
+    pub fn witnessing(&self) -> Option<crate::witnessing::WitnessState> {
+        self.inner.witness.as_ref().map(|rx| rx.borrow().clone())
+    }
+
+    /// Waits until a cosigned checkpoint covers `index` (for a log with
+    /// witnesses), or at most `bound`; returns it, or `None` at the bound.
+    pub async fn wait_cosigned(&self, index: u64, bound: Duration) -> Option<Published> {
+        let mut rx = self.inner.witness.clone()?;
+        tokio::time::timeout(bound, async {
+            loop {
+                if let Some(c) = &rx.borrow_and_update().cosigned
+                    && c.checkpoint.size > index
+                {
+                    return Some(c.clone());
+                }
+                if rx.changed().await.is_err() {
+                    return None;
+                }
+            }
+        })
+        .await
+        .ok()
+        .flatten()
     }
 
     /// The log's signing key, for documents that the log key signs besides

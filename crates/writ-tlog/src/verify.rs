@@ -285,6 +285,8 @@ fn bundle_leaves(fetch: &dyn Fetch, n: u64, size: u64) -> Result<Vec<Hash>, Veri
 pub struct ProvenEntry {
     pub index: u64,
     pub entry: Vec<u8>,
+    /// The inclusion proof that bound it to the checkpoint's root.
+    pub proof: Vec<Hash>,
 }
 
 /// Reads the signed checkpoint and the entries at `indexes`, each checked
@@ -296,6 +298,16 @@ pub fn proven_entries(
     vkey: &NoteVerifier,
     indexes: &[u64],
 ) -> Result<(Checkpoint, Vec<ProvenEntry>), VerifyError> {
+    proven_entries_noted(fetch, vkey, indexes).map(|(_, c, e)| (c, e))
+}
+
+/// [`proven_entries`], with the checkpoint's signed note as fetched (with
+/// any cosignatures), for proofs that are verified offline later.
+pub fn proven_entries_noted(
+    fetch: &dyn Fetch,
+    vkey: &NoteVerifier,
+    indexes: &[u64],
+) -> Result<(String, Checkpoint, Vec<ProvenEntry>), VerifyError> {
     use crate::tree::HashReader as _;
     let note_bytes = get(fetch, CHECKPOINT_PATH)?;
     let note = String::from_utf8(note_bytes).map_err(|_| VerifyError::Malformed {
@@ -352,7 +364,50 @@ pub fn proven_entries(
         let proof = tree::assemble(&plan, &hashes);
         tree::verify_inclusion(&leaf_hash(&entry), index, size, &proof, &checkpoint.root)
             .map_err(|_| VerifyError::NotIncluded(index))?;
-        out.push(ProvenEntry { index, entry });
+        out.push(ProvenEntry {
+            index,
+            entry,
+            proof,
+        });
     }
-    Ok((checkpoint, out))
+    Ok((note, checkpoint, out))
+}
+
+/// The consistency proof between sizes `old` and `new` (at most the size
+/// of the log's current tiles), assembled from the log's hash tiles: what a
+/// monitor checks each new checkpoint with. The hashes come from the log
+/// and prove nothing by themselves; `tree::verify_consistency` against two
+/// signed roots does.
+pub fn consistency_from_tiles(
+    fetch: &dyn Fetch,
+    old: u64,
+    new: u64,
+) -> Result<Vec<Hash>, VerifyError> {
+    use crate::tree::HashReader as _;
+    let malformed = |reason: String| VerifyError::Malformed {
+        path: format!("consistency proof {old}..{new}"),
+        reason,
+    };
+    let plan = tree::consistency_plan(old, new).map_err(|e| malformed(e.to_string()))?;
+    let nodes = tree::plan_nodes(&plan);
+    let mut set = TileSet::new();
+    for id in tiles::tiles_for_nodes(&nodes, new) {
+        let path = id.path();
+        let data = get(fetch, &path)?;
+        if data.len() != usize::from(id.width) * crate::hash::HASH_SIZE {
+            return Err(VerifyError::Malformed {
+                path,
+                reason: "wrong size".into(),
+            });
+        }
+        set.insert_tree(
+            id.level.unwrap_or(0),
+            id.index,
+            std::sync::Arc::new(tiles::TileTree::new(&data)),
+        );
+    }
+    let hashes = set
+        .read_hashes(&nodes)
+        .map_err(|e| malformed(e.to_string()))?;
+    Ok(tree::assemble(&plan, &hashes))
 }

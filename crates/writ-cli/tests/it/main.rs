@@ -13,6 +13,7 @@ mod report;
 mod serve;
 mod shutdown;
 mod ui;
+mod witness;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -40,8 +40,20 @@ async fn object(
 /// The latest published checkpoint, from the sequencer's memory: the object
 /// in the folder is replaced as the log grows, and a reader must never catch
 /// it between two versions.
+///
+/// With witnesses, it is the newest checkpoint that a quorum of them
+/// cosigned, with their signature lines (c2sp.org/tlog-witness): a newer one
+/// that lacks the quorum is not published.
 pub(crate) async fn checkpoint(State(state): State<AppState>) -> Result<Response, AppError> {
-    let note = log(&state)?.checkpoint().note;
+    let log = log(&state)?;
+    let note = match log.witnessing() {
+        None => log.checkpoint().note,
+        Some(w) => w.cosigned.map(|c| c.note).ok_or_else(|| {
+            AppError::Unavailable(
+                "no checkpoint has been cosigned by a quorum of the log's witnesses yet".into(),
+            )
+        })?,
+    };
     Ok((
         [
             (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
@@ -84,12 +96,23 @@ pub(crate) async fn openapi() -> Response {
     ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
 }
 
-pub(crate) async fn healthz() -> Response {
-    (
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        "ok\n",
-    )
-        .into_response()
+/// `ok`, or `degraded` (still 200: an outside witness being down must not
+/// take intake offline behind a load balancer) when the newest checkpoint
+/// has gone without a quorum of cosignatures for longer than the bound.
+pub(crate) async fn healthz(State(state): State<AppState>) -> Response {
+    let body = match state.inner.log.as_ref().and_then(|l| l.witnessing()) {
+        Some(w) if w.degraded => format!(
+            "degraded: checkpoint {} lacks a quorum of {} witness cosignatures; {} stays published\n",
+            w.latest,
+            w.quorum,
+            w.cosigned.map_or_else(
+                || "none".to_owned(),
+                |c| format!("size {}", c.checkpoint.size)
+            ),
+        ),
+        _ => "ok\n".to_owned(),
+    };
+    ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response()
 }
 
 pub(crate) async fn metrics(State(state): State<AppState>) -> Result<Response, AppError> {
@@ -119,6 +142,35 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> Result<Response, A
             "Entries in the latest published checkpoint.",
             vec![(String::new(), size)],
         ));
+        if let Some(w) = log.witnessing() {
+            let cosigned = w
+                .cosigned
+                .as_ref()
+                .map_or(0, |c| i64::try_from(c.checkpoint.size).unwrap_or(i64::MAX));
+            gauges.push((
+                "writ_log_cosigned_size",
+                "Entries in the newest checkpoint cosigned by a quorum of witnesses.",
+                vec![(String::new(), cosigned)],
+            ));
+            gauges.push((
+                "writ_log_witness_degraded",
+                "1 when the newest checkpoint has lacked a quorum of cosignatures past the bound.",
+                vec![(String::new(), i64::from(w.degraded))],
+            ));
+            gauges.push((
+                "writ_log_witness_up",
+                "1 when the witness cosigned the last checkpoint it was sent, by witness.",
+                w.witnesses
+                    .iter()
+                    .map(|v| {
+                        (
+                            format!("witness=\"{}\"", v.name.replace(['"', '\\'], "_")),
+                            i64::from(v.error.is_none()),
+                        )
+                    })
+                    .collect(),
+            ));
+        }
     }
     Ok((
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
