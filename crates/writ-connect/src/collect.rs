@@ -5,8 +5,17 @@
 //!
 //! - `<i>.ndjson`: the spool of the i-th granted pair (in sorted order);
 //! - `progress.json`: the job's fingerprint and the pairs whose spool is
-//!   complete and synced, written atomically (temporary file, fsync,
-//!   rename, fsync of the folder) after each pair.
+//!   complete, with each spool's size and SHA-256, written atomically
+//!   (temporary file, fsync, rename, fsync of the folder) after each pair.
+//!
+//! Spools are not synced: they are sealed and deleted within moments, so
+//! most of their pages never need to reach the disk, and a run that resumes
+//! after a crash re-hashes each spool it keeps against `progress.json`
+//! ([`Spooled::is_intact`]) instead of trusting it.
+//!
+//! Collection and sealing overlap: a second thread appends each pair to the
+//! package as soon as its spool is complete, while the next pair is being
+//! collected.
 //!
 //! An interrupted collection, run again with the same job, skips the pairs
 //! already done and redoes the one it was in. The package appears under its
@@ -19,7 +28,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use writ_seal::{PackageHeader, Recipient, SealError, Sealed, Spool, Spooled, file_path};
+use writ_seal::{
+    PackageHeader, PackageWriter, Recipient, SealError, Sealed, Spool, Spooled, file_path,
+};
 
 use crate::scope::{Dropped, Scope, ScopedError};
 use crate::{ConnectError, Connector};
@@ -110,8 +121,7 @@ pub fn collect_with(
             .get(i)
             .and_then(|(a, c)| file_path(a, *c).ok())
             .is_some_and(|p| p == done.spooled.entry.path);
-        let whole = fs::metadata(&done.spooled.spool).is_ok_and(|m| m.len() == done.spooled.size);
-        if !(expected && whole) {
+        if !(expected && done.spooled.is_intact()) {
             break;
         }
         kept.push(done.clone());
@@ -119,23 +129,46 @@ pub fn collect_with(
     progress.done = kept;
     let resumed = progress.done.len();
 
-    for (i, (account, category)) in pairs.iter().enumerate().skip(resumed) {
-        let path = file_path(account, *category)?;
-        let spool_path = dir.join(format!("{i}.ndjson"));
-        let mut spool = Spool::create(&spool_path)?;
-        let mut records = job.scope.records(connector, account, *category)?;
-        for record in records.by_ref() {
-            spool.record(&record?.data)?;
-        }
-        let dropped = records.dropped();
-        let spooled = spool.finish(path)?;
-        progress.done.push(PairDone { spooled, dropped });
-        write_progress(dir, &progress)?;
-        on_pair(progress.done.len());
-    }
-
-    let spools: Vec<Spooled> = progress.done.iter().map(|d| d.spooled.clone()).collect();
-    let sealed = writ_seal::seal_spools(&job.dest, &job.recipient, job.header.clone(), &spools)?;
+    // Pairs go to the sealing thread as they are spooled; `None` says that
+    // every pair was sent. If collection fails, the channel closes without
+    // it and the sealing thread abandons the package.
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Option<Spooled>>(pairs.len() + 1);
+    let sealed = std::thread::scope(|scope| -> Result<Sealed, CollectError> {
+        let sealing = scope.spawn(move || seal_as_spooled(job, &rx));
+        let collected = (|| -> Result<(), CollectError> {
+            let send = |spooled: &Spooled| {
+                // A closed channel means sealing failed: its error is
+                // reported once it is joined.
+                let _ = tx.send(Some(spooled.clone()));
+            };
+            for done in &progress.done {
+                send(&done.spooled);
+            }
+            for (i, (account, category)) in pairs.iter().enumerate().skip(resumed) {
+                let path = file_path(account, *category)?;
+                let spool_path = dir.join(format!("{i}.ndjson"));
+                let mut spool = Spool::create(&spool_path)?;
+                let mut records = job.scope.records(connector, account, *category)?;
+                for record in records.by_ref() {
+                    spool.record(&record?.data)?;
+                }
+                let dropped = records.dropped();
+                let spooled = spool.finish_unsynced(path)?;
+                send(&spooled);
+                progress.done.push(PairDone { spooled, dropped });
+                write_progress(dir, &progress)?;
+                on_pair(progress.done.len());
+            }
+            let _ = tx.send(None);
+            Ok(())
+        })();
+        drop(tx);
+        let sealed = sealing.join().map_err(|_| {
+            CollectError::Seal(SealError::Mismatch("the sealing thread panicked".into()))
+        })?;
+        collected?;
+        Ok(sealed?)
+    })?;
     let mut dropped = Dropped::default();
     for d in &progress.done {
         dropped.add(d.dropped);
@@ -147,6 +180,27 @@ pub fn collect_with(
         dropped,
         resumed,
     })
+}
+
+/// Seals the spools received from `rx` in order, until `None`.
+fn seal_as_spooled(
+    job: &Job,
+    rx: &std::sync::mpsc::Receiver<Option<Spooled>>,
+) -> Result<Sealed, SealError> {
+    let mut writer = PackageWriter::create(&job.dest, &job.recipient, job.header.clone())?;
+    loop {
+        match rx.recv() {
+            Ok(Some(spooled)) => writer.append_spooled(&spooled)?,
+            Ok(None) => return writer.finish(),
+            // Collection stopped: the package is dropped unfinished, and
+            // nothing appears under its name.
+            Err(_) => {
+                return Err(SealError::Mismatch(
+                    "collection stopped before every pair was spooled".into(),
+                ));
+            }
+        }
+    }
 }
 
 /// Identifies a job, so that a work folder is only resumed by the same job.

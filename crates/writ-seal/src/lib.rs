@@ -8,6 +8,10 @@
 //! file itself is hashed as it is written, so memory stays flat whatever the
 //! size of an account.
 //!
+//! Sealing writes age v1 with its own implementation ([`agev1`],
+//! [`AgeWriter`]) so that the payload's chunks are encrypted on every core;
+//! opening uses the `age` crate.
+//!
 //! Why spool: a tar header carries the size of its entry before the entry's
 //! bytes, and records arrive one by one from a connector whose output cannot
 //! be replayed. Spooling each file to disk first costs one extra sequential
@@ -19,11 +23,13 @@
 //! The core ([`hash`], [`manifest`], [`RecordWriter`]) does no IO of its own:
 //! it works over any [`std::io::Write`].
 
+pub mod agev1;
 pub mod hash;
 pub mod manifest;
 mod open;
 mod package;
 mod spool;
+mod writer;
 
 use std::io;
 use std::path::PathBuf;
@@ -34,6 +40,7 @@ pub use manifest::{FileEntry, MANIFEST_PATH, Manifest, PackageHeader, file_path}
 pub use open::{open, verify, verify_reader};
 pub use package::{PackageWriter, Sealed, seal_spools, sync_dir};
 pub use spool::{RecordWriter, Spool, Spooled};
+pub use writer::{AgeWriter, Written};
 
 /// What can go wrong while sealing or opening a package.
 #[derive(Debug, thiserror::Error)]
@@ -51,6 +58,8 @@ pub enum SealError {
     },
     #[error("cannot encrypt to the recipient: {0}")]
     Encrypt(#[from] age::EncryptError),
+    #[error("cannot encrypt to the recipient: {0}")]
+    Recipient(String),
     #[error("cannot decrypt the package: {0}")]
     Decrypt(#[from] age::DecryptError),
     #[error("invalid package path `{0}`")]

@@ -4,18 +4,15 @@ use std::fs::File;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
-use age::stream::StreamWriter;
 use age::x25519::Recipient;
 
 use crate::SealError;
-use crate::hash::ParallelHashingWriter;
 use crate::manifest::{FileEntry, MANIFEST_PATH, Manifest, PackageHeader, check_entry_path};
 use crate::spool::Spooled;
+use crate::writer::AgeWriter;
 
-const BUFFER: usize = 1024 * 1024;
-
-// No buffer between age and the file: age writes whole 64 KiB chunks.
-type Sink = StreamWriter<ParallelHashingWriter<File>>;
+// No buffer between the age writer and the file: it writes whole segments.
+type Sink = AgeWriter<File>;
 
 /// A package being written. Files are appended one by one; [`finish`]
 /// appends the manifest, closes the age stream, syncs the file and renames
@@ -30,7 +27,6 @@ pub struct PackageWriter {
     temp: tempfile::TempPath,
     tar: tar::Builder<Sink>,
     files: Vec<FileEntry>,
-    buf: Vec<u8>,
 }
 
 impl std::fmt::Debug for PackageWriter {
@@ -69,12 +65,7 @@ impl PackageWriter {
             .tempfile_in(dir)
             .map_err(SealError::io("cannot create a temporary package in", dir))?;
         let (file, temp) = named.into_parts();
-        let out =
-            ParallelHashingWriter::new(file).map_err(SealError::stream("cannot start hashing"))?;
-        let recipients = [recipient as &dyn age::Recipient];
-        let stream = age::Encryptor::with_recipients(recipients.into_iter())?
-            .wrap_output(out)
-            .map_err(SealError::io("cannot write package", &temp))?;
+        let stream = AgeWriter::new(file, recipient)?;
         let mut tar = tar::Builder::new(stream);
         tar.mode(tar::HeaderMode::Deterministic);
         Ok(Self {
@@ -83,7 +74,6 @@ impl PackageWriter {
             temp,
             tar,
             files: Vec::new(),
-            buf: Vec::new(),
         })
     }
 
@@ -105,8 +95,8 @@ impl PackageWriter {
         let mut data = data.take(size);
         let copied = if header.set_path(&entry.path).is_ok() {
             // A path that fits the header: write the header ourselves and
-            // copy in large blocks straight into the age stream (tar's own
-            // copy goes through an 8 KiB buffer).
+            // read the data straight into the age writer's segments (tar's
+            // own copy goes through an 8 KiB buffer).
             header.set_cksum();
             self.copy_entry(&header, &mut data)
         } else {
@@ -161,12 +151,8 @@ impl PackageWriter {
             .tar
             .into_inner()
             .map_err(SealError::stream("cannot end the tar"))?;
-        let hashing = stream
-            .finish()
-            .map_err(SealError::stream("cannot end the age stream"))?;
-        let (file, sha256, size) = hashing
-            .finish()
-            .map_err(SealError::stream("cannot hash the package"))?;
+        let written = stream.finish()?;
+        let (file, sha256, size) = (written.inner, written.sha256, written.bytes);
         file.sync_all()
             .map_err(SealError::io("cannot sync package", &self.temp))?;
         drop(file);
@@ -187,22 +173,9 @@ impl PackageWriter {
     /// Writes a header and its data, padded to the tar block size; returns
     /// the number of data bytes.
     fn copy_entry(&mut self, header: &tar::Header, data: &mut impl Read) -> std::io::Result<u64> {
-        if self.buf.len() < BUFFER {
-            self.buf.resize(BUFFER, 0);
-        }
         let out = self.tar.get_mut();
         out.write_all(header.as_bytes())?;
-        let mut copied = 0u64;
-        loop {
-            let n = match data.read(&mut self.buf) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            };
-            out.write_all(self.buf.get(..n).unwrap_or(&[]))?;
-            copied += n as u64;
-        }
+        let copied = out.copy_from(data)?;
         let pad = (512 - (copied % 512)) % 512;
         out.write_all(&[0u8; 512][..usize::try_from(pad).unwrap_or(0)])?;
         Ok(copied)

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::SealError;
-use crate::hash::HashingWriter;
+use crate::hash::{HashingWriter, ParallelHashingWriter};
 use crate::manifest::FileEntry;
 
 /// Large enough that hashing and file writes work on big blocks.
@@ -78,12 +78,14 @@ impl<W: Write> RecordWriter<W> {
     }
 }
 
-/// A file of records on its way into a package: written, hashed and counted
-/// in one pass, then synced to disk.
+/// A file of records on its way into a package: written and counted on
+/// the caller's thread and hashed on a second one (`ParallelHashingWriter`),
+/// so that hashing overlaps with producing the records.
 #[derive(Debug)]
 pub struct Spool {
     path: PathBuf,
-    writer: RecordWriter<File>,
+    out: BufWriter<ParallelHashingWriter<File>>,
+    records: u64,
 }
 
 /// A spool file ready to be sealed: its manifest entry, where it is and its
@@ -95,6 +97,27 @@ pub struct Spooled {
     pub size: u64,
 }
 
+impl Spooled {
+    /// Whether the spool file still holds exactly the bytes it was written
+    /// with (size and SHA-256): how a spool that was never synced is
+    /// trusted again after a crash.
+    pub fn is_intact(&self) -> bool {
+        let Ok(file) = File::open(&self.spool) else {
+            return false;
+        };
+        if file.metadata().map(|m| m.len()).ok() != Some(self.size) {
+            return false;
+        }
+        let mut hashing = HashingWriter::new(std::io::sink());
+        let copied = std::io::copy(
+            &mut std::io::BufReader::with_capacity(BUFFER, file),
+            &mut hashing,
+        );
+        let (_, sha256, bytes) = hashing.finish();
+        copied.is_ok() && bytes == self.size && sha256 == self.entry.sha256
+    }
+}
+
 impl Spool {
     /// Creates (or truncates) the spool file at `path`.
     pub fn create(path: &Path) -> Result<Self, SealError> {
@@ -104,37 +127,80 @@ impl Spool {
             .truncate(true)
             .open(path)
             .map_err(SealError::io("cannot create spool file", path))?;
+        let hashing =
+            ParallelHashingWriter::new(file).map_err(SealError::stream("cannot start hashing"))?;
         Ok(Self {
             path: path.to_owned(),
-            writer: RecordWriter::new(file),
+            out: BufWriter::with_capacity(BUFFER, hashing),
+            records: 0,
         })
     }
 
+    /// Appends one record as a line of compact JSON.
     pub fn record<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), SealError> {
-        self.writer.record(value)
+        // Compact serde_json output never holds a raw newline, so one
+        // record is exactly one line.
+        serde_json::to_writer(&mut self.out, value)?;
+        self.out
+            .write_all(b"\n")
+            .map_err(SealError::stream("cannot write a record"))?;
+        self.records += 1;
+        Ok(())
     }
 
+    /// Appends one record that is already a line of JSON (see
+    /// [`RecordWriter::line`]).
     pub fn line(&mut self, line: &[u8]) -> Result<(), SealError> {
-        self.writer.line(line)
+        if line.contains(&b'\n') {
+            return Err(SealError::BadRecord(
+                "a newline inside a record would split it".into(),
+            ));
+        }
+        self.out
+            .write_all(line)
+            .and_then(|()| self.out.write_all(b"\n"))
+            .map_err(SealError::stream("cannot write a record"))?;
+        self.records += 1;
+        Ok(())
     }
 
     pub fn records(&self) -> u64 {
-        self.writer.records()
+        self.records
     }
 
     /// Flushes and syncs the file, and names it `entry_path` in the package.
     pub fn finish(self, entry_path: String) -> Result<Spooled, SealError> {
-        let (file, sha256, records, size) = self.writer.finish()?;
+        let (file, spooled) = self.close(entry_path)?;
         file.sync_all()
-            .map_err(SealError::io("cannot sync spool file", &self.path))?;
-        Ok(Spooled {
+            .map_err(SealError::io("cannot sync spool file", &spooled.spool))?;
+        Ok(spooled)
+    }
+
+    /// Flushes the file without syncing it. Cheaper when the spool is
+    /// sealed and deleted soon after (its pages may never reach the disk),
+    /// but a crash may lose or tear it: check [`Spooled::is_intact`] before
+    /// trusting it again.
+    pub fn finish_unsynced(self, entry_path: String) -> Result<Spooled, SealError> {
+        Ok(self.close(entry_path)?.1)
+    }
+
+    fn close(self, entry_path: String) -> Result<(File, Spooled), SealError> {
+        let hashing = self.out.into_inner().map_err(|e| SealError::Stream {
+            what: "cannot flush records",
+            source: e.into_error(),
+        })?;
+        let (file, sha256, size) = hashing
+            .finish()
+            .map_err(SealError::stream("cannot hash the spool"))?;
+        let spooled = Spooled {
             entry: FileEntry {
                 path: entry_path,
                 sha256,
-                records,
+                records: self.records,
             },
             spool: self.path,
             size,
-        })
+        };
+        Ok((file, spooled))
     }
 }

@@ -3,6 +3,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod age_vectors;
+
 use std::fs;
 use std::io::Read;
 use std::path::Path;
@@ -193,16 +195,24 @@ fn records_with_newlines_are_refused_as_raw_lines() {
 
 /// Debian's `age` CLI is the independent check that packages are standard
 /// age files. Under `WRIT_CI=1` the CLI is required (`.ci/collect-deps.sh`
-/// installs it); elsewhere the test is skipped when it is missing.
-#[test]
-fn the_age_cli_opens_the_package_and_the_manifest_matches() {
+/// installs it); elsewhere a test that needs it is skipped when it is
+/// missing (`None`).
+fn age_cli(test: &str) -> Option<()> {
     let ci = std::env::var_os("WRIT_CI").is_some();
     let present = Command::new("age").arg("--version").output().is_ok();
     if !present {
         assert!(!ci, "WRIT_CI is set but the `age` CLI is not installed");
-        eprintln!("SKIPPED the_age_cli_opens_the_package: the `age` CLI is not installed");
-        return;
+        eprintln!("SKIPPED {test}: the `age` CLI is not installed");
+        return None;
     }
+    Some(())
+}
+
+#[test]
+fn the_age_cli_opens_the_package_and_the_manifest_matches() {
+    let Some(()) = age_cli("the_age_cli_opens_the_package_and_the_manifest_matches") else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let identity = Identity::generate();
     let sealed = sample(dir.path(), &identity);
