@@ -14,6 +14,7 @@ use writ_model::{
 };
 
 use crate::facts::{self, Facts, Resolution, is_qualifying_epoc_emergency};
+use crate::instants::Instants;
 use crate::pack::{Level, Pack};
 
 /// The code Writ reports when a rule could not be evaluated: the pair (or the
@@ -162,7 +163,10 @@ pub fn decide(pack: &Pack, input: &DecisionInput) -> Decision {
         .map(|t| facts::resolve(t, &input.accounts))
         .collect();
 
-    let due_at = due_at(order, now, params);
+    // Every comparison of instants, once: the rules and the dates below read
+    // the same answers.
+    let instants = Instants::of(input, params);
+    let due_at = due_at(order, now, instants.respond_by_after_now, params);
     let mut decision = Decision {
         outcome: Outcome::Reject,
         decisions: Vec::new(),
@@ -180,7 +184,7 @@ pub fn decide(pack: &Pack, input: &DecisionInput) -> Decision {
         },
     };
 
-    let built = Facts::build(input, params, &resolved);
+    let built = Facts::build(input, params, &instants, &resolved);
     let facts = match built {
         Ok(f) => f,
         Err(e) => {
@@ -351,19 +355,24 @@ pub fn decide(pack: &Pack, input: &DecisionInput) -> Decision {
     let gag_not_binding = order_verdict
         .of(Level::Info)
         .any(|f| f.code == "gag_not_binding");
-    decision.notify = notify(order, now, gag_not_binding, &statuses);
+    decision.notify = notify(order, &instants, gag_not_binding, &statuses);
     decision
 }
 
 /// Section P.
-fn due_at(order: &Order, now: Timestamp, params: &crate::Parameters) -> Timestamp {
+fn due_at(
+    order: &Order,
+    now: Timestamp,
+    respond_by_after_now: bool,
+    params: &crate::Parameters,
+) -> Timestamp {
     match order.instrument {
         Instrument::EmergencyRequest => now.plus_minutes(i64::from(params.emergency_sla_minutes)),
         Instrument::Epoc if is_qualifying_epoc_emergency(order) => now.plus_hours(8),
         Instrument::Epoc => now.plus_days(10),
         Instrument::PreservationRequest | Instrument::EpocPr => now.plus_hours(24),
         _ => match order.respond_by {
-            Some(t) if t > now => t,
+            Some(t) if respond_by_after_now => t,
             _ => now.plus_days(i64::from(params.default_response_days)),
         },
     }
@@ -424,16 +433,22 @@ fn preserve_until(input: &DecisionInput, now: Timestamp) -> Option<Timestamp> {
 /// Section L: the first line that applies decides `notify`. Whether a
 /// secrecy order binds (line 5) is the pack's to say: it is read from its
 /// `gag_not_binding` code rather than decided a second time here.
-fn notify(order: &Order, now: Timestamp, gag_not_binding: bool, statuses: &[Status]) -> Notify {
+fn notify(
+    order: &Order,
+    instants: &Instants,
+    gag_not_binding: bool,
+    statuses: &[Status],
+) -> Notify {
     let at = |when, at| Notify { when, at };
     let live = statuses
         .iter()
         .any(|s| matches!(s, Status::Grant | Status::Review));
-    // A secrecy order whose `until` is not after `now` has lapsed.
+    // A secrecy order whose `until` is not after `now` has lapsed: the same
+    // answer the rules read as `non_disclosure.live`.
     let gag = order
         .non_disclosure
         .as_ref()
-        .filter(|nd| nd.until.is_none_or(|u| u > now));
+        .filter(|_| instants.gag.is_some_and(|g| g.live));
     if order.instrument.is_preservation() || !live {
         return at(NotifyWhen::None, None);
     }
