@@ -7,12 +7,13 @@
 
 use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
+use std::sync::OnceLock;
 
 use cedar_policy::{
     Context, Entities, Entity, EntityId, EntityTypeName, EntityUid, RestrictedExpression,
 };
 use writ_model::{
-    Account, AccountStatus, Agency, DecisionInput, Order, PriorHold, Target, TargetKind,
+    Account, AccountStatus, Agency, Category, DecisionInput, Order, PriorHold, Target, TargetKind,
     order::normalize,
 };
 
@@ -49,6 +50,78 @@ fn record(fields: Vec<(&str, RestrictedExpression)>) -> Result<RestrictedExpress
 pub(crate) fn uid(type_name: &str, id: &str) -> Result<EntityUid, String> {
     let t = EntityTypeName::from_str(type_name).map_err(|e| e.to_string())?;
     Ok(EntityUid::from_type_name_and_id(t, EntityId::new(id)))
+}
+
+/// The names every request uses. Parsing a name runs Cedar's parser, which
+/// cost more than a rule's evaluation, so they are parsed once per process.
+pub(crate) struct Names {
+    submitter: EntityTypeName,
+    account: EntityTypeName,
+    pub order: EntityUid,
+    pub accept: EntityUid,
+    pub disclose: EntityUid,
+}
+
+impl Names {
+    pub fn get() -> Result<&'static Names, String> {
+        static NAMES: OnceLock<Result<Names, String>> = OnceLock::new();
+        NAMES
+            .get_or_init(|| {
+                let name = |s: &str| EntityTypeName::from_str(s).map_err(|e| e.to_string());
+                Ok(Names {
+                    submitter: name("Writ::Submitter")?,
+                    account: name("Writ::Account")?,
+                    order: uid("Writ::Order", "order")?,
+                    accept: uid("Writ::Action", "accept")?,
+                    disclose: uid("Writ::Action", "disclose")?,
+                })
+            })
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    /// The account entity of a set of account facts ([`account_key`]).
+    pub fn account(&self, key: &str) -> EntityUid {
+        EntityUid::from_type_name_and_id(self.account.clone(), EntityId::new(key))
+    }
+}
+
+/// The request contexts, which depend on the pack's parameters only: built
+/// once when the pack loads, not once per request.
+#[derive(Clone, Debug)]
+pub(crate) struct Contexts {
+    pub order: Context,
+    /// One per category, in `Category::ALL` order.
+    pairs: Vec<Context>,
+}
+
+impl Contexts {
+    pub fn build(params: &Parameters) -> Result<Self, String> {
+        let names = Names::get()?;
+        let params = record(vec![("max_targets", long(i64::from(params.max_targets)))])?;
+        let order = Context::from_pairs([("params".to_owned(), params.clone())])
+            .map_err(|e| e.to_string())?;
+        let pairs = Category::ALL
+            .iter()
+            .map(|c| {
+                Context::from_pairs([
+                    ("params".to_owned(), params.clone()),
+                    (
+                        "order".to_owned(),
+                        RestrictedExpression::new_entity_uid(names.order.clone()),
+                    ),
+                    ("category".to_owned(), string(c.as_str())),
+                ])
+                .map_err(|e| e.to_string())
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Contexts { order, pairs })
+    }
+
+    pub fn pair(&self, category: Category) -> Option<&Context> {
+        let i = Category::ALL.iter().position(|c| *c == category)?;
+        self.pairs.get(i)
+    }
 }
 
 /// The threats that make an emergency EPOC qualify (Reg. 2023/1543 Art.
@@ -143,22 +216,20 @@ pub fn account_key(account: &Account) -> String {
 pub(crate) struct Facts {
     pub entities: Entities,
     pub principal: EntityUid,
-    pub order: EntityUid,
-    pub params: RestrictedExpression,
 }
 
 impl Facts {
     pub fn build(
         input: &DecisionInput,
-        params: &Parameters,
         instants: &Instants,
         resolved: &[Resolution<'_>],
     ) -> Result<Self, String> {
+        let names = Names::get()?;
         let order = &input.order;
-        let principal = uid(
-            "Writ::Submitter",
-            input.submitted_by.as_deref().unwrap_or(""),
-        )?;
+        let principal = EntityUid::from_type_name_and_id(
+            names.submitter.clone(),
+            EntityId::new(input.submitted_by.as_deref().unwrap_or("")),
+        );
         let mut submitter_attrs: Attrs = HashMap::from([
             (
                 "authenticated".to_owned(),
@@ -281,7 +352,7 @@ impl Facts {
             order_attrs.insert("renews".to_owned(), record(fields)?);
         }
 
-        let order_uid = uid("Writ::Order", "order")?;
+        let order_uid = names.order.clone();
         let mut entities = vec![
             Entity::new(principal.clone(), submitter_attrs, HashSet::new())
                 .map_err(|e| e.to_string())?,
@@ -291,7 +362,8 @@ impl Facts {
         let mut seen = HashSet::new();
         for r in resolved {
             if let Resolution::Found(account) = r
-                && seen.insert(account_key(account))
+                && let key = account_key(account)
+                && !seen.contains(&key)
             {
                 let attrs: Attrs = HashMap::from([
                     (
@@ -305,41 +377,17 @@ impl Facts {
                     ),
                 ]);
                 entities.push(
-                    Entity::new(
-                        uid("Writ::Account", &account_key(account))?,
-                        attrs,
-                        HashSet::new(),
-                    )
-                    .map_err(|e| e.to_string())?,
+                    Entity::new(names.account(&key), attrs, HashSet::new())
+                        .map_err(|e| e.to_string())?,
                 );
+                seen.insert(key);
             }
         }
         let entities = Entities::from_entities(entities, None).map_err(|e| e.to_string())?;
 
-        // The parameters that are instants or durations were used above, in
-        // `Instants`; the rules see only the count.
-        let params = record(vec![("max_targets", long(i64::from(params.max_targets)))])?;
         Ok(Facts {
             entities,
             principal,
-            order: order_uid,
-            params,
         })
-    }
-
-    pub fn order_context(&self) -> Result<Context, String> {
-        Context::from_pairs([("params".to_owned(), self.params.clone())]).map_err(|e| e.to_string())
-    }
-
-    pub fn pair_context(&self, category: &str) -> Result<Context, String> {
-        Context::from_pairs([
-            ("params".to_owned(), self.params.clone()),
-            (
-                "order".to_owned(),
-                RestrictedExpression::new_entity_uid(self.order.clone()),
-            ),
-            ("category".to_owned(), string(category)),
-        ])
-        .map_err(|e| e.to_string())
     }
 }
