@@ -41,8 +41,13 @@ ACCOUNTS = FIXTURE["accounts"] + [
 CASES = []
 
 
-def case(name, description, order, expect, submitted_by="__agency__", now=NOW, prior=None):
-    CASES.append((name, description, order, expect, submitted_by, now, prior or []))
+def case(name, description, order, expect, submitted_by="__agency__", now=NOW, prior=None, agencies=(),
+         accounts_before=()):
+    """`agencies` are added to the registry of this case only; `accounts_before`
+    go in front of the directory of this case only (where a first match would
+    find them)."""
+    CASES.append((name, description, order, expect, submitted_by, now, prior or [], list(agencies),
+                  list(accounts_before)))
 
 
 def order(agency="us-fbi-wfo", instrument="subpoena", issuer="prosecutor", targets=("alice@example.com",),
@@ -499,12 +504,101 @@ case("p-refusal-owes-same-deadline", "A refusal is an answer too, owed by the or
      refused("hacking_refused", due="2026-12-03T00:00:00Z"))
 
 
+# Instants are exact: fractions of a second decide a boundary as whole seconds
+# do, and an instant written with another UTC offset is the same instant.
+HALF = "2026-11-28T12:00:00.5Z"  # now + 0.5 s
+case("t-subpoena-expires-half-second-later", "`expires_at` half a second after `now`: the order has not expired.",
+     order(expires_at=HALF), expect("approve", [(A, "subscriber", "grant")]))
+case("t-expires-half-second-later-other-offset", "The same instant written at +01:00 has not expired either.",
+     order(expires_at="2026-11-28T13:00:00.5+01:00"), expect("approve", [(A, "subscriber", "grant")]))
+case("t-expired-half-second-earlier", "`expires_at` half a second before `now` has expired.",
+     order(expires_at="2026-11-28T11:59:59.5Z"), refused("order_expired"))
+case("t-issued-half-second-in-future", "`issued_at` half a second after `now` is in the future.",
+     order(issued_at=HALF), refused("invalid_order"))
+case("t-date-range-inverted-by-half-second", "`date_range.from` half a second after `to`.",
+     order(date_range={"from": "2026-05-01T00:00:00.5Z", "to": "2026-05-01T00:00:00Z"}), refused("invalid_order"))
+case("t-uk-order-half-second-short-of-three-months",
+     "An overseas production order issued 3 months less half a second before `now` is alive for half a second.",
+     order(**{**UK, "issued_at": "2026-08-28T12:00:00.5Z"}),
+     expect("approve", [("emma@example.co.uk", "content", "grant")]))
+case("t-uk-order-three-months-and-half-second", "Half a second past 3 months the order is quashed.",
+     order(**{**UK, "issued_at": "2026-08-28T11:59:59.5Z"}), refused("order_expired"))
+case("t-renewal-of-hold-ending-half-second-later", "A hold ending half a second after `now` has not lapsed: it is renewed.",
+     order(instrument="preservation_request", issuer="police", date_range=None, renews="P-1"),
+     expect("approve", [(A, "subscriber", "preserve")], due="2026-11-29T12:00:00Z",
+            preserve_until="2027-02-26T12:00:00.5Z", notify="none"),
+     prior=[{"reference": "P-1", "agency": "us-fbi-wfo", "instrument": "preservation_request",
+             "preserve_until": HALF, "renewals": 0}])
+case("t-second-renewal-of-hold-ending-half-second-later",
+     "The same hold already renewed once: it passed section B, so `renewal_limit` refuses it.",
+     order(instrument="preservation_request", issuer="police", date_range=None, renews="P-1"),
+     refused("renewal_limit", due="2026-11-29T12:00:00Z"),
+     prior=[{"reference": "P-1", "agency": "us-fbi-wfo", "instrument": "preservation_request",
+             "preserve_until": HALF, "renewals": 1}])
+case("t-renewal-of-hold-ended-half-second-earlier", "A hold that ended half a second before `now` has lapsed.",
+     order(instrument="preservation_request", issuer="police", date_range=None, renews="P-1"),
+     refused("invalid_order", due="2026-11-29T12:00:00Z"),
+     prior=[{"reference": "P-1", "agency": "us-fbi-wfo", "instrument": "preservation_request",
+             "preserve_until": "2026-11-28T11:59:59.5Z", "renewals": 1}])
+case("t-judge-gag-max-days-and-half-second", "A judge's secrecy order ending 365 days and half a second after `now`.",
+     order(non_disclosure=gag(until="2027-11-28T12:00:00.5Z")),
+     expect("review", [(A, "subscriber", "review")], ["long_gag"], notify="after", at="2027-11-28T12:00:00.5Z"))
+case("t-judge-gag-max-days-less-half-second", "Half a second short of 365 days is not long.",
+     order(non_disclosure=gag(until="2027-11-28T11:59:59.5Z")),
+     expect("approve", [(A, "subscriber", "grant")], notify="after", at="2027-11-28T11:59:59.5Z"))
+FRESH = [
+    {"id": "us-fresh-so", "name": "Fresh County Sheriff", "country": "US", "kind": "law_enforcement",
+     "status": "verified", "verified_since": "2026-10-29T12:00:00.5Z"},
+    {"id": "us-settled-so", "name": "Settled County Sheriff", "country": "US", "kind": "law_enforcement",
+     "status": "verified", "verified_since": "2026-10-29T06:59:59.5-05:00"},
+]
+case("t-verified-half-second-short-of-thirty-days", "An agency verified 30 days less half a second ago is new.",
+     order(agency="us-fresh-so", instrument="emergency_request", issuer="police", emergency=EMER),
+     expect("review", [(A, "subscriber", "review")], ["new_requester"], due=H1, notify="withheld"), agencies=FRESH)
+case("t-verified-thirty-days-and-half-second", "Verified 30 days and half a second ago (written at -05:00): not new.",
+     order(agency="us-settled-so", instrument="emergency_request", issuer="police", emergency=EMER),
+     expect("approve", [(A, "subscriber", "grant")], due=H1, notify="withheld"), agencies=FRESH)
+case("t-prosecutor-gag-ending-half-second-later",
+     "A prosecutor's secrecy order ending half a second after `now` is live, and binds nobody.",
+     order(non_disclosure=gag(kind="prosecutor", until=HALF)),
+     expect("approve", [(A, "subscriber", "grant")], ["gag_not_binding"]))
+case("t-prosecutor-gag-ended-half-second-earlier",
+     "A prosecutor's secrecy order that ended half a second before `now` has lapsed: no code.",
+     order(non_disclosure=gag(kind="prosecutor", until="2026-11-28T11:59:59.5Z")),
+     expect("approve", [(A, "subscriber", "grant")]))
+case("t-respond-by-half-second-later", "A `respond_by` half a second after `now` is the deadline.",
+     order(respond_by=HALF), expect("approve", [(A, "subscriber", "grant")], due=HALF))
+
+# Identifiers: an `account_id` target matches the account's `id` only.
+IMPOSTOR = [{"id": "acct-br-impostor", "identifiers": [{"kind": "account_id", "value": "acct-us-alice"},
+                                                       {"kind": "account_id", "value": "acct-ghost"},
+                                                       {"kind": "email", "value": "impostor@example.com.br"}],
+             "data_location": "BR", "holder": {"us_person": False, "located_in": "BR"}, "status": "active"}]
+case("h-account-id-ignores-directory-identifiers",
+     "An identifier of kind `account_id` on another account, listed first, plays no part in matching.",
+     order(targets=({"kind": "account_id", "value": "acct-us-alice"},)),
+     expect("approve", [("account_id:acct-us-alice", "subscriber", "grant")]), accounts_before=IMPOSTOR)
+case("h-account-id-only-as-identifier",
+     "A value that is only an identifier of kind `account_id`, not an account's id, resolves to nothing.",
+     order(targets=({"kind": "account_id", "value": "acct-ghost"},)),
+     expect("no_data", [("account_id:acct-ghost", "subscriber", "no_data")], ["no_data_found"], notify="none"),
+     accounts_before=IMPOSTOR)
+
+# E, epoc row: `validation_pending` concerns the order, not the data.
+case("e-validation-pending-nothing-found",
+     "A qualifying emergency EPOC from the police whose target resolves to nothing still raises `validation_pending`.",
+     order(**{**EPOC, "targets": ("nobody@example.com",)}, issuer="police",
+           emergency={"threat": "death", "facts": FACTS}),
+     expect("no_data", [("nobody@example.com", "subscriber", "no_data")], ["no_data_found", "validation_pending"],
+            due=H8, notify="none"))
+
+
 def main():
     OUT.mkdir(parents=True, exist_ok=True)
     for old in OUT.glob("*.json"):
         old.unlink()
     names = set()
-    for i, (name, description, o, e, submitted_by, now, prior) in enumerate(CASES, 1):
+    for i, (name, description, o, e, submitted_by, now, prior, agencies, accounts_before) in enumerate(CASES, 1):
         assert name not in names, name
         names.add(name)
         o = {k: v for k, v in copy.deepcopy(o).items() if v is not None}
@@ -515,8 +609,8 @@ def main():
             "description": description,
             "now": now,
             "submitted_by": submitted_by,
-            "agencies": AGENCIES,
-            "accounts": ACCOUNTS,
+            "agencies": AGENCIES + agencies,
+            "accounts": accounts_before + ACCOUNTS,
             "prior": prior,
             "order": o,
             "expect": e,

@@ -250,6 +250,44 @@ pub struct DecideArgs {
     /// A policy pack folder (default: the pack built into writ).
     #[arg(long, value_name = "DIR")]
     pub policy: Option<PathBuf>,
+    /// Replace the order's targets by this many accounts of the directory's
+    /// first target, one in seven with its data in Ireland (so that the
+    /// order has two distinct sets of account facts, as a real one might).
+    #[arg(long, value_name = "N")]
+    pub targets: Option<usize>,
+}
+
+/// The case's order with `n` targets: copies of the account its first
+/// target resolves to, each with its own id and e-mail address.
+fn with_targets(
+    mut input: writ_model::DecisionInput,
+    n: usize,
+) -> anyhow::Result<writ_model::DecisionInput> {
+    let first = input
+        .order
+        .targets
+        .first()
+        .context("the case's order has no target to copy")?;
+    let account = writ_policy::facts::resolve(first, &input.accounts)
+        .account()
+        .cloned()
+        .context("the case's first target resolves to no account")?;
+    let mut targets = Vec::with_capacity(n);
+    for i in 0..n {
+        let email = format!("bench-{i}@example.com");
+        let mut copy = serde_json::to_value(&account)?;
+        copy["id"] = format!("acct-bench-{i}").into();
+        copy["identifiers"] = serde_json::json!([{"kind": "email", "value": email}]);
+        if i % 7 == 6 {
+            copy["data_location"] = "IE".into();
+        }
+        input.accounts.push(serde_json::from_value(copy)?);
+        targets.push(serde_json::from_value(
+            serde_json::json!({"kind": "email", "value": email}),
+        )?);
+    }
+    input.order.targets = targets;
+    Ok(input)
 }
 
 /// Times single decisions of one case and prints the median, the 99th
@@ -257,7 +295,10 @@ pub struct DecideArgs {
 fn decide(args: &DecideArgs) -> anyhow::Result<ExitCode> {
     let pack = crate::decide_cmd::load_pack(args.policy.as_deref())?;
     let case = crate::input::parse(&args.case, writ_model::parse::case_file)?;
-    let input = case.input();
+    let input = match args.targets {
+        Some(n) => with_targets(case.input(), n)?,
+        None => case.input(),
+    };
     let n = args.decisions.max(1);
     for _ in 0..n.min(500) {
         std::hint::black_box(writ_policy::decide(&pack, &input));

@@ -52,6 +52,17 @@ impl Timestamp {
         self.0.as_second()
     }
 
+    /// Nanoseconds since the Unix epoch: the whole instant, as Writ compares
+    /// it (`docs/instants-and-identifiers.md`).
+    pub fn as_nanosecond(self) -> i128 {
+        self.0.as_nanosecond()
+    }
+
+    /// The instant `nanoseconds` after the Unix epoch, if it is representable.
+    pub fn from_nanosecond(nanoseconds: i128) -> Option<Self> {
+        jiff::Timestamp::from_nanosecond(nanoseconds).ok().map(Self)
+    }
+
     /// The instant `seconds` after the Unix epoch, if it is representable.
     pub fn from_second(seconds: i64) -> Option<Self> {
         jiff::Timestamp::from_second(seconds).ok().map(Self)
@@ -161,6 +172,23 @@ mod tests {
             "2026-11-28T12:00:00Z"
         );
         assert_eq!(t("2026-11-28T12:00:00Z"), t("2026-11-28T07:00:00-05:00"));
+    }
+
+    #[test]
+    fn instants_keep_nanoseconds_and_compare_exactly() {
+        let now = t("2026-11-28T12:00:00Z");
+        let half = t("2026-11-28T12:00:00.5Z");
+        assert!(half > now);
+        assert_eq!(half.as_nanosecond() - now.as_nanosecond(), 500_000_000);
+        assert!(t("2026-11-28T12:00:00.000000001Z") > now);
+        assert_eq!(t("2026-11-28T13:00:00.5+01:00"), half);
+        assert_eq!(Timestamp::from_nanosecond(half.as_nanosecond()), Some(half));
+        // Calendar months and days keep the fraction.
+        assert_eq!(
+            t("2026-08-28T12:00:00.5Z").plus_months(3),
+            t("2026-11-28T12:00:00.5Z")
+        );
+        assert_eq!(half.plus_days(1), t("2026-11-29T12:00:00.5Z"));
     }
 
     #[test]

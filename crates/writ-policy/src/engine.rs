@@ -4,6 +4,7 @@
 //! refusals first (step 1), then pair statuses (step 2), order-level review
 //! triggers (step 3), the outcome (step 4) and the dates (step 5).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use cedar_policy::{Authorizer, Context, Decision as CedarDecision, EntityUid, PolicySet, Request};
@@ -13,7 +14,8 @@ use writ_model::{
     PairDecision, Reason, Status, Timestamp,
 };
 
-use crate::facts::{self, Facts, Resolution, is_qualifying_epoc_emergency};
+use crate::facts::{self, Facts, Names, Resolution, is_qualifying_epoc_emergency};
+use crate::instants::Instants;
 use crate::pack::{Level, Pack};
 
 /// The code Writ reports when a rule could not be evaluated: the pair (or the
@@ -22,24 +24,25 @@ pub const POLICY_ERROR: &str = "policy_error";
 /// Section H: a target that resolves to nothing or to a purged account.
 pub const NO_DATA_FOUND: &str = "no_data_found";
 
-/// A rule that fired, as reported.
+/// A rule that fired, as reported. It borrows the pack's texts: they are
+/// copied once, into the decision's reasons.
 #[derive(Clone, Debug)]
-struct Fired {
-    code: String,
+struct Fired<'a> {
+    code: &'a str,
     level: Level,
-    message: String,
-    citation: String,
+    message: Cow<'a, str>,
+    citation: &'a str,
     rank: usize,
 }
 
 /// What the rules said about one request.
 #[derive(Default)]
-struct Verdict {
-    fired: Vec<Fired>,
+struct Verdict<'a> {
+    fired: Vec<Fired<'a>>,
 }
 
-impl Verdict {
-    fn of(&self, level: Level) -> impl Iterator<Item = &Fired> {
+impl<'a> Verdict<'a> {
+    fn of(&self, level: Level) -> impl Iterator<Item = &Fired<'a>> {
         self.fired.iter().filter(move |f| f.level == level)
     }
 
@@ -50,10 +53,10 @@ impl Verdict {
     fn error(level: Level, message: String) -> Self {
         Verdict {
             fired: vec![Fired {
-                code: POLICY_ERROR.to_owned(),
+                code: POLICY_ERROR,
                 level,
-                message,
-                citation: "the policy pack (a rule could not be evaluated: fail closed)".to_owned(),
+                message: Cow::Owned(message),
+                citation: "the policy pack (a rule could not be evaluated: fail closed)",
                 rank: usize::MAX,
             }],
         }
@@ -63,25 +66,27 @@ impl Verdict {
 /// Runs one Cedar request and reads what fired. Cedar skips a policy whose
 /// evaluation errors, and a skipped `forbid` could turn a refusal into a
 /// grant, so any error is itself a refusal (`error_level`).
-fn evaluate(
-    pack: &Pack,
+fn evaluate<'a>(
+    pack: &'a Pack,
     set: &PolicySet,
     facts: &Facts,
     action: &EntityUid,
-    resource: Result<EntityUid, String>,
-    context: Result<Context, String>,
+    resource: EntityUid,
+    context: Option<&Context>,
     error_level: Level,
-) -> Verdict {
-    let request = resource.and_then(|resource| {
-        Request::new(
-            facts.principal.clone(),
-            action.clone(),
-            resource,
-            context?,
-            None,
-        )
-        .map_err(|e| e.to_string())
-    });
+) -> Verdict<'a> {
+    let request = context
+        .ok_or_else(|| "no context for this request".to_owned())
+        .and_then(|context| {
+            Request::new(
+                facts.principal.clone(),
+                action.clone(),
+                resource,
+                context.clone(),
+                None,
+            )
+            .map_err(|e| e.to_string())
+        });
     let request = match request {
         Ok(r) => r,
         Err(e) => {
@@ -102,10 +107,10 @@ fn evaluate(
         for id in response.diagnostics().reason() {
             match pack.rule(id) {
                 Some(rule) => verdict.fired.push(Fired {
-                    code: rule.code.clone(),
+                    code: &rule.code,
                     level: rule.level,
-                    message: rule.message.clone(),
-                    citation: rule.citation.clone(),
+                    message: Cow::Borrowed(&rule.message),
+                    citation: &rule.citation,
                     rank: rule.rank,
                 }),
                 None => {
@@ -126,24 +131,24 @@ fn evaluate(
 }
 
 /// Reasons of one place: each code once, in pack order.
-fn reasons_of<'a>(
-    fired: impl Iterator<Item = &'a Fired>,
+fn reasons_of<'a, 'b: 'a>(
+    fired: impl Iterator<Item = &'a Fired<'b>>,
     target: Option<&str>,
     category: Option<Category>,
     out: &mut Vec<Reason>,
 ) -> Vec<String> {
     let mut codes: Vec<String> = Vec::new();
     for f in fired {
-        if codes.contains(&f.code) {
+        if codes.iter().any(|c| c == f.code) {
             continue;
         }
-        codes.push(f.code.clone());
+        codes.push(f.code.to_owned());
         out.push(Reason {
-            code: f.code.clone(),
+            code: f.code.to_owned(),
             target: target.map(str::to_owned),
             category,
-            message: f.message.clone(),
-            citation: f.citation.clone(),
+            message: f.message.clone().into_owned(),
+            citation: f.citation.to_owned(),
         });
     }
     codes
@@ -162,7 +167,10 @@ pub fn decide(pack: &Pack, input: &DecisionInput) -> Decision {
         .map(|t| facts::resolve(t, &input.accounts))
         .collect();
 
-    let due_at = due_at(order, now, params);
+    // Every comparison of instants, once: the rules and the dates below read
+    // the same answers.
+    let instants = Instants::of(input, params);
+    let due_at = due_at(order, now, instants.respond_by_after_now, params);
     let mut decision = Decision {
         outcome: Outcome::Reject,
         decisions: Vec::new(),
@@ -180,7 +188,7 @@ pub fn decide(pack: &Pack, input: &DecisionInput) -> Decision {
         },
     };
 
-    let built = Facts::build(input, params, &resolved);
+    let built = Facts::build(input, &instants, &resolved);
     let facts = match built {
         Ok(f) => f,
         Err(e) => {
@@ -189,12 +197,16 @@ pub fn decide(pack: &Pack, input: &DecisionInput) -> Decision {
             return decision;
         }
     };
-    let accept = facts::uid("Writ::Action", "accept");
-    let disclose = facts::uid("Writ::Action", "disclose");
-    let (Ok(accept), Ok(disclose)) = (accept, disclose) else {
-        let v = Verdict::error(Level::Refusal, "the actions could not be named".to_owned());
-        reasons_of(v.fired.iter(), None, None, &mut decision.reasons);
-        return decision;
+    let names = match Names::get() {
+        Ok(n) => n,
+        Err(e) => {
+            let v = Verdict::error(
+                Level::Refusal,
+                format!("the names could not be parsed: {e}"),
+            );
+            reasons_of(v.fired.iter(), None, None, &mut decision.reasons);
+            return decision;
+        }
     };
 
     // Step 1: order-level refusals.
@@ -202,9 +214,9 @@ pub fn decide(pack: &Pack, input: &DecisionInput) -> Decision {
         pack,
         &pack.order_rules,
         &facts,
-        &accept,
-        Ok(facts.order.clone()),
-        facts.order_context(),
+        &names.accept,
+        names.order.clone(),
+        Some(&pack.contexts.order),
         Level::Refusal,
     );
     if order_verdict.any(Level::Refusal) {
@@ -226,7 +238,7 @@ pub fn decide(pack: &Pack, input: &DecisionInput) -> Decision {
     let mut pair_reasons = Vec::new();
     // Identical requests (same account facts, same category) get the same
     // answer; each is evaluated once per decision.
-    let mut verdicts: HashMap<(String, Category), Verdict> = HashMap::new();
+    let mut verdicts: HashMap<(String, Category), Verdict<'_>> = HashMap::new();
     for (target, resolution) in order.targets.iter().zip(&resolved) {
         let label = target.label();
         let account = resolution.account();
@@ -234,10 +246,10 @@ pub fn decide(pack: &Pack, input: &DecisionInput) -> Decision {
             let (status, reasons) = match resolution {
                 Resolution::Missing | Resolution::Purged(_) => {
                     let f = Fired {
-                        code: NO_DATA_FOUND.to_owned(),
+                        code: NO_DATA_FOUND,
                         level: Level::Deny,
-                        message: "no account holding data matches this target".to_owned(),
-                        citation: "the account directory".to_owned(),
+                        message: Cow::Borrowed("no account holding data matches this target"),
+                        citation: "the account directory",
                         rank: 0,
                     };
                     let codes = reasons_of(
@@ -257,9 +269,9 @@ pub fn decide(pack: &Pack, input: &DecisionInput) -> Decision {
                                 pack,
                                 &pack.pair_rules,
                                 &facts,
-                                &disclose,
-                                facts::uid("Writ::Account", key),
-                                facts.pair_context(category.as_str()),
+                                &names.disclose,
+                                names.account(key),
+                                pack.contexts.pair(category),
                                 Level::Deny,
                             )
                         });
@@ -341,19 +353,24 @@ pub fn decide(pack: &Pack, input: &DecisionInput) -> Decision {
     let gag_not_binding = order_verdict
         .of(Level::Info)
         .any(|f| f.code == "gag_not_binding");
-    decision.notify = notify(order, now, gag_not_binding, &statuses);
+    decision.notify = notify(order, &instants, gag_not_binding, &statuses);
     decision
 }
 
 /// Section P.
-fn due_at(order: &Order, now: Timestamp, params: &crate::Parameters) -> Timestamp {
+fn due_at(
+    order: &Order,
+    now: Timestamp,
+    respond_by_after_now: bool,
+    params: &crate::Parameters,
+) -> Timestamp {
     match order.instrument {
         Instrument::EmergencyRequest => now.plus_minutes(i64::from(params.emergency_sla_minutes)),
         Instrument::Epoc if is_qualifying_epoc_emergency(order) => now.plus_hours(8),
         Instrument::Epoc => now.plus_days(10),
         Instrument::PreservationRequest | Instrument::EpocPr => now.plus_hours(24),
         _ => match order.respond_by {
-            Some(t) if t > now => t,
+            Some(t) if respond_by_after_now => t,
             _ => now.plus_days(i64::from(params.default_response_days)),
         },
     }
@@ -414,16 +431,22 @@ fn preserve_until(input: &DecisionInput, now: Timestamp) -> Option<Timestamp> {
 /// Section L: the first line that applies decides `notify`. Whether a
 /// secrecy order binds (line 5) is the pack's to say: it is read from its
 /// `gag_not_binding` code rather than decided a second time here.
-fn notify(order: &Order, now: Timestamp, gag_not_binding: bool, statuses: &[Status]) -> Notify {
+fn notify(
+    order: &Order,
+    instants: &Instants,
+    gag_not_binding: bool,
+    statuses: &[Status],
+) -> Notify {
     let at = |when, at| Notify { when, at };
     let live = statuses
         .iter()
         .any(|s| matches!(s, Status::Grant | Status::Review));
-    // A secrecy order whose `until` is not after `now` has lapsed.
+    // A secrecy order whose `until` is not after `now` has lapsed: the same
+    // answer the rules read as `non_disclosure.live`.
     let gag = order
         .non_disclosure
         .as_ref()
-        .filter(|nd| nd.until.is_none_or(|u| u > now));
+        .filter(|_| instants.gag.is_some_and(|g| g.live));
     if order.instrument.is_preservation() || !live {
         return at(NotifyWhen::None, None);
     }

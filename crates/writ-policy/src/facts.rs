@@ -7,15 +7,17 @@
 
 use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
+use std::sync::OnceLock;
 
 use cedar_policy::{
     Context, Entities, Entity, EntityId, EntityTypeName, EntityUid, RestrictedExpression,
 };
 use writ_model::{
-    Account, AccountStatus, Agency, DecisionInput, Order, PriorHold, Target, TargetKind,
+    Account, AccountStatus, Agency, Category, DecisionInput, Order, PriorHold, Target, TargetKind,
     order::normalize,
 };
 
+use crate::instants::Instants;
 use crate::params::Parameters;
 
 type Attrs = HashMap<String, RestrictedExpression>;
@@ -48,6 +50,78 @@ fn record(fields: Vec<(&str, RestrictedExpression)>) -> Result<RestrictedExpress
 pub(crate) fn uid(type_name: &str, id: &str) -> Result<EntityUid, String> {
     let t = EntityTypeName::from_str(type_name).map_err(|e| e.to_string())?;
     Ok(EntityUid::from_type_name_and_id(t, EntityId::new(id)))
+}
+
+/// The names every request uses. Parsing a name runs Cedar's parser, which
+/// cost more than a rule's evaluation, so they are parsed once per process.
+pub(crate) struct Names {
+    submitter: EntityTypeName,
+    account: EntityTypeName,
+    pub order: EntityUid,
+    pub accept: EntityUid,
+    pub disclose: EntityUid,
+}
+
+impl Names {
+    pub fn get() -> Result<&'static Names, String> {
+        static NAMES: OnceLock<Result<Names, String>> = OnceLock::new();
+        NAMES
+            .get_or_init(|| {
+                let name = |s: &str| EntityTypeName::from_str(s).map_err(|e| e.to_string());
+                Ok(Names {
+                    submitter: name("Writ::Submitter")?,
+                    account: name("Writ::Account")?,
+                    order: uid("Writ::Order", "order")?,
+                    accept: uid("Writ::Action", "accept")?,
+                    disclose: uid("Writ::Action", "disclose")?,
+                })
+            })
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    /// The account entity of a set of account facts ([`account_key`]).
+    pub fn account(&self, key: &str) -> EntityUid {
+        EntityUid::from_type_name_and_id(self.account.clone(), EntityId::new(key))
+    }
+}
+
+/// The request contexts, which depend on the pack's parameters only: built
+/// once when the pack loads, not once per request.
+#[derive(Clone, Debug)]
+pub(crate) struct Contexts {
+    pub order: Context,
+    /// One per category, in `Category::ALL` order.
+    pairs: Vec<Context>,
+}
+
+impl Contexts {
+    pub fn build(params: &Parameters) -> Result<Self, String> {
+        let names = Names::get()?;
+        let params = record(vec![("max_targets", long(i64::from(params.max_targets)))])?;
+        let order = Context::from_pairs([("params".to_owned(), params.clone())])
+            .map_err(|e| e.to_string())?;
+        let pairs = Category::ALL
+            .iter()
+            .map(|c| {
+                Context::from_pairs([
+                    ("params".to_owned(), params.clone()),
+                    (
+                        "order".to_owned(),
+                        RestrictedExpression::new_entity_uid(names.order.clone()),
+                    ),
+                    ("category".to_owned(), string(c.as_str())),
+                ])
+                .map_err(|e| e.to_string())
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Contexts { order, pairs })
+    }
+
+    pub fn pair(&self, category: Category) -> Option<&Context> {
+        let i = Category::ALL.iter().position(|c| *c == category)?;
+        self.pairs.get(i)
+    }
 }
 
 /// The threats that make an emergency EPOC qualify (Reg. 2023/1543 Art.
@@ -86,19 +160,23 @@ impl<'a> Resolution<'a> {
 }
 
 /// A target resolves to the account that carries an identifier of the same
-/// kind and value (`account_id` matches the account's id; e-mail compares
-/// case-insensitively).
+/// kind and value (section H; e-mail compares case-insensitively). An
+/// `account_id` target matches the account's `id` and nothing else: a
+/// directory identifier of kind `account_id` plays no part in matching, so it
+/// can never send an order to an account other than the one that id names
+/// (`docs/instants-and-identifiers.md`).
 pub fn resolve<'a>(target: &Target, accounts: &'a [Account]) -> Resolution<'a> {
-    let wanted = normalize(target.kind, &target.value);
-    let found = accounts.iter().find(|a| {
-        if target.kind == TargetKind::AccountId && a.id.as_str() == target.value {
-            return true;
-        }
-        a.identifiers.iter().any(|i| {
-            let kind = i.kind.target_kind();
-            kind == target.kind && normalize(kind, &i.value) == wanted
+    let found = if target.kind == TargetKind::AccountId {
+        accounts.iter().find(|a| a.id.as_str() == target.value)
+    } else {
+        let wanted = normalize(target.kind, &target.value);
+        accounts.iter().find(|a| {
+            a.identifiers.iter().any(|i| {
+                let kind = i.kind.target_kind();
+                kind == target.kind && normalize(kind, &i.value) == wanted
+            })
         })
-    });
+    };
     match found {
         Some(a) if a.status == AccountStatus::Deleted => Resolution::Purged(a),
         Some(a) => Resolution::Found(a),
@@ -138,22 +216,20 @@ pub fn account_key(account: &Account) -> String {
 pub(crate) struct Facts {
     pub entities: Entities,
     pub principal: EntityUid,
-    pub order: EntityUid,
-    pub now: RestrictedExpression,
-    pub params: RestrictedExpression,
 }
 
 impl Facts {
     pub fn build(
         input: &DecisionInput,
-        params: &Parameters,
+        instants: &Instants,
         resolved: &[Resolution<'_>],
     ) -> Result<Self, String> {
+        let names = Names::get()?;
         let order = &input.order;
-        let principal = uid(
-            "Writ::Submitter",
-            input.submitted_by.as_deref().unwrap_or(""),
-        )?;
+        let principal = EntityUid::from_type_name_and_id(
+            names.submitter.clone(),
+            EntityId::new(input.submitted_by.as_deref().unwrap_or("")),
+        );
         let mut submitter_attrs: Attrs = HashMap::from([
             (
                 "authenticated".to_owned(),
@@ -165,14 +241,12 @@ impl Facts {
             ),
         ]);
         if let Some(agency) = submitter(input) {
-            let mut fields = vec![
+            let fields = vec![
                 ("country", string(agency.country.as_str())),
                 ("status", string(agency.status.as_str())),
+                ("established", boolean(instants.requester_established)),
                 ("powers", set(agency.powers.iter().map(|p| p.as_str()))),
             ];
-            if let Some(since) = agency.verified_since {
-                fields.push(("verified_since", long(since.as_second())));
-            }
             submitter_attrs.insert("agency".to_owned(), record(fields)?);
         }
 
@@ -188,11 +262,23 @@ impl Facts {
                 string(order.issued_by.kind.as_str()),
             ),
             ("issuers".to_owned(), set(issuers)),
-            ("issued_at".to_owned(), long(order.issued_at.as_second())),
             (
-                "issued_at_plus_3_months".to_owned(),
-                long(order.issued_at.plus_months(3).as_second()),
+                "issued_after_now".to_owned(),
+                boolean(instants.issued_after_now),
             ),
+            (
+                "three_months_passed".to_owned(),
+                boolean(instants.three_months_passed),
+            ),
+            (
+                "issued_under_e_evidence".to_owned(),
+                boolean(instants.issued_under_e_evidence),
+            ),
+            (
+                "issued_under_uk_agreement".to_owned(),
+                boolean(instants.issued_under_uk_agreement),
+            ),
+            ("expired".to_owned(), boolean(instants.expired)),
             ("target_count".to_owned(), long(order.targets.len() as i64)),
             (
                 "target_kinds".to_owned(),
@@ -207,16 +293,10 @@ impl Facts {
                 set(order.assistance.iter().cloned()),
             ),
         ]);
-        if let Some(t) = order.expires_at {
-            order_attrs.insert("expires_at".to_owned(), long(t.as_second()));
-        }
-        if let Some(r) = order.date_range {
+        if order.date_range.is_some() {
             order_attrs.insert(
                 "date_range".to_owned(),
-                record(vec![
-                    ("from", long(r.from.as_second())),
-                    ("to", long(r.to.as_second())),
-                ])?,
+                record(vec![("inverted", boolean(instants.date_range_inverted))])?,
             );
         }
         if let Some(e) = &order.emergency {
@@ -249,20 +329,22 @@ impl Facts {
             }
             order_attrs.insert("offence".to_owned(), record(fields)?);
         }
-        if let Some(nd) = &order.non_disclosure {
-            let mut fields = vec![("issuer", string(nd.issued_by.kind.as_str()))];
-            if let Some(until) = nd.until {
-                fields.push(("until", long(until.as_second())));
-            }
+        if let (Some(nd), Some(gag)) = (&order.non_disclosure, instants.gag) {
+            let fields = vec![
+                ("issuer", string(nd.issued_by.kind.as_str())),
+                ("live", boolean(gag.live)),
+                ("indefinite", boolean(gag.indefinite)),
+                ("longer_than_max", boolean(gag.longer_than_max)),
+            ];
             order_attrs.insert("non_disclosure".to_owned(), record(fields)?);
         }
         if order.renews.is_some() {
             let mut fields = Vec::new();
-            if let Some(hold) = renewed_hold(input) {
+            if let (Some(hold), Some(lapsed)) = (renewed_hold(input), instants.hold_lapsed) {
                 fields.push((
                     "hold",
                     record(vec![
-                        ("preserve_until", long(hold.preserve_until.as_second())),
+                        ("lapsed", boolean(lapsed)),
                         ("renewals", long(i64::from(hold.renewals))),
                     ])?,
                 ));
@@ -270,7 +352,7 @@ impl Facts {
             order_attrs.insert("renews".to_owned(), record(fields)?);
         }
 
-        let order_uid = uid("Writ::Order", "order")?;
+        let order_uid = names.order.clone();
         let mut entities = vec![
             Entity::new(principal.clone(), submitter_attrs, HashSet::new())
                 .map_err(|e| e.to_string())?,
@@ -280,7 +362,8 @@ impl Facts {
         let mut seen = HashSet::new();
         for r in resolved {
             if let Resolution::Found(account) = r
-                && seen.insert(account_key(account))
+                && let key = account_key(account)
+                && !seen.contains(&key)
             {
                 let attrs: Attrs = HashMap::from([
                     (
@@ -294,63 +377,17 @@ impl Facts {
                     ),
                 ]);
                 entities.push(
-                    Entity::new(
-                        uid("Writ::Account", &account_key(account))?,
-                        attrs,
-                        HashSet::new(),
-                    )
-                    .map_err(|e| e.to_string())?,
+                    Entity::new(names.account(&key), attrs, HashSet::new())
+                        .map_err(|e| e.to_string())?,
                 );
+                seen.insert(key);
             }
         }
         let entities = Entities::from_entities(entities, None).map_err(|e| e.to_string())?;
 
-        let params = record(vec![
-            ("max_targets", long(i64::from(params.max_targets))),
-            (
-                "min_requester_age_seconds",
-                long(i64::from(params.min_requester_age_days) * 86_400),
-            ),
-            (
-                "max_gag_seconds",
-                long(i64::from(params.max_gag_days) * 86_400),
-            ),
-            (
-                "e_evidence_applies_from",
-                long(params.e_evidence_applies_from.as_second()),
-            ),
-            (
-                "uk_agreement_in_force_from",
-                long(params.uk_agreement_in_force_from.as_second()),
-            ),
-        ])?;
         Ok(Facts {
             entities,
             principal,
-            order: order_uid,
-            now: long(input.now.as_second()),
-            params,
         })
-    }
-
-    pub fn order_context(&self) -> Result<Context, String> {
-        Context::from_pairs([
-            ("now".to_owned(), self.now.clone()),
-            ("params".to_owned(), self.params.clone()),
-        ])
-        .map_err(|e| e.to_string())
-    }
-
-    pub fn pair_context(&self, category: &str) -> Result<Context, String> {
-        Context::from_pairs([
-            ("now".to_owned(), self.now.clone()),
-            ("params".to_owned(), self.params.clone()),
-            (
-                "order".to_owned(),
-                RestrictedExpression::new_entity_uid(self.order.clone()),
-            ),
-            ("category".to_owned(), string(category)),
-        ])
-        .map_err(|e| e.to_string())
     }
 }

@@ -14,6 +14,7 @@
 mod conformance;
 mod engine;
 pub mod facts;
+pub mod instants;
 pub mod pack;
 pub mod params;
 pub mod runner;

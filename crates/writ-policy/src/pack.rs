@@ -104,6 +104,8 @@ pub struct Pack {
     pub(crate) order_rules: PolicySet,
     pub(crate) pair_rules: PolicySet,
     pub(crate) rules: HashMap<PolicyId, Rule>,
+    /// The request contexts, from the parameters.
+    pub(crate) contexts: crate::facts::Contexts,
 }
 
 /// Why a pack cannot be used.
@@ -280,7 +282,10 @@ impl Pack {
             )));
         }
 
+        let contexts = crate::facts::Contexts::build(&manifest.parameters)
+            .map_err(|e| PackError::Invalid(format!("the request contexts: {e}")))?;
         let pack = Pack {
+            contexts,
             id: manifest.id,
             version: manifest.version,
             params: manifest.parameters,

@@ -4,6 +4,7 @@
 
 mod corpus;
 mod docs;
+mod generative;
 mod pack;
 mod parsing;
 mod properties;

@@ -175,7 +175,7 @@ fn a_rule_that_errors_fails_closed() {
 @message("a rule that overflows")
 @citation("a test")
 forbid (principal, action == Writ::Action::"disclose", resource)
-when { context.now * 9223372036854775807 > 0 };
+when { context.params.max_targets * 9223372036854775807 > 0 };
 
 @id("X.order_overflow")
 @code("broken_order_rule")
@@ -183,7 +183,7 @@ when { context.now * 9223372036854775807 > 0 };
 @message("a rule that overflows only for emergencies")
 @citation("a test")
 forbid (principal, action == Writ::Action::"accept", resource)
-when { resource.instrument == "emergency_request" && context.now * 9223372036854775807 > 0 };
+when { resource.instrument == "emergency_request" && context.params.max_targets * 9223372036854775807 > 0 };
 "#,
     )
     .unwrap();
