@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes corpus/rules/*.json: one case file per rule, edge value and
-combination of legal-rules.md, on the public corpus fixture plus a few agencies
+combination of docs/legal-rules.md, on the public corpus fixture plus a few agencies
 and accounts made for edge values.
 
 Each case below states the order as a change to a base order and the decision

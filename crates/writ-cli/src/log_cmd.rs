@@ -1,4 +1,4 @@
-//! `writ log ...`: the transparency log's commands (`cli.md`).
+//! `writ log ...`: the transparency log's commands (`docs/http.md`).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

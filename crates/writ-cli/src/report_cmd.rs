@@ -1,6 +1,6 @@
 //! `writ report`: transparency reports computed from the log's public
 //! fields, signed with the log key; `writ report verify` recomputes one from
-//! the public log (`cli.md`, `formats.md` "Transparency report").
+//! the public log (`docs/http.md`, `docs/formats.md` "Transparency report").
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

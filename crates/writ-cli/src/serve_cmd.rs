@@ -1,7 +1,7 @@
 //! `writ serve`: the gateway server.
 //!
 //! Settings come from flags, then `WRIT_*` environment variables, then the
-//! `--config` file (TOML), then the defaults of `cli.md`.
+//! `--config` file (TOML), then the defaults of `docs/http.md`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -8,7 +8,7 @@
 //! rejected; 1.8 accounts per request) and legal process as Google reports
 //! for the United States (subpoena 67 %, search warrant 24 %, other court
 //! orders 6.5 %, emergency 1.4 %, the rest other process); preservation is a
-//! separate stream. Entries have the shapes of `formats.md` with salted
+//! separate stream. Entries have the shapes of `docs/formats.md` with salted
 //! SHA-256 commitments over fresh random salts; the salts are not kept, so
 //! nothing in a simulated log can ever be opened.
 
@@ -268,7 +268,7 @@ impl Generator {
     }
 
     /// The order-level commitment and one per target, as the gateway makes
-    /// them (`formats.md`): details in canonical JSON.
+    /// them (`docs/formats.md`): details in canonical JSON.
     fn commitments(&mut self, agency: &str, targets: u64) -> anyhow::Result<Vec<Value>> {
         let mut out = Vec::with_capacity(targets as usize + 1);
         let digest = hex::encode(self.salts.take()?);

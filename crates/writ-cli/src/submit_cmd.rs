@@ -22,7 +22,7 @@ pub struct SubmitArgs {
     /// Print the API's answer as JSON.
     #[arg(long)]
     pub json: bool,
-    /// The order (formats.md, "Order").
+    /// The order (docs/formats.md, "Order").
     pub order: PathBuf,
 }
 

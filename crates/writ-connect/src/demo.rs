@@ -2,7 +2,7 @@
 //! sessions with IP addresses, message headers and message bodies with
 //! attachments.
 //!
-//! Nothing is stored up front (`cli.md`, "Demo data": mail data is generated
+//! Nothing is stored up front (`docs/http.md`, "Demo data": mail data is generated
 //! deterministically when it is first read, and large accounts are streamed,
 //! never held in memory). Every record is a pure function of the account id
 //! and its index ([`DemoData`]), so the same account always yields the same

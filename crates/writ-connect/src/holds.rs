@@ -1,4 +1,4 @@
-//! Legal holds (`product.md`, "Preservation"): an approved preservation
+//! Legal holds (`docs/product.md`, "Preservation"): an approved preservation
 //! order freezes an account's data in the granted categories until
 //! `preserve_until`; a renewal extends the hold; holds lapse on time.
 //!

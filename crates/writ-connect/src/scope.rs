@@ -1,5 +1,5 @@
 //! Scope enforcement: the one place that decides which records may reach a
-//! package (`product.md`: "Collection is scoped to exactly the accounts,
+//! package (`docs/product.md`: "Collection is scoped to exactly the accounts,
 //! categories and dates granted; nothing else leaves").
 //!
 //! A connector is asked only for granted pairs, and every record it returns

@@ -1,5 +1,5 @@
 //! Delivery: legal holds in the provider's systems, collection, sealing,
-//! availability and expiry of packages (`product.md`, lifecycle steps 5–7).
+//! availability and expiry of packages (`docs/product.md`, lifecycle steps 5–7).
 //!
 //! The worker is driven by durable state only, so that a crash loses
 //! nothing: a case whose version is ahead of its `fulfilment` row has work
@@ -143,7 +143,7 @@ impl Pass {
     }
 }
 
-/// The (account, category) pairs a case may release now (`product.md`,
+/// The (account, category) pairs a case may release now (`docs/product.md`,
 /// "Review"): granted pairs other than `content` at once; granted `content`
 /// only once a second person confirmed (`approved` or `narrowed`); nothing
 /// while an emergency is unverified, and nothing of a rejected or withdrawn
@@ -699,7 +699,11 @@ impl Gateway {
     /// The package of `case_id` for the agency that owns it.
     pub async fn agency_package(&self, agency: &str, case_id: &str) -> Result<PackageFile> {
         let not_found = || GatewayError::NotFound(format!("case `{case_id}`"));
-        let case = self.store().load_case(case_id).await?.ok_or_else(not_found)?;
+        let case = self
+            .store()
+            .load_case(case_id)
+            .await?
+            .ok_or_else(not_found)?;
         if case.signer != agency {
             return Err(not_found());
         }

@@ -1,4 +1,4 @@
-//! Demo data (`cli.md`, "Demo data"): the corpus fixture's agencies and
+//! Demo data (`docs/http.md`, "Demo data"): the corpus fixture's agencies and
 //! accounts, a few thousand synthetic accounts across regions, keys for
 //! every demo agency and four console users.
 //!

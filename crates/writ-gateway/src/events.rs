@@ -1,4 +1,4 @@
-//! Log entries for case events (`formats.md`, "Transparency log").
+//! Log entries for case events (`docs/formats.md`, "Transparency log").
 //!
 //! Each entry is canonical JSON with a few public counts and salted
 //! commitments to the private details: the first to the order-level details,
@@ -28,7 +28,7 @@ pub struct CaseContext<'a> {
     pub country: Option<&'a str>,
 }
 
-/// Whether a case's events are held back (`formats.md`, "Deferred entries"):
+/// Whether a case's events are held back (`docs/formats.md`, "Deferred entries"):
 /// a binding secrecy order, a European order, or a national security letter
 /// (unless refused as `instrument_not_available`).
 pub fn deferred(order: &Order, decision: &Decision, now: Timestamp) -> bool {
@@ -88,7 +88,7 @@ fn commitments(
     Ok((commitments, json!({"salts": salts, "details": details})))
 }
 
-/// A commitment to private details with a fresh salt (`formats.md`): the
+/// A commitment to private details with a fresh salt (`docs/formats.md`): the
 /// salt (hex) to keep, and the commitment (hex) to log.
 fn commit(details: &Value) -> Result<(String, String)> {
     let salt = random_bytes::<32>()?;

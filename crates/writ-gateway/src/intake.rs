@@ -188,7 +188,10 @@ impl Gateway {
         // Whether the reference is taken is settled when the case is written.
         let canonical_sha256 = canonical::sha256_hex(canonical::of(&order)?.as_bytes());
 
-        let now = Timestamp::now();
+        // The case store keeps instants to the second: decide with the
+        // `now` it will keep, so that every re-decision judges the same
+        // instant.
+        let now = crate::stored_now();
         let input = self.decision_input(s.submitter, &order, now).await?;
         let decision = self.engine().decide(&input);
         // Figures are counted under the authenticated signer's country,
@@ -306,7 +309,7 @@ impl Gateway {
                 }
             }
         }
-        // Earlier holds matter only to a renewal (`legal-rules.md`).
+        // Earlier holds matter only to a renewal (`docs/legal-rules.md`).
         let mut prior = Vec::new();
         let holds = match order.renews {
             Some(_) => store.holds_for_agency(order.agency.as_str()).await?,

@@ -188,6 +188,17 @@ impl Gateway {
     }
 }
 
+/// An instant as the case store keeps it: to the second (an order's JSON
+/// and a case's times are stored to the second).
+pub(crate) fn to_stored(t: writ_model::Timestamp) -> writ_model::Timestamp {
+    writ_model::Timestamp::from_second(t.as_second()).unwrap_or(t)
+}
+
+/// Now, to the second.
+pub(crate) fn stored_now() -> writ_model::Timestamp {
+    to_stored(writ_model::Timestamp::now())
+}
+
 /// Seconds since the Unix epoch of a timestamp.
 pub(crate) fn epoch(t: writ_model::Timestamp) -> i64 {
     t.as_second()

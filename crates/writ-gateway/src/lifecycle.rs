@@ -129,7 +129,12 @@ fn staff<'a>(actor: Actor<'a>) -> Result<&'a User> {
     }
 }
 
-fn review_reason(code: &str, target: Option<&str>, category: Option<Category>, message: &str) -> Reason {
+fn review_reason(
+    code: &str,
+    target: Option<&str>,
+    category: Option<Category>,
+    message: &str,
+) -> Reason {
     Reason {
         code: code.to_owned(),
         target: target.map(str::to_owned),
@@ -289,7 +294,12 @@ impl Gateway {
     }
 
     /// The one way to change a case: see the module's documentation.
-    pub async fn change(&self, actor: Actor<'_>, case_id: &str, action: Action) -> Result<Submitted> {
+    pub async fn change(
+        &self,
+        actor: Actor<'_>,
+        case_id: &str,
+        action: Action,
+    ) -> Result<Submitted> {
         let case = self.case(case_id).await?;
         if let Actor::Agency(agency) = actor
             && agency != case.signer
@@ -297,7 +307,9 @@ impl Gateway {
             // Another agency's case does not exist, as far as it can tell.
             return Err(GatewayError::NotFound(format!("case `{case_id}`")));
         }
-        let now = Timestamp::now();
+        // To the second, as the case store keeps it: a secrecy order lifted
+        // "now" must read the same once stored.
+        let now = crate::stored_now();
         let open = self.store().open_proposals(case_id).await?;
         let next = self.next(actor, &case, &open, &action, now).await?;
         let country = self.signer_country(&case.signer).await?;
@@ -308,7 +320,9 @@ impl Gateway {
             submitter: &case.signer,
             country: country.as_deref(),
         };
-        let defer = self.defer_for(&case.id, &next.order, &next.decision).await?;
+        let defer = self
+            .defer_for(&case.id, &next.order, &next.decision)
+            .await?;
         let events = next
             .events
             .into_iter()
@@ -496,7 +510,7 @@ impl Gateway {
                         "case `{id}` has no secrecy order"
                     )));
                 };
-                nd.until = Some(until.unwrap_or(now));
+                nd.until = Some(until.map_or(now, crate::to_stored));
                 let (fresh, _) = self.redecide(case, &order).await?;
                 Ok(Next {
                     decision: with_secrecy_from(&case.decision, &fresh),

@@ -1,4 +1,4 @@
-//! User notice (`product.md`, lifecycle step 8; `legal-rules.md`, section L).
+//! User notice (`docs/product.md`, lifecycle step 8; `docs/legal-rules.md`, section L).
 //!
 //! A case whose data went out is checked on every delivery pass: once its
 //! decision's `notify` allows it (`on_disclosure`; `after` once `at` has
@@ -26,9 +26,7 @@ use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::Sha256;
-use writ_model::{
-    Category, Decision, EventState, Instrument, NoticeState, NotifyWhen, Timestamp,
-};
+use writ_model::{Category, Decision, EventState, Instrument, NoticeState, NotifyWhen, Timestamp};
 use writ_store::{Case, EventRow};
 
 use crate::events::{self, CaseContext};
@@ -189,7 +187,9 @@ impl Gateway {
                 // The receipt needs every index. Secret entries whose
                 // secrecy has passed are released now rather than at the
                 // publisher's next sweep.
-                if events.iter().any(|e| e.state == EventState::Deferred.as_str())
+                if events
+                    .iter()
+                    .any(|e| e.state == EventState::Deferred.as_str())
                     && !events::deferred(&case.order, &case.decision, now)
                 {
                     self.release_deferred(now).await?;
@@ -234,9 +234,9 @@ impl Gateway {
         // The requester is the agency whose key signed the order, as the
         // registry names it; never what the order claims.
         let agency = self.store().agency(&case.signer).await?;
-        let authority = agency
-            .as_ref()
-            .map_or(case.signer.clone(), |a| format!("{} ({})", a.name, a.country));
+        let authority = agency.as_ref().map_or(case.signer.clone(), |a| {
+            format!("{} ({})", a.name, a.country)
+        });
         let basis = agency_text(&case.order.legal_basis, LEGAL_BASIS_CHARS);
         let earlier = self
             .store()
@@ -582,6 +582,9 @@ mod tests {
         assert!(!t.contains('\n'));
         assert!(t.contains("U.S.C."), "statute abbreviations stay: {t}");
         let long = agency_text(&"a ".repeat(400), 20);
-        assert!(long.ends_with("[cut]") && long.chars().count() <= 26, "{long}");
+        assert!(
+            long.ends_with("[cut]") && long.chars().count() <= 26,
+            "{long}"
+        );
     }
 }

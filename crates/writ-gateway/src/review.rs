@@ -82,14 +82,20 @@ impl Gateway {
     }
 
     /// A reviewer or approver proposes approve, narrow or reject.
-    pub async fn propose(&self, user: &User, case_id: &str, proposal: Proposal) -> Result<Submitted> {
+    pub async fn propose(
+        &self,
+        user: &User,
+        case_id: &str,
+        proposal: Proposal,
+    ) -> Result<Submitted> {
         self.change(Actor::Staff(user), case_id, Action::Propose(proposal))
             .await
     }
 
     /// A second, different approver confirms the open proposal.
     pub async fn confirm(&self, user: &User, case_id: &str) -> Result<Submitted> {
-        self.change(Actor::Staff(user), case_id, Action::Confirm).await
+        self.change(Actor::Staff(user), case_id, Action::Confirm)
+            .await
     }
 
     /// Records the out-of-band callback to an emergency requester.

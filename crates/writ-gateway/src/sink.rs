@@ -98,7 +98,7 @@ impl Gateway {
     }
 
     /// Releases the deferred events of cases whose reason for secrecy has
-    /// passed (`formats.md`, "Deferred entries"): the secrecy order lapsed
+    /// passed (`docs/formats.md`, "Deferred entries"): the secrecy order lapsed
     /// or was lifted, or the half-year of the case closed. The cases go out
     /// in random order. National security letters stay: their events are
     /// published only in the banded `restricted` batches.

@@ -1,4 +1,4 @@
-//! Case files: the policy's regression tests (`formats.md`, "Case file").
+//! Case files: the policy's regression tests (`docs/formats.md`, "Case file").
 
 use serde::{Deserialize, Serialize};
 

@@ -1,4 +1,4 @@
-//! The engine's answer (`formats.md`, "Decision").
+//! The engine's answer (`docs/formats.md`, "Decision").
 
 use std::fmt;
 

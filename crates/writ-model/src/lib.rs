@@ -1,4 +1,4 @@
-//! Writ's domain model: the contracts of `formats.md` as Rust types.
+//! Writ's domain model: the contracts of `docs/formats.md` as Rust types.
 //!
 //! Everything here is plain data with no IO. Inputs are read through
 //! [`parse`], which refuses malformed input with an [`InputError`] naming the
@@ -16,7 +16,9 @@ pub mod time;
 pub use case::{CaseFile, DecisionInput, Expect};
 pub use decision::{Decision, NotifyWhen, Outcome, PairDecision, Reason, Status};
 pub use ids::{Country, Name};
-pub use lifecycle::{CaseStatus, EventState, NoticeState, PackageState, ProposalAction, ProposalState, ReasonCode};
+pub use lifecycle::{
+    CaseStatus, EventState, NoticeState, PackageState, ProposalAction, ProposalState, ReasonCode,
+};
 pub use order::{Category, Instrument, IssuerKind, Order, Target, TargetKind};
 pub use parse::InputError;
 pub use registry::{Account, AccountStatus, Agency, AgencyStatus, PriorHold};

@@ -152,7 +152,9 @@ impl Decision {
 
     /// Whether the engine is waiting for an emergency callback.
     pub fn awaits_callback(&self) -> bool {
-        self.reasons.iter().any(|r| r.code == ReasonCode::EMERGENCY_UNVERIFIED)
+        self.reasons
+            .iter()
+            .any(|r| r.code == ReasonCode::EMERGENCY_UNVERIFIED)
     }
 
     /// The status a fresh decision leaves a case in: waiting for a person
@@ -189,7 +191,8 @@ impl ReasonCode {
     pub const REJECTED_IN_REVIEW: &'static str = "rejected_in_review";
     /// The codes of the rule book's section L (secrecy and notice): a
     /// court's change to a secrecy order recomputes exactly these.
-    pub const SECTION_L: [&'static str; 3] = [Self::GAG_NOT_BINDING, Self::INDEFINITE_GAG, Self::LONG_GAG];
+    pub const SECTION_L: [&'static str; 3] =
+        [Self::GAG_NOT_BINDING, Self::INDEFINITE_GAG, Self::LONG_GAG];
     /// The codes Rust adds in review, which no policy pack may use.
     pub const REVIEW: [&'static str; 2] = [Self::NARROWED_IN_REVIEW, Self::REJECTED_IN_REVIEW];
 }
@@ -211,7 +214,11 @@ mod tests {
             (&[Deny, Grant], Some(Outcome::Partial)),
         ];
         for (statuses, want) in cases {
-            assert_eq!(Outcome::of_pairs(statuses.iter().copied()), *want, "{statuses:?}");
+            assert_eq!(
+                Outcome::of_pairs(statuses.iter().copied()),
+                *want,
+                "{statuses:?}"
+            );
         }
     }
 

@@ -1,4 +1,4 @@
-//! The order an agency submits (`formats.md`, "Order").
+//! The order an agency submits (`docs/formats.md`, "Order").
 
 use std::fmt;
 
@@ -284,7 +284,7 @@ pub struct Order {
     pub attachments: Vec<Attachment>,
 }
 
-/// At most this many targets in one order (`formats.md`).
+/// At most this many targets in one order (`docs/formats.md`).
 pub const MAX_TARGETS: usize = 500;
 
 impl Order {

@@ -1,6 +1,6 @@
 //! Reading inputs at the edge, with errors that name the file and the field.
 //!
-//! Input errors are not decisions (`legal-rules.md`, "Inputs"): a missing
+//! Input errors are not decisions (`docs/legal-rules.md`, "Inputs"): a missing
 //! field, a wrong type, a value outside an enumeration, an unknown field, a
 //! duplicate target or category, a `date_range` without `from` or `to`, or a
 //! directory in which two accounts share an identifier is refused here, before

@@ -35,7 +35,7 @@ string_enum! {
     }
 }
 
-/// A registry entry (`formats.md`, "Agency").
+/// A registry entry (`docs/formats.md`, "Agency").
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Agency {
@@ -94,7 +94,7 @@ pub struct Holder {
     pub located_in: Country,
 }
 
-/// A directory entry (`formats.md`, "Account").
+/// A directory entry (`docs/formats.md`, "Account").
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Account {

@@ -2,7 +2,7 @@
 //!
 //! Writ reads any RFC 3339 timestamp (any offset, fractions of a second) and
 //! compares them as instants; it writes UTC to the second,
-//! `YYYY-MM-DDTHH:MM:SSZ` (`formats.md`).
+//! `YYYY-MM-DDTHH:MM:SSZ` (`docs/formats.md`).
 
 use std::fmt;
 use std::str::FromStr;

@@ -1,7 +1,7 @@
 //! What every pack must keep, checked when it loads.
 //!
 //! `hacking_refused` is the one refusal that even a new policy version must
-//! keep (`legal-rules.md`, section C). A pack is probed with orders that ask
+//! keep (`docs/legal-rules.md`, section C). A pack is probed with orders that ask
 //! for each kind of hacking assistance; one that lets any through is refused
 //! at load, before it can decide a real order.
 

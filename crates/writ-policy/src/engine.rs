@@ -1,4 +1,4 @@
-//! The decision procedure of `legal-rules.md`, "How a decision is made".
+//! The decision procedure of `docs/legal-rules.md`, "How a decision is made".
 //!
 //! Cedar says which rules fire; this module orders them into a decision:
 //! refusals first (step 1), then pair statuses (step 2), order-level review

@@ -13,7 +13,7 @@ pub struct PackManifest {
     pub parameters: Parameters,
 }
 
-/// The policy parameters (`legal-rules.md`, "Policy parameters"); a
+/// The policy parameters (`docs/legal-rules.md`, "Policy parameters"); a
 /// deployment can change them.
 #[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]

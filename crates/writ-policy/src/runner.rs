@@ -4,7 +4,7 @@
 //! pairs compared as a set of `(target, category, status)`; `reasons` equals
 //! the set of produced codes; and `due_at`, `not_before`, `preserve_until`
 //! and `notify` (`when`, and `at` where the expectation has it) are equal
-//! (`formats.md`, "Case file").
+//! (`docs/formats.md`, "Case file").
 
 use std::collections::BTreeSet;
 

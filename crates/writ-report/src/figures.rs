@@ -1,4 +1,4 @@
-//! From log entries to figures (`formats.md`, "Reports from the log").
+//! From log entries to figures (`docs/formats.md`, "Reports from the log").
 //!
 //! A case counts in the period of its `received` entry, in its state at the
 //! report's checkpoint, as the first of these that holds: content disclosed
@@ -133,7 +133,7 @@ pub struct Band {
 
 impl Band {
     /// A unit with `m` entries in a period shows `m − 500` to `m − 1`
-    /// (`formats.md`, "Restricted entries"); no entries, no band yet.
+    /// (`docs/formats.md`, "Restricted entries"); no entries, no band yet.
     fn of(m: u64) -> Option<Self> {
         (m > 0).then(|| Band {
             from: m.saturating_sub(500),
@@ -176,7 +176,7 @@ pub struct Figures {
     pub months: Vec<Month>,
 }
 
-/// Google's `Legal Process` name of an instrument (`formats.md`).
+/// Google's `Legal Process` name of an instrument (`docs/formats.md`).
 pub fn legal_process(instrument: &str) -> &'static str {
     match instrument {
         "subpoena" => "Subpoena",

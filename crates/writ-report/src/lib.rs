@@ -1,5 +1,5 @@
 //! Transparency reports computed from the public fields of the log alone
-//! (`formats.md`, "Reports from the log" and "Transparency report").
+//! (`docs/formats.md`, "Reports from the log" and "Transparency report").
 //!
 //! - [`Tally`] reads log entries (their canonical JSON bytes, in log order)
 //!   and [`Tally::finish`] turns them into [`Figures`] for one [`Period`];

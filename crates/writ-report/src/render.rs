@@ -110,7 +110,7 @@ fn percent(part: u64, whole: u64) -> String {
     format!("{}.{:02}", hundredths / 100, hundredths % 100)
 }
 
-/// The CSV form: one line per country and legal process (`formats.md`
+/// The CSV form: one line per country and legal process (`docs/formats.md`
 /// names them), data requests first, then preservation.
 pub fn to_csv(report: &Report) -> Result<String, ReportError> {
     let period = Period::parse(&report.period)?;

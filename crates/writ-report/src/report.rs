@@ -1,4 +1,4 @@
-//! The signed report (`formats.md`, "Transparency report").
+//! The signed report (`docs/formats.md`, "Transparency report").
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;

@@ -1,4 +1,4 @@
-//! Sealing of disclosure packages (`formats.md`, "Package").
+//! Sealing of disclosure packages (`docs/formats.md`, "Package").
 //!
 //! A package is an uncompressed tar holding one `<account>/<category>.ndjson`
 //! file per granted pair and a `manifest.json`, encrypted with age to the

@@ -1,4 +1,4 @@
-//! The manifest and the paths inside a package (`formats.md`, "Package").
+//! The manifest and the paths inside a package (`docs/formats.md`, "Package").
 
 use serde::{Deserialize, Serialize};
 use writ_model::{Category, Timestamp};

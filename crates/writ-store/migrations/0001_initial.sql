@@ -91,7 +91,7 @@ CREATE TABLE holds (
 -- The event outbox: every state change is written here in the same
 -- transaction as the change itself, then sequenced into the transparency
 -- log. `state` is `pending` (to be appended), `deferred` (held back under
--- formats.md, "Deferred entries") or `logged` (with its `log_index`).
+-- docs/formats.md, "Deferred entries") or `logged` (with its `log_index`).
 CREATE TABLE events (
     seq {{SERIAL}},
     case_id TEXT,

@@ -9,7 +9,9 @@ use sqlx::{AssertSqlSafe, Row};
 
 use writ_model::{NoticeState, PackageState};
 
-use crate::{CASE_COLUMNS, CaseRow, HoldRow, NewEvent, Result, Store, StoreError, get, insert_event};
+use crate::{
+    CASE_COLUMNS, CaseRow, HoldRow, NewEvent, Result, Store, StoreError, get, insert_event,
+};
 
 const PACKAGE_COLUMNS: &str = "case_id, agency_id, generation, object, pairs, sha256, size, \
      state, available_at, expires_at, created_at";
@@ -279,7 +281,9 @@ impl Store {
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect()
     }
 
     /// The notices of a case, oldest release first.

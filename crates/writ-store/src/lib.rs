@@ -2,7 +2,7 @@
 //!
 //! One code path serves SQLite (embedded, the default) and PostgreSQL (for
 //! several servers) through sqlx's `Any` driver: `$1` placeholders, times as
-//! integer epoch seconds, JSON as text (`libraries.md`). The store knows
+//! integer epoch seconds, JSON as text (the `Any` driver has no time or JSON types). The store knows
 //! nothing of HTTP, of the policy or of the log; it keeps rows and runs each
 //! change in one transaction.
 //!
@@ -579,7 +579,11 @@ impl Store {
     /// The cases waiting for a person, typed: emergencies first, then by
     /// deadline.
     pub async fn review_queue(&self, limit: i64) -> Result<Vec<Case>> {
-        self.queue(limit).await?.iter().map(Case::from_row).collect()
+        self.queue(limit)
+            .await?
+            .iter()
+            .map(Case::from_row)
+            .collect()
     }
 
     pub async fn case_by_reference(

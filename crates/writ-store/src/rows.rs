@@ -263,7 +263,8 @@ impl Case {
             id: row.id.clone(),
             signer: row.agency_id.clone(),
             reference: row.reference.clone(),
-            order: serde_json::from_str(&row.order_json).map_err(|e| corrupt("order", e.to_string()))?,
+            order: serde_json::from_str(&row.order_json)
+                .map_err(|e| corrupt("order", e.to_string()))?,
             order_sha256: row.order_sha256.clone(),
             status: CaseStatus::parse(&row.status)
                 .ok_or_else(|| corrupt("status", row.status.clone()))?,

@@ -1,4 +1,4 @@
-//! The log's benchmarks (`product.md`, "Performance targets"):
+//! The log's benchmarks (`docs/product.md`, "Performance targets"):
 //!
 //! - appends per second, batched and as concurrent single appends sharing
 //!   group commits, durable (SQLite `synchronous=FULL`, files flushed);

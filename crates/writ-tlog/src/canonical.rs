@@ -2,7 +2,7 @@
 //! UTF-16 code units of their names, no whitespace, strings with the minimal
 //! escapes, numbers as ECMAScript writes them.
 //!
-//! Entries and commitments hash this encoding (`formats.md`, "Transparency
+//! Entries and commitments hash this encoding (`docs/formats.md`, "Transparency
 //! log"), so two implementations agree byte for byte.
 
 use serde_json::Value;

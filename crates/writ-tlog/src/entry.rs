@@ -1,4 +1,4 @@
-//! Log entries: the events of `formats.md` ("Transparency log"), encoded as
+//! Log entries: the events of `docs/formats.md` ("Transparency log"), encoded as
 //! canonical JSON (RFC 8785) and versioned by `v`.
 //!
 //! An entry carries public fields and commitments to private details. A
@@ -41,7 +41,7 @@ fn field(field: &'static str, reason: impl Into<String>) -> EntryError {
     }
 }
 
-/// The kinds of events (`formats.md`, table of public fields by kind).
+/// The kinds of events (`docs/formats.md`, table of public fields by kind).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
@@ -219,7 +219,7 @@ pub struct Event {
     pub case: Option<String>,
     /// The event's time cut to the hour (to the day for deferred entries).
     pub hour: Timestamp,
-    /// Public fields by kind (`formats.md`): counts and codes, never identifiers.
+    /// Public fields by kind (`docs/formats.md`): counts and codes, never identifiers.
     pub public: Map<String, Value>,
     pub commitments: Vec<Commitment>,
 }
@@ -236,7 +236,7 @@ impl Event {
         }
     }
 
-    /// Cuts the time to the day, as deferred entries are (`formats.md`,
+    /// Cuts the time to the day, as deferred entries are (`docs/formats.md`,
     /// "Deferred entries"). `due_hour` in the public fields is the caller's.
     pub fn deferred(mut self) -> Self {
         self.hour = self.hour.floor_day();
@@ -258,7 +258,7 @@ impl Event {
     }
 }
 
-/// The unit of a restricted entry (`formats.md`, "Restricted entries").
+/// The unit of a restricted entry (`docs/formats.md`, "Restricted entries").
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Unit {

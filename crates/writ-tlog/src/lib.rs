@@ -1,5 +1,5 @@
 //! Writ's transparency log: an append-only Merkle log laid out as a C2SP
-//! tlog (`formats.md`, "Transparency log").
+//! tlog (`docs/formats.md`, "Transparency log").
 //!
 //! - [`hash`] and [`tree`]: RFC 6962 hashing, tree hashes, inclusion and
 //!   consistency proofs (RFC 9162, section 2.1), with no storage in sight;

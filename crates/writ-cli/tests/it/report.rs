@@ -44,7 +44,7 @@ fn simulated_log_reports_and_verifies_in_every_form() {
     simulate(&data, "4000");
     let vkey = vkey(&data);
 
-    // Every simulated entry reads as a log entry of `formats.md`.
+    // Every simulated entry reads as a log entry of `docs/formats.md`.
     let bundle = std::fs::read(writ_tlog::objects_dir(&data).join("tile/entries/000")).unwrap();
     let entries = writ_tlog::tiles::split_bundle(&bundle).unwrap();
     assert_eq!(entries.len(), 256);

@@ -90,7 +90,8 @@ fn step() -> impl Strategy<Value = Step> {
 
 fn body(kind: &Kind, n: usize) -> Vec<u8> {
     let reference = format!("P-{n}");
-    let mut o: Value = serde_json::from_slice(&order(&reference, "search_warrant", json!({}))).unwrap();
+    let mut o: Value =
+        serde_json::from_slice(&order(&reference, "search_warrant", json!({}))).unwrap();
     match kind {
         Kind::Warrant => {}
         Kind::WarrantHalfFound => {
@@ -160,7 +161,11 @@ fn role(name: &str) -> Role {
 
 /// The engine's decision on the case's order as it stands now, as of its
 /// receipt.
-fn fresh(gw_engine: &writ_policy::Pack, case: &Case, input: writ_model::DecisionInput) -> writ_model::Decision {
+fn fresh(
+    gw_engine: &writ_policy::Pack,
+    case: &Case,
+    input: writ_model::DecisionInput,
+) -> writ_model::Decision {
     let mut d = writ_policy::decide(gw_engine, &input);
     d.due_at = case.due_at;
     d
@@ -193,7 +198,10 @@ async fn check(gw: &Gateway, pack: &writ_policy::Pack, id: &str, seen: &mut Seen
     assert_eq!(d.decisions.len(), engine.decisions.len());
     for (p, e) in d.decisions.iter().zip(&engine.decisions) {
         assert_eq!((&p.target, p.category), (&e.target, e.category));
-        let reviewed = p.reasons.iter().any(|r| ReasonCode::REVIEW.contains(&r.as_str()));
+        let reviewed = p
+            .reasons
+            .iter()
+            .any(|r| ReasonCode::REVIEW.contains(&r.as_str()));
         let ok = p.status == e.status
             || (e.status == Status::Review
                 && p.status == Status::Grant
@@ -201,7 +209,11 @@ async fn check(gw: &Gateway, pack: &writ_policy::Pack, id: &str, seen: &mut Seen
             || (p.status == Status::Deny
                 && reviewed
                 && matches!(e.status, Status::Grant | Status::Preserve | Status::Review));
-        assert!(ok, "pair {} {} is {} where the engine says {}", p.target, p.category, p.status, e.status);
+        assert!(
+            ok,
+            "pair {} {} is {} where the engine says {}",
+            p.target, p.category, p.status, e.status
+        );
         if let Some(account) = &e.account
             && e.status == Status::Deny
         {
@@ -221,7 +233,10 @@ async fn check(gw: &Gateway, pack: &writ_policy::Pack, id: &str, seen: &mut Seen
         assert!(!seen.refused, "a refused order was released");
         for (account, category) in pairs {
             let c = Category::parse(&category).unwrap();
-            assert!(!seen.engine_denied.contains(&(account.clone(), c)), "{account} {category} was denied and released");
+            assert!(
+                !seen.engine_denied.contains(&(account.clone(), c)),
+                "{account} {category} was denied and released"
+            );
         }
     }
     case
@@ -244,7 +259,9 @@ async fn run(kind: Kind, steps: Vec<Step>) {
     let t = start().await;
     let gw = &t.gw;
     let dir = t._dir.path().to_owned();
-    let mail = DemoMail::open(&dir.join("demo").join("mail")).await.unwrap();
+    let mail = DemoMail::open(&dir.join("demo").join("mail"))
+        .await
+        .unwrap();
     let mut config = DeliveryConfig::in_folder(
         Provider {
             connector: Arc::new(mail.clone()),
@@ -309,7 +326,9 @@ async fn run(kind: Kind, steps: Vec<Step>) {
         return;
     };
     let events = gw.store().events_for_case(&id).await.unwrap();
-    let over = events.iter().any(|e| e.kind == "reviewed" && e.private.contains("emergency_over"));
+    let over = events
+        .iter()
+        .any(|e| e.kind == "reviewed" && e.private.contains("emergency_over"));
     let deferred = events.iter().any(|e| e.state == "deferred");
     if !notice_due(&case.decision, over, Timestamp::now()) || deferred {
         return;

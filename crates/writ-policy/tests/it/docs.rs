@@ -99,3 +99,103 @@ fn the_table_names_no_code_the_pack_does_not_have() {
         );
     }
 }
+
+/// Every file of the repository that a reader or a build sees, as text.
+fn repository_texts() -> Vec<(std::path::PathBuf, String)> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut out = Vec::new();
+    let mut stack = vec![root.clone()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if path.is_dir() {
+                if !matches!(
+                    name.as_str(),
+                    "target" | ".git" | "node_modules" | "corpus" | "artifacts"
+                ) && !name.starts_with('.')
+                    || name == ".ci"
+                {
+                    stack.push(path);
+                }
+                continue;
+            }
+            let texty = [
+                ".rs", ".md", ".toml", ".sh", ".py", ".cedar", ".json", ".mjs",
+            ]
+            .iter()
+            .any(|ext| name.ends_with(ext));
+            if texty && let Ok(text) = std::fs::read_to_string(&path) {
+                out.push((path.strip_prefix(&root).unwrap().to_owned(), text));
+            }
+        }
+    }
+    out
+}
+
+/// The project documents itself: nothing outside `docs/` names the
+/// product's contracts as files that are not in the repository.
+#[test]
+fn nothing_cites_a_contract_outside_the_repository() {
+    let mut bad = Vec::new();
+    for (path, text) in repository_texts() {
+        if path.starts_with("docs") {
+            continue;
+        }
+        for stem in ["formats", "legal-rules", "product", "cli", "libraries"] {
+            let name = format!("{stem}.md");
+            for (at, _) in text.match_indices(&name) {
+                let before = &text[..at];
+                let cited_in_docs = before.ends_with("docs/");
+                let part_of_longer = before
+                    .chars()
+                    .next_back()
+                    .is_some_and(|c| c.is_alphanumeric() || c == '-' || c == '_');
+                if !cited_in_docs && !part_of_longer {
+                    bad.push(format!("{}: {name}", path.display()));
+                }
+            }
+        }
+    }
+    assert!(bad.is_empty(), "cite docs/ instead: {bad:#?}");
+}
+
+/// Lifecycle words are written once, in `writ_model::lifecycle`: the
+/// application crates name them through its enums.
+#[test]
+fn lifecycle_words_live_in_their_type() {
+    const WORDS: [&str; 12] = [
+        "in_review",
+        "approved",
+        "narrowed",
+        "rejected",
+        "sealed",
+        "ready",
+        "superseded",
+        "confirmed",
+        "sending",
+        "sent",
+        "logged",
+        "deferred",
+    ];
+    let mut bad = Vec::new();
+    for (path, text) in repository_texts() {
+        let p = path.to_string_lossy();
+        let app = [
+            "crates/writ-gateway/src",
+            "crates/writ-server/src",
+            "crates/writ-cli/src",
+        ]
+        .iter()
+        .any(|d| p.starts_with(d));
+        if !app || !p.ends_with(".rs") {
+            continue;
+        }
+        for w in WORDS {
+            if text.contains(&format!("\"{w}\"")) {
+                bad.push(format!("{p}: \"{w}\""));
+            }
+        }
+    }
+    assert!(bad.is_empty(), "use writ_model::lifecycle: {bad:#?}");
+}

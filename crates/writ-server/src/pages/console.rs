@@ -566,7 +566,7 @@ pub(crate) async fn act(
     };
     gw.change(Actor::Staff(&s.user), &id, act)
         .await
-    .map_err(fail)?;
+        .map_err(fail)?;
     Ok(see_other(&format!("{back}?done={}", encode(&action)), &[]))
 }
 
@@ -707,8 +707,14 @@ pub(crate) async fn agency_act(
     let gw = state.gateway();
     let actor = s.user.name.as_str();
     match action.as_str() {
-        "verify" => gw.set_agency_status(&id, AgencyStatus::Verified, actor).await,
-        "suspend" => gw.set_agency_status(&id, AgencyStatus::Suspended, actor).await,
+        "verify" => {
+            gw.set_agency_status(&id, AgencyStatus::Verified, actor)
+                .await
+        }
+        "suspend" => {
+            gw.set_agency_status(&id, AgencyStatus::Suspended, actor)
+                .await
+        }
         "key" => {
             let public = field(&f, "public_key").unwrap_or_default().trim();
             let key = writ_gateway::registry::parse_public_key(public)

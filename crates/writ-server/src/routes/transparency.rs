@@ -1,7 +1,7 @@
 //! The public transparency report: `GET /transparency` (the HTML page) and
 //! `GET /transparency.json?period=P` (the signed JSON report), both at the
 //! latest checkpoint and signed with the log key, which only the server
-//! holds (`cli.md`).
+//! holds (`docs/http.md`).
 
 use axum::extract::{Query, State};
 use axum::http::header;

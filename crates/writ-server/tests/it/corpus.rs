@@ -1,5 +1,5 @@
 //! Every public corpus order, sent to a demo server by its agency with its
-//! times moved to the present, gets the corpus's decision (`cli.md`, "Demo
+//! times moved to the present, gets the corpus's decision (`docs/http.md`, "Demo
 //! data"). Left to the engine's own tests: orders whose submitter is not the
 //! order's agency or is unregistered, orders that need earlier holds, and
 //! orders whose outcome depends on the fixture's absolute dates.

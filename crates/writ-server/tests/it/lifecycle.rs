@@ -33,18 +33,19 @@ async fn entries(t: &TestApp, case: &str, kind: &str) -> Vec<Value> {
 /// The notices in the demo outbox, decoded from quoted-printable enough to
 /// read their text.
 fn outbox(t: &TestApp) -> Vec<String> {
-    let mut out: Vec<(std::time::SystemTime, String)> = std::fs::read_dir(t.data().join("demo/outbox"))
-        .map(|d| {
-            d.filter_map(Result::ok)
-                .filter(|e| e.file_name().to_string_lossy().ends_with(".eml"))
-                .map(|e| {
-                    let text = std::fs::read_to_string(e.path()).unwrap();
-                    let modified = e.metadata().unwrap().modified().unwrap();
-                    (modified, text.replace("=\r\n", "").replace("=\n", ""))
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let mut out: Vec<(std::time::SystemTime, String)> =
+        std::fs::read_dir(t.data().join("demo/outbox"))
+            .map(|d| {
+                d.filter_map(Result::ok)
+                    .filter(|e| e.file_name().to_string_lossy().ends_with(".eml"))
+                    .map(|e| {
+                        let text = std::fs::read_to_string(e.path()).unwrap();
+                        let modified = e.metadata().unwrap().modified().unwrap();
+                        (modified, text.replace("=\r\n", "").replace("=\n", ""))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
     out.sort();
     out.into_iter().map(|(_, t)| t).collect()
 }
@@ -66,13 +67,21 @@ async fn submit(t: &TestApp, agency: &str, order: &Value) -> (String, Value) {
     let r = t.submit(agency, order).await;
     assert!(r.status == 201, "{}", r.text);
     let v = r.json();
-    (v["case"].as_str().unwrap().to_owned(), v["decision"].clone())
+    (
+        v["case"].as_str().unwrap().to_owned(),
+        v["decision"].clone(),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_later_release_is_noticed_in_full() {
     let t = TestApp::start().await;
-    let (case, _) = submit(&t, "us-fbi-wfo", &warrant("us-fbi-wfo", "L-1", "alice@example.com")).await;
+    let (case, _) = submit(
+        &t,
+        "us-fbi-wfo",
+        &warrant("us-fbi-wfo", "L-1", "alice@example.com"),
+    )
+    .await;
     // Subscriber data goes out at once, and the user is told.
     wait_for("the first notice", async || {
         entries(&t, &case, "notified").await.len() == 1
@@ -81,7 +90,11 @@ async fn a_later_release_is_noticed_in_full() {
     let first = outbox(&t);
     assert_eq!(first.len(), 1);
     assert!(first[0].contains("subscriber information"), "{}", first[0]);
-    assert!(!first[0].contains("content of your messages"), "{}", first[0]);
+    assert!(
+        !first[0].contains("content of your messages"),
+        "{}",
+        first[0]
+    );
 
     // Content after two people: a second package, and a second notice
     // that names everything that went out.
@@ -134,7 +147,11 @@ async fn confirming_keeps_a_courts_later_change_to_the_secrecy_order() {
     let extended = act(&t, "rita", &case, "secrecy", json!({"until": later})).await;
     assert_eq!(extended["decision"]["notify"]["at"], json!(later));
     let confirmed = act(&t, "alex", &case, "confirm", json!({})).await;
-    assert_eq!(confirmed["decision"]["notify"]["at"], json!(later), "{confirmed}");
+    assert_eq!(
+        confirmed["decision"]["notify"]["at"],
+        json!(later),
+        "{confirmed}"
+    );
     let stored = t.app.gateway().case(&case).await.unwrap();
     assert_eq!(stored.decision.notify.at, Some(later));
     assert_eq!(stored.status, writ_model::CaseStatus::Approved);
@@ -161,7 +178,8 @@ async fn review_keeps_a_partial_outcome_partial() {
         {"kind": "email", "value": "nobody@example.com"},
     ]);
     let (case, decision) = submit(&t, "us-fbi-wfo", &o).await;
-    assert_eq!(decision["outcome"], "review", "{decision}");
+    // Content of a warrant waits for two people; the pairs say `partial`.
+    assert_eq!(decision["outcome"], "partial", "{decision}");
     let proposed = t
         .as_user("rita", "GET", &format!("/v1/review/cases/{case}"), None)
         .await;
@@ -179,7 +197,12 @@ async fn review_keeps_a_partial_outcome_partial() {
 async fn a_spoofed_order_counts_under_its_signer_and_its_accounts_count() {
     let t = TestApp::start().await;
     // br-pf signs an order that claims to come from the FBI.
-    let (case, decision) = submit(&t, "br-pf", &subpoena("us-fbi-wfo", "L-5", "alice@example.com")).await;
+    let (case, decision) = submit(
+        &t,
+        "br-pf",
+        &subpoena("us-fbi-wfo", "L-5", "alice@example.com"),
+    )
+    .await;
     assert_eq!(decision["outcome"], "reject");
     let codes: Vec<&str> = decision["reasons"]
         .as_array()
@@ -199,7 +222,12 @@ async fn a_spoofed_order_counts_under_its_signer_and_its_accounts_count() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_suspended_agency_downloads_nothing() {
     let t = TestApp::start().await;
-    let (case, _) = submit(&t, "us-fbi-wfo", &subpoena("us-fbi-wfo", "L-6", "alice@example.com")).await;
+    let (case, _) = submit(
+        &t,
+        "us-fbi-wfo",
+        &subpoena("us-fbi-wfo", "L-6", "alice@example.com"),
+    )
+    .await;
     let path = format!("/v1/cases/{case}/package");
     wait_for("the package", async || {
         t.signed("us-fbi-wfo", "GET", &path, b"").await.status == 200

@@ -231,7 +231,10 @@ async fn intake(s: &Store) {
             proposed_by: "rita".into(),
             role: "reviewer".into(),
         }),
-        ..CaseChange::of(&typed, writ_model::Timestamp::from_second(1_700_000_500).unwrap())
+        ..CaseChange::of(
+            &typed,
+            writ_model::Timestamp::from_second(1_700_000_500).unwrap(),
+        )
     };
     s.update_case(&change).await.unwrap();
     assert!(matches!(

@@ -1,4 +1,4 @@
-//! Entries and commitments (`formats.md`, "Transparency log").
+//! Entries and commitments (`docs/formats.md`, "Transparency log").
 
 use serde_json::json;
 use writ_model::Timestamp;
