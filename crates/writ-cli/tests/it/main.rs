@@ -4,6 +4,7 @@
 
 mod agency;
 mod bench;
+mod check;
 mod cluster;
 mod decide;
 mod fetch;
