@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod agency;
+mod backup;
 mod bench;
 mod check;
 mod cluster;
