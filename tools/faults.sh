@@ -8,7 +8,8 @@
 #   tools/faults.sh [WRIT_BINARY] [N...]
 #
 # Environment: SYSCALLS (default "fsync fdatasync write pwrite64 rename
-# openat"), ERRORS (default "EIO ENOSPC"), ORDERS per run (default 4).
+# openat"), ERRORS (default "EIO ENOSPC"), ORDERS per run (default 4),
+# KEEP (a folder: the data folders of failing runs are kept there).
 # Exit 1 if any fault point lost or corrupted acknowledged data.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -25,23 +26,35 @@ command -v sqlite3 >/dev/null || { echo "sqlite3 is needed (apt-get install sqli
 
 work=$(mktemp -d)
 server=""
+pid=""
 cleanup() {
-    [ -n "$server" ] && kill "$server" 2>/dev/null
+    [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
+    [ -n "$server" ] && kill -KILL "$server" 2>/dev/null
     rm -rf "$work"
 }
 trap cleanup EXIT
 
-# Starts a server (optionally under strace); sets $server and $url.
+# Starts a server (optionally under strace); sets $server (what was
+# started), $pid (the writ process itself: strace's child when traced) and
+# $url.
 start() {
     local data=$1 log=$2
     shift 2
     "$@" "$writ" serve --demo --data "$data" --listen 127.0.0.1:0 --rate-limit 0 \
         >/dev/null 2>"$log" &
     server=$!
+    pid=$server
     url=""
     for _ in $(seq 1 300); do
         url=$(sed -n 's/^listening on //p' "$log" | head -n 1)
-        [ -n "$url" ] && return 0
+        if [ -n "$url" ]; then
+            # Signals must reach the server, not strace (which would detach
+            # and leave it running).
+            if [ $# -gt 0 ]; then
+                pid=$(pgrep -P "$server" | head -n 1)
+            fi
+            return 0
+        fi
         kill -0 "$server" 2>/dev/null || return 1
         sleep 0.05
     done
@@ -50,14 +63,15 @@ start() {
 
 stop() {
     [ -n "$server" ] || return 0
-    kill -TERM "$server" 2>/dev/null
-    for _ in $(seq 1 100); do
-        kill -0 "$server" 2>/dev/null || break
+    kill -TERM "${pid:-$server}" 2>/dev/null
+    for _ in $(seq 1 200); do
+        kill -0 "${pid:-$server}" 2>/dev/null || break
         sleep 0.05
     done
+    kill -KILL "${pid:-$server}" 2>/dev/null
     kill -KILL "$server" 2>/dev/null
     wait "$server" 2>/dev/null
-    server=""
+    server="" pid=""
 }
 
 # A demo folder, seeded once without faults.
@@ -123,6 +137,11 @@ for sc in $syscalls; do
             else
                 verdict="LOST ${#lost[@]}; $checked"
                 bad=$((bad + 1))
+                if [ -n "${KEEP:-}" ]; then
+                    mkdir -p "$KEEP"
+                    cp -a "$run" "$KEEP/$sc-$err-$n"
+                    cp "$work/run.log" "$work/recover.log" "$work/check.out" "$KEEP/$sc-$err-$n/"
+                fi
             fi
             printf '%-10s %-7s %4s  %5s %7s  %s\n' "$sc" "$err" "$n" "${#acked[@]}" "$refused" "$verdict"
         done
