@@ -3,15 +3,17 @@
 //! the body that follows; a parse that succeeds is then verified.
 #![no_main]
 
+fn text(p: Option<&[u8]>) -> Option<&str> {
+    p.and_then(|b| std::str::from_utf8(b).ok())
+}
+
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let mut parts = data.splitn(4, |b| *b == 0);
-    let text = |p: Option<&[u8]>| p.and_then(|b| std::str::from_utf8(b).ok());
     let input = text(parts.next());
     let signature = text(parts.next());
     let digest = text(parts.next());
     let body = parts.next().unwrap_or_default();
-    if let Ok(parsed) = writ_server::httpsig::parse(input, signature, digest, body, 1_764_000_000)
-    {
+    if let Ok(parsed) = writ_server::httpsig::parse(input, signature, digest, body, 1_764_000_000) {
         let _ = parsed.replay_key();
         let key = ed25519_dalek::SigningKey::from_bytes(&[7; 32]).verifying_key();
         let _ = parsed.verify(&key, "POST", "/v1/orders");
