@@ -9,9 +9,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod agency_cmd;
+mod backup_cmd;
 mod bench_cmd;
 mod bench_emergency;
 mod bench_objects;
+mod check_cmd;
 mod client;
 mod decide_cmd;
 mod fetch_cmd;
@@ -80,6 +82,16 @@ enum Command {
     /// Run a transparency-log witness that cosigns consistent checkpoints.
     #[command(subcommand)]
     Witness(witness_cmd::WitnessCommand),
+    /// Check a data folder's consistency: the log against its signed
+    /// checkpoint, every case's events against the log, every package
+    /// against its object (exit 1 naming each fault).
+    Check(check_cmd::CheckArgs),
+    /// Copy a running single-machine deployment's data folder, consistently,
+    /// into one tar file with a manifest of SHA-256s.
+    Backup(backup_cmd::BackupArgs),
+    /// Restore a `writ backup` file into a new data folder, checked against
+    /// its manifest.
+    Restore(backup_cmd::RestoreArgs),
 }
 
 fn main() -> ExitCode {
@@ -115,6 +127,9 @@ fn main() -> ExitCode {
         Command::Bench(cmd) => bench_cmd::run(cmd),
         Command::Migrate(args) => migrate_cmd::run(args),
         Command::Witness(cmd) => witness_cmd::run(cmd),
+        Command::Check(args) => check_cmd::run(args),
+        Command::Backup(args) => backup_cmd::backup(args),
+        Command::Restore(args) => backup_cmd::restore(args),
     };
     match result {
         Ok(code) => code,

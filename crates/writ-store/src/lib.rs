@@ -11,6 +11,7 @@
 //! power loss. Writes to SQLite are serialised inside the process, which turns
 //! lock contention into queueing instead of `SQLITE_BUSY` errors.
 
+pub mod check;
 mod delivery;
 mod migrate;
 mod nonces;

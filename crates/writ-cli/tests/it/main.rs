@@ -3,7 +3,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod agency;
+mod backup;
 mod bench;
+mod check;
 mod cluster;
 mod decide;
 mod fetch;

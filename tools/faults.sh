@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# Injected faults: runs `writ serve` under strace, failing one system call
+# (the Nth of a kind, in any thread) with EIO or ENOSPC, sends signed orders,
+# then restarts the server without faults and checks that every
+# acknowledged order is there with its logged `received` event, and that
+# `writ check` passes. Prints one line per fault point and a total.
+#
+#   tools/faults.sh [WRIT_BINARY] [N...]
+#
+# Environment: SYSCALLS (default "fsync fdatasync write pwrite64 rename
+# openat"), ERRORS (default "EIO ENOSPC"), ORDERS per run (default 4),
+# KEEP (a folder: the data folders of failing runs are kept there).
+# Exit 1 if any fault point lost or corrupted acknowledged data.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+writ=${1:-target/debug/writ}
+shift || true
+points=("$@")
+[ ${#points[@]} -gt 0 ] || points=(1 2 3 5 8 13 21 34 55)
+syscalls=${SYSCALLS:-fsync fdatasync write pwrite64 rename openat}
+errors=${ERRORS:-EIO ENOSPC}
+orders=${ORDERS:-4}
+command -v strace >/dev/null || { echo "strace is needed (apt-get install strace)" >&2; exit 2; }
+command -v sqlite3 >/dev/null || { echo "sqlite3 is needed (apt-get install sqlite3)" >&2; exit 2; }
+
+work=$(mktemp -d)
+server=""
+pid=""
+cleanup() {
+    [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
+    [ -n "$server" ] && kill -KILL "$server" 2>/dev/null
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+# Starts a server (optionally under strace); sets $server (what was
+# started), $pid (the writ process itself: strace's child when traced) and
+# $url.
+start() {
+    local data=$1 log=$2
+    shift 2
+    "$@" "$writ" serve --demo --data "$data" --listen 127.0.0.1:0 --rate-limit 0 \
+        >/dev/null 2>"$log" &
+    server=$!
+    pid=$server
+    url=""
+    for _ in $(seq 1 300); do
+        url=$(sed -n 's/^listening on //p' "$log" | head -n 1)
+        if [ -n "$url" ]; then
+            # Signals must reach the server, not strace (which would detach
+            # and leave it running).
+            if [ $# -gt 0 ]; then
+                pid=$(pgrep -P "$server" | head -n 1)
+            fi
+            return 0
+        fi
+        kill -0 "$server" 2>/dev/null || return 1
+        sleep 0.05
+    done
+    return 1
+}
+
+stop() {
+    [ -n "$server" ] || return 0
+    kill -TERM "${pid:-$server}" 2>/dev/null
+    for _ in $(seq 1 200); do
+        kill -0 "${pid:-$server}" 2>/dev/null || break
+        sleep 0.05
+    done
+    kill -KILL "${pid:-$server}" 2>/dev/null
+    kill -KILL "$server" 2>/dev/null
+    wait "$server" 2>/dev/null
+    server="" pid=""
+}
+
+# A demo folder, seeded once without faults.
+template="$work/template"
+start "$template" "$work/template.log" || { cat "$work/template.log" >&2; exit 2; }
+stop
+
+order() {
+    cat <<EOF
+{"reference": "FAULT-$1", "agency": "us-fbi-wfo", "instrument": "subpoena",
+ "legal_basis": "18 U.S.C. § 2703(c)(2)", "issued_by": {"kind": "prosecutor"},
+ "issued_at": "$(date -u -d 'yesterday' +%Y-%m-%dT%H:%M:%SZ)",
+ "targets": [{"kind": "email", "value": "alice@example.com"}],
+ "categories": ["subscriber"]}
+EOF
+}
+
+tried=0 bad=0 acked_total=0 refused_total=0
+printf '%-10s %-7s %4s  %5s %7s  %s\n' syscall error N acked refused verdict
+for sc in $syscalls; do
+    for err in $errors; do
+        for n in "${points[@]}"; do
+            run="$work/run"
+            rm -rf "$run"
+            cp -a "$template" "$run"
+            tried=$((tried + 1))
+            acked=() refused=0
+            if start "$run" "$work/run.log" strace -f -qq -o /dev/null \
+                -e trace="$sc" -e inject="$sc:error=$err:when=$n"; then
+                for i in $(seq 1 "$orders"); do
+                    order "$sc-$err-$n-$i" >"$work/order.json"
+                    out=$("$writ" submit --server "$url" --agency us-fbi-wfo \
+                        --key "$run/demo/agencies/us-fbi-wfo/signing.key" "$work/order.json" 2>/dev/null)
+                    case_id=$(sed -n 's/^case *//p' <<<"$out" | head -n 1)
+                    if [ -n "$case_id" ]; then acked+=("$case_id"); else refused=$((refused + 1)); fi
+                done
+                sleep 0.5
+            fi
+            stop
+            # Recovery: start again without faults, let the outbox drain.
+            lost=()
+            if start "$run" "$work/recover.log"; then
+                sleep 1.5
+                stop
+                for c in "${acked[@]}"; do
+                    n_logged=$(sqlite3 "$run/writ.db" \
+                        "SELECT COUNT(*) FROM cases c JOIN events e ON e.case_id = c.id \
+                         WHERE c.id = '$c' AND e.kind = 'received' AND e.log_index IS NOT NULL")
+                    [ "$n_logged" = "1" ] || lost+=("$c")
+                done
+                if "$writ" check --data "$run" >"$work/check.out" 2>/dev/null; then
+                    checked=ok
+                else
+                    checked="check failed: $(head -n 1 "$work/check.out")"
+                fi
+            else
+                checked="does not start again: $(tail -n 1 "$work/recover.log")"
+            fi
+            acked_total=$((acked_total + ${#acked[@]}))
+            refused_total=$((refused_total + refused))
+            if [ ${#lost[@]} -eq 0 ] && [ "$checked" = ok ]; then
+                verdict=ok
+            else
+                verdict="LOST ${#lost[@]}; $checked"
+                bad=$((bad + 1))
+                if [ -n "${KEEP:-}" ]; then
+                    mkdir -p "$KEEP"
+                    cp -a "$run" "$KEEP/$sc-$err-$n"
+                    cp "$work/run.log" "$work/recover.log" "$work/check.out" "$KEEP/$sc-$err-$n/"
+                fi
+            fi
+            printf '%-10s %-7s %4s  %5s %7s  %s\n' "$sc" "$err" "$n" "${#acked[@]}" "$refused" "$verdict"
+        done
+    done
+done
+echo "fault points tried: $tried; lost or corrupted: $bad; orders acknowledged: $acked_total, refused: $refused_total"
+[ "$bad" -eq 0 ]
