@@ -54,7 +54,7 @@ enum Command {
     #[command(subcommand)]
     Log(log_cmd::LogCommand),
     /// Run the gateway server.
-    Serve(serve_cmd::ServeArgs),
+    Serve(Box<serve_cmd::ServeArgs>),
     /// Sign and send an order; print the case and decision.
     Submit(submit_cmd::SubmitArgs),
     /// Download a case's sealed package; with --identity, decrypt and check it.
@@ -115,7 +115,7 @@ fn main() -> ExitCode {
         Command::Log(cmd) => {
             log_cmd::run(cmd).map_err(|e| e.context(input::BadInput("log".into())))
         }
-        Command::Serve(args) => serve_cmd::run(args),
+        Command::Serve(args) => serve_cmd::run(*args),
         Command::Submit(args) => submit_cmd::run(args),
         Command::Fetch(args) => fetch_cmd::run(args),
         Command::Receipt(cmd) => receipt_cmd::run(cmd),
