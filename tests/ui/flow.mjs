@@ -226,7 +226,7 @@ try {
     await submit(alex, () => alex.getByRole('button', { name: 'Confirm (second approval)' }).click());
     const text = await alex.locator('main').innerText();
     check(text.includes('Recorded: confirm'), 'the confirmation is recorded');
-    check(/Status\s+approved/.test(text), 'the case is approved');
+    check(/Status\s+Approved/.test(text), 'the case is approved');
     await shot(alex, '05-case-confirmed');
     await alexContext.close();
   });
