@@ -95,6 +95,13 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // Warnings of the background workers (delivery, notices, the
+    // publisher) go to standard error with their time, level and source; a
+    // failed write there is dropped, never a crash.
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(tracing::Level::INFO)
+        .try_init();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

@@ -38,10 +38,10 @@ use writ_tlog::storage::{LocalDir, ObjectReader, ObjectStorage};
 use crate::events::{self, CaseContext};
 use crate::{Gateway, GatewayError, Result, epoch, from_epoch};
 
-/// A warning on standard error, as the publisher reports.
+/// A warning of the delivery worker, through `tracing`.
 macro_rules! complain {
     ($($arg:tt)*) => {
-        eprintln!("{} delivery: {}", Timestamp::now(), format_args!($($arg)*))
+        tracing::warn!($($arg)*)
     };
 }
 

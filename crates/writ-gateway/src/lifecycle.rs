@@ -108,7 +108,7 @@ pub enum Actor<'a> {
     Agency(&'a str),
 }
 
-fn may_review(user: &User) -> Result<()> {
+pub(crate) fn may_review(user: &User) -> Result<()> {
     match user.role {
         Role::Reviewer | Role::Approver => Ok(()),
         Role::Admin => Err(GatewayError::Forbidden(

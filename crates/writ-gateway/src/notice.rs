@@ -201,7 +201,7 @@ impl Gateway {
                 .await
             {
                 Ok(()) => done += 1,
-                Err(e) => eprintln!("{} notice for case {}: {e}", Timestamp::now(), case.id),
+                Err(e) => tracing::warn!(case = %case.id, "notice not sent: {e}"),
             }
         }
         Ok(done)
@@ -238,10 +238,8 @@ impl Gateway {
             format!("{} ({})", a.name, a.country)
         });
         let basis = agency_text(&case.order.legal_basis, LEGAL_BASIS_CHARS);
-        let earlier = self
-            .store()
-            .notices(&case.id)
-            .await?
+        let notices = self.store().notices(&case.id).await?;
+        let earlier = notices
             .iter()
             .filter(|n| n.generation < generation && n.state == NoticeState::Sent)
             .count();
@@ -295,13 +293,7 @@ impl Gateway {
         }
 
         // Claim, send, then record.
-        let notice_id = match self
-            .store()
-            .notices(&case.id)
-            .await?
-            .into_iter()
-            .find(|n| n.generation == generation)
-        {
+        let notice_id = match notices.into_iter().find(|n| n.generation == generation) {
             Some(existing) => existing.notice_id,
             None => format!("n-{}", hex::encode(random_bytes::<12>()?)),
         };

@@ -2,10 +2,11 @@
 //! pages never reach into the case store and every rule they display (the
 //! review flags, which stage a case waits at) exists once.
 
-use writ_model::{AgencyStatus, CaseStatus, Decision, ReasonCode, Timestamp};
+use writ_model::{AgencyStatus, Decision, ReasonCode, Timestamp};
 use writ_store::{AgencyKeyRow, AgencyRow, Case, EventRow, HistoryRow, NoticeRow, PackageRow};
 
 use crate::auth::{Role, User};
+use crate::lifecycle::may_review;
 use crate::review::OpenProposal;
 use crate::{Gateway, GatewayError, Result};
 
@@ -158,15 +159,12 @@ fn admin(user: &User) -> Result<()> {
 impl Gateway {
     /// The review queue, with what its page shows.
     pub async fn queue_items(&self, user: &User) -> Result<Vec<QueueItem>> {
-        let views = self.queue(user).await?;
+        may_review(user)?;
+        let cases = self.store().review_queue(500).await?;
         let agencies = self.store().agencies().await?;
         let now = Timestamp::now();
-        let mut items = Vec::with_capacity(views.len());
-        for v in views {
-            let case = self.case(&v.case).await?;
-            if case.status != CaseStatus::InReview {
-                continue;
-            }
+        let mut items = Vec::with_capacity(cases.len());
+        for case in cases {
             let open = self.store().open_proposals(&case.id).await?.len();
             let agency = agencies.iter().find(|a| a.id == case.signer);
             items.push(QueueItem {
@@ -181,13 +179,13 @@ impl Gateway {
 
     /// One case with everything its page shows.
     pub async fn case_detail(&self, user: &User, case_id: &str) -> Result<CaseDetail> {
-        let rc = self.review_case(user, case_id).await?;
+        may_review(user)?;
         let case = self.case(case_id).await?;
         let agency = self.store().agency(&case.signer).await?;
         Ok(CaseDetail {
             flags: flags(&case.decision, agency.as_ref(), Timestamp::now()),
             agency,
-            proposals: rc.proposals,
+            proposals: self.open_proposals(&case).await?,
             events: self.store().events_for_case(case_id).await?,
             package: self.store().package(case_id).await?,
             notices: self.store().notices(case_id).await?,

@@ -6,11 +6,11 @@ use serde::Serialize;
 use writ_model::order::NumberSource;
 use writ_model::{Decision, Order, Timestamp};
 
-use crate::auth::{Role, User};
+use crate::auth::User;
 use crate::intake::CaseView;
-use crate::lifecycle::{Action, Actor, apply, stored_proposal};
+use crate::lifecycle::{Action, Actor, apply, may_review, stored_proposal};
 pub use crate::lifecycle::{DropPair, Proposal};
-use crate::{Gateway, GatewayError, Result, Submitted, from_epoch};
+use crate::{Gateway, Result, Submitted, from_epoch};
 
 /// A case as a reviewer sees it.
 #[derive(Clone, Debug, Serialize)]
@@ -33,15 +33,6 @@ pub struct OpenProposal {
     pub decision: Decision,
 }
 
-fn may_review(user: &User) -> Result<()> {
-    match user.role {
-        Role::Reviewer | Role::Approver => Ok(()),
-        Role::Admin => Err(GatewayError::Forbidden(
-            "an admin takes no review action".into(),
-        )),
-    }
-}
-
 impl Gateway {
     /// Cases waiting for a person, emergencies first, then by deadline.
     pub async fn queue(&self, user: &User) -> Result<Vec<CaseView>> {
@@ -57,9 +48,24 @@ impl Gateway {
     pub async fn review_case(&self, user: &User, case_id: &str) -> Result<ReviewCase> {
         may_review(user)?;
         let case = self.case(case_id).await?;
-        let proposals = self
-            .store()
-            .open_proposals(case_id)
+        let proposals = self.open_proposals(&case).await?;
+        Ok(ReviewCase {
+            case: CaseView::of(&case)?,
+            agency: case.signer.clone(),
+            order: case.order.clone(),
+            due_at: case.due_at,
+            proposals,
+        })
+    }
+
+    /// A case's open proposals, each with what confirming it would make of
+    /// the decision as it stands now.
+    pub(crate) async fn open_proposals(
+        &self,
+        case: &writ_store::Case,
+    ) -> Result<Vec<OpenProposal>> {
+        self.store()
+            .open_proposals(&case.id)
             .await?
             .iter()
             .map(|p| {
@@ -71,14 +77,7 @@ impl Gateway {
                     decision: apply(&case.decision, &stored_proposal(p)?)?,
                 })
             })
-            .collect::<Result<Vec<_>>>()?;
-        Ok(ReviewCase {
-            case: CaseView::of(&case)?,
-            agency: case.signer.clone(),
-            order: case.order.clone(),
-            due_at: case.due_at,
-            proposals,
-        })
+            .collect()
     }
 
     /// A reviewer or approver proposes approve, narrow or reject.

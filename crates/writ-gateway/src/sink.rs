@@ -78,16 +78,13 @@ impl Gateway {
             if last_release.is_none_or(|t| t.elapsed() > Duration::from_secs(60)) {
                 last_release = Some(std::time::Instant::now());
                 if let Err(e) = self.release_deferred(Timestamp::now()).await {
-                    eprintln!(
-                        "{} publisher: releasing deferred events: {e}",
-                        Timestamp::now()
-                    );
+                    tracing::warn!("publisher: releasing deferred events: {e}");
                 }
             }
             match self.publish_once(sink).await {
                 Ok(n) if n > 0 => continue,
                 Ok(_) => {}
-                Err(e) => eprintln!("{} publisher: {e}", Timestamp::now()),
+                Err(e) => tracing::warn!("publisher: {e}"),
             }
             tokio::select! {
                 _ = &mut stop => return,

@@ -58,8 +58,27 @@ fn demo_folder(data: &Path) -> Option<String> {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    // Let the publisher log the `disclosed` events too.
-    std::thread::sleep(Duration::from_millis(1500));
+    // Let the publisher log the `disclosed` events too: no event pending in
+    // the outbox, as the server's metrics count them.
+    let pending = |metrics: &str| {
+        metrics
+            .lines()
+            .find(|l| l.starts_with("writ_events{state=\"pending\"}"))
+            .and_then(|l| l.rsplit(' ').next()?.parse::<i64>().ok())
+            .unwrap_or(0)
+    };
+    while ureq::get(&format!("{}/metrics", server.url))
+        .call()
+        .ok()
+        .and_then(|mut r| r.body_mut().read_to_string().ok())
+        .is_none_or(|m| pending(&m) > 0)
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the events were not logged"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
     server.database.clone()
 }
 
