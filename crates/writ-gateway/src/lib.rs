@@ -22,6 +22,7 @@ pub mod events;
 mod intake;
 pub mod lifecycle;
 pub mod notice;
+pub mod portal;
 pub mod read;
 pub mod registry;
 pub mod review;
@@ -34,6 +35,7 @@ use writ_store::{Store, StoreError};
 
 pub use intake::{CaseView, Submission, Submitted};
 pub use lifecycle::{Action, Actor};
+pub use portal::{PortalCase, PortalSession};
 pub use sink::{EventSink, OutboxOnly, SinkError, TlogSink};
 
 /// The policy engine, as the gateway sees it: a pure function.
@@ -108,6 +110,8 @@ struct Inner {
     agencies: cache::TtlCache<Option<writ_store::AgencyRow>>,
     keys: cache::TtlCache<Option<(String, ed25519_dalek::VerifyingKey)>>,
     accounts: cache::TtlCache<Option<String>>,
+    /// The portal challenges' MAC key, once read from the case store.
+    portal_key: tokio::sync::OnceCell<[u8; 32]>,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -132,6 +136,7 @@ impl Gateway {
                 agencies: cache::TtlCache::new(),
                 keys: cache::TtlCache::new(),
                 accounts: cache::TtlCache::new(),
+                portal_key: tokio::sync::OnceCell::new(),
             }),
         }
     }

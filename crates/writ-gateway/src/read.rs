@@ -214,3 +214,22 @@ impl Gateway {
         })
     }
 }
+
+/// What `/metrics` shows of the case store.
+#[derive(Debug, Clone)]
+pub struct StoreGauges {
+    /// Events in the outbox, by state (its wire name).
+    pub events: Vec<(String, i64)>,
+    /// Cases in the store.
+    pub cases: i64,
+}
+
+impl Gateway {
+    /// The case store's gauges for `/metrics`.
+    pub async fn store_gauges(&self) -> Result<StoreGauges> {
+        Ok(StoreGauges {
+            events: self.store().event_counts().await?,
+            cases: self.store().case_count().await?,
+        })
+    }
+}

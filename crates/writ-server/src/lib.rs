@@ -91,7 +91,6 @@ struct StateInner {
     /// How many reports were computed (not served from the cache).
     report_computations: AtomicU64,
     /// The portal challenges' MAC key, read once from the case store.
-    portal_key: tokio::sync::OnceCell<[u8; 32]>,
 }
 
 impl AppState {
@@ -103,7 +102,6 @@ impl AppState {
                 reports: std::sync::Mutex::new(VecDeque::new()),
                 computing: tokio::sync::Mutex::new(()),
                 report_computations: AtomicU64::new(0),
-                portal_key: tokio::sync::OnceCell::new(),
                 gw,
                 log,
                 config,
@@ -124,7 +122,8 @@ impl AppState {
     /// Reads (or, on a new deployment, creates) the key that portal
     /// challenges are MAC'd with, so that pages need not write it later.
     pub async fn prepare(&self) -> Result<(), AppError> {
-        pages::portal::challenge_key(self).await.map(|_| ())
+        self.inner.gw.portal_challenge_key().await?;
+        Ok(())
     }
 }
 

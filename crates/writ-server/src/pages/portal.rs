@@ -1,20 +1,9 @@
-//! The agency portal: an officer signs in by signing a one-time challenge
-//! with the agency's registered request-signing key (the same Ed25519 key
-//! that signs API requests; `writ agency sign` makes the signature), then
-//! submits orders, sees the agency's own cases and downloads their packages.
-//!
-//! What the key signs is domain-separated
-//! ([`writ_gateway::auth::portal_sign_in_message`]): a context line, then the
-//! challenge, which no API signature base can equal.
-//!
-//! A challenge is stateless, so that an anonymous visitor writes nothing: a
-//! random id and an expiry, with an HMAC-SHA-256 over both under a key that
-//! every server of the deployment reads from the case store. It is good once:
-//! the id of a redeemed challenge is recorded (until the challenge expires)
-//! as a used nonce, only after the signature has verified, so nobody can
-//! spend an officer's challenge for them. Sessions live in the case store
-//! too, so that with several servers behind a load balancer any of them can
-//! answer any step; a suspension ends the agency's sessions.
+//! The agency portal's pages: an officer signs in by signing a one-time
+//! challenge with the agency's registered request-signing key (`writ agency
+//! sign` makes the signature), then submits orders, sees the agency's own
+//! cases and downloads their packages. The sign-in rules, challenges and
+//! sessions are the gateway's (`writ_gateway::portal`); these pages only
+//! render and read forms.
 //!
 //! Every page behind a session counts against the agency's rate limit, like
 //! its signed API requests.
@@ -26,7 +15,6 @@ use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use base64::Engine as _;
 use maud::{Markup, html};
 use writ_gateway::{GatewayError, Submission};
 use writ_model::Timestamp;
@@ -46,91 +34,6 @@ const SIGN_IN: SignInCsrf = SignInCsrf {
 };
 /// What a challenge starts with.
 pub const CHALLENGE_PREFIX: &str = writ_gateway::auth::PORTAL_CHALLENGE_PREFIX;
-const CHALLENGE_SECONDS: i64 = 600;
-const SESSION_SECONDS: i64 = 8 * 3600;
-/// The case store's `meta` key of the challenges' MAC key.
-const CHALLENGE_KEY: &str = "portal_challenge_key";
-
-fn store_error(e: writ_store::StoreError) -> PageError {
-    PageError::new(GatewayError::from(e), HOME)
-}
-
-/// The deployment's challenge MAC key: created once by the first server
-/// that needs it (the first writer wins), read by every other.
-pub(crate) async fn challenge_key(state: &AppState) -> Result<[u8; 32], AppError> {
-    let key = state
-        .inner
-        .portal_key
-        .get_or_try_init(|| async {
-            let fresh = hex::encode(writ_gateway::random_bytes::<32>()?);
-            let stored = state
-                .gateway()
-                .store()
-                .meta_insert_if_absent(CHALLENGE_KEY, &fresh)
-                .await
-                .map_err(GatewayError::from)?;
-            hex::decode(&stored)
-                .ok()
-                .and_then(|k| <[u8; 32]>::try_from(k).ok())
-                .ok_or_else(|| GatewayError::Internal("corrupt portal challenge key".into()))
-        })
-        .await?;
-    Ok(*key)
-}
-
-/// The challenge's MAC (`None` never happens: HMAC takes any key length).
-fn challenge_mac(key: &[u8; 32], id: &str, expires: i64) -> Option<hmac::Hmac<sha2::Sha256>> {
-    use hmac::Mac as _;
-    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(key).ok()?;
-    mac.update(format!("writ-portal-challenge-v1\n{id}\n{expires}").as_bytes());
-    Some(mac)
-}
-
-/// Issues a challenge, valid once for ten minutes on any server; stores
-/// nothing.
-async fn new_challenge(state: &AppState, now: i64) -> Result<String, PageError> {
-    use hmac::Mac as _;
-    let fail = |e: AppError| PageError::new(e, HOME);
-    let key = challenge_key(state).await.map_err(fail)?;
-    let id = hex::encode(writ_gateway::random_bytes::<16>().map_err(|e| PageError::new(e, HOME))?);
-    let expires = now + CHALLENGE_SECONDS;
-    let mac = challenge_mac(&key, &id, expires)
-        .ok_or_else(|| fail(GatewayError::Internal("challenge key".into()).into()))?;
-    let tag = hex::encode(mac.finalize().into_bytes());
-    Ok(format!("{CHALLENGE_PREFIX}{id}.{expires}.{tag}"))
-}
-
-/// A challenge this deployment issued and that has not expired: its id and
-/// expiry. The MAC is compared in constant time.
-fn check_challenge(key: &[u8; 32], challenge: &str, now: i64) -> Option<(String, i64)> {
-    use hmac::Mac as _;
-    let rest = challenge.strip_prefix(CHALLENGE_PREFIX)?;
-    let mut parts = rest.split('.');
-    let (id, expires, tag) = (parts.next()?, parts.next()?, parts.next()?);
-    if parts.next().is_some() || id.len() != 32 {
-        return None;
-    }
-    let expires: i64 = expires.parse().ok()?;
-    let tag = hex::decode(tag).ok()?;
-    challenge_mac(key, id, expires)?.verify_slice(&tag).ok()?;
-    (now < expires && expires <= now + CHALLENGE_SECONDS).then(|| (id.to_owned(), expires))
-}
-
-/// What the store keeps of a redeemed challenge: a hash of its id, apart
-/// from the API's nonces by its context.
-fn redeemed_key(id: &str) -> String {
-    use sha2::Digest as _;
-    hex::encode(sha2::Sha256::digest(
-        format!("writ-portal-challenge-redeemed\n{id}").as_bytes(),
-    ))
-}
-
-/// What the store keeps of a session's secret: its SHA-256, so that a copy
-/// of the database does not sign anyone in.
-fn secret_hash(secret: &str) -> String {
-    use sha2::Digest as _;
-    hex::encode(sha2::Sha256::digest(secret.as_bytes()))
-}
 
 struct Session {
     agency: String,
@@ -147,21 +50,15 @@ fn limited(state: &AppState, s: &Session) -> Result<(), PageError> {
 
 async fn session(state: &AppState, headers: &HeaderMap) -> Option<Session> {
     let secret = super::cookie(headers, COOKIE)?;
-    let agency = state
+    let s = state
         .gateway()
-        .store()
-        .portal_session(&secret_hash(&secret), Timestamp::now().as_second())
+        .portal_session(&secret, Timestamp::now().as_second())
         .await
         .ok()??;
-    // A suspension ends the agency's sessions at its next request, on
-    // every server.
-    if !state.gateway().agency_may_be_served(&agency).await.ok()? {
-        return None;
-    }
     Some(Session {
-        agency,
-        csrf: csrf_token(&secret),
-        secret,
+        agency: s.agency,
+        csrf: csrf_token(&s.secret),
+        secret: s.secret,
     })
 }
 
@@ -210,7 +107,11 @@ async fn sign_in_page(
     let (token, cookie) = SIGN_IN
         .issue(headers, state.inner.config.secure_cookies)
         .map_err(|e| PageError::new(e, HOME))?;
-    let challenge = new_challenge(state, Timestamp::now().as_second()).await?;
+    let challenge = state
+        .gateway()
+        .portal_challenge(Timestamp::now().as_second())
+        .await
+        .map_err(|e| PageError::new(e, HOME))?;
     let markup = layout(
         "Agency portal sign-in",
         nav(None),
@@ -250,55 +151,14 @@ pub(crate) async fn sign_in(
     let challenge = field(&f, "challenge").unwrap_or_default();
     let signature = field(&f, "signature").unwrap_or_default().trim();
     let denied = "the challenge, agency or signature is wrong or the challenge has expired";
-    let key = challenge_key(&state)
+    let Some(secret) = state
+        .gateway()
+        .portal_sign_in(agency, challenge, signature, now)
         .await
-        .map_err(|e| PageError::new(e, HOME))?;
-    let Some((id, expires)) = check_challenge(&key, challenge, now) else {
+        .map_err(|e| PageError::new(e, HOME))?
+    else {
         return sign_in_page(&state, &headers, StatusCode::UNAUTHORIZED, Some(denied)).await;
     };
-    let sig = base64::engine::general_purpose::STANDARD
-        .decode(signature)
-        .ok()
-        .and_then(|b| ed25519_dalek::Signature::from_slice(&b).ok());
-    let keys = state
-        .gateway()
-        .store()
-        .agency_keys(agency)
-        .await
-        .map_err(|e| PageError::new(GatewayError::from(e), HOME))?;
-    let message = writ_gateway::auth::portal_sign_in_message(challenge);
-    let ok = sig.is_some_and(|sig| {
-        keys.iter()
-            .filter(|k| k.revoked_at.is_none())
-            .filter_map(|k| writ_gateway::registry::parse_public_key(&k.public_key).ok())
-            .any(|k| crate::httpsig::verify_ed25519(&k, message.as_bytes(), &sig))
-    });
-    let served = state
-        .gateway()
-        .agency_may_be_served(agency)
-        .await
-        .map_err(|e| PageError::new(e, HOME))?;
-    if !ok || !served {
-        return sign_in_page(&state, &headers, StatusCode::UNAUTHORIZED, Some(denied)).await;
-    }
-    // Single use, on every server: the first redemption records the id.
-    let first = state
-        .gateway()
-        .store()
-        .use_nonce(&redeemed_key(&id), expires, now)
-        .await
-        .map_err(store_error)?;
-    if !first {
-        return sign_in_page(&state, &headers, StatusCode::UNAUTHORIZED, Some(denied)).await;
-    }
-    let secret =
-        hex::encode(writ_gateway::random_bytes::<32>().map_err(|e| PageError::new(e, HOME))?);
-    state
-        .gateway()
-        .store()
-        .open_portal_session(&secret_hash(&secret), agency, now + SESSION_SECONDS, now)
-        .await
-        .map_err(store_error)?;
     let secure = state.inner.config.secure_cookies;
     Ok(see_other(
         HOME,
@@ -320,10 +180,9 @@ pub(crate) async fn sign_out(
         check_csrf(&s, &f)?;
         state
             .gateway()
-            .store()
-            .close_portal_session(&secret_hash(&s.secret))
+            .portal_sign_out(&s.secret)
             .await
-            .map_err(store_error)?;
+            .map_err(|e| PageError::new(e, HOME))?;
     }
     Ok(see_other(HOME, &[clear]))
 }
@@ -341,23 +200,14 @@ pub(crate) async fn home(
     let gw = state.gateway();
     let fail = |e: GatewayError| PageError::new(e, HOME);
     let cases = gw.agency_cases(&s.agency, 1000).await.map_err(fail)?;
-    let mut packages = HashMap::new();
-    for c in &cases {
-        if let Some(p) = gw
-            .store()
-            .package(&c.case)
-            .await
-            .map_err(|e| fail(e.into()))?
-        {
-            packages.insert(c.case.clone(), p);
-        }
-    }
     let page_no = q
         .get("page")
         .and_then(|p| p.parse().ok())
         .unwrap_or(1usize)
         .max(1);
     let (from, to) = slice(cases.len(), page_no);
+    let shown = &cases[from..to];
+    let packages = gw.portal_packages(shown).await.map_err(fail)?;
     let content = html! {
         @if let Some(c) = q.get("submitted") {
             p.notice role="status" { "Order received: case " code { (c) } "." }
@@ -373,12 +223,12 @@ pub(crate) async fn home(
         @if cases.is_empty() { p { "No case yet." } } @else {
             table {
                 thead { tr { th { "Case" } th { "Reference" } th { "Received" } th { "Status" } th { "Outcome" } th { "Reasons" } th { "Package" } } }
-                tbody { @for c in &cases[from..to] { tr {
+                tbody { @for (c, package) in shown.iter().zip(&packages) { tr {
                     td { a href={ "/portal/cases/" (encode(&c.case)) } { code { (c.case) } } }
                     td { (c.reference) } td { (time(c.received_at)) }
                     td { (c.status) } td { strong { (c.decision.outcome.as_str()) } }
                     td { (c.decision.codes().join(", ")) }
-                    td { @match packages.get(&c.case) {
+                    td { @match package {
                         Some(p) if p.state == writ_model::PackageState::Ready => {
                             a href={ "/portal/cases/" (encode(&c.case)) "/package" } download { "Download " (c.case) ".age" }
                             @if let Some(t) = Timestamp::from_second(p.expires_at) { br; small { "until " (time(t)) } }
@@ -441,15 +291,10 @@ pub(crate) async fn case(
     };
     limited(&state, &s)?;
     let gw = state.gateway();
-    let c = gw
-        .agency_case(&s.agency, &id)
+    let writ_gateway::PortalCase { case: c, package } = gw
+        .portal_case(&s.agency, &id)
         .await
         .map_err(|e| PageError::new(e, HOME))?;
-    let package = gw
-        .store()
-        .package(&id)
-        .await
-        .map_err(|e| PageError::new(GatewayError::from(e), HOME))?;
     let d = &c.decision;
     let content = html! {
         dl {

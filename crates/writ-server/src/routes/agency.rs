@@ -49,10 +49,8 @@ impl AppState {
         let first = self
             .inner
             .gw
-            .store()
             .use_nonce(&parsed.replay_key(), parsed.replay_expiry(), now)
-            .await
-            .map_err(writ_gateway::GatewayError::from)?;
+            .await?;
         if !first {
             return Err(SigError::Replayed.into());
         }

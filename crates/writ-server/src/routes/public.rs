@@ -116,21 +116,13 @@ pub(crate) async fn healthz(State(state): State<AppState>) -> Response {
 }
 
 pub(crate) async fn metrics(State(state): State<AppState>) -> Result<Response, AppError> {
-    let store = state.inner.gw.store();
+    let store = state.inner.gw.store_gauges().await?;
     let events = store
-        .event_counts()
-        .await
-        .map_err(writ_gateway::GatewayError::from)?
+        .events
         .into_iter()
         .map(|(s, n)| (format!("state=\"{s}\""), n))
         .collect();
-    let cases = vec![(
-        String::new(),
-        store
-            .case_count()
-            .await
-            .map_err(writ_gateway::GatewayError::from)?,
-    )];
+    let cases = vec![(String::new(), store.cases)];
     let mut gauges = vec![
         ("writ_events", "Events in the outbox, by state.", events),
         ("writ_cases", "Cases in the store.", cases),
