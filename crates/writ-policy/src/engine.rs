@@ -210,9 +210,14 @@ pub fn decide(pack: &Pack, input: &DecisionInput) -> Decision {
     };
 
     // Step 1: order-level refusals.
+    // Only the rules that can fire for this instrument (`slice.rs`).
+    let order_rules = pack
+        .slices
+        .order(order.instrument)
+        .unwrap_or(&pack.order_rules);
     let order_verdict = evaluate(
         pack,
-        &pack.order_rules,
+        order_rules,
         &facts,
         &names.accept,
         names.order.clone(),
@@ -265,9 +270,13 @@ pub fn decide(pack: &Pack, input: &DecisionInput) -> Decision {
                     let verdict = verdicts
                         .entry((key, category))
                         .or_insert_with_key(|(key, _)| {
+                            let rules = pack
+                                .slices
+                                .pair(order.instrument, category)
+                                .unwrap_or(&pack.pair_rules);
                             evaluate(
                                 pack,
-                                &pack.pair_rules,
+                                rules,
                                 &facts,
                                 &names.disclose,
                                 names.account(key),

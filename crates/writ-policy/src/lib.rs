@@ -18,6 +18,7 @@ pub mod instants;
 pub mod pack;
 pub mod params;
 pub mod runner;
+mod slice;
 
 pub use engine::{NO_DATA_FOUND, POLICY_ERROR, decide};
 pub use pack::{Level, Pack, PackError, Rule};

@@ -106,6 +106,8 @@ pub struct Pack {
     pub(crate) rules: HashMap<PolicyId, Rule>,
     /// The request contexts, from the parameters.
     pub(crate) contexts: crate::facts::Contexts,
+    /// The two sets sliced per instrument (and category), at load.
+    pub(crate) slices: crate::slice::Slices,
 }
 
 /// Why a pack cannot be used.
@@ -284,8 +286,11 @@ impl Pack {
 
         let contexts = crate::facts::Contexts::build(&manifest.parameters)
             .map_err(|e| PackError::Invalid(format!("the request contexts: {e}")))?;
+        let slices = crate::slice::Slices::build(&order_rules, &pair_rules)
+            .map_err(|e| PackError::Invalid(format!("slicing the pack: {e}")))?;
         let pack = Pack {
             contexts,
+            slices,
             id: manifest.id,
             version: manifest.version,
             params: manifest.parameters,
@@ -302,6 +307,15 @@ impl Pack {
         let mut rules: Vec<&Rule> = self.rules.values().collect();
         rules.sort_by_key(|r| r.rank);
         rules
+    }
+
+    /// The same pack evaluating every request against its whole sets, as
+    /// if it were not sliced: decisions must not change (the slicing's
+    /// soundness test compares both).
+    #[doc(hidden)]
+    pub fn without_slicing(mut self) -> Self {
+        self.slices = crate::slice::Slices::default();
+        self
     }
 
     pub(crate) fn rule(&self, id: &PolicyId) -> Option<&Rule> {

@@ -1194,6 +1194,16 @@ proptest! {
         prop_assert_eq!(observed(&first), oracle(&input), "{}", s.json(Offset::UTC));
     }
 
+    /// The pack sliced per instrument and category decides every order as
+    /// the whole pack does (`src/slice.rs`).
+    #[test]
+    fn slicing_the_pack_changes_no_decision(s in scenario()) {
+        static UNSLICED: std::sync::OnceLock<writ_policy::Pack> = std::sync::OnceLock::new();
+        let unsliced = UNSLICED.get_or_init(|| default_pack().clone().without_slicing());
+        let input = s.input();
+        prop_assert_eq!(decide(default_pack(), &input), decide(unsliced, &input));
+    }
+
     /// A refusal at step 1 releases nothing; no pair is granted or sent to
     /// review in a category its instrument cannot reach; one pair per
     /// (target, category) otherwise.

@@ -224,3 +224,94 @@ fn reasons_carry_message_and_citation() {
     assert_eq!(r.target.as_deref(), Some("email:alice@example.com"));
     assert!(r.citation.contains("2703(c)(2)"), "{}", r.citation);
 }
+
+/// Every case of the public corpus decided by `pack` and by the same pack
+/// unsliced: the slicing must change nothing.
+fn assert_slicing_changes_nothing(pack: &Pack) {
+    let unsliced = pack.clone().without_slicing();
+    let mut cases = 0;
+    for entry in std::fs::read_dir(crate::corpus_dir("public")).unwrap() {
+        let path = entry.unwrap().path();
+        let case = parse::case_file(&std::fs::read(&path).unwrap()).unwrap();
+        let input = case.input();
+        assert_eq!(
+            decide(pack, &input),
+            decide(&unsliced, &input),
+            "{}",
+            path.display()
+        );
+        cases += 1;
+    }
+    assert!(cases > 20, "only {cases} corpus cases");
+}
+
+#[test]
+fn slicing_keeps_a_rule_that_fails_before_its_instrument_test() {
+    // The overflow (for two targets or more) is evaluated before the
+    // instrument test, so the rule errors for every instrument: it must stay
+    // in every slice and refuse a two-target search warrant with
+    // `policy_error`.
+    let dir = pack_copy();
+    std::fs::write(
+        dir.path().join("96-late-test.cedar"),
+        r#"
+@id("X.late_test")
+@code("broken_order_rule")
+@level("info")
+@message("a rule that overflows for two targets, before its instrument test")
+@citation("a test")
+forbid (principal, action == Writ::Action::"accept", resource)
+when { resource.target_count * 4611686018427387904 > 0 && resource.instrument == "emergency_request" };
+"#,
+    )
+    .unwrap();
+    let pack = Pack::load_dir(dir.path()).unwrap();
+    let warrant = crate::corpus_dir("public").join("010-us-warrant-mixed-locations.json");
+    let case = parse::case_file(&std::fs::read(warrant).unwrap()).unwrap();
+    assert_eq!(case.input().order.targets.len(), 2);
+    let d = decide(&pack, &case.input());
+    assert_eq!(d.outcome, Outcome::Reject);
+    assert_eq!(d.codes(), vec![writ_policy::POLICY_ERROR]);
+    assert_slicing_changes_nothing(&pack);
+}
+
+#[test]
+fn slicing_drops_a_rule_whose_instrument_test_comes_first() {
+    // The instrument test stops the evaluation before the overflow for any
+    // other instrument: dropping the rule from their slices changes nothing,
+    // while an emergency is still refused.
+    let dir = pack_copy();
+    std::fs::write(
+        dir.path().join("96-early-test.cedar"),
+        r#"
+@id("X.early_test")
+@code("broken_rule")
+@level("review")
+@message("a rule that overflows only for emergencies")
+@citation("a test")
+forbid (principal, action == Writ::Action::"disclose", resource)
+when { context.order.instrument == "emergency_request" && context.params.max_targets * 9223372036854775807 > 0 };
+"#,
+    )
+    .unwrap();
+    let pack = Pack::load_dir(dir.path()).unwrap();
+    let case = parse::case_file(crate::sample_case().to_string().as_bytes()).unwrap();
+    assert_eq!(
+        decide(&pack, &case.input()),
+        decide(crate::default_pack(), &case.input())
+    );
+    let emergency = crate::corpus_dir("public").join("023-emergency-verified.json");
+    let case = parse::case_file(&std::fs::read(emergency).unwrap()).unwrap();
+    let d = decide(&pack, &case.input());
+    assert!(
+        d.codes().contains(&writ_policy::POLICY_ERROR),
+        "{:?}",
+        d.codes()
+    );
+    assert_slicing_changes_nothing(&pack);
+}
+
+#[test]
+fn slicing_the_default_pack_changes_no_corpus_decision() {
+    assert_slicing_changes_nothing(crate::default_pack());
+}
