@@ -299,7 +299,7 @@ fn parse_errors_name_the_field() {
         ),
         (of("withdrawn", r#"{"users":2}"#), "public"),
         (
-            of("notified", r#"{"users":1}"#).replace(r#""v":1"#, r#""extra":1,"v":1"#),
+            of("notified", r#"{"users":1}"#).replace(r#""hour""#, r#""extra":1,"hour""#),
             "extra",
         ),
         (
