@@ -12,8 +12,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
+use writ_events::Commitment;
 use writ_gateway::notice::Receipt;
-use writ_tlog::entry::{Salt, commit};
 use writ_tlog::note::NoteVerifier;
 use writ_tlog::tlog_proof::TlogProof;
 use writ_tlog::verify::{proven_entries, proven_entries_noted};
@@ -257,12 +257,9 @@ fn check_entry(
         let logged = entry["commitments"][o.commitment]
             .as_str()
             .ok_or_else(|| format!("it has no commitment {}", o.commitment))?;
-        let salt: [u8; 32] = hex::decode(&o.salt)
-            .ok()
-            .and_then(|b| b.try_into().ok())
-            .ok_or_else(|| format!("opening {}: the salt is not 32 bytes of hex", o.commitment))?;
-        let computed = commit(&Salt(salt), &o.details).to_string();
-        if computed != logged {
+        let logged =
+            Commitment::parse(logged).map_err(|e| format!("commitment {}: {e}", o.commitment))?;
+        if !o.opening().verify(&logged) {
             return Err(format!(
                 "opening {} does not match the logged commitment",
                 o.commitment

@@ -17,9 +17,13 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::Args;
-use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
-use writ_model::Timestamp;
+use writ_events::{
+    Commitment, Decided, Disclosed, Event, Preserved, Public, Received, Reviewed, Salt, Verified,
+};
+use writ_model::{Instrument, Outcome, Timestamp};
+
+/// Granted (or disclosed) accounts per category.
+type Granted = std::collections::BTreeMap<String, u64>;
 
 #[derive(Args, Debug)]
 pub struct SimulateArgs {
@@ -216,14 +220,6 @@ struct Generator {
     serial: u64,
 }
 
-fn hour(t: Timestamp, deferred: bool) -> String {
-    if deferred {
-        t.floor_day().to_string()
-    } else {
-        t.floor_hour().to_string()
-    }
-}
-
 impl Generator {
     fn new(now: Timestamp) -> anyhow::Result<Self> {
         let date = now.date_string();
@@ -259,56 +255,44 @@ impl Generator {
     }
 
     /// A commitment to canonical JSON details under a fresh salt.
-    fn commit(&mut self, details: &str) -> anyhow::Result<String> {
-        let salt = self.salts.take()?;
-        let mut h = Sha256::new();
-        h.update(salt);
-        h.update(details.as_bytes());
-        Ok(hex::encode(h.finalize()))
+    fn commit(&mut self, details: &str) -> anyhow::Result<Commitment> {
+        let salt = Salt(self.salts.take()?);
+        Ok(Commitment::of_canonical(&salt, details.as_bytes()))
     }
 
     /// The order-level commitment and one per target, as the gateway makes
     /// them (`docs/formats.md`): details in canonical JSON.
-    fn commitments(&mut self, agency: &str, targets: u64) -> anyhow::Result<Vec<Value>> {
+    fn commitments(&mut self, agency: &str, targets: u64) -> anyhow::Result<Vec<Commitment>> {
         let mut out = Vec::with_capacity(targets as usize + 1);
         let digest = hex::encode(self.salts.take()?);
         let order_level = format!(
             r#"{{"agency":"{agency}","order_sha256":"{digest}","reference":"SIM-{:08}","submitted_by":"{agency}"}}"#,
             self.serial
         );
-        out.push(Value::String(self.commit(&order_level)?));
+        out.push(self.commit(&order_level)?);
         for t in 0..targets {
             let target = format!(
                 r#"{{"date_range":null,"pairs":[],"target":"email:user{}-{t}@example.com"}}"#,
                 self.serial
             );
-            out.push(Value::String(self.commit(&target)?));
+            out.push(self.commit(&target)?);
         }
         Ok(out)
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// One entry of the case, through the event model.
     fn entry(
         &mut self,
-        kind: &str,
         case: &str,
         at: Timestamp,
         deferred: bool,
-        public: Option<Value>,
+        public: Public,
         agency: &str,
         targets: u64,
     ) -> anyhow::Result<Vec<u8>> {
-        let mut value = json!({
-            "v": 1,
-            "kind": kind,
-            "case": case,
-            "hour": hour(at, deferred),
-            "commitments": self.commitments(agency, targets)?,
-        });
-        if let (Some(p), Some(m)) = (public, value.as_object_mut()) {
-            m.insert("public".into(), p);
-        }
-        Ok(writ_tlog::canonical::to_vec(&value))
+        let mut event = Event::of_case(case, at, deferred, public);
+        event.commitments = self.commitments(agency, targets)?;
+        Ok(event.to_entry()?)
     }
 
     /// The entries of one case received at `at`.
@@ -370,7 +354,7 @@ impl Generator {
         } else {
             at.plus_days(10)
         };
-        let due_hour = hour(due, deferred);
+        let due_hour = writ_events::event::cut(due, deferred);
         let on_time = self.mix.unit() < 0.96;
         let answered = if on_time {
             at.plus_hours(1 + self.mix.below(if emergency { 0 } else { 200 }) as i64)
@@ -385,68 +369,70 @@ impl Generator {
         let done = answered <= self.now;
 
         let mut out = Vec::with_capacity(5);
-        let received = json!({
-            "country": country, "instrument": instrument, "emergency": emergency,
-            "targets": targets, "gag": false,
-        });
-        out.push(self.entry(
-            "received",
-            &case,
-            at,
-            deferred,
-            Some(received),
-            &agency,
+        let received = Public::Received(Received {
+            country: Some(country.to_owned()),
+            instrument: Instrument::parse(instrument)
+                .with_context(|| format!("unknown instrument `{instrument}`"))?,
+            emergency,
             targets,
-        )?);
-        let decided = |outcome: &str,
+            gag: false,
+        });
+        out.push(self.entry(&case, at, deferred, received, &agency, targets)?);
+        let decided = |outcome: Outcome,
                        reasons: &[&str],
                        accounts: u64,
-                       granted: Value,
+                       granted: Granted,
                        ends: Option<bool>| {
-            let mut p = json!({
-                "outcome": outcome, "reasons": reasons, "accounts": accounts,
-                "accounts_abroad": abroad.min(accounts), "granted": granted, "due_hour": due_hour,
-            });
-            if let (Some(on_time), Some(m)) = (ends, p.as_object_mut()) {
-                m.insert("on_time".into(), json!(on_time));
-            }
-            p
+            Public::Decided(Decided {
+                outcome,
+                reasons: reasons.iter().map(|r| (*r).to_owned()).collect(),
+                accounts,
+                accounts_abroad: abroad.min(accounts),
+                granted,
+                due_hour,
+                on_time: ends,
+            })
         };
+        let reviewed = |action: &str, role: &str, outcome: Outcome, granted: Granted, on_time| {
+            Public::Reviewed(Reviewed {
+                action: action.to_owned(),
+                role: role.to_owned(),
+                outcome,
+                granted,
+                on_time,
+            })
+        };
+        let disclosed = |disclosed: Granted| Public::Disclosed(Disclosed { disclosed, on_time });
+        let e = |g: &mut Self, at, public| g.entry(&case, at, deferred, public, &agency, targets);
+        let none = Granted::new;
+        let subscriber = || Granted::from([("subscriber".to_owned(), targets)]);
         if preservation {
-            let p = decided(
-                "approve",
-                &[],
-                targets,
-                json!({"subscriber": targets}),
-                None,
-            );
-            out.push(self.entry("decided", &case, at, deferred, Some(p), &agency, targets)?);
+            let p = decided(Outcome::Approve, &[], targets, subscriber(), None);
+            out.push(e(self, at, p)?);
             if done {
-                let until = answered.plus_days(90).date_string();
-                let p = json!({"accounts": targets, "until_day": until, "on_time": on_time});
-                out.push(self.entry(
-                    "preserved",
-                    &case,
-                    answered,
-                    deferred,
-                    Some(p),
-                    &agency,
-                    targets,
-                )?);
+                let p = Public::Preserved(Preserved {
+                    accounts: targets,
+                    until_day: answered.plus_days(90).date_string(),
+                    on_time,
+                });
+                out.push(e(self, answered, p)?);
             }
             return Ok(out);
         }
         if emergency {
             let p = decided(
-                "review",
+                Outcome::Review,
                 &["emergency_unverified"],
                 targets,
-                json!({}),
+                none(),
                 None,
             );
-            out.push(self.entry("decided", &case, at, deferred, Some(p), &agency, targets)?);
-            let p = json!({"result": "verified", "number_source": "registry"});
-            out.push(self.entry("verified", &case, at, deferred, Some(p), &agency, targets)?);
+            out.push(e(self, at, p)?);
+            let p = Public::Verified(Verified {
+                result: "verified".into(),
+                number_source: "registry".into(),
+            });
+            out.push(e(self, at, p)?);
         }
         match fate {
             Fate::Rejected => {
@@ -457,107 +443,59 @@ impl Generator {
                 };
                 if self.mix.unit() < 0.2 {
                     // Refused by people: a proposal and a second approver.
-                    let p = decided("review", &["content_review"], targets, json!({}), None);
-                    out.push(self.entry(
-                        "decided",
-                        &case,
-                        at,
-                        deferred,
-                        Some(p),
-                        &agency,
-                        targets,
-                    )?);
+                    let p = decided(Outcome::Review, &["content_review"], targets, none(), None);
+                    out.push(e(self, at, p)?);
                     if done {
-                        let p = json!({"action": "reject", "role": "reviewer", "outcome": "review", "granted": {}});
-                        out.push(self.entry(
-                            "reviewed",
-                            &case,
-                            answered,
-                            deferred,
-                            Some(p),
-                            &agency,
-                            targets,
-                        )?);
-                        let p = json!({"action": "confirm", "role": "approver", "outcome": "reject", "granted": {}, "on_time": on_time});
-                        out.push(self.entry(
-                            "reviewed",
-                            &case,
-                            answered,
-                            deferred,
-                            Some(p),
-                            &agency,
-                            targets,
-                        )?);
+                        let p = reviewed("reject", "reviewer", Outcome::Review, none(), None);
+                        out.push(e(self, answered, p)?);
+                        let p = reviewed(
+                            "confirm",
+                            "approver",
+                            Outcome::Reject,
+                            none(),
+                            Some(on_time),
+                        );
+                        out.push(e(self, answered, p)?);
                     }
                 } else {
-                    let p = decided("reject", &[reason], targets, json!({}), Some(true));
-                    out.push(self.entry(
-                        "decided",
-                        &case,
-                        at,
-                        deferred,
-                        Some(p),
-                        &agency,
-                        targets,
-                    )?);
+                    let p = decided(Outcome::Reject, &[reason], targets, none(), Some(true));
+                    out.push(e(self, at, p)?);
                 }
             }
             Fate::NoData => {
-                let p = decided("no_data", &["no_data_found"], 0, json!({}), Some(true));
-                out.push(self.entry("decided", &case, at, deferred, Some(p), &agency, targets)?);
+                let p = decided(Outcome::NoData, &["no_data_found"], 0, none(), Some(true));
+                out.push(e(self, at, p)?);
             }
             Fate::NonContent => {
-                let granted = json!({"subscriber": targets});
-                let p = decided("approve", &[], targets, granted.clone(), None);
-                out.push(self.entry("decided", &case, at, deferred, Some(p), &agency, targets)?);
+                let p = decided(Outcome::Approve, &[], targets, subscriber(), None);
+                out.push(e(self, at, p)?);
                 if done {
-                    let p = json!({"disclosed": granted, "on_time": on_time});
-                    out.push(self.entry(
-                        "disclosed",
-                        &case,
-                        answered,
-                        deferred,
-                        Some(p),
-                        &agency,
-                        targets,
-                    )?);
+                    out.push(e(self, answered, disclosed(subscriber()))?);
                 }
             }
             Fate::Content => {
-                let granted = json!({"subscriber": targets, "content": targets});
-                let p = decided("approve", &[], targets, granted.clone(), None);
-                out.push(self.entry("decided", &case, at, deferred, Some(p), &agency, targets)?);
+                let mut granted = subscriber();
+                granted.insert("content".to_owned(), targets);
+                let p = decided(Outcome::Approve, &[], targets, granted.clone(), None);
+                out.push(e(self, at, p)?);
                 if done {
-                    let p = json!({"action": "approve", "role": "reviewer", "outcome": "approve", "granted": granted});
-                    out.push(self.entry(
-                        "reviewed",
-                        &case,
-                        answered,
-                        deferred,
-                        Some(p),
-                        &agency,
-                        targets,
-                    )?);
-                    let p = json!({"action": "confirm", "role": "approver", "outcome": "approve", "granted": granted});
-                    out.push(self.entry(
-                        "reviewed",
-                        &case,
-                        answered,
-                        deferred,
-                        Some(p),
-                        &agency,
-                        targets,
-                    )?);
-                    let p = json!({"disclosed": granted, "on_time": on_time});
-                    out.push(self.entry(
-                        "disclosed",
-                        &case,
-                        answered,
-                        deferred,
-                        Some(p),
-                        &agency,
-                        targets,
-                    )?);
+                    let p = reviewed(
+                        "approve",
+                        "reviewer",
+                        Outcome::Approve,
+                        granted.clone(),
+                        None,
+                    );
+                    out.push(e(self, answered, p)?);
+                    let p = reviewed(
+                        "confirm",
+                        "approver",
+                        Outcome::Approve,
+                        granted.clone(),
+                        None,
+                    );
+                    out.push(e(self, answered, p)?);
+                    out.push(e(self, answered, disclosed(granted))?);
                 }
             }
         }

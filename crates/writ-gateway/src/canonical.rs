@@ -1,17 +1,15 @@
 //! Canonical JSON (RFC 8785, JCS) for the values Writ hashes and logs.
 //!
-//! The encoding itself is the transparency log's (`writ_tlog::canonical`), so
+//! The encoding itself is the event model's (`writ_events::canonical`), so
 //! that a case's hashes and its log entries can never disagree on it; this
-//! module adds the text form and the hashes the gateway needs.
+//! module adds the hashes the gateway needs.
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 /// The canonical text of a JSON value.
 pub fn to_string(value: &Value) -> String {
-    // The encoder writes UTF-8 text; the lossy conversion never replaces
-    // anything.
-    String::from_utf8_lossy(&writ_tlog::canonical::to_vec(value)).into_owned()
+    writ_events::canonical::to_string(value)
 }
 
 /// The canonical text of any serialisable value.

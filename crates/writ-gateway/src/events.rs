@@ -4,15 +4,18 @@
 //! commitments to the private details: the first to the order-level details,
 //! then one per target, so that a user's receipt opens only what is about
 //! that user. Salts and details stay in the case store with the event.
+//!
+//! The entries themselves are `writ_events`' structs: this module only
+//! decides what goes into them.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Value, json};
+use writ_events::{Commitment, Event, Opening, Private, Public, Salt};
 use writ_model::{Decision, EventState, Instrument, Order, Status, Timestamp};
 use writ_store::NewEvent;
 
-use crate::canonical;
-use crate::{Result, random_bytes};
+use crate::{GatewayError, Result, random_bytes};
 
 /// What every event of a case needs to know.
 #[derive(Clone, Debug)]
@@ -42,12 +45,15 @@ pub fn deferred(order: &Order, decision: &Decision, now: Timestamp) -> bool {
     nsl || european || gag
 }
 
+/// The commitments of a case event and the private part kept beside it.
+type Committed = (Vec<Commitment>, Private);
+
 /// The private details and commitments for a case event.
 fn commitments(
     ctx: &CaseContext<'_>,
     decision: Option<&Decision>,
     extra: Option<Value>,
-) -> Result<(Vec<String>, Value)> {
+) -> Result<Committed> {
     let mut details = Vec::with_capacity(ctx.order.targets.len() + 1);
     let mut order_level = json!({
         "agency": ctx.order.agency.as_str(),
@@ -78,55 +84,37 @@ fn commitments(
             "date_range": ctx.order.date_range,
         }));
     }
-    let mut salts = Vec::with_capacity(details.len());
-    let mut commitments = Vec::with_capacity(details.len());
-    for d in &details {
-        let (salt, commitment) = commit(d)?;
-        commitments.push(commitment);
-        salts.push(salt);
-    }
-    Ok((commitments, json!({"salts": salts, "details": details})))
+    seal(details)
 }
 
-/// A commitment to private details with a fresh salt (`docs/formats.md`): the
-/// salt (hex) to keep, and the commitment (hex) to log.
-fn commit(details: &Value) -> Result<(String, String)> {
-    let salt = random_bytes::<32>()?;
-    let commitment = writ_tlog::entry::commit(&writ_tlog::entry::Salt(salt), details);
-    Ok((hex::encode(salt), commitment.to_string()))
+/// Commits to each of `details` with a fresh salt (`docs/formats.md`).
+fn seal(details: Vec<Value>) -> Result<Committed> {
+    let openings = details
+        .into_iter()
+        .map(|d| Ok(Opening::new(Salt(random_bytes::<32>()?), d)))
+        .collect::<Result<Vec<_>>>()?;
+    let commitments = openings.iter().map(Opening::commitment).collect();
+    Ok((commitments, Private::of(openings)))
+}
+
+fn text(bytes: Vec<u8>) -> Result<String> {
+    String::from_utf8(bytes).map_err(|e| GatewayError::Internal(format!("entry: {e}")))
 }
 
 fn entry(
-    kind: &str,
     ctx: &CaseContext<'_>,
     at: Timestamp,
     defer: bool,
-    public: Value,
-    commitments: Vec<String>,
-    private: Value,
-) -> NewEvent {
-    let hour = if defer {
-        at.floor_day()
-    } else {
-        at.floor_hour()
-    };
-    let mut value = json!({
-        "v": 1,
-        "kind": kind,
-        "case": ctx.case_id,
-        "hour": hour,
-        "commitments": commitments,
-    });
-    if let Some(map) = value.as_object_mut()
-        && !public.is_null()
-    {
-        map.insert("public".to_owned(), public);
-    }
-    NewEvent {
+    public: Public,
+    (commitments, private): Committed,
+) -> Result<NewEvent> {
+    let mut event = Event::of_case(ctx.case_id, at, defer, public);
+    event.commitments = commitments;
+    Ok(NewEvent {
         case_id: Some(ctx.case_id.to_owned()),
-        kind: kind.to_owned(),
-        entry: canonical::to_string(&value),
-        private: canonical::to_string(&private),
+        kind: event.kind().as_str().to_owned(),
+        entry: text(event.to_entry()?)?,
+        private: text(private.to_canonical()?)?,
         state: if defer {
             EventState::Deferred
         } else {
@@ -135,33 +123,29 @@ fn entry(
         .as_str()
         .to_owned(),
         created_at: at.as_second(),
-    }
+    })
 }
 
 /// `received`: an order is stored.
 pub fn received(ctx: &CaseContext<'_>, at: Timestamp, defer: bool) -> Result<NewEvent> {
-    let (commitments, private) = commitments(ctx, None, None)?;
-    let public = json!({
-        "country": ctx.country,
-        "instrument": ctx.order.instrument,
-        "emergency": ctx.order.emergency.is_some(),
-        "targets": ctx.order.targets.len(),
-        "gag": ctx.order.non_disclosure.is_some(),
+    let public = Public::Received(writ_events::Received {
+        country: ctx.country.map(str::to_owned),
+        instrument: ctx.order.instrument,
+        emergency: ctx.order.emergency.is_some(),
+        targets: count(ctx.order.targets.len()),
+        gag: ctx.order.non_disclosure.is_some(),
     });
-    Ok(entry(
-        "received",
-        ctx,
-        at,
-        defer,
-        public,
-        commitments,
-        private,
-    ))
+    entry(ctx, at, defer, public, commitments(ctx, None, None)?)
+}
+
+/// A count as logged.
+fn count(n: usize) -> u64 {
+    u64::try_from(n).unwrap_or(u64::MAX)
 }
 
 /// The public figures of a decision: accounts that resolve to data, those
 /// stored outside the issuing country, and granted pairs per category.
-fn figures(ctx: &CaseContext<'_>, d: &Decision) -> (usize, usize, BTreeMap<String, usize>) {
+fn figures(ctx: &CaseContext<'_>, d: &Decision) -> (u64, u64, BTreeMap<String, u64>) {
     let mut accounts = BTreeSet::new();
     let mut abroad = BTreeSet::new();
     let mut granted = BTreeMap::new();
@@ -180,7 +164,7 @@ fn figures(ctx: &CaseContext<'_>, d: &Decision) -> (usize, usize, BTreeMap<Strin
             *granted.entry(p.category.as_str().to_owned()).or_insert(0) += 1;
         }
     }
-    (accounts.len(), abroad.len(), granted)
+    (count(accounts.len()), count(abroad.len()), granted)
 }
 
 /// `decided`: the engine decides (or decides again). An order refused at
@@ -193,40 +177,23 @@ pub fn decided(
     at: Timestamp,
     defer: bool,
 ) -> Result<NewEvent> {
-    let (commitments, private) = commitments(ctx, Some(d), None)?;
+    let committed = commitments(ctx, Some(d), None)?;
     let (mut accounts, mut accounts_abroad, granted) = figures(ctx, d);
     if d.decisions.is_empty()
         && let Some((a, abroad)) = resolved
     {
-        (accounts, accounts_abroad) = (a, abroad);
+        (accounts, accounts_abroad) = (count(a), count(abroad));
     }
-    let due_hour = if defer {
-        d.due_at.floor_day()
-    } else {
-        d.due_at.floor_hour()
-    };
-    let mut public = json!({
-        "outcome": d.outcome,
-        "reasons": d.codes(),
-        "accounts": accounts,
-        "accounts_abroad": accounts_abroad,
-        "granted": granted,
-        "due_hour": due_hour,
+    let public = Public::Decided(writ_events::Decided {
+        outcome: d.outcome,
+        reasons: d.codes().into_iter().map(str::to_owned).collect(),
+        accounts,
+        accounts_abroad,
+        granted,
+        due_hour: writ_events::event::cut(d.due_at, defer),
+        on_time: d.ends_case().then_some(at <= d.due_at),
     });
-    if d.ends_case()
-        && let Some(map) = public.as_object_mut()
-    {
-        map.insert("on_time".to_owned(), json!(at <= d.due_at));
-    }
-    Ok(entry(
-        "decided",
-        ctx,
-        at,
-        defer,
-        public,
-        commitments,
-        private,
-    ))
+    entry(ctx, at, defer, public, committed)
 }
 
 /// `reviewed`: a console user acts, or a second approver confirms.
@@ -241,27 +208,16 @@ pub fn reviewed(
     at: Timestamp,
     defer: bool,
 ) -> Result<NewEvent> {
-    let (commitments, private) =
-        commitments(ctx, Some(d), Some(json!({"action": action, "user": user})))?;
+    let committed = commitments(ctx, Some(d), Some(json!({"action": action, "user": user})))?;
     let (_, _, granted) = figures(ctx, d);
-    let mut public = json!({
-        "action": action,
-        "role": role,
-        "outcome": d.outcome,
-        "granted": granted,
+    let public = Public::Reviewed(writ_events::Reviewed {
+        action: action.to_owned(),
+        role: role.to_owned(),
+        outcome: d.outcome,
+        granted,
+        on_time: ends.then_some(at <= d.due_at),
     });
-    if ends && let Some(map) = public.as_object_mut() {
-        map.insert("on_time".to_owned(), json!(at <= d.due_at));
-    }
-    Ok(entry(
-        "reviewed",
-        ctx,
-        at,
-        defer,
-        public,
-        commitments,
-        private,
-    ))
+    entry(ctx, at, defer, public, committed)
 }
 
 /// `verified`: staff recorded an emergency callback.
@@ -273,20 +229,12 @@ pub fn verified(
     at: Timestamp,
     defer: bool,
 ) -> Result<NewEvent> {
-    let (commitments, private) = commitments(ctx, None, Some(json!({"user": user})))?;
-    let public = json!({
-        "result": if verified { "verified" } else { "failed" },
-        "number_source": number_source,
+    let public = Public::Verified(writ_events::Verified {
+        result: if verified { "verified" } else { "failed" }.to_owned(),
+        number_source: number_source.to_owned(),
     });
-    Ok(entry(
-        "verified",
-        ctx,
-        at,
-        defer,
-        public,
-        commitments,
-        private,
-    ))
+    let committed = commitments(ctx, None, Some(json!({"user": user})))?;
+    entry(ctx, at, defer, public, committed)
 }
 
 /// `extended`: a court extended or lifted a secrecy order.
@@ -297,31 +245,22 @@ pub fn extended(
     at: Timestamp,
     defer: bool,
 ) -> Result<NewEvent> {
-    let (commitments, private) = commitments(ctx, None, Some(json!({"user": user})))?;
-    let public = json!({ "until_day": until.map(|u| u.date_string()) });
-    Ok(entry(
-        "extended",
-        ctx,
-        at,
-        defer,
-        public,
-        commitments,
-        private,
-    ))
+    let public = Public::Extended(writ_events::Extended {
+        until_day: until.map(|u| u.date_string()),
+    });
+    let committed = commitments(ctx, None, Some(json!({"user": user})))?;
+    entry(ctx, at, defer, public, committed)
 }
 
 /// `withdrawn`: the agency withdrew its order.
 pub fn withdrawn(ctx: &CaseContext<'_>, at: Timestamp, defer: bool) -> Result<NewEvent> {
-    let (commitments, private) = commitments(ctx, None, None)?;
-    Ok(entry(
-        "withdrawn",
+    entry(
         ctx,
         at,
         defer,
-        Value::Null,
-        commitments,
-        private,
-    ))
+        Public::Withdrawn,
+        commitments(ctx, None, None)?,
+    )
 }
 
 /// `preserved`: a hold is placed or renewed.
@@ -333,18 +272,12 @@ pub fn preserved(
     at: Timestamp,
     defer: bool,
 ) -> Result<NewEvent> {
-    let (commitments, private) = commitments(ctx, None, None)?;
-    let public =
-        json!({"accounts": accounts, "until_day": until.date_string(), "on_time": on_time});
-    Ok(entry(
-        "preserved",
-        ctx,
-        at,
-        defer,
-        public,
-        commitments,
-        private,
-    ))
+    let public = Public::Preserved(writ_events::Preserved {
+        accounts: count(accounts),
+        until_day: until.date_string(),
+        on_time,
+    });
+    entry(ctx, at, defer, public, commitments(ctx, None, None)?)
 }
 
 /// `disclosed`: a package is ready for the agency. The order-level
@@ -358,7 +291,7 @@ pub fn disclosed(
     at: Timestamp,
     defer: bool,
 ) -> Result<NewEvent> {
-    let (commitments, private) = commitments(
+    let committed = commitments(
         ctx,
         Some(released),
         Some(json!({"package_sha256": package_sha256, "package": generation})),
@@ -372,18 +305,14 @@ pub fn disclosed(
                 .insert(account);
         }
     }
-    let disclosed: BTreeMap<&str, usize> =
-        disclosed.into_iter().map(|(c, a)| (c, a.len())).collect();
-    let public = json!({"disclosed": disclosed, "on_time": at <= released.due_at});
-    Ok(entry(
-        "disclosed",
-        ctx,
-        at,
-        defer,
-        public,
-        commitments,
-        private,
-    ))
+    let public = Public::Disclosed(writ_events::Disclosed {
+        disclosed: disclosed
+            .into_iter()
+            .map(|(c, a)| (c.to_owned(), count(a.len())))
+            .collect(),
+        on_time: at <= released.due_at,
+    });
+    entry(ctx, at, defer, public, committed)
 }
 
 /// `released`: a hold lapsed (or was released).
@@ -393,16 +322,10 @@ pub fn released(
     at: Timestamp,
     defer: bool,
 ) -> Result<NewEvent> {
-    let (commitments, private) = commitments(ctx, None, None)?;
-    Ok(entry(
-        "released",
-        ctx,
-        at,
-        defer,
-        json!({ "accounts": accounts }),
-        commitments,
-        private,
-    ))
+    let public = Public::Released(writ_events::Released {
+        accounts: count(accounts),
+    });
+    entry(ctx, at, defer, public, commitments(ctx, None, None)?)
 }
 
 /// `notified`: notices went out to `users` users.
@@ -413,30 +336,22 @@ pub fn notified(
     at: Timestamp,
     defer: bool,
 ) -> Result<NewEvent> {
-    let (commitments, private) = commitments(ctx, None, Some(json!({"notice": notice_id})))?;
-    Ok(entry(
-        "notified",
-        ctx,
-        at,
-        defer,
-        json!({ "users": users }),
-        commitments,
-        private,
-    ))
+    let public = Public::Notified(writ_events::Notified {
+        users: count(users),
+    });
+    let committed = commitments(ctx, None, Some(json!({"notice": notice_id})))?;
+    entry(ctx, at, defer, public, committed)
 }
 
 /// `expired`: a package was deleted after its download window.
 pub fn expired(ctx: &CaseContext<'_>, at: Timestamp, defer: bool) -> Result<NewEvent> {
-    let (commitments, private) = commitments(ctx, None, None)?;
-    Ok(entry(
-        "expired",
+    entry(
         ctx,
         at,
         defer,
-        Value::Null,
-        commitments,
-        private,
-    ))
+        Public::Expired,
+        commitments(ctx, None, None)?,
+    )
 }
 
 /// `registry`: an agency or a console user changed. Identities are in the
@@ -447,23 +362,21 @@ pub fn registry(
     details: Value,
     at: Timestamp,
 ) -> Result<NewEvent> {
-    let (salt, commitment) = commit(&details)?;
-    let mut public = json!({ "action": action });
-    if let (Some(c), Some(map)) = (country, public.as_object_mut()) {
-        map.insert("country".to_owned(), json!(c));
-    }
-    let value = json!({
-        "v": 1,
-        "kind": "registry",
-        "hour": at.floor_hour(),
-        "public": public,
-        "commitments": [commitment],
-    });
+    let (commitments, private) = seal(vec![details])?;
+    let event = Event {
+        case: None,
+        hour: at.floor_hour(),
+        public: Public::Registry(writ_events::Registry {
+            action: action.to_owned(),
+            country: country.map(str::to_owned),
+        }),
+        commitments,
+    };
     Ok(NewEvent {
         case_id: None,
-        kind: "registry".to_owned(),
-        entry: canonical::to_string(&value),
-        private: canonical::to_string(&json!({"salts": [salt], "details": [details]})),
+        kind: event.kind().as_str().to_owned(),
+        entry: text(event.to_entry()?)?,
+        private: text(private.to_canonical()?)?,
         state: EventState::Pending.as_str().to_owned(),
         created_at: at.as_second(),
     })

@@ -86,6 +86,12 @@ pub enum GatewayError {
     Internal(String),
 }
 
+impl From<writ_events::EventError> for GatewayError {
+    fn from(e: writ_events::EventError) -> Self {
+        GatewayError::Internal(format!("event: {e}"))
+    }
+}
+
 impl From<serde_json::Error> for GatewayError {
     fn from(e: serde_json::Error) -> Self {
         GatewayError::Internal(format!("json: {e}"))

@@ -26,6 +26,7 @@ use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::Sha256;
+use writ_events::{Private, Salt};
 use writ_model::{Category, Decision, EventState, Instrument, NoticeState, NotifyWhen, Timestamp};
 use writ_store::{Case, EventRow};
 
@@ -131,9 +132,17 @@ pub struct ReceiptEntry {
 #[serde(deny_unknown_fields)]
 pub struct Opening {
     pub commitment: usize,
-    /// Hex.
-    pub salt: String,
+    /// Lowercase hex in the receipt.
+    pub salt: Salt,
     pub details: Value,
+}
+
+impl Opening {
+    /// The event model's opening, which checks itself against the entry's
+    /// commitment.
+    pub fn opening(&self) -> writ_events::Opening {
+        writ_events::Opening::new(self.salt.clone(), self.details.clone())
+    }
 }
 
 /// Whether a case's `notify` lets notice go out now.
@@ -382,14 +391,15 @@ fn receipt(case: &Case, events: &[EventRow], account: &str) -> Result<Receipt> {
         let Some(index) = e.log_index.and_then(|i| u64::try_from(i).ok()) else {
             continue;
         };
-        let private: Value = serde_json::from_str(&e.private)?;
+        let private = Private::parse(&e.private)?;
         let openings = positions
             .iter()
             .filter_map(|&k| {
+                let o = private.opening(k)?;
                 Some(Opening {
                     commitment: k,
-                    salt: private["salts"][k].as_str()?.to_owned(),
-                    details: private["details"].get(k)?.clone(),
+                    salt: o.salt,
+                    details: o.details,
                 })
             })
             .collect();

@@ -13,6 +13,8 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
+use writ_events::{EntryKind, EntryView, Kind, Unit};
+use writ_model::Outcome;
 
 use crate::{Period, ReportError};
 
@@ -272,49 +274,6 @@ impl CaseKey {
             _ => CaseKey::Text(id.into()),
         }
     }
-}
-
-/// The public fields a report reads. Others (and the commitments) are
-/// skipped unread.
-#[derive(Deserialize)]
-struct RawEntry<'a> {
-    v: u64,
-    #[serde(borrow)]
-    kind: Cow<'a, str>,
-    #[serde(borrow, default)]
-    case: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    hour: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    public: Option<Public<'a>>,
-    #[serde(borrow, default)]
-    unit: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    period: Option<Cow<'a, str>>,
-}
-
-#[derive(Deserialize)]
-struct Public<'a> {
-    #[serde(borrow, default)]
-    country: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    instrument: Option<Cow<'a, str>>,
-    #[serde(default)]
-    emergency: Option<bool>,
-    #[serde(default)]
-    targets: Option<u64>,
-    #[serde(borrow, default)]
-    outcome: Option<Cow<'a, str>>,
-    #[serde(default)]
-    accounts: Option<u64>,
-    #[serde(default)]
-    accounts_abroad: Option<u64>,
-    #[serde(borrow, default)]
-    action: Option<Cow<'a, str>>,
-    #[serde(default)]
-    on_time: Option<bool>,
-    #[serde(borrow, default)]
-    disclosed: Option<BTreeMap<Cow<'a, str>, u64>>,
 }
 
 /// Reads entries in log order and counts them for one period.
@@ -619,60 +578,40 @@ pub struct Parser {
     months: Vec<String>,
 }
 
-const KINDS: [&str; 11] = [
-    "received",
-    "decided",
-    "reviewed",
-    "verified",
-    "disclosed",
-    "preserved",
-    "released",
-    "notified",
-    "extended",
-    "withdrawn",
-    "expired",
-];
-
 impl Parser {
     /// Reads entry `index` of the log.
     pub fn parse(&self, index: u64, bytes: &[u8]) -> Result<Parsed, ReportError> {
         let bad = |reason: String| ReportError::Entry { index, reason };
-        let raw: RawEntry<'_> =
-            serde_json::from_slice(bytes).map_err(|e| bad(format!("not an entry: {e}")))?;
-        if raw.v != 1 {
-            return Err(bad(format!("unsupported version {}", raw.v)));
-        }
-        let kind = raw.kind.as_ref();
-        if kind == "restricted" {
-            let unit = match raw.unit.as_deref() {
-                Some("letter") => 0,
-                Some("selector") => 1,
-                Some("event") => 2,
-                other => return Err(bad(format!("unknown restricted unit {other:?}"))),
-            };
-            let period = raw
-                .period
-                .as_deref()
-                .ok_or_else(|| bad("restricted entry without `period`".into()))?;
-            return Ok(Parsed(if Period::parse(period)? == self.period {
-                Inner::Restricted(unit)
-            } else {
-                Inner::Skip
-            }));
-        }
-        if kind == "registry" {
-            return Ok(Parsed(Inner::Skip));
-        }
-        if !KINDS.contains(&kind) {
-            return Err(bad(format!("unknown kind `{kind}`")));
-        }
+        let raw = EntryView::parse(bytes).map_err(|e| bad(format!("not an entry: {e}")))?;
+        let kind = match raw.kind {
+            EntryKind::Restricted => {
+                let unit = match raw.unit {
+                    Some(Unit::Letter) => 0,
+                    Some(Unit::Selector) => 1,
+                    Some(Unit::Event) => 2,
+                    None => return Err(bad("restricted entry without `unit`".into())),
+                };
+                let period = raw
+                    .period
+                    .as_deref()
+                    .ok_or_else(|| bad("restricted entry without `period`".into()))?;
+                return Ok(Parsed(if Period::parse(period)? == self.period {
+                    Inner::Restricted(unit)
+                } else {
+                    Inner::Skip
+                }));
+            }
+            EntryKind::Event(Kind::Registry) => return Ok(Parsed(Inner::Skip)),
+            EntryKind::Event(kind) => kind,
+        };
+        let name = kind.as_str();
         let case_id = raw
             .case
             .as_deref()
-            .ok_or_else(|| bad(format!("`{kind}` entry without a case")))?;
+            .ok_or_else(|| bad(format!("`{name}` entry without a case")))?;
         let case = CaseKey::of(case_id);
         let public = raw.public;
-        if kind == "received" {
+        if kind == Kind::Received {
             let hour = raw
                 .hour
                 .as_deref()
@@ -701,12 +640,12 @@ impl Parser {
         }
         let on_time = public.as_ref().and_then(|p| p.on_time);
         let event = match kind {
-            "decided" => {
+            Kind::Decided => {
                 let p = public.ok_or_else(|| bad("`decided` without `public`".into()))?;
                 Event::Decided {
-                    decided: match p.outcome.as_deref() {
-                        Some("no_data") => Decided::NoData,
-                        Some("reject") => Decided::Reject,
+                    decided: match p.outcome {
+                        Some(Outcome::NoData) => Decided::NoData,
+                        Some(Outcome::Reject) => Decided::Reject,
                         Some(_) => Decided::Other,
                         None => return Err(bad("`decided` without `outcome`".into())),
                     },
@@ -715,25 +654,25 @@ impl Parser {
                     on_time,
                 }
             }
-            "reviewed" => Event::Reviewed {
+            Kind::Reviewed => Event::Reviewed {
                 confirmed: public
                     .as_ref()
                     .filter(|p| p.action.as_deref() == Some("confirm"))
-                    .map(|p| p.outcome.as_deref() == Some("reject")),
+                    .map(|p| p.outcome == Some(Outcome::Reject)),
                 on_time,
             },
-            "disclosed" => Event::Disclosed {
+            Kind::Disclosed => Event::Disclosed {
                 content: public
                     .as_ref()
                     .and_then(|p| p.disclosed.as_ref())
                     .is_some_and(|d| d.get("content").is_some_and(|n| *n > 0)),
                 on_time,
             },
-            "preserved" => Event::Preserved {
+            Kind::Preserved => Event::Preserved {
                 accounts: public.as_ref().and_then(|p| p.accounts).unwrap_or(0),
                 on_time,
             },
-            "withdrawn" => Event::Withdrawn,
+            Kind::Withdrawn => Event::Withdrawn,
             _ => Event::Other { on_time },
         };
         Ok(Parsed(Inner::Event { case, event }))

@@ -58,7 +58,7 @@ impl Report {
             m.remove("signature");
         }
         let mut bytes = SIGNATURE_CONTEXT.to_vec();
-        bytes.extend(writ_tlog::canonical::to_vec(&value));
+        bytes.extend(writ_events::canonical::to_vec(&value));
         Ok(bytes)
     }
 

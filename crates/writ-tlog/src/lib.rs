@@ -6,8 +6,8 @@
 //! - [`tiles`] and [`builder`]: the tlog-tiles layout (c2sp.org/tlog-tiles);
 //! - [`note`]: Ed25519 signed notes (c2sp.org/signed-note) and checkpoints
 //!   (c2sp.org/tlog-checkpoint);
-//! - [`entry`] and [`canonical`]: the events, canonical JSON (RFC 8785) and
-//!   salted commitments;
+//! - entries are bytes: what they say (Writ's events, canonical JSON,
+//!   commitments) is `writ-events`' business, not the log's;
 //! - [`storage`] and [`trusted`]: the object storage (local folder, S3) and
 //!   the trusted store (SQLite, or PostgreSQL with a sequencer lease in
 //!   [`trusted_pg`]) behind traits;
@@ -18,9 +18,7 @@
 //!   (c2sp.org/tlog-witness).
 
 pub mod builder;
-pub mod canonical;
 pub mod cosignature;
-pub mod entry;
 mod error;
 pub mod hash;
 mod hex;

@@ -49,7 +49,7 @@ fn simulated_log_reports_and_verifies_in_every_form() {
     let entries = writ_tlog::tiles::split_bundle(&bundle).unwrap();
     assert_eq!(entries.len(), 256);
     for e in entries {
-        writ_tlog::entry::Entry::parse(e).unwrap();
+        writ_events::Entry::parse(e).unwrap();
     }
 
     let o = writ(&[

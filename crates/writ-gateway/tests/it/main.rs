@@ -12,6 +12,7 @@ use writ_model::Timestamp;
 use writ_store::Store;
 
 mod delivery;
+mod events;
 mod lifecycle;
 
 struct T {

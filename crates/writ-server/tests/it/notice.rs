@@ -165,8 +165,7 @@ fn check_receipt(t: &TestApp, receipt: &Receipt) {
         assert_eq!(entry["case"], receipt.case.as_str());
         assert_eq!(entry["kind"], claimed.kind.as_str());
         for o in &claimed.openings {
-            let salt: [u8; 32] = hex::decode(&o.salt).unwrap().try_into().unwrap();
-            let c = writ_tlog::entry::commit(&writ_tlog::entry::Salt(salt), &o.details);
+            let c = o.opening().commitment();
             assert_eq!(entry["commitments"][o.commitment], c.to_string());
         }
     }
@@ -236,14 +235,7 @@ async fn a_disclosure_notifies_the_user_by_email_and_signed_webhook() {
     // A tampered receipt does not open the commitment.
     let mut tampered = receipt.clone();
     tampered.entries[2].openings[0].details["target"] = json!("email:mallory@example.com");
-    let salt: [u8; 32] = hex::decode(&tampered.entries[2].openings[0].salt)
-        .unwrap()
-        .try_into()
-        .unwrap();
-    let c = writ_tlog::entry::commit(
-        &writ_tlog::entry::Salt(salt),
-        &tampered.entries[2].openings[0].details,
-    );
+    let c = tampered.entries[2].openings[0].opening().commitment();
     let vkey = NoteVerifier::parse(&t.app.log.vkey().to_string()).unwrap();
     let (_, entries) = proven_entries(
         &DirFetch(t.data().join("objects/log")),

@@ -2,9 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod canonical;
 mod common;
-mod entry;
 mod faults;
 mod go;
 mod kill;

@@ -9,9 +9,14 @@ use serde_json::Value;
 
 /// The canonical encoding of a JSON value.
 pub fn to_vec(value: &Value) -> Vec<u8> {
+    to_string(value).into_bytes()
+}
+
+/// The canonical encoding of a JSON value, as text.
+pub fn to_string(value: &Value) -> String {
     let mut out = String::new();
     write_value(&mut out, value);
-    out.into_bytes()
+    out
 }
 
 /// The canonical encoding of any serializable value.

@@ -1,7 +1,7 @@
 //! RFC 8785 canonical JSON.
 
 use serde_json::json;
-use writ_tlog::canonical::to_vec;
+use writ_events::canonical::to_vec;
 
 fn check(input: serde_json::Value, expected: &str) {
     assert_eq!(String::from_utf8(to_vec(&input)).unwrap(), expected);

@@ -1,0 +1,60 @@
+//! Every kind of entry the gateway writes reads back through the event
+//! model (`writ_events::Entry::parse`), the same bytes it logs.
+
+use serde_json::json;
+use writ_events::{Entry, Kind, Private, Public};
+use writ_gateway::events::{self, CaseContext};
+use writ_model::Timestamp;
+
+use crate::{order, start, submit};
+
+#[tokio::test]
+async fn every_kind_the_gateway_writes_parses() {
+    let t = start().await;
+    let s = submit(&t, &order("E-1", "search_warrant", json!({}))).await;
+    let case = t.gw.store().load_case(&s.case).await.unwrap().unwrap();
+    let ctx = CaseContext {
+        case_id: &case.id,
+        order: &case.order,
+        order_sha256: &case.order_sha256,
+        submitter: "us-fbi-wfo",
+        country: Some("US"),
+    };
+    let d = &case.decision;
+    let now = Timestamp::now();
+    let made = [
+        events::received(&ctx, now, false),
+        events::decided(&ctx, d, Some((1, 0)), now, true),
+        events::reviewed(&ctx, "confirm", "approver", "ann", d, true, now, false),
+        events::verified(&ctx, true, "registry", "ann", now, false),
+        events::disclosed(&ctx, d, "ab", 1, now, false),
+        events::preserved(&ctx, 1, now.plus_days(90), true, now, false),
+        events::released(&ctx, 1, now, false),
+        events::notified(&ctx, 1, "n-1", now, false),
+        events::extended(&ctx, None, "ann", now, false),
+        events::withdrawn(&ctx, now, false),
+        events::expired(&ctx, now, false),
+        events::registry("agency_added", Some("US"), json!({"agency": "x"}), now),
+    ];
+    let mut kinds = Vec::new();
+    for e in made {
+        let e = e.unwrap();
+        let Entry::Event(event) = Entry::parse(e.entry.as_bytes()).unwrap() else {
+            panic!("not an event: {}", e.entry)
+        };
+        assert_eq!(event.kind().as_str(), e.kind);
+        assert_eq!(event.case.as_deref(), e.case_id.as_deref());
+        // Every commitment opens with what the case store keeps.
+        let private = Private::parse(&e.private).unwrap();
+        assert_eq!(private.salts.len(), event.commitments.len());
+        for (k, c) in event.commitments.iter().enumerate() {
+            assert!(private.opening(k).unwrap().verify(c));
+        }
+        if let Public::Received(r) = &event.public {
+            assert_eq!(r.country.as_deref(), Some("US"));
+            assert_eq!(r.targets, 1);
+        }
+        kinds.push(event.kind());
+    }
+    assert_eq!(kinds, Kind::ALL);
+}
