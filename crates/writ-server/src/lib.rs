@@ -90,7 +90,6 @@ struct StateInner {
     computing: tokio::sync::Mutex<()>,
     /// How many reports were computed (not served from the cache).
     report_computations: AtomicU64,
-    /// The portal challenges' MAC key, read once from the case store.
 }
 
 impl AppState {
