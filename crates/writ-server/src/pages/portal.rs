@@ -32,8 +32,6 @@ const SIGN_IN: SignInCsrf = SignInCsrf {
     cookie: "writ_portal_sign_in",
     path: HOME,
 };
-/// What a challenge starts with.
-pub const CHALLENGE_PREFIX: &str = writ_gateway::auth::PORTAL_CHALLENGE_PREFIX;
 
 struct Session {
     agency: String,
