@@ -169,6 +169,7 @@ impl Gateway {
     ///
     /// The same `reference` from the same agency with the same canonical
     /// content gets the stored answer again; with other content, a conflict.
+    #[tracing::instrument(name = "submit", skip_all, fields(submitter = %s.submitter, case))]
     pub async fn submit(&self, s: Submission<'_>) -> Result<Submitted> {
         let order = parse::order(s.body)?;
         if order
@@ -266,6 +267,8 @@ impl Gateway {
         match written {
             Intake::Stored => {
                 self.events_written();
+                tracing::Span::current().record("case", case_id.as_str());
+                tracing::info!(outcome = %decision.outcome, "order received and decided");
                 Ok(Submitted {
                     case: case_id,
                     decision,

@@ -294,6 +294,7 @@ impl Gateway {
     }
 
     /// The one way to change a case: see the module's documentation.
+    #[tracing::instrument(name = "change", skip_all, fields(case = %case_id, action = action.name()))]
     pub async fn change(
         &self,
         actor: Actor<'_>,
@@ -339,6 +340,7 @@ impl Gateway {
         };
         self.store().update_case(&change).await.map_err(conflict)?;
         self.events_written();
+        tracing::info!(status = %next.status, outcome = %next.decision.outcome, "case changed");
         // A proposal changes nothing yet: the answer is the decision that
         // stands.
         Ok(Submitted {

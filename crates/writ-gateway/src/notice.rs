@@ -48,6 +48,19 @@ pub struct NoticeConfig {
     pub vkey: String,
 }
 
+/// How many attempts a notice gets before it is `dead`: with the delays
+/// of [`retry_delay`], about five hours of trying.
+pub const NOTICE_ATTEMPTS: i64 = 12;
+
+/// The wait after the `attempts`-th failed attempt at a notice: 30 seconds
+/// after the first, doubling with each one, at most an hour.
+pub fn retry_delay(attempts: i64) -> i64 {
+    const FIRST: i64 = 30;
+    const CAP: i64 = 3600;
+    let doublings = attempts.saturating_sub(1).clamp(0, 20) as u32;
+    FIRST.saturating_mul(1 << doublings).min(CAP)
+}
+
 #[derive(Clone, Debug)]
 pub struct SmtpConfig {
     pub host: String,
@@ -181,7 +194,7 @@ impl Gateway {
     /// what went out, whichever releases came before it.
     pub(crate) async fn notify_due(&self, config: &NoticeConfig, now: Timestamp) -> Result<usize> {
         let mut done = 0;
-        for (case_id, generation) in self.store().releases_to_notify(64).await? {
+        for (case_id, generation) in self.store().releases_to_notify(epoch(now), 64).await? {
             let Some(case) = self.store().load_case(&case_id).await? else {
                 continue;
             };
@@ -210,10 +223,61 @@ impl Gateway {
                 .await
             {
                 Ok(()) => done += 1,
-                Err(e) => tracing::warn!(case = %case.id, "notice not sent: {e}"),
+                Err(e) => self.notice_failed(&case.id, generation, &e, now).await?,
             }
         }
         Ok(done)
+    }
+
+    /// Records a failed attempt at a claimed notice: tried again after
+    /// [`retry_delay`], or `dead` after [`NOTICE_ATTEMPTS`] attempts.
+    async fn notice_failed(
+        &self,
+        case_id: &str,
+        generation: i64,
+        error: &GatewayError,
+        now: Timestamp,
+    ) -> Result<()> {
+        let attempts = self
+            .store()
+            .notices(case_id)
+            .await?
+            .into_iter()
+            .find(|n| n.generation == generation)
+            .map_or(0, |n| n.attempts);
+        let retry_at = (attempts < NOTICE_ATTEMPTS).then(|| epoch(now) + retry_delay(attempts));
+        match retry_at {
+            Some(at) => tracing::warn!(
+                case = case_id,
+                generation,
+                attempts,
+                retry_at = at,
+                "notice not sent: {error}"
+            ),
+            None => tracing::error!(
+                case = case_id,
+                generation,
+                attempts,
+                "notice not sent and given up until staff retry it: {error}"
+            ),
+        }
+        self.store()
+            .notice_failed(case_id, generation, &error.to_string(), retry_at)
+            .await?;
+        Ok(())
+    }
+
+    /// Puts a case's `dead` notices back in line, to be tried at the next
+    /// delivery pass; how many there were. Reviewers and approvers only.
+    pub async fn retry_notices(&self, user: &crate::auth::User, case_id: &str) -> Result<u64> {
+        crate::lifecycle::may_review(user)?;
+        self.case(case_id).await?;
+        let n = self.store().retry_notices(case_id).await?;
+        if n > 0 {
+            tracing::info!(case = case_id, notices = n, "dead notices put back in line");
+            self.events_written();
+        }
+        Ok(n)
     }
 
     async fn notify_release(

@@ -222,6 +222,8 @@ pub struct StoreGauges {
     pub events: Vec<(String, i64)>,
     /// Cases in the store.
     pub cases: i64,
+    /// User notices given up after their last attempt, until staff retry.
+    pub dead_notices: i64,
 }
 
 impl Gateway {
@@ -230,6 +232,7 @@ impl Gateway {
         Ok(StoreGauges {
             events: self.store().event_counts().await?,
             cases: self.store().case_count().await?,
+            dead_notices: self.store().dead_notice_count().await?,
         })
     }
 }

@@ -108,6 +108,7 @@ string_enum! {
     NoticeState {
         Sending = "sending",
         Sent = "sent",
+        Dead = "dead",
     }
 }
 

@@ -91,11 +91,7 @@ impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let status = self.status();
         if status == StatusCode::INTERNAL_SERVER_ERROR {
-            eprintln!(
-                "{} error {}: {self}",
-                writ_model::Timestamp::now(),
-                status.as_u16()
-            );
+            tracing::error!(status = status.as_u16(), error = %self, "internal error");
             return problem(status, "internal error", None);
         }
         let extra = match &self {

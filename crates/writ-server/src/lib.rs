@@ -297,8 +297,13 @@ async fn problems(request: Request, next: Next) -> Response {
     shaped
 }
 
-/// Counts every request by its route pattern (never by its ids).
+/// Counts every request by its route pattern (never by its ids), and runs
+/// it inside a `request` span: a number for this request, the method, the
+/// route pattern, and the case id when the route names one, so that every
+/// event logged while it is handled (by the gateway too) carries them.
 async fn observe(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    use tracing::Instrument;
+    static REQUESTS: AtomicU64 = AtomicU64::new(0);
     let start = Instant::now();
     let method = request.method().as_str().to_owned();
     let route = request
@@ -306,14 +311,45 @@ async fn observe(State(state): State<AppState>, request: Request, next: Next) ->
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| "other".to_owned());
-    let response = next.run(request).await;
-    state.inner.metrics.request(
-        &method,
-        &route,
-        response.status().as_u16(),
-        start.elapsed().as_secs_f64(),
+    let case = case_in_path(&route, request.uri().path());
+    let span = tracing::info_span!(
+        "request",
+        id = REQUESTS.fetch_add(1, Ordering::Relaxed) + 1,
+        method = %method,
+        route = %route,
+        case = case.as_deref().unwrap_or(""),
     );
+    let response = next.run(request).instrument(span.clone()).await;
+    let status = response.status().as_u16();
+    let seconds = start.elapsed().as_secs_f64();
+    span.in_scope(|| {
+        if status >= 500 {
+            tracing::error!(status, ms = seconds * 1e3, "answered");
+        } else {
+            tracing::debug!(status, ms = seconds * 1e3, "answered");
+        }
+    });
+    state
+        .inner
+        .metrics
+        .request(&method, &route, status, seconds);
     response
+}
+
+/// The case id of a path whose route pattern names one
+/// (`/v1/cases/{id}/...`, `/console/cases/{id}`, ...): the segment of `path`
+/// where the pattern has `{id}` right after `cases`.
+fn case_in_path(route: &str, path: &str) -> Option<String> {
+    let mut pattern = route.split('/');
+    let mut segments = path.split('/');
+    let mut previous = "";
+    loop {
+        let (p, s) = (pattern.next()?, segments.next()?);
+        if p == "{id}" && previous == "cases" {
+            return Some(s.to_owned());
+        }
+        previous = p;
+    }
 }
 
 /// Serves until `shutdown` resolves, then finishes the requests in flight;
@@ -326,4 +362,27 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let limits = state.inner.config.conn.clone();
     conn::serve(listener, router(state), limits, shutdown).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::case_in_path;
+
+    #[test]
+    fn a_case_id_is_read_only_where_the_route_names_one() {
+        assert_eq!(
+            case_in_path("/v1/cases/{id}/package", "/v1/cases/c-123/package").as_deref(),
+            Some("c-123")
+        );
+        assert_eq!(
+            case_in_path("/console/cases/{id}/{action}", "/console/cases/c-9/confirm").as_deref(),
+            Some("c-9")
+        );
+        assert_eq!(
+            case_in_path("/console/agencies/{id}", "/console/agencies/us-fbi"),
+            None
+        );
+        assert_eq!(case_in_path("/v1/cases", "/v1/cases"), None);
+        assert_eq!(case_in_path("other", "/v1/cases/x"), None);
+    }
 }

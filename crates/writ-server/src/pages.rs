@@ -338,7 +338,7 @@ impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         let status = self.error.status();
         let detail = if status == StatusCode::INTERNAL_SERVER_ERROR {
-            eprintln!("{} error 500: {}", Timestamp::now(), self.error);
+            tracing::error!(status = 500, error = %self.error, "internal error");
             "internal error".to_owned()
         } else {
             self.error.to_string()

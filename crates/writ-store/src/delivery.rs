@@ -266,18 +266,26 @@ pub struct NoticeRow {
     pub attempts: i64,
     pub created_at: i64,
     pub sent_at: Option<i64>,
+    /// When a notice still `sending` may be tried again (epoch seconds).
+    pub next_attempt_at: i64,
+    /// Why the last attempt failed.
+    pub last_error: Option<String>,
 }
 
 impl Store {
-    /// Releases whose users are not yet notified: (case, generation) of
-    /// every package that is or was available and has no sent notice.
-    pub async fn releases_to_notify(&self, limit: i64) -> Result<Vec<(String, i64)>> {
+    /// Releases whose users are not yet notified and may be tried at `now`:
+    /// (case, generation) of every package that is or was available and
+    /// has no notice yet, or one still `sending` whose back-off is over. A
+    /// `dead` notice waits for [`Store::retry_notice`].
+    pub async fn releases_to_notify(&self, now: i64, limit: i64) -> Result<Vec<(String, i64)>> {
         let rows = sqlx::query(
             "SELECT p.case_id, p.generation FROM packages p LEFT JOIN release_notices n \
              ON n.case_id = p.case_id AND n.generation = p.generation \
-             WHERE p.state IN ('ready', 'expired') AND (n.case_id IS NULL OR n.state <> 'sent') \
-             ORDER BY p.available_at, p.case_id LIMIT $1",
+             WHERE p.state IN ('ready', 'expired') \
+             AND (n.case_id IS NULL OR (n.state = 'sending' AND n.next_attempt_at <= $1)) \
+             ORDER BY p.available_at, p.case_id LIMIT $2",
         )
+        .bind(now)
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
@@ -289,8 +297,8 @@ impl Store {
     /// The notices of a case, oldest release first.
     pub async fn notices(&self, case_id: &str) -> Result<Vec<NoticeRow>> {
         let rows = sqlx::query(
-            "SELECT case_id, generation, notice_id, state, summary, attempts, created_at, sent_at \
-             FROM release_notices WHERE case_id = $1 ORDER BY generation",
+            "SELECT case_id, generation, notice_id, state, summary, attempts, created_at, sent_at, \
+             next_attempt_at, last_error FROM release_notices WHERE case_id = $1 ORDER BY generation",
         )
         .bind(case_id)
         .fetch_all(&self.pool)
@@ -308,6 +316,8 @@ impl Store {
                     attempts: get(r, 5)?,
                     created_at: get(r, 6)?,
                     sent_at: get(r, 7)?,
+                    next_attempt_at: get(r, 8)?,
+                    last_error: get(r, 9)?,
                 })
             })
             .collect()
@@ -338,6 +348,56 @@ impl Store {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    /// Records a failed attempt at a claimed notice: it is tried again at
+    /// `retry_at`, or, with `None`, it is `dead` and no longer tried.
+    pub async fn notice_failed(
+        &self,
+        case_id: &str,
+        generation: i64,
+        error: &str,
+        retry_at: Option<i64>,
+    ) -> Result<bool> {
+        let _g = self.write_guard().await;
+        let state = match retry_at {
+            Some(_) => NoticeState::Sending,
+            None => NoticeState::Dead,
+        };
+        let done = sqlx::query(
+            "UPDATE release_notices SET state = $3, next_attempt_at = $4, last_error = $5 \
+             WHERE case_id = $1 AND generation = $2 AND state = 'sending'",
+        )
+        .bind(case_id)
+        .bind(generation)
+        .bind(state.as_str())
+        .bind(retry_at.unwrap_or(0))
+        .bind(error)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Puts the `dead` notices of a case back in line, to be tried at once
+    /// with a fresh count of attempts; how many there were.
+    pub async fn retry_notices(&self, case_id: &str) -> Result<u64> {
+        let _g = self.write_guard().await;
+        let done = sqlx::query(
+            "UPDATE release_notices SET state = 'sending', next_attempt_at = 0, attempts = 0 \
+             WHERE case_id = $1 AND state = 'dead'",
+        )
+        .bind(case_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// How many notices are `dead`.
+    pub async fn dead_notice_count(&self) -> Result<i64> {
+        let row = sqlx::query("SELECT COUNT(*) FROM release_notices WHERE state = 'dead'")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get(0)?)
     }
 
     /// Marks a claimed notice sent, with its `notified` event.

@@ -17,6 +17,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (4, include_str!("../migrations/0004_sign_in_failures.sql")),
     (5, include_str!("../migrations/0005_release_notices.sql")),
     (6, include_str!("../migrations/0006_hardening.sql")),
+    (7, include_str!("../migrations/0007_notice_backoff.sql")),
 ];
 
 /// Serializes migrations on PostgreSQL, where several servers may start

@@ -624,3 +624,119 @@ async fn the_sweep_deletes_only_old_packages_no_row_names() {
     let bytes = read_package(&d, &file).await;
     assert_eq!(canonical::sha256_hex(&bytes), file.sha256);
 }
+
+/// Finding 11 of the hardening review: a notice that cannot be sent was
+/// tried about once a second forever. Now each failure waits twice as long
+/// as the one before (30 s, 1 min, ... at most an hour); after the last
+/// attempt the notice is `dead`, counted, and tried again only when staff
+/// say so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn finding_11_a_failing_notice_backs_off_to_a_dead_letter_that_staff_retry() {
+    use writ_gateway::notice::{NOTICE_ATTEMPTS, NoticeConfig, retry_delay};
+    use writ_model::NoticeState;
+
+    let t = start().await;
+    let dir = t._dir.path().to_owned();
+    let mail = DemoMail::open(&dir.join("demo").join("mail"))
+        .await
+        .unwrap();
+    // The outbox is a file, so every notice fails until it becomes a folder.
+    let outbox = dir.join("outbox");
+    std::fs::write(&outbox, b"not a folder").unwrap();
+    let mut config = DeliveryConfig::in_folder(
+        Provider {
+            connector: Arc::new(mail.clone()),
+            holds: mail.holds().clone(),
+        },
+        dir.join("objects"),
+    );
+    config.notices = Some(NoticeConfig {
+        outbox: Some(outbox.clone()),
+        provider: "Writ test".into(),
+        log_url: "http://127.0.0.1/log".into(),
+        vkey: "test".into(),
+        ..NoticeConfig::default()
+    });
+    t.gw.enable_delivery(config).unwrap();
+    let s = submit(&t, &order("N-11", "search_warrant", json!({}))).await;
+    let store = t.gw.store();
+    let notice = || async {
+        let n = store.notices(&s.case).await.unwrap();
+        assert_eq!(n.len(), 1, "one release, one notice: {n:?}");
+        n.into_iter().next().unwrap()
+    };
+
+    let start_at = Timestamp::now().as_second();
+    let at = |s: i64| Timestamp::from_second(s).unwrap();
+    t.gw.deliver_at(at(start_at)).await.unwrap();
+    log_everything(&t.gw).await;
+    t.gw.deliver_at(at(start_at)).await.unwrap();
+    let first = notice().await;
+    assert_eq!(first.state, NoticeState::Sending);
+    assert_eq!(first.attempts, 1);
+    assert_eq!(first.next_attempt_at, start_at + retry_delay(1));
+    assert!(first.last_error.as_deref().unwrap().contains("outbox"));
+
+    // Before the back-off is over nothing is tried.
+    t.gw.deliver_at(at(start_at + retry_delay(1) - 1))
+        .await
+        .unwrap();
+    assert_eq!(notice().await.attempts, 1);
+
+    // Each later attempt waits twice as long, up to the cap, until the last.
+    let mut delays = Vec::new();
+    let mut now = start_at;
+    loop {
+        let n = notice().await;
+        if n.state == NoticeState::Dead {
+            break;
+        }
+        delays.push(n.next_attempt_at - now);
+        now = n.next_attempt_at;
+        t.gw.deliver_at(at(now)).await.unwrap();
+        assert!(delays.len() < 100, "the notice is never given up");
+    }
+    assert_eq!(delays.len() as i64, NOTICE_ATTEMPTS - 1);
+    assert_eq!(
+        delays,
+        [30, 60, 120, 240, 480, 960, 1920, 3600, 3600, 3600, 3600]
+    );
+    assert_eq!(notice().await.attempts, NOTICE_ATTEMPTS);
+    assert_eq!(t.gw.store_gauges().await.unwrap().dead_notices, 1);
+
+    // A dead notice is not tried, however late.
+    std::fs::remove_file(&outbox).unwrap();
+    t.gw.deliver_at(at(now + 86_400)).await.unwrap();
+    assert_eq!(notice().await.state, NoticeState::Dead);
+
+    // Only reviewers and approvers put it back in line; then it goes out.
+    assert!(matches!(
+        t.gw.retry_notices(&user("ada", Role::Admin), &s.case).await,
+        Err(GatewayError::Forbidden(_))
+    ));
+    assert_eq!(
+        t.gw.retry_notices(&user("rita", Role::Reviewer), &s.case)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(t.gw.store_gauges().await.unwrap().dead_notices, 0);
+    t.gw.deliver_at(at(now + 86_400)).await.unwrap();
+    let sent = notice().await;
+    assert_eq!(sent.state, NoticeState::Sent, "{sent:?}");
+    assert_eq!(sent.attempts, 1);
+    assert_eq!(std::fs::read_dir(&outbox).unwrap().count(), 1);
+}
+
+/// Marks every pending event of the store as logged, as a publisher would.
+async fn log_everything(gw: &writ_gateway::Gateway) {
+    let store = gw.store();
+    let next = store.max_log_index().await.unwrap().map_or(0, |i| i + 1);
+    let pending = store.pending_events(10_000).await.unwrap();
+    let logged: Vec<(i64, i64)> = pending
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (e.seq, next + i as i64))
+        .collect();
+    store.mark_logged(&logged).await.unwrap();
+}

@@ -19,7 +19,7 @@ use writ_gateway::read::{QueueItem, Stage};
 use writ_gateway::review::{DropPair, Proposal};
 use writ_gateway::{Action, Actor, GatewayError};
 use writ_model::order::NumberSource;
-use writ_model::{AgencyStatus, CaseStatus, Category, Timestamp};
+use writ_model::{AgencyStatus, CaseStatus, Category, NoticeState, Timestamp};
 
 use super::{
     PageError, SignInCsrf, csrf_field, csrf_token, encode, field, form, layout, page, pager, same,
@@ -460,6 +460,29 @@ pub(crate) async fn case(
                 (csrf_field(&s.csrf)) button type="submit" { "Record the confirmation that a production order was issued" }
             }
         }
+        @if !detail.notices.is_empty() {
+            h2 { "User notices" }
+            table {
+                thead { tr { th { "Release" } th { "State" } th { "Attempts" } th { "Sent or next try" } th { "Last error" } } }
+                tbody { @for n in &detail.notices { tr {
+                    td { "package " (n.generation) }
+                    td { strong { (notice_label(n.state)) } }
+                    td { (n.attempts) }
+                    td { @match (n.state, n.sent_at) {
+                        (NoticeState::Sent, Some(at)) => @if let Some(t) = Timestamp::from_second(at) { "sent " (time(t)) },
+                        (NoticeState::Sending, _) => @if let Some(t) = Timestamp::from_second(n.next_attempt_at) { "next try " (time(t)) },
+                        _ => "—",
+                    } }
+                    td { (n.last_error.as_deref().unwrap_or("—")) }
+                } } }
+            }
+            @if detail.notices.iter().any(|n| n.state == NoticeState::Dead) && s.user.role != Role::Admin {
+                form method="post" action=(action("retry-notice")) {
+                    (csrf_field(&s.csrf))
+                    button type="submit" { "Try the notice again" }
+                }
+            }
+        }
         h2 { "Log events" }
         table {
             thead { tr { th { "Event" } th { "Recorded" } th { "State" } th { "Log index" } } }
@@ -475,6 +498,15 @@ pub(crate) async fn case(
         StatusCode::OK,
         layout(&format!("Case {id}"), nav(Some(&s)), content),
     ))
+}
+
+/// A notice's state in words.
+fn notice_label(state: NoticeState) -> &'static str {
+    match state {
+        NoticeState::Sending => "being sent",
+        NoticeState::Sent => "sent",
+        NoticeState::Dead => "failed: given up until staff try again",
+    }
 }
 
 fn parse_category(s: &str) -> Result<Category, GatewayError> {
@@ -497,6 +529,10 @@ pub(crate) async fn act(
     let gw = state.gateway();
     let fail = |e: GatewayError| PageError::new(e, &back);
     let bad = |why: &str| PageError::new(AppError::Unprocessable(why.to_owned()), &back);
+    if action == "retry-notice" {
+        gw.retry_notices(&s.user, &id).await.map_err(fail)?;
+        return Ok(see_other(&format!("{back}?done=retry-notice"), &[]));
+    }
     let act = match action.as_str() {
         "approve" => Action::Propose(Proposal::Approve),
         "narrow" => {

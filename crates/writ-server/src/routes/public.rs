@@ -126,6 +126,11 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> Result<Response, A
     let mut gauges = vec![
         ("writ_events", "Events in the outbox, by state.", events),
         ("writ_cases", "Cases in the store.", cases),
+        (
+            "writ_notices_dead",
+            "User notices given up after their last attempt, until staff try again.",
+            vec![(String::new(), store.dead_notices)],
+        ),
     ];
     if let Some(log) = &state.inner.log {
         let size = i64::try_from(log.checkpoint().checkpoint.size).unwrap_or(i64::MAX);
