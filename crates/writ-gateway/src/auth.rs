@@ -85,6 +85,29 @@ impl std::fmt::Debug for NewUser {
     }
 }
 
+/// The longest token label, in characters.
+pub const MAX_LABEL: usize = 64;
+
+/// A token's label names it in lists: 1 to [`MAX_LABEL`] characters, none
+/// of them a control character.
+fn check_label(label: &str) -> Result<()> {
+    let chars = label.chars().count();
+    let message = if label.trim().is_empty() {
+        "a token needs a label".to_owned()
+    } else if chars > MAX_LABEL {
+        format!("{chars} characters: a label has at most {MAX_LABEL}")
+    } else if label.chars().any(char::is_control) {
+        "a label holds no control characters".to_owned()
+    } else {
+        return Ok(());
+    };
+    Err(GatewayError::Input(writ_model::InputError {
+        file: String::new(),
+        path: "label".into(),
+        message,
+    }))
+}
+
 /// The label of the tokens that the console's sign-in mints.
 pub const CONSOLE_SESSION: &str = "console session";
 /// How long a console session lasts from sign-in: a working day, so that a
@@ -290,6 +313,7 @@ impl Gateway {
         label: &str,
         now: Timestamp,
     ) -> Result<String> {
+        check_label(label)?;
         let now = now.as_second();
         let key = name_hash(name);
         // The throttle comes first: a refused name costs no password check,

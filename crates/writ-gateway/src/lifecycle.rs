@@ -108,6 +108,40 @@ pub enum Actor<'a> {
     Agency(&'a str),
 }
 
+/// The longest reason a rejection may give, in characters.
+pub const MAX_REJECT_REASON: usize = 2000;
+
+/// A rejection's reason is shown to the agency: it says something (not
+/// only white space), fits in [`MAX_REJECT_REASON`] characters, and holds
+/// no control character but line breaks.
+fn check_reject_reason(reason: &str) -> Result<()> {
+    let bad = |message: String| {
+        GatewayError::Input(writ_model::InputError {
+            file: String::new(),
+            path: "reason".into(),
+            message,
+        })
+    };
+    let chars = reason.chars().count();
+    if reason.trim().is_empty() {
+        return Err(bad("a rejection needs a reason".into()));
+    }
+    if chars > MAX_REJECT_REASON {
+        return Err(bad(format!(
+            "{chars} characters: a reason has at most {MAX_REJECT_REASON}"
+        )));
+    }
+    if reason
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\r')
+    {
+        return Err(bad(
+            "a reason holds no control characters but line breaks".into()
+        ));
+    }
+    Ok(())
+}
+
 pub(crate) fn may_review(user: &User) -> Result<()> {
     match user.role {
         Role::Reviewer | Role::Approver => Ok(()),
@@ -371,6 +405,9 @@ impl Gateway {
         match action {
             Action::Propose(proposal) => {
                 let user = staff(actor)?;
+                if let Proposal::Reject { reason } = proposal {
+                    check_reject_reason(reason)?;
+                }
                 if case.status != CaseStatus::InReview {
                     return Err(GatewayError::Conflict(format!(
                         "case `{id}` is {}, not waiting for review",

@@ -185,6 +185,25 @@ pub fn check_order(order: &Order) -> Result<(), InputError> {
             }
         }
     }
+    for (path, t) in order_instants(order) {
+        if !(EARLIEST_YEAR..=9999).contains(&t.year()) {
+            return Err(InputError::at(
+                path,
+                format!("{t}: an order's dates lie between the years {EARLIEST_YEAR} and 9999"),
+            ));
+        }
+    }
+    if let Some(o) = &order.offence
+        && !(0..=MAX_CUSTODIAL_YEARS).contains(&o.max_custodial_years)
+    {
+        return Err(InputError::at(
+            "offence.max_custodial_years",
+            format!(
+                "{}: expected a number of years from 0 to {MAX_CUSTODIAL_YEARS}",
+                o.max_custodial_years
+            ),
+        ));
+    }
     if order.emergency.is_some() && !order.instrument.allows_emergency() {
         return Err(InputError::at(
             "emergency",
@@ -217,6 +236,31 @@ pub fn check_order(order: &Order) -> Result<(), InputError> {
         }
     }
     Ok(())
+}
+
+/// The earliest year an order's dates may name: none of the records Writ
+/// discloses is older, and an earlier year is a typing error (`0000`).
+pub const EARLIEST_YEAR: i16 = 1900;
+
+/// The largest `offence.max_custodial_years`: life is written as a number
+/// of years no law reaches.
+pub const MAX_CUSTODIAL_YEARS: i64 = 999;
+
+/// Every instant an order names, with its JSON path.
+fn order_instants(order: &Order) -> Vec<(&'static str, crate::Timestamp)> {
+    let mut all = vec![("issued_at", order.issued_at)];
+    all.extend(order.expires_at.map(|t| ("expires_at", t)));
+    all.extend(order.respond_by.map(|t| ("respond_by", t)));
+    if let Some(r) = &order.date_range {
+        all.extend([("date_range.from", r.from), ("date_range.to", r.to)]);
+    }
+    if let Some(n) = &order.non_disclosure {
+        all.extend(n.until.map(|t| ("non_disclosure.until", t)));
+    }
+    if let Some(c) = order.emergency.as_ref().and_then(|e| e.callback.as_ref()) {
+        all.extend(c.verified_at.map(|t| ("emergency.callback.verified_at", t)));
+    }
+    all
 }
 
 pub fn check_registry(agencies: &[Agency]) -> Result<(), InputError> {

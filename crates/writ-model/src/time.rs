@@ -37,9 +37,30 @@ impl Timestamp {
         if !matches!(bytes[10], b'T' | b't') || bytes[13] != b':' || bytes[16] != b':' {
             return Err(err());
         }
+        // RFC 3339, section 5.6: the offset is `Z` or `+HH:MM` / `-HH:MM`
+        // with an hour up to 23 and a minute up to 59 (jiff reads wider
+        // offsets, up to 25:59:59, and offsets with seconds).
+        if !input.ends_with(['Z', 'z']) {
+            let offset = &bytes[bytes.len() - 6..];
+            let digits = |a: u8, b: u8| -> Option<u8> {
+                (a.is_ascii_digit() && b.is_ascii_digit()).then(|| (a - b'0') * 10 + (b - b'0'))
+            };
+            let well_formed = matches!(offset[0], b'+' | b'-')
+                && offset[3] == b':'
+                && digits(offset[1], offset[2]).is_some_and(|h| h <= 23)
+                && digits(offset[4], offset[5]).is_some_and(|m| m <= 59);
+            if !well_formed {
+                return Err(err());
+            }
+        }
         jiff::Timestamp::from_str(input)
             .map(Self)
             .map_err(|_| err())
+    }
+
+    /// The year of the instant in UTC.
+    pub fn year(self) -> i16 {
+        jiff::tz::Offset::UTC.to_datetime(self.0).year()
     }
 
     /// The current instant.
@@ -163,6 +184,25 @@ mod tests {
 
     fn t(s: &str) -> Timestamp {
         Timestamp::parse(s).unwrap()
+    }
+
+    #[test]
+    fn offsets_are_those_of_rfc_3339() {
+        for bad in [
+            "2026-11-28T12:00:00+25:00",
+            "2026-11-28T12:00:00+24:00",
+            "2026-11-28T12:00:00-23:60",
+            "2026-11-28T12:00:00+01:00:00",
+            "2026-11-28T12:00:00+0100",
+            "2026-11-28T12:00:00",
+        ] {
+            assert!(Timestamp::parse(bad).is_err(), "{bad} was read");
+        }
+        assert_eq!(
+            t("2026-11-28T12:00:00+23:59").to_string(),
+            "2026-11-27T12:01:00Z"
+        );
+        assert_eq!(t("2026-11-28T12:00:00-00:00"), t("2026-11-28T12:00:00z"));
     }
 
     #[test]

@@ -796,3 +796,95 @@ fn ed25519_verification_accepts_only_the_documented_edge_cases() {
     }
     assert!(accepted > 0, "no vector verified at all");
 }
+
+/// Finding 12, the input ranges: an offset beyond RFC 3339's 23:59, the
+/// year 0000, a negative sentence, an empty or 1 MB rejection reason and a
+/// 100 KB token label were accepted. Each is a 422 problem naming the field,
+/// and changes nothing.
+#[tokio::test]
+async fn finding_12_out_of_range_input_is_refused_and_changes_nothing() {
+    let t = TestApp::start().await;
+    let before = t.state().await;
+    let cases: [(&str, Value, &str); 4] = [
+        ("issued_at", json!("2026-01-01T00:00:00+25:00"), "issued_at"),
+        ("issued_at", json!("0000-01-01T00:00:00Z"), "issued_at"),
+        (
+            "date_range",
+            json!({"from": "0000-01-01T00:00:00Z", "to": "2026-06-30T23:59:59Z"}),
+            "date_range.from",
+        ),
+        (
+            "offence",
+            json!({"description": "x", "max_custodial_years": -3, "listed": false}),
+            "offence.max_custodial_years",
+        ),
+    ];
+    for (i, (field, value, path)) in cases.into_iter().enumerate() {
+        let mut order = subpoena("us-fbi-wfo", &format!("RANGE-{i}"), "alice@example.com");
+        order[field] = value;
+        let problem = t.submit("us-fbi-wfo", &order).await.assert_problem(422);
+        assert_eq!(problem["field"], path, "{problem}");
+    }
+    assert_eq!(t.state().await, before, "a refused order changed something");
+
+    // A rejection's reason: not empty, not a megabyte.
+    let id = t
+        .submit(
+            "us-fbi-wfo",
+            &crate::support::warrant("us-fbi-wfo", "RANGE-W", "alice@example.com"),
+        )
+        .await
+        .json()["case"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let before = t.state().await;
+    for reason in [
+        "   ".to_owned(),
+        "x".repeat(1024 * 1024 - 100),
+        "a\u{7}b".to_owned(),
+    ] {
+        let r = t
+            .as_user(
+                "rita",
+                "POST",
+                &format!("/v1/review/cases/{id}/reject"),
+                Some(json!({ "reason": reason })),
+            )
+            .await;
+        // A body over the server's limit is a 413; every other one a 422.
+        if r.status == 413 {
+            r.assert_problem(413);
+        } else {
+            assert_eq!(r.assert_problem(422)["field"], "reason", "{}", r.text);
+        }
+    }
+    let r = t
+        .as_user(
+            "rita",
+            "POST",
+            &format!("/v1/review/cases/{id}/reject"),
+            Some(json!({ "reason": "y".repeat(2001) })),
+        )
+        .await;
+    assert_eq!(r.assert_problem(422)["field"], "reason", "{}", r.text);
+    assert_eq!(
+        t.state().await,
+        before,
+        "a refused reason changed something"
+    );
+
+    // A token's label: at most 64 characters.
+    let (password, secret) = credentials(&t, "rita");
+    let code = writ_gateway::auth::totp(&secret, Timestamp::now().as_second()).unwrap();
+    let body = json!({"name": "rita", "password": password, "code": code, "label": "l".repeat(100 * 1024)});
+    let r = t
+        .raw(
+            "POST",
+            "/v1/console/tokens",
+            &[],
+            body.to_string().into_bytes(),
+        )
+        .await;
+    assert_eq!(r.assert_problem(422)["field"], "label", "{}", r.text);
+}
