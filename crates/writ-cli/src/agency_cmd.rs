@@ -75,6 +75,16 @@ pub enum AgencyCommand {
         #[arg(long)]
         generate: Option<PathBuf>,
     },
+    /// Revoke a request-signing key: nothing it signs is accepted from now
+    /// on, on every server, and the agency's portal sessions end.
+    KeyRevoke {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The agency.
+        id: String,
+        /// The key id, as `writ agency key-add` printed it.
+        key_id: String,
+    },
     /// Sign an agency portal challenge with a request-signing key and print
     /// the signature (base64): how an officer signs in to the portal. Only a
     /// portal challenge (`writ-portal-sign-in:...`) is signed, and what the
@@ -172,6 +182,13 @@ pub fn run(cmd: AgencyCommand) -> anyhow::Result<ExitCode> {
                     .add_agency_key(&id, &key_id, &public, &store.actor)
                     .await?;
                 println!("{key_id}");
+            }
+            AgencyCommand::KeyRevoke { store, id, key_id } => {
+                gateway(&store)
+                    .await?
+                    .revoke_agency_key(&id, &key_id, &store.actor)
+                    .await?;
+                eprintln!("key `{key_id}` of agency `{id}` revoked");
             }
             AgencyCommand::Sign { key, text } => {
                 use ed25519_dalek::Signer;

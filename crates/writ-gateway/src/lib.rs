@@ -114,7 +114,6 @@ struct Inner {
     delivery_wake: tokio::sync::Notify,
     delivery: std::sync::OnceLock<Arc<delivery::Delivery>>,
     agencies: cache::TtlCache<Option<writ_store::AgencyRow>>,
-    keys: cache::TtlCache<Option<(String, ed25519_dalek::VerifyingKey)>>,
     accounts: cache::TtlCache<Option<String>>,
     /// The portal challenges' MAC key, once read from the case store.
     portal_key: tokio::sync::OnceCell<[u8; 32]>,
@@ -140,7 +139,6 @@ impl Gateway {
                 delivery_wake: tokio::sync::Notify::new(),
                 delivery: std::sync::OnceLock::new(),
                 agencies: cache::TtlCache::new(),
-                keys: cache::TtlCache::new(),
                 accounts: cache::TtlCache::new(),
                 portal_key: tokio::sync::OnceCell::new(),
             }),
@@ -179,7 +177,6 @@ impl Gateway {
     /// Forgets cached registry entries and keys after a change.
     pub(crate) fn registry_changed(&self) {
         self.inner.agencies.clear();
-        self.inner.keys.clear();
     }
 
     /// Forgets cached accounts after a directory change.

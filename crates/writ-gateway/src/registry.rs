@@ -192,6 +192,42 @@ impl Gateway {
         .await
     }
 
+    /// Revokes an agency's request-signing key: from this moment nothing it
+    /// signs is accepted (keys are never cached), and the agency's portal
+    /// sessions end, since one of them may have been opened with it.
+    pub async fn revoke_agency_key(
+        &self,
+        agency_id: &str,
+        key_id: &str,
+        actor: &str,
+    ) -> Result<()> {
+        let key = self
+            .store()
+            .agency_key(key_id)
+            .await?
+            .filter(|k| k.agency_id == agency_id && k.revoked_at.is_none())
+            .ok_or_else(|| {
+                GatewayError::NotFound(format!(
+                    "a key `{key_id}` of agency `{agency_id}` that is not revoked yet"
+                ))
+            })?;
+        let now = Timestamp::now();
+        self.store()
+            .revoke_agency_key(key_id, actor, now.as_second())
+            .await
+            .map_err(exists)?;
+        let country = self.store().agency(agency_id).await?.map(|a| a.country);
+        let fingerprint =
+            crate::canonical::sha256_hex(parse_public_key(&key.public_key)?.as_bytes());
+        self.registry_event(
+            "key_revoke",
+            country.as_deref(),
+            json!({"agency": agency_id, "key_id": key_id, "fingerprint": fingerprint, "by": actor}),
+            now,
+        )
+        .await
+    }
+
     /// The agency and verifying key behind a request-signing key id, if the
     /// key is registered and not revoked.
     pub async fn signing_key(

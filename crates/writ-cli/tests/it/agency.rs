@@ -48,6 +48,16 @@ fn add_key_verify_suspend() {
     assert_eq!(view["status"], "verified");
     assert_eq!(view["keys"][0], key_id.as_str());
     assert_eq!(view["callback_numbers"][0], "+12025550199");
+    // A revoked key leaves the entry; revoking it again is an error (1).
+    let o = agency("key-revoke", &["us-test-pd", &key_id]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("revoked"), "{}", stderr(&o));
+    let o = agency("show", &["us-test-pd"]);
+    let view: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(view["keys"], serde_json::json!([]));
+    let o = agency("key-revoke", &["us-test-pd", &key_id]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("not revoked yet"), "{}", stderr(&o));
     let o = agency("suspend", &["us-test-pd"]);
     assert!(o.status.success(), "{}", stderr(&o));
     // Errors: an unknown agency (1), a malformed country (2), a duplicate (1).

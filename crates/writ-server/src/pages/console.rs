@@ -694,7 +694,14 @@ pub(crate) async fn agency(
             tbody { @for k in keys.iter() { tr {
                 td { code { (k.key_id) } } td { code { (k.public_key) } }
                 td { @if let Some(t) = Timestamp::from_second(k.created_at) { (time(t)) } }
-                td { @match k.revoked_at.and_then(Timestamp::from_second) { Some(t) => (time(t)), None => "—" } }
+                td { @match k.revoked_at.and_then(Timestamp::from_second) {
+                    Some(t) => (time(t)),
+                    None => form method="post" action=(action("key-revoke")) {
+                        (csrf_field(&s.csrf))
+                        input type="hidden" name="key_id" value=(k.key_id);
+                        button type="submit" { "Revoke " span.visually-hidden { (k.key_id) } }
+                    },
+                } }
             } } }
         }
         form method="post" action=(action("key")) {
@@ -760,6 +767,10 @@ pub(crate) async fn agency_act(
                 _ => writ_gateway::demo::key_id(&id, &key),
             };
             gw.add_agency_key(&id, &key_id, public, actor).await
+        }
+        "key-revoke" => {
+            let key_id = field(&f, "key_id").unwrap_or_default().trim();
+            gw.revoke_agency_key(&id, key_id, actor).await
         }
         "callbacks" => {
             let numbers: Vec<String> = field(&f, "numbers")

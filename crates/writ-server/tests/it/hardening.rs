@@ -888,3 +888,57 @@ async fn finding_12_out_of_range_input_is_refused_and_changes_nothing() {
         .await;
     assert_eq!(r.assert_problem(422)["field"], "label", "{}", r.text);
 }
+
+/// A revoked request-signing key is refused from the next request on, with
+/// no cache to wait for, and the agency's portal sessions end with it.
+#[tokio::test]
+async fn a_revoked_key_signs_nothing_from_the_next_request() {
+    let t = TestApp::start().await;
+    let order = subpoena("us-fbi-wfo", "REVOKE-1", "alice@example.com");
+    assert_eq!(t.submit("us-fbi-wfo", &order).await.status, 201);
+    let session = portal_session(&t, "us-fbi-wfo").await;
+    let key = t.key("us-fbi-wfo").verifying_key();
+    let key_id = writ_gateway::demo::key_id("us-fbi-wfo", &key);
+    t.app
+        .gateway()
+        .revoke_agency_key("us-fbi-wfo", &key_id, "ada")
+        .await
+        .unwrap();
+    let order = subpoena("us-fbi-wfo", "REVOKE-2", "alice@example.com");
+    t.submit("us-fbi-wfo", &order).await.assert_problem(401);
+    t.signed("us-fbi-wfo", "GET", "/v1/cases", b"")
+        .await
+        .assert_problem(401);
+    let home = t
+        .raw("GET", "/portal", &[("cookie".into(), session)], vec![])
+        .await;
+    assert!(
+        home.text.contains("action=\"/portal/sign-in\""),
+        "the portal session outlived the key: {}",
+        home.text
+    );
+    // The revocation is a registry entry for the log (pending or logged);
+    // which key it was is committed to, not public.
+    let store = t.app.gateway().store();
+    let mut entries: Vec<String> = store
+        .pending_events(10_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.entry)
+        .collect();
+    entries.extend(
+        store
+            .logged_events_after(-1, 10_000)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.entry),
+    );
+    assert!(
+        entries
+            .iter()
+            .any(|e| e.contains("\"action\":\"key_revoke\"")),
+        "no registry entry for the revocation"
+    );
+}
