@@ -77,6 +77,7 @@ pub struct Submission<'a> {
 
 /// The answer to a submission: `{"case": ID, "decision": DECISION}`.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Submitted {
     pub case: String,
     pub decision: Decision,
@@ -87,6 +88,7 @@ pub struct Submitted {
 
 /// A case as an agency sees it.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CaseView {
     pub case: String,
     pub reference: String,
@@ -124,6 +126,7 @@ pub fn flags(decision: &Decision) -> Vec<&'static str> {
 /// The clock of an emergency request, from receipt to the recorded callback
 /// (or to now while none is recorded).
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct EmergencyClock {
     pub received_at: Timestamp,
     /// When staff recorded the callback.

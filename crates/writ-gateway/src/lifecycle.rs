@@ -46,6 +46,7 @@ pub enum Proposal {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct DropPair {
     pub target: String,
     pub category: Category,

@@ -14,6 +14,7 @@ use crate::{Gateway, Result, Submitted, from_epoch};
 
 /// A case as a reviewer sees it.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ReviewCase {
     #[serde(flatten)]
     pub case: CaseView,
@@ -24,6 +25,7 @@ pub struct ReviewCase {
 }
 
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct OpenProposal {
     pub action: String,
     pub proposed_by: String,

@@ -51,6 +51,7 @@ string_enum! {
 /// The decision for one (target, category) pair.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PairDecision {
     pub target: String,
     pub account: Option<String>,
@@ -63,6 +64,7 @@ pub struct PairDecision {
 /// One rule that fired, with the sentence and citation a reader needs.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Reason {
     pub code: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -75,6 +77,7 @@ pub struct Reason {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Notify {
     pub when: NotifyWhen,
     pub at: Option<Timestamp>,
@@ -82,6 +85,7 @@ pub struct Notify {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PolicyRef {
     pub id: String,
     pub version: String,
@@ -90,6 +94,7 @@ pub struct PolicyRef {
 /// The engine's decision on an order.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Decision {
     pub outcome: Outcome,
     pub decisions: Vec<PairDecision>,

@@ -111,3 +111,33 @@ where
 {
     Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
 }
+
+#[cfg(feature = "schema")]
+impl schemars::JsonSchema for Country {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Country".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "An ISO 3166-1 alpha-2 country code.",
+            "type": "string",
+            "pattern": "^[A-Z]{2}$",
+        })
+    }
+}
+
+#[cfg(feature = "schema")]
+impl schemars::JsonSchema for Name {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Name".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "A non-empty identifier.",
+            "type": "string",
+            "pattern": "\\S",
+        })
+    }
+}

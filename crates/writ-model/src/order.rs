@@ -11,6 +11,7 @@ macro_rules! string_enum {
     ($(#[$meta:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
         $(#[$meta])*
         #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
         #[serde(rename_all = "snake_case")]
         pub enum $name { $($variant),+ }
 
@@ -141,6 +142,7 @@ string_enum! {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Issuer {
     pub kind: IssuerKind,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -151,8 +153,10 @@ pub struct Issuer {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Offence {
     pub description: String,
+    #[cfg_attr(feature = "schema", schemars(range(min = 0, max = 999)))]
     pub max_custodial_years: i64,
     pub listed: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -161,6 +165,7 @@ pub struct Offence {
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Target {
     pub kind: TargetKind,
     pub value: String,
@@ -189,6 +194,7 @@ pub fn normalize(kind: TargetKind, value: &str) -> String {
 
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct DateRange {
     pub from: Timestamp,
     pub to: Timestamp,
@@ -196,6 +202,7 @@ pub struct DateRange {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Callback {
     pub verified: bool,
     pub number_source: NumberSource,
@@ -207,6 +214,7 @@ pub struct Callback {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Emergency {
     pub threat: String,
     pub facts: String,
@@ -223,6 +231,7 @@ impl Emergency {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct NonDisclosure {
     pub issued_by: Issuer,
     pub basis: String,
@@ -232,9 +241,15 @@ pub struct NonDisclosure {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Attachment {
+    #[cfg_attr(
+        feature = "schema",
+        schemars(regex(pattern = r"^(?!\.{1,2}$)[^/\\\x00]+$"))
+    )]
     pub name: String,
     pub media_type: String,
+    #[cfg_attr(feature = "schema", schemars(regex(pattern = r"^[0-9a-f]{64}$")))]
     pub sha256: String,
     pub size: u64,
 }
@@ -242,6 +257,7 @@ pub struct Attachment {
 /// An order as submitted.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Order {
     pub reference: Name,
     pub agency: Name,
@@ -257,10 +273,15 @@ pub struct Order {
     pub respond_by: Option<Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub offence: Option<Offence>,
+    #[cfg_attr(
+        feature = "schema",
+        schemars(length(max = 500), extend("uniqueItems" = true))
+    )]
     pub targets: Vec<Target>,
     /// Required for every instrument but `technical_assistance` (checked in
     /// [`crate::parse`]); use [`Order::categories`] to read it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schema", schemars(extend("uniqueItems" = true)))]
     pub categories: Option<Vec<Category>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub date_range: Option<DateRange>,

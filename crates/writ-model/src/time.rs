@@ -178,6 +178,29 @@ impl<'de> Deserialize<'de> for Timestamp {
     }
 }
 
+/// RFC 3339 as Writ reads it: a date in the years 1900 to 9999 (days up
+/// to the 28th, which every month has: the pattern cannot know the length
+/// of a month), a time with an optional fraction of up to nine digits, and
+/// `Z` or an offset up to 23:59.
+#[cfg(feature = "schema")]
+pub const TIMESTAMP_PATTERN: &str = "^(19[0-9]{2}|[2-9][0-9]{3})-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\\.[0-9]{1,9})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$";
+
+#[cfg(feature = "schema")]
+impl schemars::JsonSchema for Timestamp {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Timestamp".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "An RFC 3339 date-time; Writ writes UTC to the second.",
+            "type": "string",
+            "format": "date-time",
+            "pattern": TIMESTAMP_PATTERN,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,6 +7,7 @@
 //! are public.
 //! Every error is an RFC 9457 problem ([`error::AppError`]).
 
+mod api;
 pub mod app;
 pub mod conn;
 pub mod error;
@@ -25,7 +26,6 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{get, post};
 use writ_gateway::Gateway;
 
 pub use error::AppError;
@@ -126,61 +126,22 @@ impl AppState {
     }
 }
 
-/// Every route the server answers, with the method and how it is
-/// authenticated: the authorization tests walk this table.
-pub const ROUTES: &[(&str, &str, Auth)] = &[
-    ("POST", "/v1/orders", Auth::Agency),
-    ("GET", "/v1/cases", Auth::Agency),
-    ("GET", "/v1/cases/{id}", Auth::Agency),
-    ("POST", "/v1/cases/{id}/withdraw", Auth::Agency),
-    ("GET", "/v1/cases/{id}/package", Auth::Agency),
-    ("GET", "/v1/review/queue", Auth::Reviewer),
-    ("GET", "/v1/review/cases/{id}", Auth::Reviewer),
-    ("POST", "/v1/review/cases/{id}/approve", Auth::Reviewer),
-    ("POST", "/v1/review/cases/{id}/narrow", Auth::Reviewer),
-    ("POST", "/v1/review/cases/{id}/reject", Auth::Reviewer),
-    ("POST", "/v1/review/cases/{id}/confirm", Auth::Approver),
-    ("POST", "/v1/review/cases/{id}/callback", Auth::Reviewer),
-    ("POST", "/v1/review/cases/{id}/secrecy", Auth::Reviewer),
-    (
-        "POST",
-        "/v1/review/cases/{id}/emergency-over",
-        Auth::Reviewer,
-    ),
-    (
-        "POST",
-        "/v1/review/cases/{id}/preservation-confirmed",
-        Auth::Reviewer,
-    ),
-    ("POST", "/v1/console/tokens", Auth::Public),
-    ("GET", "/log/checkpoint", Auth::Public),
-    ("GET", "/log/tile/{*path}", Auth::Public),
-    ("GET", "/log/vkey", Auth::Public),
-    ("GET", "/openapi.json", Auth::Public),
-    ("GET", "/healthz", Auth::Public),
-    ("GET", "/metrics", Auth::Public),
-    ("GET", "/status", Auth::Public),
-    ("GET", "/console", Auth::Public),
-    ("POST", "/console/sign-in", Auth::Public),
-    ("POST", "/console/sign-out", Auth::Console),
-    ("GET", "/console/cases/{id}", Auth::Console),
-    ("POST", "/console/cases/{id}/{action}", Auth::Console),
-    ("GET", "/console/agencies", Auth::ConsoleAdmin),
-    ("GET", "/console/agencies/{id}", Auth::ConsoleAdmin),
-    (
-        "POST",
-        "/console/agencies/{id}/{action}",
-        Auth::ConsoleAdmin,
-    ),
-    ("GET", "/portal", Auth::Public),
-    ("POST", "/portal/sign-in", Auth::Public),
-    ("POST", "/portal/sign-out", Auth::Portal),
-    ("POST", "/portal/orders", Auth::Portal),
-    ("GET", "/portal/cases/{id}", Auth::Portal),
-    ("GET", "/portal/cases/{id}/package", Auth::Portal),
-    ("GET", "/transparency", Auth::Public),
-    ("GET", "/transparency.json", Auth::Public),
-];
+/// Every route the server answers: (method, path pattern, who may call
+/// it), from the one table the router and `/openapi.json` are built from
+/// ([`api`]); the authorization tests walk it.
+pub fn routes() -> Vec<(&'static str, &'static str, Auth)> {
+    api::table()
+        .into_iter()
+        .map(|op| (op.method, op.path, op.auth))
+        .collect()
+}
+
+/// The OpenAPI 3.1 description of the server, generated from the route
+/// table and the Rust types of the bodies.
+pub fn openapi() -> &'static str {
+    static DOC: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DOC.get_or_init(|| api::openapi(&api::table()).to_string())
+}
 
 /// Who may call a route.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -201,45 +162,25 @@ pub enum Auth {
     Portal,
 }
 
-/// The application's router.
+/// The application's router, built from the route table ([`api`]).
 pub fn router(state: AppState) -> Router {
-    use pages::{console, portal};
-    use routes::*;
     let limit = state.inner.config.body_limit;
-    Router::new()
-        .route("/v1/orders", post(agency::submit))
-        .route("/v1/cases", get(agency::list))
-        .route("/v1/cases/{id}", get(agency::show))
-        .route("/v1/cases/{id}/withdraw", post(agency::withdraw))
-        .route("/v1/cases/{id}/package", get(agency::package))
-        .route("/v1/review/queue", get(review::queue))
-        .route("/v1/review/cases/{id}", get(review::show))
-        .route("/v1/review/cases/{id}/{action}", post(review::act))
-        .route("/v1/console/tokens", post(review::login))
-        .route("/log/checkpoint", get(public::checkpoint))
-        .route("/log/tile/{*path}", get(public::tile))
-        .route("/log/vkey", get(public::vkey))
-        .route("/openapi.json", get(public::openapi))
-        .route("/healthz", get(public::healthz))
-        .route("/metrics", get(public::metrics))
-        .route("/status", get(crate::pages::status::status))
-        .route("/console", get(console::home))
-        .route("/console/sign-in", post(console::sign_in))
-        .route("/console/sign-out", post(console::sign_out))
-        .route("/console/cases/{id}", get(console::case))
-        .route("/console/cases/{id}/{action}", post(console::act))
-        .route("/console/agencies", get(console::agencies))
-        .route("/console/agencies/{id}", get(console::agency))
-        .route("/console/agencies/{id}/{action}", post(console::agency_act))
-        .route("/portal", get(portal::home))
-        .route("/portal/sign-in", post(portal::sign_in))
-        .route("/portal/sign-out", post(portal::sign_out))
-        .route("/portal/orders", post(portal::submit))
-        .route("/portal/cases/{id}", get(portal::case))
-        .route("/portal/cases/{id}/package", get(portal::package))
-        .route("/transparency", get(transparency::page))
-        .route("/transparency.json", get(transparency::json))
-        .fallback(public::not_found)
+    let mut by_path: Vec<(&'static str, axum::routing::MethodRouter<AppState>)> = Vec::new();
+    for mut op in api::table() {
+        if matches!(op.body, api::In::Form(_)) {
+            op.handler = op.handler.layer(middleware::from_fn(api::form_token));
+        }
+        match by_path.iter_mut().find(|(p, _)| *p == op.path) {
+            Some((_, handler)) => *handler = std::mem::take(handler).merge(op.handler),
+            None => by_path.push((op.path, op.handler)),
+        }
+    }
+    let mut router = Router::new();
+    for (path, handler) in by_path {
+        router = router.route(path, handler);
+    }
+    router
+        .fallback(routes::public::not_found)
         .layer(DefaultBodyLimit::max(limit))
         .layer(middleware::from_fn(problems))
         .layer(middleware::from_fn_with_state(state.clone(), observe))

@@ -514,12 +514,31 @@ fn parse_category(s: &str) -> Result<Category, GatewayError> {
         .map_err(|_| GatewayError::Conflict(format!("unknown category `{s}`")))
 }
 
+/// The actions of the case page's forms.
+pub(crate) const ACTIONS: &[&str] = &[
+    "approve",
+    "narrow",
+    "reject",
+    "confirm",
+    "callback",
+    "secrecy",
+    "emergency-over",
+    "preservation-confirmed",
+    "retry-notice",
+];
+
 pub(crate) async fn act(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path((id, action)): Path<(String, String)>,
     raw: Result<Bytes, BytesRejection>,
 ) -> Result<Response, PageError> {
+    if !ACTIONS.contains(&action.as_str()) {
+        return Err(PageError::new(
+            AppError::NotFound(format!("review action `{action}`")),
+            &case_link(&id),
+        ));
+    }
     let Some(s) = session(&state, &headers).await else {
         return Ok(see_other(HOME, &[]));
     };
@@ -734,12 +753,21 @@ pub(crate) async fn agency(
     ))
 }
 
+/// The actions of an agency page's forms.
+pub(crate) const AGENCY_ACTIONS: &[&str] = &["verify", "suspend", "key", "key-revoke", "callbacks"];
+
 pub(crate) async fn agency_act(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path((id, action)): Path<(String, String)>,
     raw: Result<Bytes, BytesRejection>,
 ) -> Result<Response, PageError> {
+    if !AGENCY_ACTIONS.contains(&action.as_str()) {
+        return Err(PageError::new(
+            AppError::NotFound(format!("agency action `{action}`")),
+            AGENCIES,
+        ));
+    }
     let Some(s) = session(&state, &headers).await else {
         return Ok(see_other(HOME, &[]));
     };

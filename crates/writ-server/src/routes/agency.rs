@@ -96,6 +96,12 @@ pub(crate) async fn submit(
     Ok((status, Json(answer)).into_response())
 }
 
+/// A list of cases.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub(crate) struct CaseList {
+    pub(crate) cases: Vec<writ_gateway::CaseView>,
+}
+
 #[derive(Deserialize)]
 pub(crate) struct ListQuery {
     limit: Option<i64>,
@@ -112,9 +118,14 @@ pub(crate) async fn list(
     let body = super::body(body, state.inner.config.body_limit)?;
     let agency = state.authenticate(&method, &uri, &headers, &body).await?;
     let query = query.map_err(|e| AppError::BadRequest(e.body_text()))?;
-    let limit = query.limit.unwrap_or(100).clamp(1, 1000);
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(AppError::BadRequest(format!(
+            "limit {limit}: give 1 to 1000"
+        )));
+    }
     let cases = state.inner.gw.agency_cases(&agency, limit).await?;
-    Ok(Json(serde_json::json!({ "cases": cases })).into_response())
+    Ok(Json(CaseList { cases }).into_response())
 }
 
 pub(crate) async fn show(

@@ -6,8 +6,6 @@ use axum::response::{IntoResponse, Response};
 
 use crate::{AppError, AppState};
 
-const OPENAPI: &str = include_str!("../openapi.json");
-
 pub(crate) fn log(state: &AppState) -> Result<&writ_tlog::Log, AppError> {
     state
         .inner
@@ -93,7 +91,11 @@ pub(crate) async fn vkey(State(state): State<AppState>) -> Result<Response, AppE
 }
 
 pub(crate) async fn openapi() -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        crate::openapi(),
+    )
+        .into_response()
 }
 
 /// `ok`, or `degraded` (still 200: an outside witness being down must not

@@ -7,6 +7,7 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use schemars::JsonSchema;
 use serde::Deserialize;
 use writ_gateway::auth::User;
 use writ_gateway::review::{DropPair, Proposal};
@@ -48,7 +49,7 @@ pub(crate) async fn queue(
 ) -> Result<Response, AppError> {
     let user = user(&state, &headers).await?;
     let cases = state.inner.gw.queue(&user).await?;
-    Ok(Json(serde_json::json!({ "cases": cases })).into_response())
+    Ok(Json(super::agency::CaseList { cases }).into_response())
 }
 
 pub(crate) async fn show(
@@ -60,47 +61,127 @@ pub(crate) async fn show(
     Ok(Json(state.inner.gw.review_case(&user, &id).await?).into_response())
 }
 
-#[derive(Deserialize)]
+/// No fields (an empty body counts as `{}`).
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct Empty {}
+pub(crate) struct Empty {}
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct Narrow {
+pub(crate) struct Narrow {
+    /// The pairs to drop.
     drop: Vec<DropPair>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Reject {
+pub(crate) struct Reject {
     reason: String,
 }
 
-#[derive(Deserialize)]
+impl JsonSchema for Reject {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Reject".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "object",
+            "additionalProperties": false,
+            "required": ["reason"],
+            "properties": {"reason": {
+                "description": "Shown to the agency: not only white space, no control characters but line breaks.",
+                "type": "string",
+                "minLength": 1,
+                "maxLength": writ_gateway::lifecycle::MAX_REJECT_REASON,
+                "allOf": [
+                    {"pattern": "\\S"},
+                    {"pattern": "^[^\\u0000-\\u0009\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f]*$"},
+                ],
+            }},
+        })
+    }
+}
+
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct CallbackBody {
+pub(crate) struct CallbackBody {
+    /// Where the number called came from: only `registry` can verify.
     number_source: NumberSource,
+    /// Whether the agency confirmed the request on that call.
     verified: bool,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Secrecy {
+pub(crate) struct Secrecy {
     #[serde(default)]
     until: Option<Timestamp>,
     #[serde(default)]
     lifted: bool,
 }
 
-pub(crate) async fn act(
+impl JsonSchema for Secrecy {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Secrecy".into()
+    }
+
+    fn json_schema(g: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let until = g.subschema_for::<Timestamp>();
+        schemars::json_schema!({
+            "description": "Exactly one of: `until`, the new end a court set; `lifted: true`.",
+            "oneOf": [
+                {
+                    "type": "object",
+                    "additionalProperties": false,
+                    "required": ["until"],
+                    "properties": {"until": until, "lifted": {"const": false}},
+                },
+                {
+                    "type": "object",
+                    "additionalProperties": false,
+                    "required": ["lifted"],
+                    "properties": {"lifted": {"const": true}},
+                },
+            ],
+        })
+    }
+}
+
+macro_rules! actions {
+    ($($name:ident = $action:literal),+ $(,)?) => {$(
+        pub(crate) async fn $name(
+            state: State<AppState>,
+            Path(id): Path<String>,
+            headers: HeaderMap,
+            body: Result<Bytes, BytesRejection>,
+        ) -> Result<Response, AppError> {
+            act(state, id, $action, headers, body).await
+        }
+    )+};
+}
+
+actions! {
+    approve = "approve",
+    narrow = "narrow",
+    reject = "reject",
+    confirm = "confirm",
+    callback = "callback",
+    secrecy = "secrecy",
+    emergency_over = "emergency-over",
+    preservation_confirmed = "preservation-confirmed",
+}
+
+async fn act(
     State(state): State<AppState>,
-    Path((id, action)): Path<(String, String)>,
+    id: String,
+    action: &'static str,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, AppError> {
     let body = super::body(body, state.inner.config.body_limit)?;
     let user = user(&state, &headers).await?;
-    let action = match action.as_str() {
+    let action = match action {
         "approve" => {
             json::<Empty>(&body)?;
             Action::Propose(Proposal::Approve)
@@ -157,12 +238,44 @@ pub(crate) async fn act(
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Login {
+pub(crate) struct Login {
     name: String,
     password: String,
     code: String,
     #[serde(default)]
     label: Option<String>,
+}
+
+impl JsonSchema for Login {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Login".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "object",
+            "additionalProperties": false,
+            "required": ["name", "password", "code"],
+            "properties": {
+                "name": {"type": "string"},
+                "password": {"type": "string"},
+                "code": {"type": "string", "description": "The current TOTP code (RFC 6238); each code is accepted once."},
+                "label": {
+                    "description": "Names the token in lists (default `console`).",
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": writ_gateway::auth::MAX_LABEL,
+                    "allOf": [{"pattern": "\\S"}, {"pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"}],
+                },
+            },
+        })
+    }
+}
+
+/// A new personal access token.
+#[derive(serde::Serialize, JsonSchema)]
+pub(crate) struct TokenAnswer {
+    token: String,
 }
 
 /// Password and TOTP code in, a personal access token out.
@@ -182,9 +295,5 @@ pub(crate) async fn login(
             l.label.as_deref().unwrap_or("console"),
         )
         .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(serde_json::json!({ "token": token })),
-    )
-        .into_response())
+    Ok((StatusCode::CREATED, Json(TokenAnswer { token })).into_response())
 }

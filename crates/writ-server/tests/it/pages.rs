@@ -6,7 +6,7 @@
 use base64::Engine as _;
 use ed25519_dalek::Signer;
 use writ_model::Timestamp;
-use writ_server::{Auth, ROUTES};
+use writ_server::{Auth, routes};
 
 use crate::support::{Resp, TestApp, subpoena, warrant};
 
@@ -494,7 +494,7 @@ async fn every_page_route_needs_its_session() {
     let before = t.state().await;
     let rita = sign_in(&t, "rita").await;
     let mut checked = 0;
-    for (method, pattern, auth) in ROUTES {
+    for (method, pattern, auth) in &routes() {
         if !matches!(auth, Auth::Console | Auth::ConsoleAdmin | Auth::Portal) {
             continue;
         }

@@ -1,0 +1,786 @@
+//! The HTTP surface as one table: every route with its handler, who may call
+//! it, what it reads and every status it answers. The router is built from
+//! the table and `/openapi.json` is generated from it, with the bodies'
+//! JSON Schemas derived from the Rust types that parse them, so that no
+//! route or field exists without being described (`docs/http.md`).
+
+use axum::routing::{MethodRouter, get, post};
+use schemars::{JsonSchema, Schema, SchemaGenerator};
+use serde_json::{Map, Value, json};
+
+use crate::pages::{console, portal};
+use crate::routes::*;
+use crate::{AppState, Auth};
+
+/// One route.
+pub(crate) struct Op {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub auth: Auth,
+    pub summary: &'static str,
+    /// Query and extra path parameters (beyond `{id}`).
+    pub params: &'static [Param],
+    pub body: In,
+    /// The success statuses with what they carry.
+    pub ok: &'static [(u16, Out)],
+    /// Statuses particular to this route, beyond those its kind answers.
+    pub also: &'static [u16],
+    pub handler: MethodRouter<AppState>,
+}
+
+/// A parameter: name, where (`query` or `path`), its schema, required.
+pub(crate) struct Param(
+    pub &'static str,
+    pub &'static str,
+    pub fn() -> Value,
+    pub bool,
+);
+
+/// What a request carries.
+pub(crate) enum In {
+    Nothing,
+    Json(fn(&mut SchemaGenerator) -> Schema),
+    /// A form (`application/x-www-form-urlencoded`): its field names, each
+    /// a string; `csrf` is the form token, required on every form.
+    Form(&'static [&'static str]),
+}
+
+/// What a response carries.
+#[derive(Clone, Copy)]
+pub(crate) enum Out {
+    Json(fn(&mut SchemaGenerator) -> Schema),
+    Html,
+    Text,
+    Bytes,
+    /// The bytes, or the sign-in page for a visitor without a session.
+    BytesOrPage,
+    /// A redirect (`Location`).
+    Redirect,
+}
+
+/// Every form carries its token (`csrf`): a POST to a page without one is
+/// refused before anything else, whoever sends it.
+pub(crate) async fn form_token(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let (parts, body) = request.into_parts();
+    // The body limit of the pages' own extractor applies after this; a
+    // form is small, so this cap only bounds what is read here.
+    let Ok(bytes) = axum::body::to_bytes(body, 4 * 1024 * 1024).await else {
+        return crate::pages::PageError::new(crate::AppError::TooLarge(4 * 1024 * 1024), "/")
+            .into_response();
+    };
+    if !form_urlencoded::parse(&bytes).any(|(k, _)| k == "csrf") {
+        return crate::pages::PageError::forbidden(
+            "the form's security token is missing or stale; reload the page and try again",
+            "/",
+        )
+        .into_response();
+    }
+    next.run(axum::extract::Request::from_parts(parts, bytes.into()))
+        .await
+}
+
+fn schema<T: JsonSchema>(g: &mut SchemaGenerator) -> Schema {
+    g.subschema_for::<T>()
+}
+
+fn string() -> Value {
+    json!({"type": "string"})
+}
+
+fn period() -> Value {
+    json!({"type": "string", "pattern": "^[0-9]{4}-H[12]$", "description": "A half-year; default: the current one."})
+}
+
+fn page_number() -> Value {
+    json!({"type": "string", "description": "A page number from 1; anything else shows the first page."})
+}
+
+fn limit() -> Value {
+    json!({"type": "integer", "minimum": 1, "maximum": 1000, "description": "At most this many cases (default 100)."})
+}
+
+fn console_action() -> Value {
+    json!({"type": "string", "enum": console::ACTIONS})
+}
+
+fn agency_action() -> Value {
+    json!({"type": "string", "enum": console::AGENCY_ACTIONS})
+}
+
+fn tile_path() -> Value {
+    json!({"type": "string", "description": "A tile path of c2sp.org/tlog-tiles, such as `0/000` or `entries/000.p/12`."})
+}
+
+/// Every route of the server.
+pub(crate) fn table() -> Vec<Op> {
+    use Auth::*;
+    let empty = In::Json(schema::<review::Empty>);
+    let answer = Out::Json(schema::<writ_gateway::Submitted>);
+    let case = Out::Json(schema::<writ_gateway::CaseView>);
+    let cases = Out::Json(schema::<agency::CaseList>);
+    let id = &[] as &[Param];
+    let op = |method, path, auth, summary, body, ok: &'static [(u16, Out)], handler| Op {
+        method,
+        path,
+        auth,
+        summary,
+        params: id,
+        body,
+        ok,
+        also: &[],
+        handler,
+    };
+    // The success answers, named once.
+    static OK_HTML: &[(u16, Out)] = &[(200, Out::Html)];
+    static SEE_OTHER: &[(u16, Out)] = &[(303, Out::Redirect)];
+    static OK_TEXT: &[(u16, Out)] = &[(200, Out::Text)];
+    let leak = |v: Vec<(u16, Out)>| -> &'static [(u16, Out)] { Vec::leak(v) };
+    vec![
+        Op {
+            also: &[409],
+            ..op(
+                "POST",
+                "/v1/orders",
+                Agency,
+                "Submit a signed order: 201 with the decision for a new one, 200 with the stored answer for the same reference and content, 409 for the same reference with other content",
+                In::Json(schema::<writ_model::Order>),
+                leak(vec![(201, answer), (200, answer)]),
+                post(agency::submit),
+            )
+        },
+        Op {
+            params: &[Param("limit", "query", limit, false)],
+            ..op(
+                "GET",
+                "/v1/cases",
+                Agency,
+                "The calling agency's cases, newest first",
+                In::Nothing,
+                leak(vec![(200, cases)]),
+                get(agency::list),
+            )
+        },
+        op(
+            "GET",
+            "/v1/cases/{id}",
+            Agency,
+            "One of the calling agency's cases",
+            In::Nothing,
+            leak(vec![(200, case)]),
+            get(agency::show),
+        ),
+        Op {
+            also: &[409],
+            ..op(
+                "POST",
+                "/v1/cases/{id}/withdraw",
+                Agency,
+                "Withdraw an order",
+                In::Nothing,
+                leak(vec![(200, case)]),
+                post(agency::withdraw),
+            )
+        },
+        Op {
+            also: &[403],
+            ..op(
+                "GET",
+                "/v1/cases/{id}/package",
+                Agency,
+                "Download the case's sealed package (age, to the agency's recipient)",
+                In::Nothing,
+                leak(vec![(200, Out::Bytes)]),
+                get(agency::package),
+            )
+        },
+        op(
+            "GET",
+            "/v1/review/queue",
+            Reviewer,
+            "Cases waiting for a person, emergencies first, then by deadline",
+            In::Nothing,
+            leak(vec![(200, cases)]),
+            get(review::queue),
+        ),
+        op(
+            "GET",
+            "/v1/review/cases/{id}",
+            Reviewer,
+            "A case with its order and open proposals",
+            In::Nothing,
+            leak(vec![(
+                200,
+                Out::Json(schema::<writ_gateway::review::ReviewCase>),
+            )]),
+            get(review::show),
+        ),
+        op(
+            "POST",
+            "/v1/review/cases/{id}/approve",
+            Reviewer,
+            "Propose approval (takes effect when a different approver confirms)",
+            empty.clone(),
+            leak(vec![(200, answer)]),
+            post(review::approve),
+        ),
+        op(
+            "POST",
+            "/v1/review/cases/{id}/narrow",
+            Reviewer,
+            "Propose dropping pairs",
+            In::Json(schema::<review::Narrow>),
+            leak(vec![(200, answer)]),
+            post(review::narrow),
+        ),
+        op(
+            "POST",
+            "/v1/review/cases/{id}/reject",
+            Reviewer,
+            "Propose rejection, with the reason the agency is shown",
+            In::Json(schema::<review::Reject>),
+            leak(vec![(200, answer)]),
+            post(review::reject),
+        ),
+        op(
+            "POST",
+            "/v1/review/cases/{id}/confirm",
+            Approver,
+            "Confirm the open proposal (an approver other than its author)",
+            empty.clone(),
+            leak(vec![(200, answer)]),
+            post(review::confirm),
+        ),
+        op(
+            "POST",
+            "/v1/review/cases/{id}/callback",
+            Reviewer,
+            "Record an emergency callback; the case is decided again",
+            In::Json(schema::<review::CallbackBody>),
+            leak(vec![(200, answer)]),
+            post(review::callback),
+        ),
+        op(
+            "POST",
+            "/v1/review/cases/{id}/secrecy",
+            Reviewer,
+            "A court extended (`until`) or lifted (`lifted: true`) a secrecy order",
+            In::Json(schema::<review::Secrecy>),
+            leak(vec![(200, answer)]),
+            post(review::secrecy),
+        ),
+        op(
+            "POST",
+            "/v1/review/cases/{id}/emergency-over",
+            Reviewer,
+            "The emergency has passed (notice may follow)",
+            empty.clone(),
+            leak(vec![(200, answer)]),
+            post(review::emergency_over),
+        ),
+        op(
+            "POST",
+            "/v1/review/cases/{id}/preservation-confirmed",
+            Reviewer,
+            "The agency confirmed that a production order was issued",
+            empty,
+            leak(vec![(200, answer)]),
+            post(review::preservation_confirmed),
+        ),
+        Op {
+            also: &[401],
+            ..op(
+                "POST",
+                "/v1/console/tokens",
+                Public,
+                "Sign in with password and TOTP code; returns a personal access token",
+                In::Json(schema::<review::Login>),
+                leak(vec![(201, Out::Json(schema::<review::TokenAnswer>))]),
+                post(review::login),
+            )
+        },
+        op(
+            "GET",
+            "/log/checkpoint",
+            Public,
+            "The latest signed checkpoint (c2sp.org/tlog-checkpoint), with witness cosignatures when configured",
+            In::Nothing,
+            OK_TEXT,
+            get(public::checkpoint),
+        ),
+        Op {
+            params: &[Param("path", "path", tile_path, true)],
+            ..op(
+                "GET",
+                "/log/tile/{*path}",
+                Public,
+                "A log tile or entry bundle (c2sp.org/tlog-tiles)",
+                In::Nothing,
+                leak(vec![(200, Out::Bytes)]),
+                get(public::tile),
+            )
+        },
+        op(
+            "GET",
+            "/log/vkey",
+            Public,
+            "The log's signed-note verifier key",
+            In::Nothing,
+            OK_TEXT,
+            get(public::vkey),
+        ),
+        op(
+            "GET",
+            "/openapi.json",
+            Public,
+            "This document",
+            In::Nothing,
+            leak(vec![(200, Out::Json(|_| Schema::from(true)))]),
+            get(public::openapi),
+        ),
+        op(
+            "GET",
+            "/healthz",
+            Public,
+            "`ok`, or `degraded` while witnesses withhold a quorum (still 200)",
+            In::Nothing,
+            OK_TEXT,
+            get(public::healthz),
+        ),
+        op(
+            "GET",
+            "/metrics",
+            Public,
+            "Prometheus metrics",
+            In::Nothing,
+            OK_TEXT,
+            get(public::metrics),
+        ),
+        op(
+            "GET",
+            "/status",
+            Public,
+            "The public log status page",
+            In::Nothing,
+            OK_HTML,
+            get(crate::pages::status::status),
+        ),
+        Op {
+            params: &[
+                Param("status", "query", string, false),
+                Param("instrument", "query", string, false),
+                Param("country", "query", string, false),
+            ],
+            ..op(
+                "GET",
+                "/console",
+                Public,
+                "The console: the sign-in form, or the review queue",
+                In::Nothing,
+                OK_HTML,
+                get(console::home),
+            )
+        },
+        op(
+            "POST",
+            "/console/sign-in",
+            Public,
+            "Console sign-in: name, password, TOTP code; sets the session cookie",
+            In::Form(&["name", "password", "code", "csrf"]),
+            SEE_OTHER,
+            post(console::sign_in),
+        ),
+        op(
+            "POST",
+            "/console/sign-out",
+            Console,
+            "Console sign-out; revokes the session",
+            In::Form(&["csrf"]),
+            SEE_OTHER,
+            post(console::sign_out),
+        ),
+        Op {
+            params: &[Param("done", "query", string, false)],
+            ..op(
+                "GET",
+                "/console/cases/{id}",
+                Console,
+                "A case as reviewers see it",
+                In::Nothing,
+                OK_HTML,
+                get(console::case),
+            )
+        },
+        Op {
+            params: &[Param("action", "path", console_action, true)],
+            ..op(
+                "POST",
+                "/console/cases/{id}/{action}",
+                Console,
+                "A review action from the case page",
+                In::Form(&[
+                    "csrf",
+                    "drop",
+                    "reason",
+                    "number_source",
+                    "verified",
+                    "mode",
+                    "until",
+                ]),
+                SEE_OTHER,
+                post(console::act),
+            )
+        },
+        Op {
+            params: &[Param("page", "query", page_number, false)],
+            ..op(
+                "GET",
+                "/console/agencies",
+                ConsoleAdmin,
+                "The agency registry, for admins",
+                In::Nothing,
+                OK_HTML,
+                get(console::agencies),
+            )
+        },
+        Op {
+            params: &[Param("done", "query", string, false)],
+            ..op(
+                "GET",
+                "/console/agencies/{id}",
+                ConsoleAdmin,
+                "An agency: keys, callback numbers, history",
+                In::Nothing,
+                OK_HTML,
+                get(console::agency),
+            )
+        },
+        Op {
+            params: &[Param("action", "path", agency_action, true)],
+            ..op(
+                "POST",
+                "/console/agencies/{id}/{action}",
+                ConsoleAdmin,
+                "Change an agency: verify, suspend, add or revoke a key, set callback numbers",
+                In::Form(&["csrf", "public_key", "key_id", "numbers"]),
+                SEE_OTHER,
+                post(console::agency_act),
+            )
+        },
+        Op {
+            params: &[
+                Param("page", "query", page_number, false),
+                Param("submitted", "query", string, false),
+            ],
+            ..op(
+                "GET",
+                "/portal",
+                Public,
+                "The agency portal: the challenge sign-in, or the agency's cases",
+                In::Nothing,
+                OK_HTML,
+                get(portal::home),
+            )
+        },
+        op(
+            "POST",
+            "/portal/sign-in",
+            Public,
+            "Portal sign-in: the agency, the challenge and its Ed25519 signature",
+            In::Form(&["agency", "challenge", "signature", "csrf"]),
+            SEE_OTHER,
+            post(portal::sign_in),
+        ),
+        op(
+            "POST",
+            "/portal/sign-out",
+            Portal,
+            "Portal sign-out",
+            In::Form(&["csrf"]),
+            SEE_OTHER,
+            post(portal::sign_out),
+        ),
+        op(
+            "POST",
+            "/portal/orders",
+            Portal,
+            "Submit an order (its JSON in the `order` field) from the portal",
+            In::Form(&["csrf", "order"]),
+            SEE_OTHER,
+            post(portal::submit),
+        ),
+        op(
+            "GET",
+            "/portal/cases/{id}",
+            Portal,
+            "One of the agency's cases with its decision and reasons",
+            In::Nothing,
+            OK_HTML,
+            get(portal::case),
+        ),
+        Op {
+            also: &[403],
+            ..op(
+                "GET",
+                "/portal/cases/{id}/package",
+                Portal,
+                "Download the case's sealed package from the portal",
+                In::Nothing,
+                leak(vec![(200, Out::BytesOrPage)]),
+                get(portal::package),
+            )
+        },
+        Op {
+            params: &[Param("period", "query", period, false)],
+            ..op(
+                "GET",
+                "/transparency",
+                Public,
+                "The transparency report page, the signed report embedded",
+                In::Nothing,
+                OK_HTML,
+                get(transparency::page),
+            )
+        },
+        Op {
+            params: &[Param("period", "query", period, false)],
+            ..op(
+                "GET",
+                "/transparency.json",
+                Public,
+                "The signed transparency report of a period at the latest checkpoint",
+                In::Nothing,
+                leak(vec![(200, Out::Json(|_| Schema::from(true)))]),
+                get(transparency::json),
+            )
+        },
+    ]
+}
+
+impl Clone for In {
+    fn clone(&self) -> Self {
+        match self {
+            In::Nothing => In::Nothing,
+            In::Json(f) => In::Json(*f),
+            In::Form(f) => In::Form(f),
+        }
+    }
+}
+
+/// The error statuses a route answers besides its own `also`: by who may
+/// call it and what it reads.
+fn errors(op: &Op) -> Vec<u16> {
+    use Auth::*;
+    // A malformed or repeated query parameter.
+    let mut out = vec![400];
+    if op.path.contains('{') {
+        out.push(404);
+    }
+    match op.body {
+        In::Nothing => {}
+        In::Json(_) => out.extend([413, 422]),
+        In::Form(_) => out.extend([413, 422]),
+    }
+    match op.auth {
+        Public if op.method == "POST" => out.extend([403, 429]),
+        Public => {}
+        Agency => out.extend([401, 429]),
+        Reviewer | Approver => out.extend([401, 403, 409]),
+        Console | ConsoleAdmin | Portal => out.extend([403, 409, 429]),
+    }
+    out.extend(op.also);
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+fn security(auth: Auth) -> Value {
+    match auth {
+        Auth::Public => json!([]),
+        Auth::Agency => json!([{"httpSignature": []}]),
+        Auth::Reviewer | Auth::Approver => json!([{"bearer": []}]),
+        // A page answers a visitor without a session too: with the sign-in
+        // form (GET) or a redirect to it (POST).
+        Auth::Console | Auth::ConsoleAdmin => json!([{"consoleSession": []}, {}]),
+        Auth::Portal => json!([{"portalSession": []}, {}]),
+    }
+}
+
+fn content(out: Out, g: &mut SchemaGenerator) -> Value {
+    match out {
+        Out::Json(f) => json!({"application/json": {"schema": f(g)}}),
+        Out::Html => json!({"text/html": {"schema": {"type": "string"}}}),
+        Out::Text => json!({"text/plain": {"schema": {"type": "string"}}}),
+        Out::Bytes => {
+            json!({"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}})
+        }
+        Out::BytesOrPage => json!({
+            "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+            "text/html": {"schema": {"type": "string"}},
+        }),
+        Out::Redirect => Value::Null,
+    }
+}
+
+/// The OpenAPI 3.1 description of `ops`.
+pub(crate) fn openapi(ops: &[Op]) -> Value {
+    let settings = schemars::generate::SchemaSettings::draft2020_12().with(|s| {
+        s.definitions_path = "/components/schemas".into();
+    });
+    let mut g = settings.into_generator();
+    let mut paths = Map::new();
+    for op in ops {
+        let path = op.path.replace("{*path}", "{path}");
+        let mut params: Vec<Value> = Vec::new();
+        for name in path.split('/').filter_map(|s| s.strip_prefix('{')) {
+            let name = name.trim_end_matches('}');
+            if let Some(p) = op.params.iter().find(|p| p.0 == name) {
+                params
+                    .push(json!({"name": p.0, "in": "path", "required": true, "schema": (p.2)()}));
+            } else {
+                params.push(json!({"name": name, "in": "path", "required": true, "schema": {"type": "string", "minLength": 1}}));
+            }
+        }
+        for p in op.params.iter().filter(|p| p.1 == "query") {
+            params.push(json!({"name": p.0, "in": "query", "required": p.3, "schema": (p.2)()}));
+        }
+        let mut responses = Map::new();
+        for (status, out) in op.ok {
+            let mut r = json!({"description": description(*status)});
+            let c = content(*out, &mut g);
+            if !c.is_null() {
+                r["content"] = c;
+            }
+            if matches!(out, Out::Redirect) {
+                r["headers"] = json!({"Location": {"schema": {"type": "string"}}});
+            }
+            responses.insert(status.to_string(), r);
+        }
+        for status in errors(op) {
+            let problem = json!({"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}});
+            // Pages answer their errors as pages.
+            let html = matches!(op.auth, Auth::Console | Auth::ConsoleAdmin | Auth::Portal)
+                || op.path.starts_with("/console")
+                || op.path.starts_with("/portal");
+            let body = if html {
+                json!({"text/html": {"schema": {"type": "string"}}, "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}})
+            } else {
+                problem
+            };
+            responses.insert(
+                status.to_string(),
+                json!({"description": description(status), "content": body}),
+            );
+        }
+        let mut operation = json!({
+            "summary": op.summary,
+            "operationId": operation_id(op),
+            "security": security(op.auth),
+            "responses": responses,
+        });
+        if !params.is_empty() {
+            operation["parameters"] = Value::Array(params);
+        }
+        match &op.body {
+            In::Nothing => {}
+            In::Json(f) => {
+                operation["requestBody"] = json!({
+                    "required": true,
+                    "content": {"application/json": {"schema": f(&mut g)}},
+                });
+            }
+            In::Form(fields) => {
+                let properties: Map<String, Value> = fields
+                    .iter()
+                    .map(|f| (f.to_string(), json!({"type": "string"})))
+                    .collect();
+                let required: Vec<&str> = fields.iter().copied().filter(|f| *f == "csrf").collect();
+                // Without a session the form is not read: the answer is a
+                // redirect to the sign-in page.
+                operation["requestBody"] = json!({
+                    "required": false,
+                    "content": {"application/x-www-form-urlencoded": {"schema": {
+                        "type": "object",
+                        "properties": properties,
+                        "required": required,
+                    }}},
+                });
+            }
+        }
+        let item = paths
+            .entry(path)
+            .or_insert_with(|| Value::Object(Map::new()));
+        item[op.method.to_ascii_lowercase()] = operation;
+    }
+    let mut schemas: Map<String, Value> = g.take_definitions(true).into_iter().collect();
+    schemas.insert(
+        "Problem".into(),
+        json!({
+            "description": "RFC 9457 problem details.",
+            "type": "object",
+            "required": ["type", "title", "status", "detail"],
+            "properties": {
+                "type": {"type": "string"},
+                "title": {"type": "string"},
+                "status": {"type": "integer"},
+                "detail": {"type": "string"},
+                "field": {"type": "string", "description": "The JSON path of the field at fault."},
+            },
+        }),
+    );
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Writ",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Writ's HTTP API: agencies submit signed orders and fetch packages; reviewers act on cases; the log and the transparency reports are public. The reference is docs/http.md in the repository.",
+        },
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {
+                "httpSignature": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "Signature",
+                    "description": "An RFC 9421 HTTP Message Signature by a registered agency key (Ed25519), with Signature-Input and, on a body, Content-Digest; see docs/http.md.",
+                },
+                "bearer": {"type": "http", "scheme": "bearer", "description": "A console user's personal access token."},
+                "consoleSession": {"type": "apiKey", "in": "cookie", "name": "writ_console", "description": "A console session; every POST also carries the form's `csrf` token."},
+                "portalSession": {"type": "apiKey", "in": "cookie", "name": "writ_portal", "description": "An agency officer's portal session; every POST also carries the form's `csrf` token."},
+            },
+        },
+    })
+}
+
+fn operation_id(op: &Op) -> String {
+    let mut id = op.method.to_ascii_lowercase();
+    for part in op.path.split('/').filter(|p| !p.is_empty()) {
+        id.push('_');
+        id.extend(
+            part.chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }),
+        );
+    }
+    id.replace("__", "_").trim_end_matches('_').to_owned()
+}
+
+fn description(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        201 => "Created",
+        303 => "See other: where the browser goes next",
+        400 => "Bad request: a malformed request or a repeated query parameter",
+        401 => "No valid signature or token",
+        403 => "Not allowed for this caller, or a missing form token",
+        404 => "No such resource, or not the caller's",
+        409 => "Conflicts with the resource's state",
+        413 => "The body is larger than the limit",
+        422 => "The body is well-formed but not acceptable; `field` names what",
+        429 => "Too many requests; Retry-After says when to try again",
+        _ => "Other",
+    }
+}
