@@ -102,6 +102,7 @@ pub struct CaseView {
     /// order without end or longer than policy allows, to be challenged
     /// in court), `emergency_unverified`, `new_requester`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "schema", schemars(default))]
     pub flags: Vec<&'static str>,
 }
 

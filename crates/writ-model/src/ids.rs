@@ -104,6 +104,29 @@ impl<'de> Deserialize<'de> for Name {
 }
 
 /// Deserializes an optional list where `null` counts as absent (an empty list).
+/// Reads a whole number also when it is written with a fraction of zero
+/// (`3.0`): JSON does not tell the two apart, and JSON Schema calls both
+/// integers.
+pub(crate) fn integral<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: TryFrom<i128>,
+{
+    let n = serde_json::Number::deserialize(d)?;
+    let whole: Option<i128> = n
+        .as_i64()
+        .map(i128::from)
+        .or_else(|| n.as_u64().map(i128::from))
+        .or_else(|| {
+            n.as_f64()
+                .filter(|f| f.fract() == 0.0 && f.abs() < 1e18)
+                .map(|f| f as i128)
+        });
+    whole
+        .and_then(|w| T::try_from(w).ok())
+        .ok_or_else(|| serde::de::Error::custom(format!("expected a whole number, found {n}")))
+}
+
 pub(crate) fn null_as_empty<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
 where
     D: Deserializer<'de>,

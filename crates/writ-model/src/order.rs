@@ -4,7 +4,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{Country, Name, null_as_empty};
+use crate::ids::{Country, Name, integral, null_as_empty};
 use crate::time::Timestamp;
 
 macro_rules! string_enum {
@@ -157,6 +157,7 @@ pub struct Issuer {
 pub struct Offence {
     pub description: String,
     #[cfg_attr(feature = "schema", schemars(range(min = 0, max = 999)))]
+    #[serde(deserialize_with = "integral")]
     pub max_custodial_years: i64,
     pub listed: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -251,6 +252,7 @@ pub struct Attachment {
     pub media_type: String,
     #[cfg_attr(feature = "schema", schemars(regex(pattern = r"^[0-9a-f]{64}$")))]
     pub sha256: String,
+    #[serde(deserialize_with = "integral")]
     pub size: u64,
 }
 
@@ -294,6 +296,7 @@ pub struct Order {
         deserialize_with = "null_as_empty",
         skip_serializing_if = "Vec::is_empty"
     )]
+    #[cfg_attr(feature = "schema", schemars(with = "Option<Vec<String>>"))]
     pub assistance: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub renews: Option<Name>,
@@ -302,6 +305,7 @@ pub struct Order {
         deserialize_with = "null_as_empty",
         skip_serializing_if = "Vec::is_empty"
     )]
+    #[cfg_attr(feature = "schema", schemars(with = "Option<Vec<Attachment>>"))]
     pub attachments: Vec<Attachment>,
 }
 

@@ -40,6 +40,8 @@ pub(crate) struct Param(
 pub(crate) enum In {
     Nothing,
     Json(fn(&mut SchemaGenerator) -> Schema),
+    /// No body, or the empty object `{}`.
+    Empty,
     /// A form (`application/x-www-form-urlencoded`): its field names, each
     /// a string; `csrf` is the form token, required on every form.
     Form(&'static [&'static str]),
@@ -118,7 +120,7 @@ fn tile_path() -> Value {
 /// Every route of the server.
 pub(crate) fn table() -> Vec<Op> {
     use Auth::*;
-    let empty = In::Json(schema::<review::Empty>);
+    let empty = In::Empty;
     let answer = Out::Json(schema::<writ_gateway::Submitted>);
     let case = Out::Json(schema::<writ_gateway::CaseView>);
     let cases = Out::Json(schema::<agency::CaseList>);
@@ -147,7 +149,16 @@ pub(crate) fn table() -> Vec<Op> {
                 "/v1/orders",
                 Agency,
                 "Submit a signed order: 201 with the decision for a new one, 200 with the stored answer for the same reference and content, 409 for the same reference with other content",
-                In::Json(schema::<writ_model::Order>),
+                In::Json(|g| {
+                    // Registers `Order`, of which `OrderRequest` is made.
+                    g.subschema_for::<writ_model::Order>();
+                    Schema::from(
+                        json!({"$ref": "#/components/schemas/OrderRequest"})
+                            .as_object()
+                            .cloned()
+                            .unwrap_or_default(),
+                    )
+                }),
                 leak(vec![(201, answer), (200, answer)]),
                 post(agency::submit),
             )
@@ -565,6 +576,7 @@ impl Clone for In {
         match self {
             In::Nothing => In::Nothing,
             In::Json(f) => In::Json(*f),
+            In::Empty => In::Empty,
             In::Form(f) => In::Form(f),
         }
     }
@@ -581,7 +593,7 @@ fn errors(op: &Op) -> Vec<u16> {
     }
     match op.body {
         In::Nothing => {}
-        In::Json(_) => out.extend([413, 422]),
+        In::Json(_) | In::Empty => out.extend([413, 422]),
         In::Form(_) => out.extend([413, 422]),
     }
     match op.auth {
@@ -692,6 +704,12 @@ pub(crate) fn openapi(ops: &[Op]) -> Value {
                     "content": {"application/json": {"schema": f(&mut g)}},
                 });
             }
+            In::Empty => {
+                operation["requestBody"] = json!({
+                    "required": false,
+                    "content": {"application/json": {"schema": schema::<review::Empty>(&mut g)}},
+                });
+            }
             In::Form(fields) => {
                 let properties: Map<String, Value> = fields
                     .iter()
@@ -716,6 +734,7 @@ pub(crate) fn openapi(ops: &[Op]) -> Value {
         item[op.method.to_ascii_lowercase()] = operation;
     }
     let mut schemas: Map<String, Value> = g.take_definitions(true).into_iter().collect();
+    request_order(&mut schemas);
     schemas.insert(
         "Problem".into(),
         json!({
@@ -754,6 +773,43 @@ pub(crate) fn openapi(ops: &[Op]) -> Value {
             },
         },
     })
+}
+
+/// What an agency sends is an order without `emergency.callback` (the
+/// provider's staff record the callback): `OrderRequest` and
+/// `EmergencyRequest` are `Order` and `Emergency` without it, and the order
+/// route reads them.
+fn request_order(schemas: &mut Map<String, Value>) {
+    let (Some(order), Some(emergency)) = (schemas.get("Order"), schemas.get("Emergency")) else {
+        return;
+    };
+    let order = order.to_string().replace(
+        "\"#/components/schemas/Emergency\"",
+        "\"#/components/schemas/EmergencyRequest\"",
+    );
+    let Ok(mut order) = serde_json::from_str::<Value>(&order) else {
+        return;
+    };
+    let mut emergency = emergency.clone();
+    if let Some(p) = emergency["properties"].as_object_mut() {
+        p.remove("callback");
+    }
+    // What `parse` checks beyond the types (docs/formats.md): categories
+    // on every instrument but `technical_assistance`; an `emergency` block
+    // only on `emergency_request` and `epoc`.
+    order["allOf"] = json!([
+        {"anyOf": [
+            {"required": ["categories"], "properties": {"categories": {"type": "array"}}},
+            {"properties": {"instrument": {"const": "technical_assistance"}}},
+        ]},
+        {"anyOf": [
+            {"not": {"required": ["emergency"]}},
+            {"properties": {"emergency": {"type": "null"}}},
+            {"properties": {"instrument": {"enum": ["emergency_request", "epoc"]}}},
+        ]},
+    ]);
+    schemas.insert("OrderRequest".into(), order);
+    schemas.insert("EmergencyRequest".into(), emergency);
 }
 
 fn operation_id(op: &Op) -> String {
