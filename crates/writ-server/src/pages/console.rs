@@ -504,7 +504,7 @@ pub(crate) async fn case(
 fn notice_label(state: NoticeState) -> &'static str {
     match state {
         NoticeState::Sending => "being sent",
-        NoticeState::Sent => "sent",
+        NoticeState::Sent => "sent to the user",
         NoticeState::Dead => "failed: given up until staff try again",
     }
 }

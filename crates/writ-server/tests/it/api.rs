@@ -415,6 +415,9 @@ async fn openapi_health_and_metrics() {
             "{path} missing from openapi.json"
         );
     }
+    // The description is generated from the route table: a change to the
+    // API surface shows here, to be reviewed (additions only, for clients).
+    insta::assert_json_snapshot!("openapi", doc);
     assert_eq!(t.raw("GET", "/healthz", &[], vec![]).await.status, 200);
     t.submit(
         "us-fbi-wfo",
