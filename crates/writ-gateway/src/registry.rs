@@ -57,6 +57,9 @@ fn exists(e: StoreError) -> GatewayError {
     }
 }
 
+/// Where the log's witness set is kept (the `meta` table).
+const WITNESSES: &str = "log_witnesses";
+
 impl Gateway {
     /// Adds an agency (normally `pending` until an admin verifies it).
     pub async fn add_agency(
@@ -260,6 +263,55 @@ impl Gateway {
                 .map(|k| k.key_id)
                 .collect(),
         })
+    }
+
+    /// Records which witnesses cosign the log and how many must (their
+    /// verifier keys, sorted, and the quorum): when that differs from what
+    /// was recorded last, the new set is kept and a `registry` entry
+    /// (`witnesses`) goes into the log, so that a change of witnesses is
+    /// itself witnessed. Whether it changed.
+    pub async fn record_witnesses(&self, vkeys: &[String], quorum: usize) -> Result<bool> {
+        let mut sorted = vkeys.to_vec();
+        sorted.sort();
+        sorted.dedup();
+        if sorted.is_empty() && self.store().meta(WITNESSES).await?.is_none() {
+            // A deployment that never had witnesses has nothing to record.
+            return Ok(false);
+        }
+        let set = json!({"witnesses": sorted, "quorum": quorum});
+        let now = Timestamp::now();
+        let event = events::registry("witnesses", None, set.clone(), now)?;
+        let changed = self
+            .store()
+            .meta_change(WITNESSES, &set.to_string(), &[event])
+            .await?;
+        if changed {
+            tracing::info!(
+                witnesses = sorted.len(),
+                quorum,
+                "the log's witnesses changed"
+            );
+            self.events_written();
+        }
+        Ok(changed)
+    }
+
+    /// The witnesses recorded last (see [`Gateway::record_witnesses`]):
+    /// their verifier keys and the quorum; empty with no witnesses.
+    pub async fn witnesses(&self) -> Result<(Vec<String>, usize)> {
+        let Some(text) = self.store().meta(WITNESSES).await? else {
+            return Ok((Vec::new(), 0));
+        };
+        let v: serde_json::Value = serde_json::from_str(&text)?;
+        let keys = v["witnesses"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|k| k.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok((keys, v["quorum"].as_u64().unwrap_or(0) as usize))
     }
 
     pub(crate) async fn registry_event(

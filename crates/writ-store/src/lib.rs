@@ -181,6 +181,35 @@ impl Store {
             .ok_or_else(|| StoreError::NotFound("meta", key.to_owned()))
     }
 
+    /// Sets `key` to `value` and writes `events` with it, in one
+    /// transaction, when the stored value differs; whether it did.
+    pub async fn meta_change(&self, key: &str, value: &str, events: &[NewEvent]) -> Result<bool> {
+        let _g = self.write_guard().await;
+        let mut tx = self.begin_write().await?;
+        let old: Option<String> = sqlx::query("SELECT value FROM meta WHERE key = $1")
+            .bind(key)
+            .fetch_optional(&mut *tx)
+            .await?
+            .map(|r| r.try_get(0))
+            .transpose()?;
+        if old.as_deref() == Some(value) {
+            return Ok(false);
+        }
+        sqlx::query(
+            "INSERT INTO meta (key, value) VALUES ($1, $2) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(key)
+        .bind(value)
+        .execute(&mut *tx)
+        .await?;
+        for e in events {
+            insert_event(&mut tx, e).await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
     // ---- agencies -----------------------------------------------------
 
     /// Adds an agency; fails with [`StoreError::Exists`] if the id is taken.

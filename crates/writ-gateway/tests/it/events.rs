@@ -58,3 +58,52 @@ async fn every_kind_the_gateway_writes_parses() {
     }
     assert_eq!(kinds, Kind::ALL);
 }
+
+/// A change of the log's witnesses is a `registry` entry of its own; the
+/// same set again writes nothing.
+#[tokio::test]
+async fn a_change_of_witnesses_is_logged_once() {
+    let t = crate::start().await;
+    let gw = &t.gw;
+    let registry_entries = || async {
+        gw.store()
+            .pending_events(10_000)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.entry.contains("\"action\":\"witnesses\""))
+            .count()
+    };
+    assert_eq!(gw.witnesses().await.unwrap(), (Vec::new(), 0));
+    // A deployment that never had witnesses records nothing.
+    assert!(!gw.record_witnesses(&[], 0).await.unwrap());
+    assert_eq!(registry_entries().await, 0);
+    let a = "witness.example+01234567+BAAA".to_owned();
+    let b = "other.example+89abcdef+BBBB".to_owned();
+    assert!(
+        gw.record_witnesses(&[a.clone(), b.clone()], 2)
+            .await
+            .unwrap()
+    );
+    // The same set, in another order: no change.
+    assert!(
+        !gw.record_witnesses(&[b.clone(), a.clone()], 2)
+            .await
+            .unwrap()
+    );
+    assert_eq!(registry_entries().await, 1);
+    assert_eq!(
+        gw.witnesses().await.unwrap(),
+        (vec![b.clone(), a.clone()], 2)
+    );
+    // Another quorum is another set.
+    assert!(
+        gw.record_witnesses(&[a.clone(), b.clone()], 1)
+            .await
+            .unwrap()
+    );
+    // No witnesses any more: recorded too.
+    assert!(gw.record_witnesses(&[], 0).await.unwrap());
+    assert_eq!(registry_entries().await, 3);
+    assert_eq!(gw.witnesses().await.unwrap(), (Vec::new(), 0));
+}
