@@ -46,7 +46,18 @@ pub struct NoticeConfig {
     pub log_url: String,
     /// The log's verifier key.
     pub vkey: String,
+    /// The log itself: each receipt then carries the checkpoint and the
+    /// inclusion proofs of its entries (c2sp.org/tlog-proof), so that the
+    /// user can check it without reaching the server.
+    pub log: Option<writ_tlog::Log>,
+    /// How long a notice waits for a checkpoint cosigned by the log's
+    /// witnesses that covers its entries, before it goes out with the
+    /// provider-signed one (its receipt says which); default one hour.
+    pub witness_wait: Option<std::time::Duration>,
 }
+
+/// How long a notice waits for a cosigned checkpoint by default.
+pub const WITNESS_WAIT: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// How many attempts a notice gets before it is `dead`: with the delays
 /// of [`retry_delay`], about five hours of trying.
@@ -128,6 +139,15 @@ pub struct Receipt {
     /// The account the receipt is about.
     pub account: String,
     pub entries: Vec<ReceiptEntry>,
+    /// Whether the checkpoint the proofs are against carries a quorum of
+    /// witness cosignatures (`true`) or only the provider's signature
+    /// (`false`: the witnesses did not cosign one in time); absent when
+    /// the receipt carries no proofs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub witnessed: Option<bool>,
+    /// One c2sp.org/tlog-proof per entry, all against one checkpoint.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub proofs: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -296,6 +316,27 @@ impl Gateway {
             // this one's pairs too.
             return Ok(());
         }
+        // The checkpoint every receipt of this notice is proven against:
+        // a cosigned one when the log has witnesses and they cosign one
+        // covering the entries in time; else, after the wait, the
+        // provider-signed one.
+        let proven = match &config.log {
+            None => None,
+            Some(log) => {
+                let last = events
+                    .iter()
+                    .filter_map(|e| e.log_index.and_then(|i| u64::try_from(i).ok()))
+                    .max()
+                    .unwrap_or(0);
+                let waited = epoch(now) - package.available_at;
+                let wait = config.witness_wait.unwrap_or(WITNESS_WAIT).as_secs() as i64;
+                match checkpoint_for(log, last, waited >= wait) {
+                    Some(c) => Some(c),
+                    // Not yet: the next pass looks again.
+                    None => return Ok(()),
+                }
+            }
+        };
         let released: Vec<(String, String)> = serde_json::from_str(&package.pairs)?;
         let mut by_account: BTreeMap<String, BTreeSet<Category>> = BTreeMap::new();
         for (account, category) in released {
@@ -319,7 +360,11 @@ impl Gateway {
         let mut letters = Vec::new();
         for (account, categories) in &by_account {
             let email = self.account_email(account).await?;
-            let receipt = receipt(case, events, account)?;
+            let mut receipt = receipt(case, events, account)?;
+            if let (Some(log), Some((note, witnessed))) = (&config.log, &proven) {
+                receipt.proofs = proofs(log, note, &receipt).await?;
+                receipt.witnessed = Some(*witnessed);
+            }
             let range = case.order.date_range.map_or("all dates".to_owned(), |r| {
                 format!("from {} to {}", r.from, r.to)
             });
@@ -478,7 +523,67 @@ fn receipt(case: &Case, events: &[EventRow], account: &str) -> Result<Receipt> {
         case: case.id.clone(),
         account: account.to_owned(),
         entries,
+        witnessed: None,
+        proofs: Vec::new(),
     })
+}
+
+/// The signed checkpoint a notice whose last entry is `last` is proven
+/// against, and whether it is cosigned by a quorum of witnesses: the
+/// newest cosigned checkpoint that covers `last`; without witnesses, or
+/// once `gave_up` (the notice waited its bound), the provider-signed one if
+/// it covers `last`. `None`: wait.
+fn checkpoint_for(log: &writ_tlog::Log, last: u64, gave_up: bool) -> Option<(String, bool)> {
+    let published = log.checkpoint();
+    match log.witnessing() {
+        Some(w) => match w.cosigned {
+            Some(c) if c.checkpoint.size > last => Some((c.note, true)),
+            _ if gave_up && published.checkpoint.size > last => Some((published.note, false)),
+            _ => None,
+        },
+        None => (published.checkpoint.size > last).then_some((published.note, false)),
+    }
+}
+
+/// The c2sp.org/tlog-proof of each of the receipt's entries against the
+/// checkpoint `note`, read from the log's own objects.
+async fn proofs(log: &writ_tlog::Log, note: &str, receipt: &Receipt) -> Result<Vec<String>> {
+    struct LogFetch {
+        log: writ_tlog::Log,
+        runtime: tokio::runtime::Handle,
+    }
+    impl writ_tlog::verify::Fetch for LogFetch {
+        fn fetch(&self, path: &str) -> std::result::Result<Option<Vec<u8>>, String> {
+            self.runtime
+                .block_on(self.log.read(path))
+                .map_err(|e| e.to_string())
+        }
+    }
+    let fetch = LogFetch {
+        log: log.clone(),
+        runtime: tokio::runtime::Handle::current(),
+    };
+    let indexes: Vec<u64> = receipt.entries.iter().map(|e| e.index).collect();
+    let note = note.to_owned();
+    tokio::task::spawn_blocking(move || -> Result<Vec<String>> {
+        let vkey = fetch.log.vkey().clone();
+        let (_, proven) = writ_tlog::verify::proven_entries_at(&fetch, &vkey, &note, &indexes)
+            .map_err(|e| GatewayError::Internal(format!("proving the receipt's entries: {e}")))?;
+        Ok(proven
+            .into_iter()
+            .map(|p| {
+                writ_tlog::tlog_proof::TlogProof {
+                    extra: Some(p.entry),
+                    index: p.index,
+                    proof: p.proof,
+                    checkpoint: note.clone(),
+                }
+                .to_text()
+            })
+            .collect())
+    })
+    .await
+    .map_err(|e| GatewayError::Internal(format!("proof task: {e}")))?
 }
 
 fn send(config: &NoticeConfig, notice_id: &str, case_id: &str, letter: &Letter) -> Result<()> {

@@ -308,13 +308,26 @@ pub fn proven_entries_noted(
     vkey: &NoteVerifier,
     indexes: &[u64],
 ) -> Result<(String, Checkpoint, Vec<ProvenEntry>), VerifyError> {
-    use crate::tree::HashReader as _;
     let note_bytes = get(fetch, CHECKPOINT_PATH)?;
     let note = String::from_utf8(note_bytes).map_err(|_| VerifyError::Malformed {
         path: CHECKPOINT_PATH.into(),
         reason: "not UTF-8".into(),
     })?;
-    let checkpoint = vkey.open_checkpoint(&note)?;
+    let (checkpoint, entries) = proven_entries_at(fetch, vkey, &note, indexes)?;
+    Ok((note, checkpoint, entries))
+}
+
+/// [`proven_entries`] against a given signed checkpoint `note` (one the
+/// log published, perhaps not its newest: a cosigned one), the entries
+/// and hashes read from `fetch`.
+pub fn proven_entries_at(
+    fetch: &dyn Fetch,
+    vkey: &NoteVerifier,
+    note: &str,
+    indexes: &[u64],
+) -> Result<(Checkpoint, Vec<ProvenEntry>), VerifyError> {
+    use crate::tree::HashReader as _;
+    let checkpoint = vkey.open_checkpoint(note)?;
     let size = checkpoint.size;
     let mut out = Vec::with_capacity(indexes.len());
     for &index in indexes {
@@ -370,7 +383,7 @@ pub fn proven_entries_noted(
             proof,
         });
     }
-    Ok((note, checkpoint, out))
+    Ok((checkpoint, out))
 }
 
 /// The consistency proof between sizes `old` and `new` (at most the size
