@@ -26,6 +26,7 @@ use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::Sha256;
+use tracing::Instrument as _;
 use writ_events::{Private, Salt};
 use writ_model::{Category, Decision, EventState, Instrument, NoticeState, NotifyWhen, Timestamp};
 use writ_store::{Case, EventRow};
@@ -205,12 +206,14 @@ impl Gateway {
                 }
                 continue;
             }
+            let span = tracing::info_span!("case", case = %case.id);
             match self
                 .notify_release(config, &case, generation, &events, now)
+                .instrument(span)
                 .await
             {
                 Ok(()) => done += 1,
-                Err(e) => tracing::warn!(case = %case.id, "notice not sent: {e}"),
+                Err(e) => tracing::warn!(case = %case.id, error = %e, "notice not sent"),
             }
         }
         Ok(done)
