@@ -119,11 +119,13 @@ pub fn backup(args: BackupArgs) -> anyhow::Result<ExitCode> {
 
     // The log as of the snapshot's checkpoint.
     let log_dir = writ_tlog::objects_dir(data);
+    let log_rel = format!("{}/{}", layout::OBJECTS, layout::LOG);
+    let work_rel = format!("{}/{}", layout::OBJECTS, layout::WORK);
     if let Some(note) = &checkpoint {
         add_bytes(
             &mut tar,
             &mut files,
-            &format!("objects/log/{}", writ_tlog::CHECKPOINT_PATH),
+            &format!("{log_rel}/{}", writ_tlog::CHECKPOINT_PATH),
             note.as_bytes(),
         )?;
         for id in writ_tlog::tiles::tiles_of_tree(log_size) {
@@ -131,17 +133,17 @@ pub fn backup(args: BackupArgs) -> anyhow::Result<ExitCode> {
             add_file(
                 &mut tar,
                 &mut files,
-                &format!("objects/log/{rel}"),
+                &format!("{log_rel}/{rel}"),
                 &log_dir.join(&rel),
             )?;
         }
     }
     // Everything else but the database, the live log and work in progress.
     let skip = |rel: &str| {
-        rel == "writ.db"
-            || rel.starts_with("writ.db-")
-            || rel == "objects/log"
-            || rel == "objects/work"
+        rel == layout::DATABASE
+            || rel.starts_with(&format!("{}-", layout::DATABASE))
+            || rel == log_rel
+            || rel == work_rel
             || rel.starts_with(".writ-backup-")
     };
     for rel in walk(data, "", &skip)? {
