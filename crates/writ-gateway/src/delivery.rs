@@ -135,7 +135,7 @@ pub struct Pass {
 }
 
 impl Pass {
-    /// Whether the pass did anything (so more may be waiting).
+    /// How many things the pass did; when any, more may be waiting.
     pub fn work(&self) -> usize {
         self.fulfilled + self.made_available + self.expired + self.holds_released + self.notified
     }
@@ -240,12 +240,6 @@ impl Gateway {
             .delivery
             .get()
             .ok_or_else(|| GatewayError::Internal("delivery is not enabled".into()))
-    }
-
-    /// How often the delivery worker looks for due packages and lapsed
-    /// holds when nothing wakes it; `None` while delivery is not enabled.
-    pub fn delivery_tick(&self) -> Option<Duration> {
-        self.delivery().ok().map(|d| d.config.tick)
     }
 
     /// Resolves when a case may have changed since the last call: the
