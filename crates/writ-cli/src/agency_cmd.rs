@@ -111,7 +111,7 @@ pub(crate) async fn gateway(store: &StoreArgs) -> anyhow::Result<Gateway> {
     let url = store
         .database
         .clone()
-        .unwrap_or_else(|| format!("sqlite://{}", store.data.join("writ.db").display()));
+        .unwrap_or_else(|| writ_objects::layout::database_url(&store.data));
     let s = Store::open(&url).await.context("opening the case store")?;
     let pack = std::sync::Arc::new(writ_policy::Pack::embedded().context("policy pack")?);
     Ok(Gateway::new(

@@ -31,6 +31,7 @@ use std::io::{Read, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::str::FromStr as _;
+use writ_objects::layout;
 
 use anyhow::{Context as _, bail};
 use clap::Args;
@@ -101,7 +102,7 @@ pub fn backup(args: BackupArgs) -> anyhow::Result<ExitCode> {
         .prefix(".writ-backup-")
         .tempdir_in(&out_dir)
         .with_context(|| format!("cannot write in `{}`", out_dir.display()))?;
-    let snapshot = scratch.path().join("writ.db");
+    let snapshot = scratch.path().join(layout::DATABASE);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -114,15 +115,17 @@ pub fn backup(args: BackupArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("cannot create `{}`", partial.display()))?;
     let mut tar = tar::Builder::new(std::io::BufWriter::new(file));
     let mut files = Vec::new();
-    add_file(&mut tar, &mut files, "writ.db", &snapshot)?;
+    add_file(&mut tar, &mut files, layout::DATABASE, &snapshot)?;
 
     // The log as of the snapshot's checkpoint.
     let log_dir = writ_tlog::objects_dir(data);
+    let log_rel = format!("{}/{}", layout::OBJECTS, layout::LOG);
+    let work_rel = format!("{}/{}", layout::OBJECTS, layout::WORK);
     if let Some(note) = &checkpoint {
         add_bytes(
             &mut tar,
             &mut files,
-            &format!("objects/log/{}", writ_tlog::CHECKPOINT_PATH),
+            &format!("{log_rel}/{}", writ_tlog::CHECKPOINT_PATH),
             note.as_bytes(),
         )?;
         for id in writ_tlog::tiles::tiles_of_tree(log_size) {
@@ -130,17 +133,17 @@ pub fn backup(args: BackupArgs) -> anyhow::Result<ExitCode> {
             add_file(
                 &mut tar,
                 &mut files,
-                &format!("objects/log/{rel}"),
+                &format!("{log_rel}/{rel}"),
                 &log_dir.join(&rel),
             )?;
         }
     }
     // Everything else but the database, the live log and work in progress.
     let skip = |rel: &str| {
-        rel == "writ.db"
-            || rel.starts_with("writ.db-")
-            || rel == "objects/log"
-            || rel == "objects/work"
+        rel == layout::DATABASE
+            || rel.starts_with(&format!("{}-", layout::DATABASE))
+            || rel == log_rel
+            || rel == work_rel
             || rel.starts_with(".writ-backup-")
     };
     for rel in walk(data, "", &skip)? {
@@ -401,7 +404,7 @@ fn unpack(file: std::fs::File, target: &Path) -> anyhow::Result<Manifest> {
             manifest = Some(m);
             continue;
         }
-        if !writ_tlog::storage::valid_stored_path(&path) {
+        if !writ_objects::valid_stored_path(&path) {
             bail!("refusing the entry `{path}`: not a plain relative path");
         }
         if entry.header().entry_type() != tar::EntryType::Regular {

@@ -123,7 +123,7 @@ async fn intake(args: IntakeArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let key = args.key.clone().unwrap_or_else(|| {
-        data.join("demo")
+        writ_objects::layout::demo(&data)
             .join("agencies")
             .join(&args.agency)
             .join("signing.key")

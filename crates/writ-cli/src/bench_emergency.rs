@@ -66,12 +66,13 @@ pub async fn run(args: EmergencyArgs) -> anyhow::Result<ExitCode> {
     let agency = "us-fbi-wfo";
     let signer = Signer::load(
         agency,
-        &dir.path()
-            .join("demo/agencies")
+        &writ_objects::layout::demo(dir.path())
+            .join("agencies")
             .join(agency)
             .join("signing.key"),
     )?;
-    let users = std::fs::read_to_string(dir.path().join("demo/console-users.txt"))?;
+    let users =
+        std::fs::read_to_string(writ_objects::layout::demo(dir.path()).join("console-users.txt"))?;
     let token = writ_gateway::demo::read_users(&users)
         .into_iter()
         .find(|(_, name, _)| name == "rita")

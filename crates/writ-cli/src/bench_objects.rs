@@ -16,7 +16,7 @@ use clap::Args;
 use futures_util::StreamExt as _;
 use sha2::{Digest as _, Sha256};
 use writ_connect::demo::parse_size;
-use writ_tlog::storage::ObjectsLocation;
+use writ_objects::ObjectsLocation;
 
 use crate::input::BadInput;
 

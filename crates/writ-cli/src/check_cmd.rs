@@ -21,6 +21,7 @@ use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
+use writ_objects::layout;
 
 use anyhow::Context as _;
 use clap::Args;
@@ -100,7 +101,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let objects = args
         .objects
         .clone()
-        .unwrap_or_else(|| args.data.join("objects"));
+        .unwrap_or_else(|| layout::objects(&args.data));
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -135,7 +136,7 @@ async fn check(data: &Path, url: &str, objects: &Path) -> anyhow::Result<ExitCod
         .await?
         .ok_or_else(|| BadInput("the store has no log key: is this a data folder?".into()))?;
     let vkey = NoteSigner::new(&identity.origin, &identity.seed)?.verifier();
-    let log_dir = objects.join("log");
+    let log_dir = objects.join(layout::LOG);
     let fetch = DirFetch(log_dir.clone());
     let stored = trusted.checkpoint().await?;
     progress(&format!("verifying the log in `{}`", log_dir.display()));
@@ -306,7 +307,7 @@ async fn check(data: &Path, url: &str, objects: &Path) -> anyhow::Result<ExitCod
 
     // 3. The packages.
     progress("checking the packages against their objects");
-    let packages = objects.join("packages");
+    let packages = objects.join(layout::PACKAGES);
     let mut after = String::new();
     let mut checked_packages = 0u64;
     loop {
@@ -321,7 +322,7 @@ async fn check(data: &Path, url: &str, objects: &Path) -> anyhow::Result<ExitCod
                 "package of case {} (generation {}, {})",
                 p.case_id, p.generation, p.state
             );
-            if !writ_tlog::storage::valid_stored_path(&p.object) || p.object.contains('/') {
+            if !writ_objects::valid_stored_path(&p.object) || p.object.contains('/') {
                 faults.report(
                     "package",
                     format!("{what} names an invalid object `{}`", p.object),

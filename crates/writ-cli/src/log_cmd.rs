@@ -5,8 +5,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
+use writ_objects::LocalDir;
 use writ_tlog::cosignature::{CosignatureVerifier, WitnessPolicy};
-use writ_tlog::storage::LocalDir;
 use writ_tlog::trusted::{SqliteStore, TrustedStore as _};
 use writ_tlog::verify::{DirFetch, Fetch, VerifyError, verify_log};
 use writ_tlog::{NoteSigner, NoteVerifier, Reader};

@@ -41,6 +41,37 @@ mod witness_cmd;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// How log lines on standard error are written: `text` (one readable
+    /// line per event) or `json` (one JSON object per line).
+    #[arg(long, global = true, env = "WRIT_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+    /// Which log lines are written: a level (`error`, `warn`, `info`,
+    /// `debug`, `trace`) or a filter such as `info,writ_runtime=debug`.
+    #[arg(long, global = true, env = "WRIT_LOG", default_value = "info")]
+    log_level: String,
+}
+
+/// The format of log lines.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Sends `tracing` events (the background workers' and the server's) to
+/// standard error with their time, level and source; a failed write there is
+/// dropped, never a crash.
+fn init_logging(format: LogFormat, level: &str) -> Result<(), String> {
+    let filter = tracing_subscriber::EnvFilter::try_new(level)
+        .map_err(|e| format!("--log-level `{level}`: {e}"))?;
+    let builder = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(filter);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+    Ok(())
 }
 
 #[derive(Subcommand)]
@@ -95,13 +126,6 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    // Warnings of the background workers (delivery, notices, the
-    // publisher) go to standard error with their time, level and source; a
-    // failed write there is dropped, never a crash.
-    let _ = tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_max_level(tracing::Level::INFO)
-        .try_init();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -114,6 +138,10 @@ fn main() -> ExitCode {
             };
         }
     };
+    if let Err(e) = init_logging(cli.log_format, &cli.log_level) {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
+    }
     let result = match cli.command {
         Command::Decide(args) => decide_cmd::run(args),
         Command::Policy(cmd) => policy_cmd::run(cmd),

@@ -16,7 +16,7 @@ use clap::Args;
 use sha2::{Digest as _, Sha256};
 use sqlx::any::{AnyRow, AnyTypeInfoKind};
 use sqlx::{AnyPool, AssertSqlSafe, Row as _, ValueRef as _};
-use writ_tlog::storage::{ObjectStorage, ObjectsLocation};
+use writ_objects::{ObjectStorage, ObjectsLocation, layout};
 use writ_tlog::trusted::TrustedStore as _;
 
 use crate::client;
@@ -214,7 +214,7 @@ async fn migrate(args: MigrateArgs) -> anyhow::Result<ExitCode> {
             source_file
                 .parent()
                 .unwrap_or(Path::new("."))
-                .join("objects"),
+                .join(layout::OBJECTS),
         ),
     };
     let ObjectsLocation::Dir(from_dir) = &from_objects else {
@@ -373,7 +373,7 @@ async fn migrate(args: MigrateArgs) -> anyhow::Result<ExitCode> {
                         s
                     }
                 };
-                if kind == "packages" {
+                if kind == layout::PACKAGES {
                     // Large: streamed, never read whole.
                     store
                         .put_file(path.to_owned(), from_dir.join(rel))
@@ -384,7 +384,7 @@ async fn migrate(args: MigrateArgs) -> anyhow::Result<ExitCode> {
                 }
                 let data = std::fs::read(from_dir.join(rel))
                     .with_context(|| format!("reading `{}`", from_dir.join(rel).display()))?;
-                if kind == "log" && path == writ_tlog::CHECKPOINT_PATH {
+                if kind == layout::LOG && path == writ_tlog::CHECKPOINT_PATH {
                     store.put(path.to_owned(), data).await?;
                 } else {
                     store.put_once(vec![(path.to_owned(), data)]).await?;
@@ -393,9 +393,12 @@ async fn migrate(args: MigrateArgs) -> anyhow::Result<ExitCode> {
             }
             progress.finish_and_clear();
             eprintln!("copied {} objects to {to}", files.len());
-            (to.open("log")?, to.open("packages")?)
+            (to.open(layout::LOG)?, to.open(layout::PACKAGES)?)
         }
-        None => (from_objects.open("log")?, from_objects.open("packages")?),
+        None => (
+            from_objects.open(layout::LOG)?,
+            from_objects.open(layout::PACKAGES)?,
+        ),
     };
     let (log_objects, package_objects) = log_objects;
     let checked = check_packages(target.pool(), &*package_objects).await?;

@@ -194,7 +194,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let object_store = args
         .objects
         .as_deref()
-        .map(writ_tlog::storage::ObjectsLocation::parse)
+        .map(writ_objects::ObjectsLocation::parse)
         .transpose()
         .map_err(|e| BadInput(format!("--objects: {e}")))?;
     let log_key = args.log_key.as_deref().map(load_log_key).transpose()?;
@@ -256,6 +256,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         provider: args.provider_name.clone().unwrap_or_else(|| "Writ".into()),
         log_url: format!("{public_url}/log"),
         vkey: String::new(),
+        ..NoticeConfig::default()
     };
     let log_witness = witness_config(
         &args.witnesses,
@@ -326,13 +327,12 @@ async fn serve(options: AppOptions, listen: String) -> anyhow::Result<ExitCode> 
         _ = async {
             signalled.notified().await;
             tokio::time::sleep(SHUTDOWN_GRACE).await;
-        } => eprintln!(
-            "{} requests still in flight after {} s; closing them",
-            writ_model::Timestamp::now(),
-            SHUTDOWN_GRACE.as_secs()
+        } => tracing::warn!(
+            grace_secs = SHUTDOWN_GRACE.as_secs(),
+            "requests still in flight after the grace period; closing them"
         ),
     }
-    eprintln!("shutting down");
+    tracing::info!("shutting down");
     app.shutdown().await.context("shutting down")?;
     Ok(ExitCode::SUCCESS)
 }

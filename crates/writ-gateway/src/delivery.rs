@@ -24,16 +24,16 @@
 //! swept when this server starts delivering, and hourly while it does.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use tracing::Instrument as _;
 use writ_connect::{Connector, Holds, Job, Scope};
 use writ_model::{CaseStatus, Category, Decision, PackageState, Status, Timestamp};
+use writ_objects::{LocalDir, ObjectReader, ObjectStorage, layout};
 use writ_seal::{PackageHeader, Recipient};
 use writ_store::{Case, CaseRow, DueColumn, Fulfilled, HoldRow, PackageRow};
-use writ_tlog::storage::{LocalDir, ObjectReader, ObjectStorage};
 
 use crate::events::{self, CaseContext};
 use crate::{Gateway, GatewayError, Result, epoch, from_epoch};
@@ -92,8 +92,8 @@ impl DeliveryConfig {
         let objects = objects.into();
         Self::new(
             provider,
-            Arc::new(LocalDir::new(objects.join("packages"))),
-            objects.join("work"),
+            Arc::new(LocalDir::new(objects.join(layout::PACKAGES))),
+            objects.join(layout::WORK),
         )
     }
 }
@@ -101,9 +101,6 @@ impl DeliveryConfig {
 /// How old an object no package row names must be before the sweep
 /// deletes it: younger ones may be an upload whose row is being written.
 const ORPHAN_AGE_SECS: i64 = 3600;
-
-/// How often the delivering server sweeps the packages.
-const SWEEP_EVERY: Duration = Duration::from_secs(3600);
 
 pub(crate) struct Delivery {
     config: DeliveryConfig,
@@ -138,7 +135,8 @@ pub struct Pass {
 }
 
 impl Pass {
-    fn work(&self) -> usize {
+    /// How many things the pass did; when any, more may be waiting.
+    pub fn work(&self) -> usize {
         self.fulfilled + self.made_available + self.expired + self.holds_released + self.notified
     }
 }
@@ -222,8 +220,8 @@ impl Loaded {
 }
 
 impl Gateway {
-    /// Turns on delivery. Call once, before [`Gateway::run_delivery`];
-    /// later calls are refused.
+    /// Turns on delivery. Call once, before running the worker
+    /// (`writ_runtime::Delivery`); later calls are refused.
     pub fn enable_delivery(&self, config: DeliveryConfig) -> Result<()> {
         std::fs::create_dir_all(&config.work)
             .map_err(|e| io_error("cannot create", &config.work, e))?;
@@ -244,53 +242,10 @@ impl Gateway {
             .ok_or_else(|| GatewayError::Internal("delivery is not enabled".into()))
     }
 
-    /// Runs the delivery worker until `stop` resolves: a pass whenever a
-    /// case changes, and at least every tick, while `active` says this
-    /// server is the one that delivers.
-    pub async fn run_delivery(
-        &self,
-        stop: impl Future<Output = ()>,
-        active: impl Fn() -> bool + Send,
-    ) {
-        let Ok(delivery) = self.delivery().cloned() else {
-            return;
-        };
-        tokio::pin!(stop);
-        // When this server last swept, since it last became the one that
-        // delivers.
-        let mut swept: Option<std::time::Instant> = None;
-        loop {
-            if !active() {
-                swept = None;
-                tokio::select! {
-                    _ = &mut stop => return,
-                    _ = tokio::time::sleep(delivery.config.tick) => continue,
-                }
-            }
-            if swept.is_none_or(|at| at.elapsed() >= SWEEP_EVERY) {
-                swept = Some(std::time::Instant::now());
-                if let Err(e) = self.sweep_packages(Timestamp::now()).await {
-                    complain!("cannot sweep the packages: {e}");
-                }
-            }
-            match self.deliver_once().await {
-                // More may be waiting: go again at once.
-                Ok(pass) if pass.work() > 0 => {
-                    tokio::task::yield_now().await;
-                    if stop_now(&mut stop).await {
-                        return;
-                    }
-                    continue;
-                }
-                Ok(_) => {}
-                Err(e) => complain!("delivery: {e}"),
-            }
-            tokio::select! {
-                _ = &mut stop => return,
-                _ = self.inner.delivery_wake.notified() => {}
-                _ = tokio::time::sleep(delivery.config.tick) => {}
-            }
-        }
+    /// Resolves when a case may have changed since the last call: the
+    /// delivery worker's cue for a pass.
+    pub async fn delivery_wanted(&self) {
+        self.inner.delivery_wake.notified().await;
     }
 
     /// One pass of the worker: fulfil changed cases, make due packages
@@ -309,14 +264,16 @@ impl Gateway {
             if self.backing_off(&row) {
                 continue;
             }
-            match self.fulfil(&row).await {
+            let span = tracing::info_span!("case", case = %row.id);
+            match self.fulfil(&row).instrument(span.clone()).await {
                 Ok(sealed) => {
                     pass.fulfilled += 1;
                     pass.sealed += usize::from(sealed);
                     self.clear_backoff(&row.id);
                 }
                 Err(e) => {
-                    complain!("cannot deliver case {}: {e}", row.id);
+                    let _entered = span.enter();
+                    complain!(error = %e, "cannot deliver the case");
                     pass.failed += 1;
                     self.back_off(&row);
                 }
@@ -327,17 +284,21 @@ impl Gateway {
             .packages_due(PackageState::Sealed, DueColumn::AvailableAt, epoch(now), 64)
             .await?
         {
-            pass.made_available += usize::from(self.make_available(&p, now).await?);
+            let span = tracing::info_span!("case", case = %p.case_id);
+            pass.made_available +=
+                usize::from(self.make_available(&p, now).instrument(span).await?);
         }
         for p in self
             .store()
             .packages_due(PackageState::Ready, DueColumn::ExpiresAt, epoch(now), 64)
             .await?
         {
-            pass.expired += usize::from(self.expire(&p, now).await?);
+            let span = tracing::info_span!("case", case = %p.case_id);
+            pass.expired += usize::from(self.expire(&p, now).instrument(span).await?);
         }
         for h in self.store().lapsed_holds(epoch(now), 64).await? {
-            pass.holds_released += usize::from(self.log_release(&h, now).await?);
+            let span = tracing::info_span!("case", case = %h.case_id);
+            pass.holds_released += usize::from(self.log_release(&h, now).instrument(span).await?);
         }
         if pass.holds_released > 0 {
             delivery
@@ -500,9 +461,8 @@ impl Gateway {
         }
         if collected.dropped.total() > 0 {
             complain!(
-                "case {}: the connector returned {} records outside the scope; they were dropped",
-                row.id,
-                collected.dropped.total()
+                dropped = collected.dropped.total(),
+                "the connector returned records outside the scope; they were dropped"
             );
         }
 
@@ -645,7 +605,7 @@ impl Gateway {
         let delivery = self.delivery()?.clone();
         let _one = delivery.running.lock().await;
         let storage_err =
-            |e: writ_tlog::storage::StorageError| GatewayError::Internal(format!("packages: {e}"));
+            |e: writ_objects::StorageError| GatewayError::Internal(format!("packages: {e}"));
         let mut removed = 0;
         for listed in delivery.config.packages.list().await.map_err(storage_err)? {
             if listed.modified > epoch(now) - ORPHAN_AGE_SECS || self.is_live(&listed.path).await? {
@@ -781,15 +741,6 @@ fn package_object(case: &str, generation: i64) -> String {
 async fn delete_quietly(packages: &dyn ObjectStorage, object: &str) {
     if let Err(e) = packages.delete(object.to_owned()).await {
         complain!("cannot delete package `{object}`: {e}");
-    }
-}
-
-/// Polls `stop` once without waiting.
-async fn stop_now(stop: &mut std::pin::Pin<&mut impl Future<Output = ()>>) -> bool {
-    tokio::select! {
-        biased;
-        _ = stop.as_mut() => true,
-        _ = std::future::ready(()) => false,
     }
 }
 

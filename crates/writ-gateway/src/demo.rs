@@ -142,7 +142,7 @@ impl Gateway {
     /// Seeds the demo into an empty store and writes the agencies' keys and
     /// the console users under `<data>/demo/`. Does nothing the second time.
     pub async fn seed_demo(&self, data: &Path) -> Result<Seeded> {
-        let dir = data.join("demo");
+        let dir = writ_objects::layout::demo(data);
         let users_file = dir.join("console-users.txt");
         let marker = format!("seeding-{}", hex::encode(random_bytes::<8>()?));
         let winner = self

@@ -26,6 +26,7 @@ use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::Sha256;
+use tracing::Instrument as _;
 use writ_events::{Private, Salt};
 use writ_model::{Category, Decision, EventState, Instrument, NoticeState, NotifyWhen, Timestamp};
 use writ_store::{Case, EventRow};
@@ -238,8 +239,10 @@ impl Gateway {
                 }
                 continue;
             }
+            let span = tracing::info_span!("case", case = %case.id);
             match self
                 .notify_release(config, &case, generation, &events, now)
+                .instrument(span)
                 .await
             {
                 Ok(()) => done += 1,

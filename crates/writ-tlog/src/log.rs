@@ -185,12 +185,12 @@ impl std::fmt::Debug for Log {
 
 /// The objects folder of a data folder: `<data>/objects/log`.
 pub fn objects_dir(data: &Path) -> std::path::PathBuf {
-    data.join("objects").join("log")
+    writ_objects::layout::log_objects(data)
 }
 
 /// The trusted store of a data folder: `<data>/writ.db`.
 pub fn database_path(data: &Path) -> std::path::PathBuf {
-    data.join("writ.db")
+    writ_objects::layout::database(data)
 }
 
 /// Opens the trusted store of a data folder and returns the log's signer,
