@@ -321,6 +321,48 @@ fn witnessed_log_end_to_end() {
     ]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
 
+    // The user's notice carries its receipt with proofs against a
+    // cosigned checkpoint: it verifies offline, with the witness required.
+    let outbox = data.join("demo/outbox");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let eml = loop {
+        let found = std::fs::read_dir(&outbox)
+            .into_iter()
+            .flatten()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.extension().is_some_and(|x| x == "eml"));
+        if let Some(p) = found {
+            break std::fs::read_to_string(p).unwrap();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no notice in {}",
+            outbox.display()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let notice_receipt: serde_json::Value =
+        serde_json::from_slice(&attachment(&eml, "receipt.json")).unwrap();
+    assert_eq!(notice_receipt["witnessed"], true, "{notice_receipt}");
+    assert_eq!(
+        notice_receipt["proofs"].as_array().map(Vec::len),
+        notice_receipt["entries"].as_array().map(Vec::len),
+        "{notice_receipt}"
+    );
+    let from_notice = tmp.path().join("notice-receipt.json");
+    std::fs::write(&from_notice, notice_receipt.to_string()).unwrap();
+    let out = writ(&[
+        "receipt",
+        "verify",
+        "--offline",
+        s(&from_notice),
+        "--vkey",
+        &vkey,
+        "--witness",
+        &wvkey,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+
     // The monitor agrees with the witness, and keeps its state.
     let state = tmp.path().join("watch.state");
     let wspec = format!("{wvkey}={}", witness.url);
@@ -424,6 +466,45 @@ fn witnessed_log_end_to_end() {
     );
     assert!(stdout(&out).starts_with("FORK: "), "{}", stdout(&out));
     assert!(received.join().unwrap().contains("\"alert\":\"fork\""));
+}
+
+/// The decoded body of the MIME part of `eml` whose file name is `name`
+/// (base64 or quoted-printable, as the mailer chose).
+fn attachment(eml: &str, name: &str) -> Vec<u8> {
+    let eml = eml.replace("\r\n", "\n");
+    let at = eml
+        .find(&format!("filename=\"{name}\""))
+        .unwrap_or_else(|| panic!("no {name} in the notice:\n{eml}"));
+    let part = &eml[at..];
+    let headers_end = part.find("\n\n").unwrap();
+    let headers = eml[..at + headers_end]
+        .rsplit("\n--")
+        .next()
+        .unwrap()
+        .to_ascii_lowercase();
+    let body = &part[headers_end + 2..];
+    let body = &body[..body.find("\n--").unwrap_or(body.len())];
+    if headers.contains("content-transfer-encoding: base64") {
+        base64_decode(&body.split_whitespace().collect::<String>())
+    } else if headers.contains("content-transfer-encoding: quoted-printable") {
+        let joined = body.replace("=\n", "");
+        let mut out = Vec::new();
+        let bytes = joined.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            if bytes[i] == b'=' && i + 2 < bytes.len() {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap();
+                out.push(u8::from_str_radix(hex, 16).unwrap());
+                i += 3;
+            } else {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+        out
+    } else {
+        body.as_bytes().to_vec()
+    }
 }
 
 fn base64_decode(s: &str) -> Vec<u8> {
