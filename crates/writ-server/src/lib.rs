@@ -237,7 +237,8 @@ pub fn router(state: AppState) -> Router {
         .route("/portal/orders", post(portal::submit))
         .route("/portal/cases/{id}", get(portal::case))
         .route("/portal/cases/{id}/package", get(portal::package))
-        .route("/transparency", get(transparency::page))
+        // The report page with the site's navigation and real verify command.
+        .route("/transparency", get(crate::pages::transparency::page))
         .route("/transparency.json", get(transparency::json))
         .fallback(public::not_found)
         .layer(DefaultBodyLimit::max(limit))
