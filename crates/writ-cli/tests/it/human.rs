@@ -71,6 +71,26 @@ fn the_cli_speaks_to_a_legal_team() {
         "{again}"
     );
 
+    // The user's notice for the subscriber data released at once lands in
+    // the demo outbox; its receipt comes out as JSON.
+    let outbox = data.join("demo/outbox");
+    let mut eml = None;
+    for _ in 0..120 {
+        eml = std::fs::read_dir(&outbox).ok().and_then(|d| {
+            d.filter_map(|e| e.ok().map(|e| e.path()))
+                .find(|p| p.extension().is_some_and(|x| x == "eml"))
+        });
+        if eml.is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    }
+    let eml = eml.expect("no notice in the demo outbox");
+    let o = writ(&["receipt", "extract", eml.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let receipt: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(receipt["case"], warrant.as_str(), "{receipt}");
+
     // A preservation order names its date and never gets a package.
     let preserve = submit("preservation-request");
     assert!(preserve.contains("Preserved until "), "{preserve}");
