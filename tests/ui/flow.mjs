@@ -109,6 +109,23 @@ function check(cond, what) {
 async function submit(page, action) {
   await Promise.all([page.waitForNavigation(), action()]);
 }
+// Wire names that must never reach a page's text (they stay in JSON and
+// the API): statuses, instruments, outcomes, notify-when, categories.
+const RAW = /\b(in_review|search_warrant|emergency_request|court_order|national_security_letter|preservation_request|on_disclosure|issuing_authority|no_data|law_enforcement|emergency_unverified|pending_deletion)\b/;
+async function noRawEnums(page, where) {
+  const text = await page.locator('body').innerText();
+  const m = text.match(RAW);
+  check(!m, `no raw enum value on ${where} (found "${m && m[0]}")`);
+}
+// Reloads until the page's main text matches (delivery works in the background).
+async function until(page, pattern, what) {
+  for (let i = 0; i < 60; i += 1) {
+    if (pattern.test(await page.locator('main').innerText())) return;
+    await page.waitForTimeout(500);
+    await page.reload();
+  }
+  throw new Error(`check failed: ${what}`);
+}
 async function shot(page, name) {
   await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
 }
@@ -204,19 +221,65 @@ try {
     await submit(rita, () => rita.getByRole('button', { name: 'Apply' }).click());
     const text = await rita.locator('main').innerText();
     check(text.includes(cases.emergency) && !text.includes(cases.warrant), 'only the emergency');
+    check(new URL(rita.url()).searchParams.get('instrument') === 'emergency_request', 'the filter is in the URL');
+    check((await rita.getByLabel('Instrument').inputValue()) === 'emergency_request', 'the filter stays selected');
+    await noRawEnums(rita, 'the queue');
     await rita.goto(`${url}/console`);
   });
 
-  await step('the reviewer proposes to approve the warrant', async () => {
+  await step('the case page states the order, what went out and what waits', async () => {
     await submit(rita, () => rita.getByRole('link', { name: cases.warrant }).click());
     const text = await rita.locator('main').innerText();
-    check(text.includes('Decision:') && text.includes('Log events'), 'the case page');
+    check(/Legal basis\s+18 U.S.C. § 2703\(a\)/.test(text), 'the legal basis');
+    check(/Issued by\s+Judge/.test(text), 'the issuer');
+    check(/Issued\s+\S/.test(text), 'the issue date');
+    check(/Expires\s+\S/.test(text), 'the expiry date');
+    check(/Date range\s+\S.* to \S/.test(text), 'the date range');
+    check(/Secrecy order\s+none/.test(text), 'the secrecy order');
+    check(/Instrument\s+Search warrant/.test(text), 'the instrument in words');
     check(text.includes('email:alice@example.com'), 'the pairs');
+    // Subscriber data goes out at once; content waits for two people.
+    await until(rita, /Subscriber data\s+Granted\s+Released in package 1 at \S/, 'subscriber data released in package 1 with its time');
+    const pairs = await rita.locator('#pairs').innerText();
+    check(/Content\s+Granted\s+Held: content is held for the two-person rule/.test(pairs), `content held (${pairs})`);
+    check((await rita.locator('#packages + table, #packages ~ table').first().innerText()).includes('Subscriber data of email:alice@example.com'), 'the package lists what it holds');
+    const history = await rita.locator('table', { has: rita.locator('caption', { hasText: 'Everything that happened' }) }).innerText();
+    check(/order received/.test(history) && /policy engine/.test(history) && /package 1 sealed/.test(history), `the history (${history})`);
+    await noRawEnums(rita, 'the case page');
+  });
+
+  await step('the portal shows what was released and what is held', async () => {
+    await portal.goto(`${url}/portal/cases/${cases.warrant}`);
+    await until(portal, /Subscriber data\s+Granted\s+Released in package 1/, 'the portal shows subscriber data released');
+    const text = await portal.locator('main').innerText();
+    check(/Content\s+Granted\s+Held: the provider's review is not finished/.test(text), `content held on the portal (${text})`);
+    check(text.includes('It holds only the pairs marked released below; 1 more are held'), 'the download says what it holds');
+    await noRawEnums(portal, 'the portal case page');
+    await portal.goto(`${url}/portal`);
+    const row = await portal.locator('tbody tr', { hasText: cases.warrant }).innerText();
+    check(row.includes('1 of 2 pairs; 1 held for review'), `the list says what was released (${row})`);
+  });
+
+  await step('the reviewer proposes to approve the warrant', async () => {
     await submit(rita, () => rita.getByRole('button', { name: 'Propose approval' }).click());
     const after = await rita.locator('main').innerText();
-    check(after.includes('Recorded: approve'), 'the proposal is recorded');
-    check(after.includes('Only an approver other than the proposer can confirm'), 'a reviewer cannot confirm');
+    check(after.includes('Recorded: approval proposed; it waits for a different approver'), 'the proposal is recorded');
+    check(after.includes('You proposed this: it waits for a different approver'), 'the proposer is told it waits');
+    check((await rita.getByRole('button', { name: /Confirm/ }).count()) === 0, 'no confirm button for the proposer');
+    check(/proposed approval; waits for a different approver\s+rita \(reviewer\)/.test(after), 'the history names the proposer');
     await shot(rita, '04-case-proposed');
+  });
+
+  await step('an approver who proposes is offered no confirm button', async () => {
+    const averyContext = await browser.newContext();
+    const avery = await consoleSignIn(averyContext, 'avery');
+    await avery.goto(`${url}/console/cases/${cases.warrant}`);
+    await submit(avery, () => avery.getByRole('button', { name: 'Propose approval' }).click());
+    const text = await avery.locator('main').innerText();
+    check(/Proposed approval by avery \(approver\)/.test(text), 'the proposal names avery');
+    check((await avery.getByRole('button', { name: /Confirm/ }).count()) === 0, 'no confirm button for the proposer');
+    check(text.includes('You proposed this: it waits for a different approver'), 'the proposer is told it waits');
+    await averyContext.close();
   });
 
   await step('a second person, an approver, confirms it', async () => {
@@ -225,10 +288,39 @@ try {
     await alex.goto(`${url}/console/cases/${cases.warrant}`);
     await submit(alex, () => alex.getByRole('button', { name: 'Confirm (second approval)' }).click());
     const text = await alex.locator('main').innerText();
-    check(text.includes('Recorded: confirm'), 'the confirmation is recorded');
-    check(/Status\s+Approved/.test(text), 'the case is approved');
+    check(text.includes('Recorded: proposal confirmed'), 'the confirmation is recorded');
+    check(/Case status\s+Approved/.test(text), 'the case is approved');
+    check(/proposed approval; waits for a different approver\s+avery \(approver\)/.test(text), 'the history keeps the proposer');
+    check(/confirmed the proposal \(second approval\): Approved in full\s+alex \(approver\)/.test(text), 'the history names the confirmer');
+    await until(alex, /Content\s+Granted\s+Released in package 2 at/, 'content released in package 2');
+    check(/Subscriber data\s+Granted\s+Released in package 1 at/.test(await alex.locator('#pairs').innerText()), 'subscriber data still shows package 1');
+    await noRawEnums(alex, 'the confirmed case');
     await shot(alex, '05-case-confirmed');
     await alexContext.close();
+  });
+
+  await step('search finds a case by id, reference, agency, account and identifier', async () => {
+    await rita.goto(`${url}/console/cases/${cases.warrant}`);
+    const account = (await rita.locator('#pairs td.account').first().innerText()).trim();
+    check(account && account !== '—', 'the warrant names an account');
+    for (const key of [cases.warrant, `UI-warrant-${run}`, 'us-fbi-wfo', account, 'alice@example.com']) {
+      await rita.goto(`${url}/console`);
+      await rita.getByLabel('Case id, reference, agency, account or target identifier').fill(key);
+      await submit(rita, () => rita.getByRole('button', { name: 'Search' }).click());
+      check(new URL(rita.url()).searchParams.get('q') === key, `the search is in the URL (${key})`);
+      const text = await rita.locator('main').innerText();
+      check(text.includes(cases.warrant), `"${key}" finds the warrant`);
+      check(/Approved \(two people\)/.test(text), 'a closed case is found with its status in words');
+    }
+    await rita.goto(`${url}/console?q=no-such-thing-${run}`);
+    check((await rita.locator('main').innerText()).includes('No case matches.'), 'a search without match says so');
+    await noRawEnums(rita, 'the search results');
+  });
+
+  await step('an error page keeps the navigation and a way back', async () => {
+    await rita.goto(`${url}/console/cases/c-doesnotexist`);
+    check((await rita.locator('header').getByRole('link', { name: 'Console' }).count()) === 1, 'the navigation');
+    check((await rita.getByRole('link', { name: 'Back' }).count()) === 1, 'a way back');
   });
 
   await step('the reviewer records the emergency callback', async () => {
@@ -238,16 +330,18 @@ try {
     await shot(rita, '06-emergency-callback');
     await submit(rita, () => rita.getByRole('button', { name: 'Record the callback' }).click());
     const text = await rita.locator('main').innerText();
-    check(text.includes('Recorded: callback'), 'the callback is recorded');
-    check(text.includes('Decision: approve'), 'decided again: approve');
-    check(!text.includes('emergency_unverified'), 'no longer unverified');
+    check(text.includes('Recorded: emergency callback'), 'the callback is recorded');
+    check(text.includes('Where it stands: Approved in full'), 'decided again: approved');
+    check(/recorded the emergency callback: the agency confirmed the request, on a number from the registry\s+rita\b/.test(text), 'the history names who recorded the callback');
+    await noRawEnums(rita, 'the emergency case');
     await shot(rita, '07-emergency-decided');
   });
 
   await step('the officer downloads the sealed package of the warrant', async () => {
     await portal.goto(`${url}/portal`);
     const row = portal.locator('tbody tr', { hasText: cases.warrant });
-    check((await row.innerText()).includes('approved'), 'the officer sees the warrant approved');
+    check((await row.innerText()).includes('Approved'), 'the officer sees the warrant approved');
+    await noRawEnums(portal, 'the portal');
     const link = portal.getByRole('link', { name: `Download ${cases.warrant}.age` });
     // Delivery seals in the background; the page says so until it is ready.
     for (let i = 0; i < 60 && !(await link.count()); i += 1) {
@@ -292,11 +386,24 @@ try {
     await submit(adam, () => adam.getByRole('button', { name: 'Save numbers' }).click());
     await submit(adam, () => adam.getByRole('button', { name: 'Suspend' }).click());
     const text = await adam.locator('main').innerText();
-    check(text.includes('Recorded: suspend'), 'the suspension is recorded');
-    check(/Status\s+suspended/.test(text), 'the agency is suspended');
+    check(text.includes('Recorded: agency suspended'), 'the suspension is recorded');
+    check(/Status\s+Suspended/.test(text), 'the agency is suspended');
     check(/suspended\s+suspended\s+adam/.test(text), 'the history names the admin');
     check(text.includes('+12025550142'), 'the callback number is saved');
     await shot(adam, '10-agency');
+    await submit(adam, () => adam.getByRole('link', { name: 'Agencies' }).click());
+    await adam.getByLabel(/Agency id/).fill(`xx-ui-${run}`);
+    await adam.getByLabel('Name', { exact: true }).fill('UI test police');
+    await adam.getByLabel(/^Country/).fill('GB');
+    await adam.getByLabel('Kind').selectOption('law_enforcement');
+    await adam.getByLabel(/Callback numbers for emergencies/).fill('+442079460000');
+    await submit(adam, () => adam.getByRole('button', { name: 'Add the agency' }).click());
+    const added = await adam.locator('main').innerText();
+    check(added.includes('Recorded: agency added (pending until verified)'), `the agency is added (${added.slice(0, 300)})`);
+    check(/Status\s+Pending verification/.test(added), `the new entry is pending (${added.slice(0, 400)})`);
+    check(/Name\s+UI test police/.test(added), 'the new entry is named');
+    check((await adam.getByLabel(/One E.164 number a line/).inputValue()).includes('+442079460000'), 'its callback number');
+    await noRawEnums(adam, 'the agency page');
     await adminContext.close();
   });
 
@@ -307,6 +414,25 @@ try {
     check(text.includes('writ log verify --url'), 'the verify command');
     check(Number(await page.locator('#log-size').innerText()) > 0, 'the log has entries');
     await shot(page, '11-status');
+  });
+
+  await step('the transparency page has the navigation, a real verify command and its method', async () => {
+    const page = await officer.newPage();
+    await page.goto(`${url}/transparency`);
+    check((await page.getByRole('navigation', { name: 'Site' }).getByRole('link', { name: 'Log status' }).count()) === 1, 'the navigation');
+    const command = await page.locator('#verify').innerText();
+    const vkey = (await (await page.request.get(`${url}/log/vkey`)).text()).trim();
+    check(command.includes(`--url ${url}/log`) && command.includes(vkey), `the verify command is real (${command})`);
+    check(!/REPORT|PREFIX|VKEY/.test(command), 'no placeholders');
+    check((await page.locator('main, body').first().innerText()).includes('How these figures are computed'), 'the method');
+    // A colour means one thing: refusals are not green, disclosures not red.
+    const fills = await page.locator('p.legend span').evaluateAll((spans) =>
+      Object.fromEntries(spans.map((s) => [s.innerText.trim(), getComputedStyle(s.querySelector('i')).backgroundColor])));
+    check(fills['Rejected'] !== 'rgb(26, 127, 55)' && fills['Content disclosed'] !== 'rgb(207, 34, 46)', `colours (${JSON.stringify(fills)})`);
+    const colours = Object.values(fills);
+    check(new Set(colours).size === colours.length, 'no colour has two meanings');
+    await noRawEnums(page, 'the transparency page');
+    await shot(page, '12-transparency');
   });
 } catch (e) {
   if (!failed) {

@@ -6,6 +6,7 @@ use std::path::Path;
 use anyhow::Context;
 use ed25519_dalek::SigningKey;
 use writ_gateway::demo::{key_id, read_signing_key};
+use writ_model::{CaseStatus, Category, Outcome, Status};
 
 use crate::input::BadInput;
 
@@ -127,27 +128,74 @@ pub fn print_answer(body: &str) -> anyhow::Result<()> {
     let v: serde_json::Value =
         serde_json::from_str(body).context("the server's answer is not JSON")?;
     let d = &v["decision"];
-    println!("case      {}", v["case"].as_str().unwrap_or("?"));
-    println!("outcome   {}", d["outcome"].as_str().unwrap_or("?"));
-    println!("due_at    {}", d["due_at"].as_str().unwrap_or("-"));
-    if let Some(pairs) = d["decisions"].as_array() {
-        for p in pairs {
-            println!(
-                "  {} {} {}",
-                p["target"].as_str().unwrap_or("?"),
-                p["category"].as_str().unwrap_or("?"),
-                p["status"].as_str().unwrap_or("?")
-            );
-        }
+    let word = |s: &serde_json::Value, f: fn(&str) -> Option<&'static str>| {
+        let raw = s.as_str().unwrap_or("?");
+        f(raw).unwrap_or(raw).to_owned()
+    };
+    println!("Case       {}", v["case"].as_str().unwrap_or("?"));
+    if let Some(st) = v["status"].as_str() {
+        println!(
+            "Status     {}",
+            CaseStatus::parse(st).map_or(st, |x| x.label())
+        );
     }
-    if let Some(reasons) = d["reasons"].as_array() {
+    println!(
+        "Outcome    {}",
+        word(&d["outcome"], |s| Outcome::parse(s).map(Outcome::label))
+    );
+    println!("Deadline   {}", d["due_at"].as_str().unwrap_or("-"));
+    if let Some(t) = d["not_before"].as_str() {
+        println!("Not before {t}");
+    }
+    if let Some(t) = d["preserve_until"].as_str() {
+        println!("Preserved until {t} (preserve_until): data is held, nothing is disclosed");
+    }
+    if let Some(pairs) = d["decisions"].as_array().filter(|p| !p.is_empty()) {
+        let rows: Vec<[String; 3]> = pairs
+            .iter()
+            .map(|p| {
+                [
+                    p["target"].as_str().unwrap_or("?").to_owned(),
+                    word(&p["category"], |s| Category::parse(s).map(Category::label)),
+                    word(&p["status"], |s| Status::parse(s).map(Status::label)),
+                ]
+            })
+            .collect();
+        println!();
+        print_table(&["Target", "Category", "Decision"], &rows);
+    }
+    if let Some(reasons) = d["reasons"].as_array().filter(|r| !r.is_empty()) {
+        println!();
+        println!("Reasons:");
         for r in reasons {
             println!(
-                "  reason {}: {}",
-                r["code"].as_str().unwrap_or("?"),
-                r["message"].as_str().unwrap_or("")
+                "  {} ({})",
+                r["message"].as_str().unwrap_or(""),
+                r["citation"].as_str().unwrap_or("")
             );
         }
     }
     Ok(())
+}
+
+/// Prints rows under a header, each column as wide as its widest cell.
+pub fn print_table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let text: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        println!("{}", text.join("  ").trim_end());
+    };
+    line(header.to_vec());
+    for row in rows {
+        line(row.iter().map(String::as_str).collect());
+    }
 }

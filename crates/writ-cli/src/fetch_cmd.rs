@@ -97,6 +97,33 @@ pub fn run(args: FetchArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `preserve_until` of a case whose decision preserves and grants nothing
+/// (a preservation order), asked of the server.
+async fn preserved_only(args: &FetchArgs, signer: &Signer) -> Option<String> {
+    let path = format!("/v1/cases/{}", args.case);
+    let answer = client::send(
+        &reqwest::Client::new(),
+        &args.server,
+        "GET",
+        &path,
+        Vec::new(),
+        Some(signer),
+        None,
+    )
+    .await
+    .ok()?;
+    let v: serde_json::Value = serde_json::from_str(&answer.body).ok()?;
+    let d = &v["decision"];
+    let grants = d["decisions"]
+        .as_array()?
+        .iter()
+        .any(|p| p["status"] == "grant");
+    match d["preserve_until"].as_str() {
+        Some(t) if !grants => Some(t.to_owned()),
+        _ => None,
+    }
+}
+
 /// Streams the package into a temporary file beside `dest`, checks it
 /// against the `Content-Digest` the server sent, and renames it into
 /// place. `None` when the server refused (the reason is printed).
@@ -119,6 +146,16 @@ async fn download(
         let status = response.status().as_u16();
         let body = response.text().await.unwrap_or_default();
         let answer = client::Answer { status, body };
+        if status == 404
+            && let Some(until) = preserved_only(args, signer).await
+        {
+            eprintln!(
+                "case {} is a preservation order: its data is held until {until} and never \
+                 disclosed, so it never gets a package",
+                args.case
+            );
+            return Ok(None);
+        }
         eprintln!("error: server answered {status}: {}", answer.detail());
         return Ok(None);
     }

@@ -19,6 +19,8 @@ use writ_tlog::tlog_proof::TlogProof;
 use writ_tlog::verify::{proven_entries, proven_entries_noted};
 
 use crate::input::BadInput;
+
+mod mail;
 use crate::log_cmd::UrlFetch;
 
 #[derive(Subcommand, Debug)]
@@ -26,9 +28,18 @@ pub enum ReceiptCommand {
     /// Check a receipt against the public log (or, with --offline, against
     /// the proofs it carries).
     Verify(VerifyArgs),
+    /// Print the receipt (receipt.json) attached to a notice e-mail (.eml),
+    /// decoded from its MIME encoding.
+    Extract(ExtractArgs),
     /// Add offline proofs (c2sp.org/tlog-proof) of a receipt's entries,
     /// fetched from the log, and print the receipt with them.
     Prove(ProveArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ExtractArgs {
+    /// The notice as received (an .eml file).
+    pub notice: PathBuf,
 }
 
 #[derive(Args, Debug)]
@@ -91,6 +102,15 @@ pub fn run(cmd: ReceiptCommand) -> anyhow::Result<ExitCode> {
     let args = match cmd {
         ReceiptCommand::Verify(args) => args,
         ReceiptCommand::Prove(args) => return prove(args),
+        ReceiptCommand::Extract(args) => {
+            let bytes = std::fs::read(&args.notice)
+                .map_err(|e| BadInput(format!("{}: cannot read: {e}", args.notice.display())))?;
+            let text = String::from_utf8_lossy(&bytes);
+            let json = mail::extract(&text)
+                .map_err(|e| BadInput(format!("{}: {e}", args.notice.display())))?;
+            println!("{json}");
+            return Ok(ExitCode::SUCCESS);
+        }
     };
     let (receipt, proofs) = read_receipt(&args.receipt)?;
     let vkey = NoteVerifier::parse(&args.vkey).map_err(|e| BadInput(format!("--vkey: {e}")))?;

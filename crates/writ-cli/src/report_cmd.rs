@@ -27,8 +27,8 @@ pub struct ReportArgs {
     /// A server's log prefix (`http://HOST/log`): fetch its signed report.
     #[arg(long)]
     pub url: Option<String>,
-    /// The half-year, for example `2026-H2`.
-    #[arg(long, required = true)]
+    /// The half-year, for example `2026-H2` (default: the current one).
+    #[arg(long)]
     pub period: Option<String>,
     #[arg(long, value_enum, default_value_t = Format::Json)]
     pub format: Format,
@@ -76,8 +76,12 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
     if let Some(ReportCommand::Verify(v)) = args.command {
         return verify(v);
     }
-    let period_text = args.period.unwrap_or_default();
-    let period = Period::parse(&period_text).map_err(|e| BadInput(format!("--period: {e}")))?;
+    // The current half-year when no period is given, as the server does.
+    let period = match args.period.as_deref() {
+        Some(p) => Period::parse(p).map_err(|e| BadInput(format!("--period: {e}")))?,
+        None => Period::of(&writ_model::Timestamp::now().to_string())
+            .map_err(|e| BadInput(format!("the current period: {e}")))?,
+    };
     let report = match (&args.data, &args.url) {
         (Some(data), None) => {
             let key = args.log_key.as_deref().map(read_log_key).transpose()?;

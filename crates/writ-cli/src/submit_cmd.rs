@@ -32,6 +32,7 @@ pub fn run(args: SubmitArgs) -> anyhow::Result<ExitCode> {
         return Err(BadInput(format!("{}: not JSON", args.order.display())).into());
     }
     let signer = Signer::load(&args.agency, &args.key)?;
+    let body_copy = body.clone();
     let answer = client::runtime()?.block_on(async {
         let http = reqwest::Client::new();
         client::send(
@@ -55,8 +56,45 @@ pub fn run(args: SubmitArgs) -> anyhow::Result<ExitCode> {
     }
     if args.json {
         println!("{}", answer.body);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let v: serde_json::Value = serde_json::from_str(&answer.body)?;
+    let case = v["case"].as_str().unwrap_or("?");
+    if answer.status == 200 {
+        println!(
+            "Already submitted: this order (same reference, same content) is case {case}; \
+             nothing new was filed. Its decision:"
+        );
     } else {
-        client::print_answer(&answer.body)?;
+        println!("Order received: case {case}.");
+    }
+    println!();
+    client::print_answer(&answer.body)?;
+    let order: serde_json::Value = serde_json::from_slice(&body_copy).unwrap_or_default();
+    match order["instrument"].as_str() {
+        Some("national_security_letter") => {
+            println!();
+            println!(
+                "Log: this case's entries are deferred. A national security letter is \
+                 published in the transparency log only after the half-year closes, and \
+                 counted in bands."
+            );
+        }
+        Some("preservation_request" | "epoc_pr") => {
+            println!();
+            println!(
+                "Preservation: the data is frozen, never disclosed; no package is made. \
+                 `writ fetch` has nothing to download for this case."
+            );
+        }
+        _ => {}
+    }
+    if v["decision"]["outcome"] == "review" {
+        println!();
+        println!(
+            "Next: a person at the provider reviews it; `writ fetch` downloads the package \
+             once something is released."
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

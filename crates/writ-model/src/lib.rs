@@ -7,6 +7,7 @@
 pub mod case;
 pub mod decision;
 pub mod ids;
+mod labels;
 pub mod lifecycle;
 pub mod order;
 pub mod parse;

@@ -17,17 +17,41 @@ th:first-child,td:first-child,th.l,td.l{text-align:left}thead th{background:#f6f
 .card b{display:block;font-size:1.4rem}.legend span{display:inline-block;margin-right:1rem;font-size:.85rem}
 .legend i{display:inline-block;width:.8rem;height:.8rem;margin-right:.3rem;vertical-align:middle}
 svg text{font-family:inherit;font-size:12px;fill:#1b1f24}figure{margin:1rem 0}figcaption{font-size:.85rem;color:#57606a}
+nav.site{background:#1f3a5f;color:#fff;margin:-1rem -1.5rem 1rem;padding:.6rem 1.5rem;display:flex;gap:1rem;flex-wrap:wrap}nav.site a{color:#fff}
+pre{background:#f6f8fa;padding:.5rem;overflow:auto;white-space:pre-wrap;word-break:break-all}
+a:focus{outline:3px solid #f59e0b;outline-offset:1px}
 ";
 
-/// Outcome names and colours, in the order of the counting rule.
+/// Outcome names and colours, in the order of the counting rule. A colour
+/// means one thing on every chart and says nothing of good or bad: blues
+/// for data that went out (dark for content), purple for refusals, greys
+/// for cases without an answer; requests are slate, deadlines teal and
+/// orange, colours no outcome uses.
 const OUTCOMES: [(&str, &str); 6] = [
-    ("Content disclosed", "#cf222e"),
-    ("Non-content only", "#bf8700"),
+    ("Content disclosed", "#0a3069"),
+    ("Non-content only", "#54aeff"),
     ("Withdrawn", "#8c959f"),
-    ("No data", "#0969da"),
-    ("Rejected", "#1a7f37"),
+    ("No data", "#c69026"),
+    ("Rejected", "#8250df"),
     ("Pending", "#d0d7de"),
 ];
+/// Requests (by country).
+const REQUESTS: &str = "#424a53";
+/// Deadlines met, and late.
+const ON_TIME: &str = "#1b7c83";
+const LATE: &str = "#bc4c00";
+
+/// Where a page is served: the site's navigation and the log's prefix and
+/// verifier key, so that the verify command can be pasted as shown.
+#[derive(Clone, Debug, Default)]
+pub struct Site {
+    /// (label, href) of each link of the site's navigation.
+    pub nav: Vec<(String, String)>,
+    /// The log's URL prefix, e.g. `https://writ.example/log`.
+    pub log_url: String,
+    /// The log's verifier key (`origin+hash+base64`).
+    pub vkey: String,
+}
 
 fn outcome_values(o: &Outcomes) -> [u64; 6] {
     [
@@ -93,7 +117,7 @@ fn by_country(report: &Report) -> Markup {
                     @let y = i as u64 * bar_h + 4;
                     @let w = n * chart_w / max;
                     text x=(label_w - 6) y=(y + 15) text-anchor="end" { (name) }
-                    rect x=(label_w) y=(y) width=(w) height=(bar_h - 6) fill="#0969da" {}
+                    rect x=(label_w) y=(y) width=(w) height=(bar_h - 6) fill=(REQUESTS) {}
                     text x=(label_w + w + 6) y=(y + 15) { (n) }
                 }
             }
@@ -163,18 +187,18 @@ fn deadlines(report: &Report) -> Markup {
                     @let met_h = m.on_time.met * chart_h / max;
                     @let missed_h = m.on_time.missed * chart_h / max;
                     @let base = chart_h + 4;
-                    rect x=(x) y=(base - met_h) width=(bar_w) height=(met_h) fill="#1a7f37" {
+                    rect x=(x) y=(base - met_h) width=(bar_w) height=(met_h) fill=(ON_TIME) {
                         title { "met: " (m.on_time.met) }
                     }
-                    rect x=(x) y=(base - met_h - missed_h) width=(bar_w) height=(missed_h) fill="#cf222e" {
+                    rect x=(x) y=(base - met_h - missed_h) width=(bar_w) height=(missed_h) fill=(LATE) {
                         title { "missed: " (m.on_time.missed) }
                     }
                     text x=(x + bar_w / 2) y=(chart_h + 20) text-anchor="middle" { (m.month) }
                     text x=(x + bar_w / 2) y=(chart_h + 35) text-anchor="middle" { (pct(m.on_time.met, m.on_time.met + m.on_time.missed)) }
                 }
             }
-            p.legend { span { i style="background:#1a7f37" {} "On time" } span { i style="background:#cf222e" {} "Late" } }
-            figcaption { "Answered requests by month received: answered by the first decision's deadline (on_time) or late; the percentage met is under each bar." }
+            p.legend { span { i style={"background:" (ON_TIME)} {} "On time" } span { i style={"background:" (LATE)} {} "Late" } }
+            figcaption { "Answered requests by month received: answered by the first decision's deadline (on time) or late; the percentage met is under each bar." }
         }
     }
 }
@@ -210,8 +234,50 @@ fn band(b: &Option<crate::Band>) -> String {
     }
 }
 
-/// The page.
+/// How the figures are computed, for the public (`docs/formats.md`,
+/// "Transparency report").
+fn method() -> Markup {
+    html! {
+        h2 #method { "How these figures are computed" }
+        p { "Every step of every request is an entry in a public, append-only log. This page counts those entries and nothing else:" }
+        ul {
+            li { "A request counts in the half-year in which the order was received, under the country of the agency whose key signed it (not the country the order claims), and under its legal process." }
+            li { "Each request has one outcome, the first that holds when the report was computed: " b { "content disclosed" } " (a package held content), "
+                 b { "non-content only" } " (something else was released, such as subscriber data), " b { "withdrawn" } " by the agency, "
+                 b { "no data" } " (no account held data), " b { "rejected" } " (refused by the rules or in review), or " b { "pending" } " (not yet answered)." }
+            li { "A deadline is met when the request was answered by the deadline of its first decision." }
+            li { "Preservation requests freeze data and disclose nothing; they are counted apart. National security letters are published only in bands of 500, as the law requires, after their half-year closes." }
+            li { "Entries of requests under a secrecy order are published once the secrecy lapses or the half-year closes, so recent figures can still grow." }
+        }
+        p { "The report is signed with the log's key. Anyone can recompute every figure from the log and compare." }
+    }
+}
+
+/// The verify command: real values on a served page, a description in a
+/// file read on its own.
+fn verify_command(report: &Report, site: Option<&Site>) -> Markup {
+    match site {
+        Some(site) => html! {
+            p { "To recompute and check this report yourself:" }
+            pre { code #verify { "curl -s -o report.json '" (site.log_url.trim_end_matches("/log")) "/transparency.json?period=" (report.period) "'\n"
+                "writ report verify report.json --url " (site.log_url) " --vkey '" (site.vkey) "'" } }
+        },
+        None => html! {
+            p { "To recompute and check this report yourself, run " code { "writ report verify" }
+                " on this file with " code { "--url" } " set to the log's address and " code { "--vkey" }
+                " to the log's verifier key, both published on the log's status page." }
+        },
+    }
+}
+
+/// The page, read on its own (a file).
 pub(crate) fn page(report: &Report) -> Result<String, ReportError> {
+    page_in(report, None)
+}
+
+/// The page as a site serves it: with its navigation and the real verify
+/// command.
+pub(crate) fn page_in(report: &Report, site: Option<&Site>) -> Result<String, ReportError> {
     let f = &report.figures;
     let t = &f.totals;
     let json = script_json(report)?;
@@ -226,15 +292,16 @@ pub(crate) fn page(report: &Report) -> Result<String, ReportError> {
                 style { (PreEscaped(CSS)) }
             }
             body {
+                @if let Some(site) = site {
+                    nav.site aria-label="Site" { strong { "Writ" } @for (label, href) in &site.nav { a href=(href) { (label) } } }
+                }
                 h1 { (title) }
                 p.meta {
                     "Computed from the public fields of the transparency log "
                     code { (report.checkpoint.origin) }
                     " up to its checkpoint of size " b { (report.checkpoint.size) }
                     " with root " code { (report.checkpoint.root) }
-                    ". Anyone can recompute every figure: "
-                    code { "writ report verify REPORT --url PREFIX --vkey VKEY" }
-                    "."
+                    ". " a href="#method" { "How the figures are computed" } "."
                 }
                 div.cards {
                     div.card { b { (t.requests) } "requests for data" }
@@ -256,7 +323,7 @@ pub(crate) fn page(report: &Report) -> Result<String, ReportError> {
                         @for row in &f.requests {
                             tr {
                                 td { (country_label(&row.country)) }
-                                td.l { (legal_process(&row.instrument)) " (" (row.instrument) ")" }
+                                td.l { (legal_process(&row.instrument)) }
                                 (counts_cells(&row.counts))
                             }
                         }
@@ -302,6 +369,9 @@ pub(crate) fn page(report: &Report) -> Result<String, ReportError> {
                         tr { td { "Later events" } td { (band(&f.national_security_letters.events)) } }
                     }
                 }
+                (method())
+                h2 { "Check it" }
+                (verify_command(report, site))
                 p.meta { "Entries read: " (f.entries) ". Signature (Ed25519, log key): " code { (report.signature.as_deref().unwrap_or("unsigned")) } }
                 script type="application/json" id=(SCRIPT_ID) { (PreEscaped(json)) }
             }

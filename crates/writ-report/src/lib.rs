@@ -24,6 +24,7 @@ pub use figures::{
     Band, Counts, Figures, Month, NslBands, OnTime, Outcomes, Parsed, Parser, Preservation, Row,
     Tally, legal_process,
 };
+pub use html::Site;
 pub use period::Period;
 pub use report::{CheckpointRef, REPORT_VERSION, Report, SIGNATURE_CONTEXT};
 pub use source::{Accepted, Prefix, compute, read_prefix, verify};

@@ -228,3 +228,9 @@ pub fn check_csv(csv: &str, report: &Report) -> Result<(), ReportError> {
 pub fn to_html(report: &Report) -> Result<String, ReportError> {
     crate::html::page(report)
 }
+
+/// The HTML form as a site serves it: its navigation and the real verify
+/// command with the log's prefix and key.
+pub fn to_html_in(report: &Report, site: &crate::html::Site) -> Result<String, ReportError> {
+    crate::html::page_in(report, Some(site))
+}

@@ -381,6 +381,7 @@ pub(crate) fn table() -> Vec<Op> {
         ),
         Op {
             params: &[
+                Param("q", "query", string, false),
                 Param("status", "query", string, false),
                 Param("instrument", "query", string, false),
                 Param("country", "query", string, false),
@@ -389,7 +390,7 @@ pub(crate) fn table() -> Vec<Op> {
                 "GET",
                 "/console",
                 Public,
-                "The console: the sign-in form, or the review queue",
+                "The console: the sign-in form, or the review queue; `q` searches every case by id, reference, agency, account or target",
                 In::Nothing,
                 OK_HTML,
                 get(console::home),
@@ -475,8 +476,19 @@ pub(crate) fn table() -> Vec<Op> {
                 "POST",
                 "/console/agencies/{id}/{action}",
                 ConsoleAdmin,
-                "Change an agency: verify, suspend, add or revoke a key, set callback numbers",
-                In::Form(&["csrf", "public_key", "key_id", "numbers"]),
+                "Change an agency: verify, suspend, add or revoke a key, set callback numbers; `add` to the id `-` registers a new agency",
+                In::Form(&[
+                    "csrf",
+                    "public_key",
+                    "key_id",
+                    "numbers",
+                    "id",
+                    "name",
+                    "country",
+                    "kind",
+                    "power",
+                    "age_recipient",
+                ]),
                 SEE_OTHER,
                 post(console::agency_act),
             )
@@ -553,7 +565,7 @@ pub(crate) fn table() -> Vec<Op> {
                 "The transparency report page, the signed report embedded",
                 In::Nothing,
                 OK_HTML,
-                get(transparency::page),
+                get(crate::pages::transparency::page),
             )
         },
         Op {

@@ -17,6 +17,7 @@
 pub(crate) mod console;
 pub(crate) mod portal;
 pub(crate) mod status;
+pub(crate) mod transparency;
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
@@ -348,7 +349,12 @@ impl IntoResponse for PageError {
             status,
             layout(
                 title,
-                html! {},
+                html! {
+                    a href="/console" { "Console" }
+                    a href="/portal" { "Agency portal" }
+                    a href="/status" { "Log status" }
+                    a href="/transparency" { "Transparency report" }
+                },
                 html! {
                     p.error role="alert" { (detail) }
                     p { a href=(self.back) { "Back" } }

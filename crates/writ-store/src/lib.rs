@@ -644,6 +644,34 @@ impl Store {
         rows.iter().map(CaseRow::from_row).collect()
     }
 
+    /// Cases whose id is `term`, or whose reference, agency, order (its
+    /// target identifiers) or decision (its accounts) contains it; newest
+    /// first.
+    pub async fn search_cases(&self, term: &str, limit: i64) -> Result<Vec<Case>> {
+        let escaped: String = term
+            .chars()
+            .flat_map(|c| match c {
+                '%' | '_' | '\\' => vec!['\\', c],
+                c => vec![c],
+            })
+            .collect();
+        let like = format!("%{escaped}%");
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {CASE_COLUMNS} FROM cases WHERE id = $1 \
+             OR reference LIKE $2 ESCAPE '\\' OR agency_id LIKE $2 ESCAPE '\\' \
+             OR order_json LIKE $2 ESCAPE '\\' OR decision LIKE $2 ESCAPE '\\' \
+             ORDER BY created_at DESC, id LIMIT $3"
+        )))
+        .bind(term)
+        .bind(&like)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| CaseRow::from_row(r).and_then(|row| Case::from_row(&row)))
+            .collect()
+    }
+
     /// The cases waiting for a person: emergencies first, then by deadline.
     pub async fn queue(&self, limit: i64) -> Result<Vec<CaseRow>> {
         let rows = sqlx::query(AssertSqlSafe(format!(

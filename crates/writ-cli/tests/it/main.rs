@@ -9,6 +9,7 @@ mod check;
 mod cluster;
 mod decide;
 mod fetch;
+mod human;
 mod log;
 mod policy;
 mod report;

@@ -294,7 +294,7 @@ fn demo_server_answers_every_example() {
     // The review queue lists the cases waiting for a person.
     let o = writ(&["review", "--server", &server.url, "--token", &rita, "list"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(stdout(&o).contains("in_review"), "{}", stdout(&o));
+    assert!(stdout(&o).contains("Waiting for review"), "{}", stdout(&o));
 
     // An admin revokes the reviewer's token beside the running server: it
     // stops working at once, and cannot be revoked twice.

@@ -74,6 +74,7 @@ fn console_and_portal_in_chromium() {
         "03-console-queue.png",
         "05-case-confirmed.png",
         "08-portal-package.png",
+        "12-transparency.png",
     ] {
         assert!(shots.join(shot).exists(), "no screenshot {shot}");
     }

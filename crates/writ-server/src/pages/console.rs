@@ -15,11 +15,14 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use maud::{Markup, html};
 use writ_gateway::auth::{CONSOLE_SESSION, CONSOLE_SESSION_SECONDS, Role, User};
-use writ_gateway::read::{QueueItem, Stage};
+use writ_gateway::read::{PairFate, QueueItem, Stage};
 use writ_gateway::review::{DropPair, Proposal};
 use writ_gateway::{Action, Actor, GatewayError};
 use writ_model::order::NumberSource;
-use writ_model::{AgencyStatus, CaseStatus, Category, NoticeState, Timestamp};
+use writ_model::registry::AgencyKind;
+use writ_model::{
+    AgencyStatus, CaseStatus, Category, Instrument, NoticeState, ProposalAction, Timestamp,
+};
 
 use super::{
     PageError, SignInCsrf, csrf_field, csrf_token, encode, field, form, layout, page, pager, same,
@@ -217,9 +220,14 @@ pub(crate) async fn home(
     }
     let gw = state.gateway();
     let fail = |e: GatewayError| PageError::new(e, HOME);
-    let all = gw.queue_items(&s.user).await.map_err(fail)?;
-    let now = Timestamp::now();
     let pick = |k: &str| q.get(k).map(String::as_str).filter(|v| !v.is_empty());
+    let search = pick("q").map(str::trim).filter(|t| !t.is_empty());
+    // A search looks at every case, open or closed; else the queue.
+    let all = match search {
+        Some(term) => gw.search_cases(&s.user, term).await.map_err(fail)?,
+        None => gw.queue_items(&s.user).await.map_err(fail)?,
+    };
+    let now = Timestamp::now();
     let (want_stage, want_instrument, want_country) =
         (pick("status"), pick("instrument"), pick("country"));
     let instruments: BTreeSet<&str> = all
@@ -241,15 +249,29 @@ pub(crate) async fn home(
     let (from, to) = slice(shown.len(), page_no);
     let link = |p: usize| {
         format!(
-            "/console?status={}&instrument={}&country={}&page={p}",
+            "/console?q={}&status={}&instrument={}&country={}&page={p}",
+            encode(search.unwrap_or_default()),
             encode(want_stage.unwrap_or_default()),
             encode(want_instrument.unwrap_or_default()),
             encode(want_country.unwrap_or_default()),
         )
     };
     let content = html! {
-        p { "Open cases waiting for a person: emergencies first, then by deadline." }
+        form method="get" action="/console" role="search" {
+            fieldset {
+                legend { "Find a case" }
+                label for="q" { "Case id, reference, agency, account or target identifier" } " "
+                input #q type="search" name="q" value=(search.unwrap_or_default()) size="40";
+                " " button type="submit" { "Search" }
+                @if search.is_some() { " " a href="/console" { "Back to the queue" } }
+            }
+        }
+        @match search {
+            Some(term) => p #found { (shown.len()) " case" @if shown.len() != 1 { "s" } " found for “" (term) "”, open or closed, newest first." },
+            None => p { "Open cases waiting for a person: emergencies first, then by deadline." },
+        }
         form method="get" action="/console" {
+            @if let Some(term) = search { input type="hidden" name="q" value=(term); }
             fieldset {
                 legend { "Filter" }
                 label for="f-status" { "Status " }
@@ -263,7 +285,7 @@ pub(crate) async fn home(
                 select #f-instrument name="instrument" {
                     option value="" { "any" }
                     @for i in &instruments {
-                        option value=(i) selected[want_instrument == Some(*i)] { (i) }
+                        option value=(i) selected[want_instrument == Some(*i)] { (Instrument::parse(i).map_or(*i, |x| x.label())) }
                     }
                 }
                 label for="f-country" { " Country " }
@@ -277,11 +299,11 @@ pub(crate) async fn home(
             }
         }
         @if shown.is_empty() {
-            p { "No case is waiting." }
+            p { @if search.is_some() { "No case matches." } @else { "No case is waiting." } }
         } @else {
             table {
                 caption.visually-hidden { "Review queue" }
-                thead { tr { th { "Case" } th { "Agency" } th { "Country" } th { "Instrument" } th { "Outcome" } th { "Waiting for" } th { "Deadline" } th { "Flags" } } }
+                thead { tr { th { "Case" } th { "Agency" } th { "Country" } th { "Instrument" } th { "Outcome" } th { @if search.is_some() { "Status" } @else { "Waiting for" } } th { "Deadline" } th { "Flags" } } }
                 tbody {
                     @for r in &shown[from..to] {
                         @let emergency = r.case.order.emergency.is_some();
@@ -289,9 +311,9 @@ pub(crate) async fn home(
                             td { a href={ "/console/cases/" (r.case.id) } { (r.case.id) } br; small { (r.case.reference) } }
                             td { (r.case.signer) }
                             td { (r.country) }
-                            td { (r.case.order.instrument.as_str()) @if emergency { " " strong { "(emergency)" } } }
-                            td { (r.case.decision.outcome.as_str()) }
-                            td { (stage_label(r.stage)) }
+                            td { (r.case.order.instrument.label()) @if emergency { " " strong { "(emergency)" } } }
+                            td { (r.case.decision.outcome.label()) }
+                            td { @if search.is_some() && r.case.status != CaseStatus::InReview { (r.case.status.label()) } @else { (stage_label(r.stage)) } }
                             td { (super::countdown(r.case.decision.due_at, now)) br; small { (time(r.case.decision.due_at)) } }
                             td { @for f in &r.flags { span.flag { (f.label()) } } }
                         }
@@ -325,7 +347,7 @@ pub(crate) async fn case(
     let gw = state.gateway();
     let fail = |e: GatewayError| PageError::new(e, HOME);
     let detail = gw.case_detail(&s.user, &id).await.map_err(fail)?;
-    let (case, agency, events) = (&detail.case, &detail.agency, &detail.events);
+    let (case, agency) = (&detail.case, &detail.agency);
     let now = Timestamp::now();
     let d = &case.decision;
     let country = agency.as_ref().map(|a| a.country.clone());
@@ -336,76 +358,139 @@ pub(crate) async fn case(
     let unverified = d.awaits_callback();
     let action = |a: &str| format!("{}/{a}", case_link(&id));
     // The two-person rule: never offer the proposer its own confirmation.
-    let may_confirm = s.user.role == Role::Approver
-        && detail
-            .proposals
-            .last()
-            .is_some_and(|p| p.proposed_by != s.user.name);
+    let proposer = detail
+        .proposals
+        .last()
+        .is_some_and(|p| p.proposed_by == s.user.name);
+    let may_confirm = s.user.role == Role::Approver && !detail.proposals.is_empty() && !proposer;
+    let hacking = d.codes().contains(&writ_model::ReasonCode::HACKING_REFUSED);
+    let o = &case.order;
+    let count = |f: fn(&PairFate) -> bool| detail.pairs.iter().filter(|p| f(&p.fate)).count();
+    let released = count(|f| matches!(f, PairFate::Released { .. }));
+    let waiting = count(|f| matches!(f, PairFate::Waiting(_)));
+    let refused = count(|f| matches!(f, PairFate::Refused | PairFate::Closed(_)));
     let content = html! {
-        @if let Some(done) = done { p.notice role="status" { "Recorded: " (done) "." } }
-        dl {
-            dt { "Reference" } dd { (case.reference) }
-            dt { "Agency" } dd { (case.signer) @if let Some(c) = &country { " (" (c) ")" } }
-            dt { "Instrument" } dd { (case.order.instrument.as_str()) @if case.order.emergency.is_some() { " " strong { "(emergency)" } } }
-            dt { "Status" } dd { (case.status.label()) }
-            dt { "Received" } dd { (time(case.received_at)) }
-            dt { "Deadline" } dd { (time(case.due_at)) " — " (super::countdown(case.due_at, now)) }
-            dt { "Flags" } dd { @if flags.is_empty() { "none" } @for f in flags { span.flag { (f.label()) } } }
-        }
-        h2 { "Decision: " (d.outcome.as_str()) }
-        p { "Policy " (d.policy.id) " version " (d.policy.version) ". Notice to the user: " (d.notify.when.as_str())
-            @if let Some(at) = d.notify.at { " at " (time(at)) } "." }
-        @if let Some(t) = d.not_before { p { "Not before " (time(t)) "." } }
-        @if let Some(t) = d.preserve_until { p { "Preserve until " (time(t)) "." } }
-        h3 { "Reasons" }
-        @if d.reasons.is_empty() { p { "No rule fired." } } @else {
-            table {
-                thead { tr { th { "Code" } th { "Target" } th { "Category" } th { "Message" } th { "Citation" } } }
-                tbody { @for r in &d.reasons { tr {
-                    td { code { (r.code) } } td { (r.target.as_deref().unwrap_or("—")) }
-                    td { (r.category.map(|c| c.as_str()).unwrap_or("—")) } td { (r.message) } td { (r.citation) }
-                } } }
+        @if let Some(done) = done { p.notice role="status" { "Recorded: " (done_label(&done)) "." } }
+        section aria-labelledby="facts" {
+            h2 #facts { "The order" }
+            dl.facts {
+                dt { "Reference" } dd { (case.reference) }
+                dt { "Agency" } dd { @if let Some(a) = agency { (a.name) " — " } (case.signer) @if let Some(c) = &country { " (" (c) ")" } }
+                dt { "Instrument" } dd { (o.instrument.label()) @if o.emergency.is_some() { " " strong { "(emergency)" } } }
+                dt { "Legal basis" } dd { (o.legal_basis) }
+                dt { "Issued by" } dd { (issuer(&o.issued_by)) }
+                @if let Some(v) = &o.validated_by { dt { "Validated by" } dd { (issuer(v)) } }
+                dt { "Issued" } dd { (time(o.issued_at)) }
+                dt { "Expires" } dd { @match o.expires_at { Some(t) => (time(t)), None => "no expiry date given" } }
+                @if let Some(t) = o.respond_by { dt { "Respond by (agency's request)" } dd { (time(t)) } }
+                dt { "Date range" } dd { @match &o.date_range { Some(r) => { (time(r.from)) " to " (time(r.to)) }, None => "none given (all dates)" } }
+                dt { "Secrecy order" } dd { @match &o.non_disclosure {
+                    Some(nd) => { "Yes, issued by " (issuer(&nd.issued_by)) " under " (nd.basis) "; "
+                        @match nd.until { Some(t) => { "until " (time(t)) }, None => "no end date" } },
+                    None => "none",
+                } }
+                @if let Some(off) = &o.offence { dt { "Offence" } dd { (off.description) " (up to " (off.max_custodial_years) " years)" } }
+                @if let Some(e) = &o.emergency { dt { "Emergency" } dd { (e.threat) } }
+                dt { "Targets" } dd { @for (i, t) in o.targets.iter().enumerate() { @if i > 0 { "; " } (t.kind.label()) " " code { (t.value) } } }
+                dt { "Categories" } dd { (o.categories().iter().map(|c| c.label()).collect::<Vec<_>>().join(", ")) }
+                dt { "Case status" } dd { (case.status.label()) }
+                dt { "Received" } dd { (time(case.received_at)) }
+                dt { "Deadline" } dd { (time(case.due_at)) " — " (super::countdown(case.due_at, now)) }
+                dt { "Flags" } dd { @if flags.is_empty() { "none" } @for f in flags { span.flag { (f.label()) } } }
             }
         }
-        h3 { "Pairs" }
-        @if d.decisions.is_empty() { p { "The order was decided as a whole; no pair is released." } } @else {
-            form method="post" action=(action("narrow")) {
-                (csrf_field(&s.csrf))
-                table {
-                    thead { tr { th { "Drop" } th { "Target" } th { "Account" } th { "Category" } th { "Status" } th { "Stored in" } th { "Reasons" } } }
-                    tbody { @for (i, p) in d.decisions.iter().enumerate() {
-                        @let droppable = open && (p.status.is_granted() || p.status == writ_model::Status::Review);
-                        tr {
-                            td { @if droppable {
-                                input type="checkbox" id={ "drop-" (i) } name="drop" value={ (p.category.as_str()) ":" (p.target) };
-                                label for={ "drop-" (i) } { span.visually-hidden { "drop " (p.target) " " (p.category.as_str()) } }
-                            } }
-                            td { (p.target) } td { (p.account.as_deref().unwrap_or("—")) } td { (p.category.as_str()) }
-                            td { strong { (p.status.as_str()) } } td { (p.data_location.as_ref().map(|c| c.as_str()).unwrap_or("—")) }
-                            td { (p.reasons.join(", ")) }
-                        }
-                    } }
+        section aria-labelledby="standing" {
+            h2 #standing { "Where it stands: " (d.outcome.label()) }
+            p #summary { (released) " released, " (waiting) " held, " (refused) " refused or not released, of " (detail.pairs.len()) " pairs. "
+                "The user is told " (d.notify.when.label()) @if let Some(at) = d.notify.at { " (from " (time(at)) ")" } "." }
+            @if let Some(t) = d.not_before { p { "The agency may download nothing before " (time(t)) "." } }
+            @if let Some(t) = d.preserve_until { p { "Preserved until " (time(t)) "; a preservation order never releases data." } }
+            @if d.decisions.is_empty() { p { "The order was refused as a whole; no pair is released." } } @else {
+                form method="post" action=(action("narrow")) {
+                    (csrf_field(&s.csrf))
+                    table #pairs {
+                        caption.visually-hidden { "Each target and category, what was decided and what happened" }
+                        thead { tr { @if open && !unverified { th { "Drop" } } th { "Target" } th { "Account" } th { "Category" } th { "Decision" } th { "What happened" } th { "Stored in" } th { "Reasons and citations" } } }
+                        tbody { @for (i, v) in detail.pairs.iter().enumerate() {
+                            @let p = &v.pair;
+                            @let droppable = open && (p.status.is_granted() || p.status == writ_model::Status::Review);
+                            tr.pair data-fate=(v.fate.label()) {
+                                @if open && !unverified { td { @if droppable {
+                                    input type="checkbox" id={ "drop-" (i) } name="drop" value={ (p.category.as_str()) ":" (p.target) };
+                                    label for={ "drop-" (i) } { span.visually-hidden { "drop " (p.target) " " (p.category.label()) } }
+                                } } }
+                                td { (p.target) } td.account { (p.account.as_deref().unwrap_or("—")) } td { (p.category.label()) }
+                                td { (p.status.label()) }
+                                td { strong { (v.fate.label()) }
+                                    @match &v.fate {
+                                        PairFate::Released { generation, at } => { " in package " (generation) " at " (time(*at)) },
+                                        PairFate::Waiting(why) | PairFate::Closed(why) => { ": " (why) },
+                                        PairFate::Preserved(Some(t)) => { " until " (time(*t)) },
+                                        _ => {},
+                                    } }
+                                td { (p.data_location.as_ref().map(|c| c.as_str()).unwrap_or("—")) }
+                                td { @if v.reasons.is_empty() { "—" } @for r in &v.reasons { p.reason { (r.message) " " small.cite { "(" (r.citation) ")" } } } }
+                            }
+                        } }
+                    }
+                    @if open && !unverified && !hacking { button type="submit" { "Propose narrowing (drop the checked pairs)" } }
                 }
-                @if open && !unverified { button type="submit" { "Propose narrowing (drop the checked pairs)" } }
+            }
+            @let order_reasons: Vec<_> = d.reasons.iter().filter(|r| r.target.is_none() && r.category.is_none()).collect();
+            @if !order_reasons.is_empty() {
+                h3 { "Rules about the whole order" }
+                ul { @for r in order_reasons { li { (r.message) " " small.cite { "(" (r.citation) ")" } } } }
+            }
+            p { small { "Policy " (d.policy.id) " version " (d.policy.version) "." } }
+        }
+        section aria-labelledby="packages" {
+            h2 #packages { "Packages released" }
+            @if detail.releases.is_empty() {
+                p { @if case.order.instrument.is_preservation() { "None: a preservation order never gets a package." } @else { "Nothing has been released to the agency." } }
+            } @else {
+                table {
+                    thead { tr { th { "Package" } th { "Sealed" } th { "Holds" } th { "State" } } }
+                    tbody { @for r in &detail.releases { tr {
+                        td { "package " (r.generation) }
+                        td { (time(r.at)) }
+                        td { @for (t, c) in &r.pairs { (c.label()) " of " (t) br; } }
+                        td { @match &detail.package {
+                            Some(pk) if pk.generation == r.generation => {
+                                (pk.state.label())
+                                @if let Some(t) = Timestamp::from_second(pk.available_at) { br; small { "available from " (time(t)) } }
+                                @if let Some(t) = Timestamp::from_second(pk.expires_at) { br; small { "expires " (time(t)) } }
+                            },
+                            _ => "replaced by a later package, which holds everything in this one",
+                        } }
+                    } } }
+                }
             }
         }
         @if !detail.proposals.is_empty() {
-            h3 { "Waiting for a second person" }
-            @for p in &detail.proposals {
-                p { strong { (p.action) } " proposed by " (p.proposed_by) " (" (p.role) ") at " (time(p.proposed_at))
-                    "; the outcome would be " strong { (p.decision.outcome.as_str()) } "." }
-            }
-            @if may_confirm {
-                form method="post" action=(action("confirm")) {
-                    (csrf_field(&s.csrf))
-                    button type="submit" { "Confirm (second approval)" }
+            section aria-labelledby="waiting" {
+                h2 #waiting { "Waiting for a second person" }
+                @for p in &detail.proposals {
+                    p { "Proposed " strong { (ProposalAction::parse(&p.action).map_or(p.action.as_str(), |x| x.label())) }
+                        " by " strong.who { (p.proposed_by) } " (" (p.role) ") at " (time(p.proposed_at))
+                        "; confirming it would make the outcome " strong { (p.decision.outcome.label()) } "." }
                 }
-            } @else {
-                p { "Only an approver other than the proposer can confirm; it waits for a different approver." }
+                @if may_confirm {
+                    form method="post" action=(action("confirm")) {
+                        (csrf_field(&s.csrf))
+                        button type="submit" { "Confirm (second approval)" }
+                    }
+                } @else if proposer {
+                    p { "You proposed this: it waits for a different approver (two-person rule)." }
+                } @else {
+                    p { "Only an approver other than the proposer can confirm; it waits for a different approver." }
+                }
             }
         }
         h2 { "Actions" }
-        @if open && !unverified {
+        @if !open && !unverified && case.order.non_disclosure.is_none() && case.order.emergency.is_none() && !case.order.instrument.is_preservation() {
+            p { "No action is open: the case is " (case.status.label().to_lowercase()) "." }
+        }
+        @if open && !unverified && !hacking {
             form method="post" action=(action("approve")) {
                 (csrf_field(&s.csrf))
                 button type="submit" { "Propose approval" }
@@ -466,7 +551,7 @@ pub(crate) async fn case(
                 thead { tr { th { "Release" } th { "State" } th { "Attempts" } th { "Sent or next try" } th { "Last error" } } }
                 tbody { @for n in &detail.notices { tr {
                     td { "package " (n.generation) }
-                    td { strong { (notice_label(n.state)) } }
+                    td { strong { (n.state.label()) } }
                     td { (n.attempts) }
                     td { @match (n.state, n.sent_at) {
                         (NoticeState::Sent, Some(at)) => @if let Some(t) = Timestamp::from_second(at) { "sent " (time(t)) },
@@ -483,16 +568,23 @@ pub(crate) async fn case(
                 }
             }
         }
-        h2 { "Log events" }
+        h2 #history { "History" }
         table {
-            thead { tr { th { "Event" } th { "Recorded" } th { "State" } th { "Log index" } } }
-            tbody { @for e in events.iter() { tr {
-                td { (e.kind) } td { @if let Some(t) = Timestamp::from_second(e.created_at) { (time(t)) } }
-                td { (e.state) } td { @match e.log_index { Some(i) => (i), None => "not yet in the log" } }
+            caption.visually-hidden { "Everything that happened to the case, oldest first" }
+            thead { tr { th { "When" } th { "What" } th { "Who" } th { "Transparency log" } } }
+            tbody { @for h in &detail.history { tr {
+                td { (time(h.at)) } td { (h.what) } td.who { (h.by) }
+                td { @match (h.log_index, h.state) {
+                    (Some(i), _) => { "entry " (i) },
+                    (None, Some(st)) => (st.label()),
+                    (None, None) => "—",
+                } }
             } } }
         }
-        h2 { "The order as submitted" }
-        pre { code { (order_json) } }
+        details {
+            summary { "The order as submitted (JSON)" }
+            pre { code { (order_json) } }
+        }
     };
     Ok(page(
         StatusCode::OK,
@@ -500,12 +592,39 @@ pub(crate) async fn case(
     ))
 }
 
-/// A notice's state in words.
-fn notice_label(state: NoticeState) -> &'static str {
-    match state {
-        NoticeState::Sending => "being sent",
-        NoticeState::Sent => "sent to the user",
-        NoticeState::Dead => "failed: given up until staff try again",
+/// An issuer in words: kind, name, court.
+fn issuer(i: &writ_model::order::Issuer) -> String {
+    let mut out = i.kind.label().to_owned();
+    if let Some(n) = &i.name {
+        out.push(' ');
+        out.push_str(n);
+    }
+    if let Some(c) = &i.court {
+        out.push_str(", ");
+        out.push_str(c);
+    }
+    out
+}
+
+/// The action a form recorded, in words.
+fn done_label(action: &str) -> &str {
+    match action {
+        "approve" => "approval proposed; it waits for a different approver",
+        "narrow" => "narrowing proposed; it waits for a different approver",
+        "reject" => "rejection proposed; it waits for a different approver",
+        "confirm" => "proposal confirmed",
+        "callback" => "emergency callback",
+        "secrecy" => "secrecy order change",
+        "emergency-over" => "the emergency is over",
+        "preservation-confirmed" => "production order confirmed",
+        "retry-notice" => "the notice will be tried again",
+        "add" => "agency added (pending until verified)",
+        "verify" => "agency verified",
+        "suspend" => "agency suspended",
+        "key" => "key added",
+        "key-revoke" => "key revoked",
+        "callbacks" => "callback numbers saved",
+        other => other,
     }
 }
 
@@ -627,6 +746,64 @@ pub(crate) async fn act(
 
 // ---- the agency registry (admins) ----------------------------------------
 
+/// The "add an agency" form: the registry entry, then its first key.
+async fn add_agency(
+    state: &AppState,
+    s: &Session,
+    f: &[(String, String)],
+) -> Result<Response, PageError> {
+    let back = format!("{AGENCIES}#add");
+    let bad = |why: String| PageError::new(AppError::Unprocessable(why), &back);
+    let text = |k: &str| field(f, k).unwrap_or_default().trim().to_owned();
+    let id = text("id");
+    let powers: Vec<&str> = f
+        .iter()
+        .filter(|(k, _)| k == "power")
+        .map(|(_, v)| v.as_str())
+        .collect();
+    let agency: writ_model::Agency = serde_json::from_value(serde_json::json!({
+        "id": id, "name": text("name"), "country": text("country").to_uppercase(),
+        "kind": text("kind"), "status": "pending", "verified_since": null, "powers": powers,
+    }))
+    .map_err(|e| bad(format!("the agency: {e}")))?;
+    let numbers: Vec<String> = text("numbers")
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let age = text("age_recipient");
+    let public = text("public_key");
+    let key = if public.is_empty() {
+        None
+    } else {
+        Some(
+            writ_gateway::registry::parse_public_key(&public)
+                .map_err(|e| PageError::new(e, &back))?,
+        )
+    };
+    let gw = state.gateway();
+    let actor = s.user.name.as_str();
+    gw.add_agency(
+        &agency,
+        &numbers,
+        (!age.is_empty()).then_some(age.as_str()),
+        actor,
+    )
+    .await
+    .map_err(|e| PageError::new(e, &back))?;
+    if let Some(key) = key {
+        let key_id = writ_gateway::demo::key_id(&id, &key);
+        gw.add_agency_key(&id, &key_id, &public, actor)
+            .await
+            .map_err(|e| PageError::new(e, &back))?;
+    }
+    Ok(see_other(
+        &format!("{AGENCIES}/{}?done=add", encode(&id)),
+        &[],
+    ))
+}
+
 const AGENCIES: &str = "/console/agencies";
 
 fn admin(s: &Session) -> Result<(), PageError> {
@@ -665,11 +842,31 @@ pub(crate) async fn agencies(
             thead { tr { th { "Agency" } th { "Name" } th { "Country" } th { "Kind" } th { "Status" } th { "Verified since" } } }
             tbody { @for a in &rows[from..to] { tr {
                 td { a href={ "/console/agencies/" (encode(&a.id)) } { (a.id) } }
-                td { (a.name) } td { (a.country) } td { (a.kind) } td { (a.status) }
+                td { (a.name) } td { (a.country) } td { (AgencyKind::parse(&a.kind).map_or(a.kind.as_str(), |x| x.label())) } td { (AgencyStatus::parse(&a.status).map_or(a.status.as_str(), |x| x.label())) }
                 td { @match a.verified_since.and_then(Timestamp::from_second) { Some(t) => (time(t)), None => "—" } }
             } } }
         }
         (pager(rows.len(), page_no, |p| format!("{AGENCIES}?page={p}")))
+        h2 #add { "Add an agency" }
+        form method="post" action={ (AGENCIES) "/-/add" } {
+            (csrf_field(&s.csrf))
+            fieldset { legend { "New registry entry (pending until an admin verifies it)" }
+                p { label for="new-id" { "Agency id (lower case, e.g. us-fbi-wfo)" } br; input #new-id name="id" required size="30"; }
+                p { label for="new-name" { "Name" } br; input #new-name name="name" required size="50"; }
+                p { label for="new-country" { "Country (ISO 3166-1 alpha-2, e.g. US)" } br; input #new-country name="country" required size="4" maxlength="2"; }
+                p { label for="new-kind" { "Kind" } br;
+                    select #new-kind name="kind" { @for k in AgencyKind::ALL { option value=(k.as_str()) { (k.label()) } } } }
+                p { "Special powers: "
+                    @for pw in writ_model::registry::Power::ALL {
+                        label { input type="checkbox" name="power" value=(pw.as_str()); " " (pw.label()) }
+                    } }
+                p { label for="new-key" { "Request-signing key: Ed25519 public key (base64, 32 bytes; optional, more can be added later)" } br; input #new-key name="public_key" size="60"; }
+                p { label for="new-numbers" { "Callback numbers for emergencies: one E.164 number a line" } br;
+                    textarea #new-numbers name="numbers" rows="2" cols="30" {} }
+                p { label for="new-age" { "Age recipient packages are sealed to (age1..., optional)" } br; input #new-age name="age_recipient" size="70"; }
+                button type="submit" { "Add the agency" }
+            }
+        }
     };
     Ok(page(
         StatusCode::OK,
@@ -696,12 +893,12 @@ pub(crate) async fn agency(
     let a = &view.agency;
     let action = |x: &str| format!("{AGENCIES}/{}/{x}", encode(&id));
     let content = html! {
-        @if let Some(done) = done { p.notice role="status" { "Recorded: " (done) "." } }
+        @if let Some(done) = done { p.notice role="status" { "Recorded: " (done_label(&done)) "." } }
         dl {
             dt { "Name" } dd { (a.name) }
             dt { "Country" } dd { (a.country.as_str()) }
-            dt { "Kind" } dd { (a.kind.as_str()) }
-            dt { "Status" } dd { strong { (a.status.as_str()) } }
+            dt { "Kind" } dd { (a.kind.label()) }
+            dt { "Status" } dd { strong { (a.status.label()) } }
             dt { "Verified since" } dd { @match a.verified_since { Some(t) => (time(t)), None => "—" } }
             dt { "Age recipient" } dd { code { (view.age_recipient.as_deref().unwrap_or("—")) } }
         }
@@ -743,7 +940,7 @@ pub(crate) async fn agency(
             thead { tr { th { "When" } th { "Change" } th { "Detail" } th { "By" } } }
             tbody { @for h in history.iter().rev() { tr {
                 td { @if let Some(t) = Timestamp::from_second(h.at) { (time(t)) } }
-                td { (h.action) } td { (h.detail) } td { (h.actor) }
+                td { (h.action.replace('_', " ")) } td { (h.detail) } td { (h.actor) }
             } } }
         }
     };
@@ -754,7 +951,9 @@ pub(crate) async fn agency(
 }
 
 /// The actions of an agency page's forms.
-pub(crate) const AGENCY_ACTIONS: &[&str] = &["verify", "suspend", "key", "key-revoke", "callbacks"];
+/// (`add` is posted to the agency id `-`: a new agency.)
+pub(crate) const AGENCY_ACTIONS: &[&str] =
+    &["add", "verify", "suspend", "key", "key-revoke", "callbacks"];
 
 pub(crate) async fn agency_act(
     State(state): State<AppState>,
@@ -777,6 +976,9 @@ pub(crate) async fn agency_act(
     admin(&s)?;
     let gw = state.gateway();
     let actor = s.user.name.as_str();
+    if id == "-" && action == "add" {
+        return add_agency(&state, &s, &f).await;
+    }
     match action.as_str() {
         "verify" => {
             gw.set_agency_status(&id, AgencyStatus::Verified, actor)

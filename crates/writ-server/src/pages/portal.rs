@@ -16,6 +16,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use maud::{Markup, html};
+use writ_gateway::read::{AgencyPair, agency_pairs};
 use writ_gateway::{GatewayError, Submission};
 use writ_model::Timestamp;
 
@@ -220,12 +221,12 @@ pub(crate) async fn home(
         h2 { "Your cases" }
         @if cases.is_empty() { p { "No case yet." } } @else {
             table {
-                thead { tr { th { "Case" } th { "Reference" } th { "Received" } th { "Status" } th { "Outcome" } th { "Reasons" } th { "Package" } } }
+                thead { tr { th { "Case" } th { "Reference" } th { "Received" } th { "Status" } th { "Decision" } th { "Released" } th { "Package" } } }
                 tbody { @for (c, package) in shown.iter().zip(&packages) { tr {
                     td { a href={ "/portal/cases/" (encode(&c.case)) } { code { (c.case) } } }
                     td { (c.reference) } td { (time(c.received_at)) }
-                    td { (c.status) } td { strong { (c.decision.outcome.as_str()) } }
-                    td { (c.decision.codes().join(", ")) }
+                    td { (c.status.label()) } td { strong { (c.decision.outcome.label()) } }
+                    td { (released_summary(c, package.as_ref())) }
                     td { @match package {
                         Some(p) if p.state == writ_model::PackageState::Ready => {
                             a href={ "/portal/cases/" (encode(&c.case)) "/package" } download { "Download " (c.case) ".age" }
@@ -234,7 +235,7 @@ pub(crate) async fn home(
                         Some(p) if p.state == writ_model::PackageState::Sealed => {
                             "sealed; available from " @if let Some(t) = Timestamp::from_second(p.available_at) { (time(t)) }
                         }
-                        Some(p) => { (p.state) }
+                        Some(p) => { (p.state.label()) }
                         None => "—",
                     } }
                 } } }
@@ -294,39 +295,49 @@ pub(crate) async fn case(
         .await
         .map_err(|e| PageError::new(e, HOME))?;
     let d = &c.decision;
+    let pairs = agency_pairs(c.status, d, package.as_ref());
+    let held = pairs
+        .iter()
+        .filter(|(_, st)| *st == AgencyPair::Held)
+        .count();
+    let sealing = pairs.iter().any(|(_, st)| *st == AgencyPair::Sealing);
     let content = html! {
         dl {
             dt { "Reference" } dd { (c.reference) }
             dt { "Received" } dd { (time(c.received_at)) }
-            dt { "Status" } dd { (c.status) }
-            dt { "Outcome" } dd { strong { (d.outcome.as_str()) } }
+            dt { "Status" } dd { (c.status.label()) }
+            dt { "Decision" } dd { strong { (d.outcome.label()) } }
             dt { "Answer due" } dd { (time(d.due_at)) }
             @if let Some(t) = d.not_before { dt { "Not before" } dd { (time(t)) } }
             @if let Some(t) = d.preserve_until { dt { "Preserved until" } dd { (time(t)) } }
             dt { "Package" } dd { @match &package {
                 Some(p) if p.state == writ_model::PackageState::Ready => {
                     a href={ "/portal/cases/" (encode(&c.case)) "/package" } download { "Download " (c.case) ".age" }
+                    " (package " (p.generation) ", sealed " @if let Some(t) = Timestamp::from_second(p.created_at) { (time(t)) } ")"
+                    @if held > 0 { br; strong.held { "It holds only the pairs marked released below; " (held) " more are held until the provider's review is finished." } }
                 }
-                Some(p) => { (p.state) }
-                None => "none yet",
+                Some(p) => { "package " (p.generation) ": " (p.state.label())
+                    @if p.state == writ_model::PackageState::Sealed { @if let Some(t) = Timestamp::from_second(p.available_at) { " (available from " (time(t)) ")" } } }
+                None => @if c.decision.preserve_until.is_some() { "none: a preservation order never gets a package" } @else if sealing { "none yet: being sealed" } @else if held > 0 { "none yet: waiting for the provider's review" } @else { "none" },
             } }
+        }
+        h2 { "What was released" }
+        @if d.decisions.is_empty() { p { "The order was refused as a whole; nothing is released." } } @else {
+            table #pairs {
+                thead { tr { th { "Target" } th { "Category" } th { "Decision" } th { "Released?" } } }
+                tbody { @for (p, st) in &pairs { tr {
+                    td { (p.target) } td { (p.category.label()) } td { (p.status.label()) }
+                    td { strong { (st.label()) } @if let AgencyPair::Released { generation } = st { " in package " (generation) } }
+                } } }
+            }
         }
         h2 { "Reasons" }
         @if d.reasons.is_empty() { p { "No rule fired." } } @else {
             table {
-                thead { tr { th { "Code" } th { "Target" } th { "Category" } th { "Message" } th { "Citation" } } }
+                thead { tr { th { "Target" } th { "Category" } th { "Reason" } th { "Citation" } } }
                 tbody { @for r in &d.reasons { tr {
-                    td { code { (r.code) } } td { (r.target.as_deref().unwrap_or("—")) }
-                    td { (r.category.map(|c| c.as_str()).unwrap_or("—")) } td { (r.message) } td { (r.citation) }
-                } } }
-            }
-        }
-        h2 { "Pairs" }
-        @if d.decisions.is_empty() { p { "The order was decided as a whole." } } @else {
-            table {
-                thead { tr { th { "Target" } th { "Category" } th { "Status" } } }
-                tbody { @for p in &d.decisions { tr {
-                    td { (p.target) } td { (p.category.as_str()) } td { strong { (p.status.as_str()) } }
+                    td { (r.target.as_deref().unwrap_or("the whole order")) }
+                    td { (r.category.map(|c| c.label()).unwrap_or("—")) } td { (r.message) } td { (r.citation) }
                 } } }
             }
         }
@@ -336,6 +347,27 @@ pub(crate) async fn case(
         StatusCode::OK,
         layout(&format!("Case {id}"), nav(Some(&s)), content),
     ))
+}
+
+/// "2 of 3 pairs" released, for the list of cases.
+fn released_summary(
+    c: &writ_gateway::CaseView,
+    package: Option<&writ_store::PackageRow>,
+) -> String {
+    let pairs = agency_pairs(c.status, &c.decision, package);
+    let released = pairs
+        .iter()
+        .filter(|(_, st)| matches!(st, AgencyPair::Released { .. }))
+        .count();
+    let held = pairs
+        .iter()
+        .filter(|(_, st)| *st == AgencyPair::Held)
+        .count();
+    match (released, held) {
+        (0, 0) => "nothing".to_owned(),
+        (r, 0) => format!("{r} of {} pairs", pairs.len()),
+        (r, h) => format!("{r} of {} pairs; {h} held for review", pairs.len()),
+    }
 }
 
 pub(crate) async fn package(
