@@ -113,6 +113,11 @@ pub struct ServeArgs {
     /// `/healthz` and `/metrics` say `degraded`, e.g. `60s` [default: 60s].
     #[arg(long)]
     pub witness_bound: Option<String>,
+    /// With PostgreSQL: how long the sequencer may stop answering (a hung
+    /// or frozen process) before PostgreSQL ends its lease and another
+    /// server takes over, e.g. `10s`; at least 2s [default: 10s].
+    #[arg(long, env = "WRIT_LEASE_TIMEOUT")]
+    pub lease_timeout: Option<String>,
 }
 
 #[derive(Deserialize, Default, Debug)]
@@ -263,7 +268,15 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         args.witness_quorum,
         args.witness_bound.as_deref(),
     )?;
+    let lease_timeout = match duration("lease-timeout", args.lease_timeout)? {
+        Some(t) if t < std::time::Duration::from_secs(2) => {
+            return Err(BadInput("--lease-timeout must be at least 2s".into()).into());
+        }
+        Some(t) => t,
+        None => std::time::Duration::from_secs(10),
+    };
     let options = AppOptions {
+        lease_timeout,
         log_witness,
         notice,
         connector,

@@ -51,6 +51,10 @@ pub struct Site {
     pub log_url: String,
     /// The log's verifier key (`origin+hash+base64`).
     pub vkey: String,
+    /// The witnesses that cosign the log's checkpoints (their verifier
+    /// keys) and how many of them must; empty when the log has none.
+    pub witnesses: Vec<String>,
+    pub quorum: usize,
 }
 
 fn outcome_values(o: &Outcomes) -> [u64; 6] {
@@ -260,7 +264,13 @@ fn verify_command(report: &Report, site: Option<&Site>) -> Markup {
         Some(site) => html! {
             p { "To recompute and check this report yourself:" }
             pre { code #verify { "curl -s -o report.json '" (site.log_url.trim_end_matches("/log")) "/transparency.json?period=" (report.period) "'\n"
-                "writ report verify report.json --url " (site.log_url) " --vkey '" (site.vkey) "'" } }
+                "writ report verify report.json --url " (site.log_url) " --vkey '" (site.vkey) "'"
+                @for w in &site.witnesses { " \\\n    --witness '" (w) "'" }
+                @if !site.witnesses.is_empty() { " --quorum " (site.quorum) } } }
+            @if !site.witnesses.is_empty() {
+                p #witnesses { "The log's checkpoints are cosigned by independent witnesses, each of which checks that a new checkpoint extends the one it saw before; the command above refuses a checkpoint that fewer than " (site.quorum) " of these " (site.witnesses.len()) " have cosigned:" }
+                ul { @for w in &site.witnesses { li { code { (w) } } } }
+            }
         },
         None => html! {
             p { "To recompute and check this report yourself, run " code { "writ report verify" }

@@ -24,19 +24,23 @@ pub struct Leader {
     config: writ_tlog::Config,
     objects: Arc<dyn writ_objects::ObjectStorage>,
     poll: Duration,
+    timeout: Duration,
     sequencing: Arc<AtomicBool>,
 }
 
 impl Leader {
     /// A leader for the case store at `url` (PostgreSQL), the log's objects
     /// in `objects`. `poll`: how often to ask for a lease another server
-    /// holds. `sequencing` is true while this server sequences.
+    /// holds. `timeout`: how long a holder that has stopped answering keeps
+    /// the lease ([`PgStore::try_lease`]). `sequencing` is true while this
+    /// server sequences.
     pub fn new(
         gateway: Gateway,
         url: String,
         config: writ_tlog::Config,
         objects: Arc<dyn writ_objects::ObjectStorage>,
         poll: Duration,
+        timeout: Duration,
         sequencing: Arc<AtomicBool>,
     ) -> Self {
         Self {
@@ -45,6 +49,7 @@ impl Leader {
             config,
             objects,
             poll,
+            timeout,
             sequencing,
         }
     }
@@ -60,7 +65,7 @@ impl Leader {
             if shutdown.requested() {
                 return;
             }
-            match PgStore::try_lease(&self.url).await {
+            match PgStore::try_lease(&self.url, self.timeout).await {
                 Ok(Lease::Held(store)) => {
                     if self.lead(store, &mut shutdown).await {
                         return;
@@ -78,6 +83,15 @@ impl Leader {
 
     /// Sequences while the lease holds; true when asked to stop.
     async fn lead(&self, store: PgStore, shutdown: &mut Shutdown) -> bool {
+        // The lease is checked by a task of its own from the start: the
+        // check is also what keeps the lease connection from going idle
+        // while the log opens. `publish` polls the future it is given only
+        // while it waits between rounds, and a check suspended there
+        // mid-query would keep the lease's connection locked while the
+        // round's appends wait for that connection: the publisher would
+        // never append nor stop again.
+        let (lost, lease_lost) = oneshot::channel::<()>();
+        tokio::spawn(watch_lease(store.clone(), lost).in_current_span());
         let log = match writ_tlog::Log::open(
             self.config.clone(),
             self.objects.clone(),
@@ -101,13 +115,6 @@ impl Leader {
         let sink = TlogSink(log.clone());
         let asked = Arc::new(AtomicBool::new(false));
         {
-            // The lease is checked by a task of its own. `publish` polls the
-            // future it is given only while it waits between rounds, and a
-            // check suspended there mid-query would keep the lease's
-            // connection locked while the round's appends wait for that
-            // connection: the publisher would never append nor stop again.
-            let (lost, lease_lost) = oneshot::channel::<()>();
-            tokio::spawn(watch_lease(store.clone(), lost).in_current_span());
             let asked = asked.clone();
             let mut shutdown = shutdown.clone();
             let log = log.clone();

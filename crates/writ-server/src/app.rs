@@ -34,6 +34,9 @@ pub struct AppOptions {
     /// With PostgreSQL, how often a server that does not sequence the log
     /// asks for the sequencer lease (how soon it takes over from a dead one).
     pub lease_poll: Duration,
+    /// With PostgreSQL, how long a sequencer that has stopped answering
+    /// keeps the lease (`docs/deployment.md`, "A hung sequencer").
+    pub lease_timeout: Duration,
     pub server: ServerConfig,
     /// The log's checkpoint period (maximum merge delay).
     pub log_period: Duration,
@@ -78,6 +81,7 @@ impl AppOptions {
             objects: None,
             object_store: None,
             lease_poll: Duration::from_secs(1),
+            lease_timeout: Duration::from_secs(10),
             server: ServerConfig::default(),
             log_period: Duration::from_millis(500),
             log_key: None,
@@ -192,6 +196,7 @@ impl App {
                 config,
                 objects,
                 options.lease_poll,
+                options.lease_timeout,
                 sequencing.clone(),
             );
             (view, tokio::spawn(leader.run(stopped)))

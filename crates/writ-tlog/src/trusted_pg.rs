@@ -10,6 +10,17 @@
 //! checkpoint, so even two servers that both believed they led could never
 //! store two different checkpoints of one size.
 //!
+//! A server that hangs instead of dying (stopped with SIGSTOP, frozen by its
+//! hypervisor, swapping) keeps its TCP connection open, and its kernel
+//! still answers keep-alive probes, so PostgreSQL would keep its lock for as
+//! long as it hangs. The lease connection therefore sets
+//! `idle_session_timeout` and `idle_in_transaction_session_timeout` to the
+//! lease's time-out: the holder checks its lease every second, so a live
+//! holder is never idle that long, and PostgreSQL ends the session of one
+//! that is, which releases the lock. When the hung server resumes, its
+//! connection is gone and every write it attempts fails: it can write
+//! nothing, and it learns at its next check that it has lost the lease.
+//!
 //! The other servers open the store through a pool ([`PgStore::reader`]): they
 //! read the identity and the checkpoint, and may create the identity and the
 //! empty tree's checkpoint (insert-if-absent, and the same bytes whoever
@@ -29,6 +40,8 @@ use crate::trusted::{Identity, StagedBatch, StoredCheckpoint, TrustedError, Trus
 
 /// The advisory lock key of the sequencer lease (`b"writlog\0"` as a number).
 pub const LEASE_KEY: i64 = 0x7772_6974_6c6f_6700;
+/// The shortest lease time-out, in milliseconds: twice the holder's check.
+const MIN_LEASE_TIMEOUT_MS: u128 = 2000;
 /// The advisory lock key that serializes creating the tables.
 const SCHEMA_KEY: i64 = 0x7772_6974_6c6f_6701;
 
@@ -125,11 +138,29 @@ impl PgStore {
     }
 
     /// Asks for the sequencer lease without waiting: [`Lease::Held`] when
-    /// this server got it.
-    pub async fn try_lease(url: &str) -> Result<Lease, TrustedError> {
+    /// this server got it. `timeout`: how long the holder may go without a
+    /// statement on its lease connection before PostgreSQL ends the session
+    /// and so frees the lease (at least a second; the holder checks its
+    /// lease every second).
+    pub async fn try_lease(url: &str, timeout: Duration) -> Result<Lease, TrustedError> {
         let options = PgConnectOptions::from_str(url)?;
         let mut conn = PgConnection::connect_with(&options).await?;
         create_tables(&mut conn).await?;
+        let millis = timeout
+            .as_millis()
+            .clamp(MIN_LEASE_TIMEOUT_MS, i32::MAX as u128);
+        // Session settings, before the lock: a session that goes idle this
+        // long is ended by the server, and the lock with it.
+        for setting in [
+            "idle_session_timeout",
+            "idle_in_transaction_session_timeout",
+        ] {
+            sqlx::query("SELECT set_config($1, $2, false)")
+                .bind(setting)
+                .bind(millis.to_string())
+                .execute(&mut conn)
+                .await?;
+        }
         let held: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
             .bind(LEASE_KEY)
             .fetch_one(&mut conn)

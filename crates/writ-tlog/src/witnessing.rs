@@ -88,6 +88,8 @@ impl WitnessConfig {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WitnessView {
     pub name: String,
+    /// Its cosignature/v1 verifier key, as `--witness` takes it.
+    pub vkey: String,
     /// The size it last cosigned for us.
     pub size: Option<u64>,
     /// Why its last request failed, if it did.
@@ -298,6 +300,7 @@ pub(crate) async fn run(
                 .zip(known.iter().zip(&errors))
                 .map(|(w, (size, error))| WitnessView {
                     name: w.vkey.name().to_owned(),
+                    vkey: w.vkey.to_string(),
                     size: *size,
                     error: error.clone(),
                 })

@@ -31,8 +31,20 @@ impl Drop for Node {
 
 impl Node {
     pub fn start(data: &Path, database: &str, objects: &str, demo: bool) -> Node {
+        Self::start_with(data, database, objects, demo, &[])
+    }
+
+    /// [`Node::start`] with more arguments for `writ serve`.
+    pub fn start_with(
+        data: &Path,
+        database: &str,
+        objects: &str,
+        demo: bool,
+        extra: &[&str],
+    ) -> Node {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_writ"));
         cmd.args(["serve", "--listen", "127.0.0.1:0", "--rate-limit", "0"])
+            .args(extra)
             .args(["--database", database, "--objects", objects, "--data"])
             .arg(data)
             .stdout(Stdio::null())
@@ -181,7 +193,60 @@ async fn sequencer_fails_over_without_fork_or_loss() {
     let Some(pg) = postgres() else { return };
     let tmp = tempfile::tempdir().unwrap();
     let objects = tmp.path().join("objects");
-    failover(&pg, objects.to_str().unwrap(), tmp.path()).await;
+    failover(&pg, objects.to_str().unwrap(), tmp.path(), Fault::Kill).await;
+}
+
+/// The sequencer hangs instead of dying: stopped with SIGSTOP, it keeps its
+/// connection to PostgreSQL open. Its lease ends after `--lease-timeout`,
+/// the other server takes over within that bound plus its poll, and the
+/// stopped one, resumed with SIGCONT, writes nothing to the log: it finds
+/// its lease lost and goes on serving requests as a follower.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paused_sequencer_is_replaced_and_fenced() {
+    let Some(pg) = postgres() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let objects = tmp.path().join("objects");
+    failover(
+        &pg,
+        objects.to_str().unwrap(),
+        tmp.path(),
+        // WRIT_TEST_LEASE_TIMEOUT and WRIT_TEST_PAUSE (seconds) change the
+        // run, e.g. 10 and 60 for the figures of docs/reliability.md.
+        Fault::Pause {
+            lease_timeout: Duration::from_secs(seconds("WRIT_TEST_LEASE_TIMEOUT", 3)),
+            pause: Duration::from_secs(seconds("WRIT_TEST_PAUSE", 12)),
+        },
+    )
+    .await;
+}
+
+fn seconds(var: &str, default: u64) -> u64 {
+    std::env::var(var)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// What happens to the first server, the sequencer, a third of the way
+/// through the load.
+#[derive(Clone, Copy, Debug)]
+enum Fault {
+    /// SIGKILL.
+    Kill,
+    /// SIGSTOP for `pause`, then SIGCONT; both servers run with
+    /// `--lease-timeout lease_timeout`.
+    Pause {
+        lease_timeout: Duration,
+        pause: Duration,
+    },
+}
+
+fn signal(child: &Child, name: &str) {
+    let status = Command::new("kill")
+        .args([&format!("-{name}"), &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill -{name}");
 }
 
 /// The same on an S3-compatible server (`WRIT_TEST_S3`, with the `AWS_*`
@@ -194,19 +259,33 @@ async fn sequencer_fails_over_on_s3() {
         return;
     };
     let tmp = tempfile::tempdir().unwrap();
-    failover(&pg, &format!("s3://{bucket}/deployment"), tmp.path()).await;
+    failover(
+        &pg,
+        &format!("s3://{bucket}/deployment"),
+        tmp.path(),
+        Fault::Kill,
+    )
+    .await;
 }
 
-async fn failover(pg: &str, objects_arg: &str, tmp: &Path) {
+async fn failover(pg: &str, objects_arg: &str, tmp: &Path, fault: Fault) {
     let database = fresh_database(pg).await;
     let objects_arg = objects_arg.to_owned();
-    let a = Node::start(&tmp.join("a"), &database, &objects_arg, true);
+    let timeout_arg = match fault {
+        Fault::Kill => String::new(),
+        Fault::Pause { lease_timeout, .. } => format!("{}s", lease_timeout.as_secs()),
+    };
+    let extra: Vec<&str> = match fault {
+        Fault::Kill => vec![],
+        Fault::Pause { .. } => vec!["--lease-timeout", &timeout_arg],
+    };
+    let a = Node::start_with(&tmp.join("a"), &database, &objects_arg, true, &extra);
     wait_until(
         "the first server to sequence",
         Duration::from_secs(30),
         || a.sequencing_since().is_some(),
     );
-    let b = Node::start(&tmp.join("b"), &database, &objects_arg, false);
+    let b = Node::start_with(&tmp.join("b"), &database, &objects_arg, false, &extra);
     let key = writ_gateway::demo::read_signing_key(
         &std::fs::read_to_string(tmp.join("a/demo/agencies/us-fbi-wfo/signing.key")).unwrap(),
     )
@@ -287,8 +366,13 @@ async fn failover(pg: &str, objects_arg: &str, tmp: &Path) {
     });
     let before_kill = get(&format!("{leader_url}/log/checkpoint")).unwrap();
     dead.lock().unwrap().insert(leader_url.clone());
-    a.child.kill().unwrap(); // SIGKILL
-    a.child.wait().unwrap();
+    match fault {
+        Fault::Kill => {
+            a.child.kill().unwrap(); // SIGKILL
+            a.child.wait().unwrap();
+        }
+        Fault::Pause { .. } => signal(&a.child, "STOP"),
+    }
     let killed_at = Instant::now();
     wait_until(
         "the other server to take over",
@@ -296,6 +380,58 @@ async fn failover(pg: &str, objects_arg: &str, tmp: &Path) {
         || b.sequencing_since().is_some_and(|t| t > killed_at),
     );
     let took_over = b.sequencing_since().unwrap() - killed_at;
+    if let Fault::Pause {
+        lease_timeout,
+        pause,
+    } = fault
+    {
+        // Within the lease's time-out, the second's poll and PostgreSQL's
+        // own check of idle sessions (a few seconds of slack on a loaded
+        // machine); never before the time-out.
+        assert!(
+            took_over >= lease_timeout && took_over < lease_timeout + Duration::from_secs(8),
+            "the second server sequenced {took_over:?} after the pause, lease time-out {lease_timeout:?}\n{}",
+            b.log_text()
+        );
+        let resume_at = killed_at + pause;
+        std::thread::sleep(resume_at.saturating_duration_since(Instant::now()));
+        let stopped_for = killed_at.elapsed();
+        signal(&a.child, "CONT");
+        let resumed = Instant::now();
+        // The resumed server learns it has lost the lease and does not take
+        // it back while the second holds it.
+        wait_until(
+            "the resumed server to find its lease lost",
+            Duration::from_secs(30),
+            || {
+                a.lines.lock().unwrap().iter().any(|(t, l)| {
+                    *t >= resumed && (l.contains("lease lost") || l.contains("sequencer stopped"))
+                })
+            },
+        );
+        dead.lock().unwrap().remove(&leader_url);
+        // It still takes orders, which the second server sequences.
+        let mut late = Vec::new();
+        for i in 0..20 {
+            let case = submit(&http, &leader_url, &key, order(&run, total + i))
+                .await
+                .expect("the resumed server takes orders");
+            late.push(case);
+        }
+        acked.lock().unwrap().extend(late);
+        assert!(
+            a.sequencing_since().is_some_and(|t| t < killed_at),
+            "the resumed server sequenced again while the other held the lease\n{}",
+            a.log_text()
+        );
+        eprintln!(
+            "paused sequencer: stopped for {:.1} s, lease time-out {} s; the second server \
+             sequenced {:.0} ms after SIGSTOP",
+            stopped_for.as_secs_f64(),
+            lease_timeout.as_secs(),
+            took_over.as_secs_f64() * 1000.0
+        );
+    }
     for c in clients {
         c.await.unwrap();
     }

@@ -145,6 +145,19 @@ fn witnessed_log_end_to_end() {
         until(&format!("{}/healthz", server.url), |st, _| st == 200),
         "ok\n"
     );
+    // The public page names the witnesses and puts them in its verify
+    // command.
+    let (status, page) = get(&format!("{}/transparency", server.url));
+    assert_eq!(status, 200);
+    let shown = page.replace("&#39;", "'");
+    assert!(
+        shown.contains(&format!("--witness '{wvkey}' --quorum 1")),
+        "{page}"
+    );
+    assert!(
+        shown.contains("fewer than 1 of these 1 have cosigned"),
+        "{page}"
+    );
 
     // Verifiers: pass with the right witness, fail without its cosignature.
     let out = writ(&[

@@ -26,6 +26,7 @@ pub(crate) async fn page(
         return crate::routes::transparency::page(State(state.clone()), query).await;
     };
     let vkey = log.vkey().to_string();
+    let witnessing = log.witnessing();
     // The signed report exactly as `/transparency.json` serves it.
     let answer = json(State(state.clone()), query).await?;
     if answer.status() != StatusCode::OK {
@@ -52,6 +53,11 @@ pub(crate) async fn page(
             .collect(),
         log_url: format!("http://{host}/log"),
         vkey,
+        witnesses: witnessing
+            .as_ref()
+            .map(|w| w.witnesses.iter().map(|v| v.vkey.clone()).collect())
+            .unwrap_or_default(),
+        quorum: witnessing.as_ref().map_or(0, |w| w.quorum),
     };
     let html = writ_report::render::to_html_in(&report, &site).map_err(internal)?;
     Ok((

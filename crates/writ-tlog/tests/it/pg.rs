@@ -26,6 +26,9 @@ fn postgres() -> Option<String> {
     }
 }
 
+/// The sequencer's default lease time-out.
+const LEASE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 async fn fresh(url: &str) -> String {
     writ_testdb::fresh_database(url, "writ_tlog").await
 }
@@ -33,7 +36,7 @@ async fn fresh(url: &str) -> String {
 /// The lease, once the previous holder's session has ended (at most 10 s).
 async fn lease(url: &str) -> PgStore {
     for _ in 0..200 {
-        if let Lease::Held(s) = PgStore::try_lease(url).await.unwrap() {
+        if let Lease::Held(s) = PgStore::try_lease(url, LEASE_TIMEOUT).await.unwrap() {
             return s;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
@@ -48,7 +51,7 @@ async fn one_lease_holder_and_fenced_writes() {
     let first = lease(&url).await;
     assert!(first.holds_lease().await);
     assert!(matches!(
-        PgStore::try_lease(&url).await.unwrap(),
+        PgStore::try_lease(&url, LEASE_TIMEOUT).await.unwrap(),
         Lease::Taken
     ));
 
@@ -123,6 +126,59 @@ async fn one_lease_holder_and_fenced_writes() {
     assert!(first.stage(next.clone()).await.is_err());
     second.stage(next).await.unwrap();
     assert_eq!(second.checkpoint().await.unwrap(), Some(one));
+}
+
+/// A holder that stops answering (a frozen process says nothing on its
+/// connection, though its kernel keeps the connection open) loses the lease
+/// after its time-out, and can write nothing when it comes back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_holder_loses_the_lease_after_its_timeout() {
+    let Some(pg) = postgres() else { return };
+    let url = fresh(&pg).await;
+    let timeout = std::time::Duration::from_secs(2);
+    let Lease::Held(frozen) = PgStore::try_lease(&url, timeout).await.unwrap() else {
+        panic!("a fresh database has no lease holder");
+    };
+    let asked = std::time::Instant::now();
+    // Within the time-out the lease is still taken.
+    assert!(matches!(
+        PgStore::try_lease(&url, timeout).await.unwrap(),
+        Lease::Taken
+    ));
+    let second = loop {
+        if let Lease::Held(s) = PgStore::try_lease(&url, timeout).await.unwrap() {
+            break s;
+        }
+        assert!(
+            asked.elapsed() < std::time::Duration::from_secs(10),
+            "a silent holder kept the lease"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    let waited = asked.elapsed();
+    assert!(
+        waited >= std::time::Duration::from_millis(1900),
+        "the lease passed on after {waited:?}, before the time-out"
+    );
+    let batch = StagedBatch {
+        first: 0,
+        count: 1,
+        entries: vec![0, 1, 7],
+    };
+    assert!(!frozen.holds_lease().await);
+    assert!(frozen.stage(batch.clone()).await.is_err());
+    second.stage(batch.clone()).await.unwrap();
+    assert_eq!(second.staged(0).await.unwrap(), vec![batch]);
+    // A live holder that checks its lease more often than the time-out
+    // keeps it.
+    for _ in 0..4 {
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        assert!(second.holds_lease().await);
+    }
+    assert!(matches!(
+        PgStore::try_lease(&url, timeout).await.unwrap(),
+        Lease::Taken
+    ));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
