@@ -655,11 +655,13 @@ impl Store {
                 c => vec![c],
             })
             .collect();
-        let like = format!("%{escaped}%");
+        // Letters compare without regard to case on both backends (SQLite's
+        // LIKE ignores ASCII case, PostgreSQL's does not).
+        let like = format!("%{}%", escaped.to_lowercase());
         let rows = sqlx::query(AssertSqlSafe(format!(
             "SELECT {CASE_COLUMNS} FROM cases WHERE id = $1 \
-             OR reference LIKE $2 ESCAPE '\\' OR agency_id LIKE $2 ESCAPE '\\' \
-             OR order_json LIKE $2 ESCAPE '\\' OR decision LIKE $2 ESCAPE '\\' \
+             OR LOWER(reference) LIKE $2 ESCAPE '\\' OR LOWER(agency_id) LIKE $2 ESCAPE '\\' \
+             OR LOWER(order_json) LIKE $2 ESCAPE '\\' OR LOWER(decision) LIKE $2 ESCAPE '\\' \
              ORDER BY created_at DESC, id LIMIT $3"
         )))
         .bind(term)

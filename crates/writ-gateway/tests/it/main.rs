@@ -462,3 +462,51 @@ async fn console_sessions_last_twelve_hours() {
             .is_err()
     );
 }
+
+/// Search finds a case by each of its keys, whatever the case of the
+/// letters typed, on SQLite and on PostgreSQL alike; `%` is a character,
+/// not a pattern.
+#[tokio::test]
+async fn search_finds_a_case_by_each_key_in_any_letter_case() {
+    let t = start().await;
+    let s = submit(&t, &order("Mixed-Case-Ref-7", "subpoena", json!({}))).await;
+    let other = submit(
+        &t,
+        &order(
+            "OTHER-1",
+            "subpoena",
+            json!({"targets": [
+        {"kind": "email", "value": "bob@example.com"}]}),
+        ),
+    )
+    .await;
+    let reviewer = user("riley", Role::Reviewer);
+    for term in [
+        s.case.as_str(),
+        "mixed-case-ref-7",
+        "MIXED-CASE",
+        "ALICE@Example.com",
+        "acct-us-ALICE",
+    ] {
+        let found = t.gw.search_cases(&reviewer, term).await.unwrap();
+        let ids: Vec<&str> = found.iter().map(|i| i.case.id.as_str()).collect();
+        assert!(ids.contains(&s.case.as_str()), "{term}: {ids:?}");
+        assert!(!ids.contains(&other.case.as_str()), "{term}: {ids:?}");
+    }
+    // The agency, by id and by the name in the registry.
+    for term in ["US-FBI-WFO", "washington field"] {
+        let found = t.gw.search_cases(&reviewer, term).await.unwrap();
+        assert_eq!(found.len(), 2, "{term}");
+    }
+    for term in ["%", "no-such-thing"] {
+        assert!(
+            t.gw.search_cases(&reviewer, term).await.unwrap().is_empty(),
+            "{term}"
+        );
+    }
+    // Search is for the provider's reviewers.
+    assert!(matches!(
+        t.gw.search_cases(&user("ada", Role::Admin), "alice").await,
+        Err(GatewayError::Forbidden(_))
+    ));
+}
