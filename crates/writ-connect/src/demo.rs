@@ -139,7 +139,7 @@ pub struct People {
 
 /// The people of `account`'s mail.
 pub fn people(account: &str) -> People {
-    let h = Holder::of(account, &plan(account));
+    let h = Holder::of(account, plan(account).seed);
     People {
         country: h.country().code,
         contacts: h
@@ -184,7 +184,11 @@ pub fn generate(
         (Category::Subscriber, _) | (_, None) => (0, count),
         (_, Some(r)) => index_span(count, r.from.as_second(), r.to.as_second()),
     };
-    let holder = Holder::of(account, &plan);
+    let holder = Holder::of(account, plan.seed);
+    let holder = match category {
+        Category::Traffic | Category::Content => holder.with_stretch(&plan),
+        _ => holder,
+    };
     (lo..hi).filter_map(move |i| {
         let record = make(&holder, &plan, category, i, count);
         match (record.at, range) {
@@ -290,15 +294,22 @@ struct Holder {
 }
 
 impl Holder {
-    /// Measures, over the account's messages (the first
-    /// [`STRETCH_SAMPLE`] of a large account), how many bytes the messages
+    /// Measures, over the account's messages (the first few hundred of a
+    /// large account), how many bytes the messages
     /// that may carry an attachment must carry for all of them.
     fn with_stretch(mut self, plan: &Plan) -> Self {
         if self.filler {
             return self;
         }
         let (mut all, mut attaching) = (0, 0);
-        for i in 0..plan.messages.min(STRETCH_SAMPLE) {
+        // Large messages are mostly attachment: measuring more of them costs
+        // little beside generating them, and keeps the estimate close.
+        let sample = if plan.message_bytes > 4 * KIB {
+            8 * STRETCH_SAMPLE
+        } else {
+            STRETCH_SAMPLE
+        };
+        for i in 0..plan.messages.min(sample) {
             let m = mail(&self, plan.seed, i, plan.messages);
             let size = nominal(plan, i).saturating_sub(WRAPPING);
             let spare = size.saturating_sub(m.body(&self, size).len() as u64);
@@ -317,8 +328,7 @@ impl Holder {
         pick(self.threads, Rng::new(seed ^ 0x7e4d, start).next()).unwrap_or(&people::GENERAL[0])
     }
 
-    fn of(account: &str, plan: &Plan) -> Self {
-        let seed = plan.seed;
+    fn of(account: &str, seed: u64) -> Self {
         let mut r = Rng::new(seed ^ 0x401d, 0);
         let desktop = word(DESKTOPS, r.next());
         let mobile = word(MOBILES, r.next());
@@ -345,8 +355,7 @@ impl Holder {
                 desktop,
                 mobile,
                 stretch: (1, 1),
-            }
-            .with_stretch(plan);
+            };
         }
         let random_first = word(people::FIRST, r.next());
         let last = word(people::LAST, r.next());
@@ -399,7 +408,6 @@ impl Holder {
             mobile,
             stretch: (1, 1),
         }
-        .with_stretch(plan)
     }
 
     fn country(&self) -> &'static Country {
@@ -732,6 +740,7 @@ impl<'a> Ctx<'a> {
     fn fill(&self, template: &str) -> String {
         let mut out = String::with_capacity(template.len() + 32);
         let mut rest = template;
+        let mut date = None;
         while let Some(open) = rest.find('{') {
             out.push_str(&rest[..open]);
             let after = &rest[open + 1..];
@@ -740,7 +749,7 @@ impl<'a> Ctx<'a> {
                 return out;
             };
             let key = &after[..close];
-            let (year, month, day) = ymd(self.when);
+            let mut when = || *date.get_or_insert_with(|| ymd(self.when));
             match key {
                 "me" => out.push_str(&self.h.first),
                 "me_full" => out.push_str(&self.h.name),
@@ -751,9 +760,12 @@ impl<'a> Ctx<'a> {
                     _ => out.push_str(&self.contact.0),
                 },
                 "city" => out.push_str(self.h.city().name),
-                "year" => out.push_str(&year.to_string()),
-                "month" => out.push_str(month),
-                "date" => out.push_str(&format!("{month} {day}")),
+                "year" => out.push_str(&when().0.to_string()),
+                "month" => out.push_str(when().1),
+                "date" => {
+                    let (_, month, day) = when();
+                    out.push_str(&format!("{month} {day}"));
+                }
                 "n" => out.push_str(&self.n.to_string()),
                 "money" => out.push_str(&format!(
                     "{}{}.{:02}",
@@ -831,7 +843,7 @@ fn nominal(plan: &Plan, i: u64) -> u64 {
 }
 
 /// Messages measured for [`Holder::with_stretch`].
-const STRETCH_SAMPLE: u64 = 512;
+const STRETCH_SAMPLE: u64 = 128;
 
 /// Below this many bytes to spare, a message without a scripted attachment
 /// goes without one.
