@@ -439,12 +439,20 @@ const ALICE: Script = Script {
                 ),
             ],
         ),
-        thread(
+        series(
             0,
-            "Water shut-off on Tuesday",
-            &[them(
-                "Dear residents,\n\nThe water will be off on Tuesday from 9 am to about 1 pm while the riser in the basement is replaced. We're sorry for the inconvenience.\n\nLarkspur Homes",
-            )],
+            "Building notice: {date}",
+            &[
+                them(
+                    "Dear residents,\n\nThe water will be off on Tuesday from 9 am to about 1 pm while the riser in the basement is replaced. We're sorry for the inconvenience.\n\nLarkspur Homes",
+                ),
+                them(
+                    "Dear residents,\n\nThe fire alarms will be tested on Thursday morning between 10 and 11. There is no need to leave the building.\n\nLarkspur Homes",
+                ),
+                them(
+                    "Dear residents,\n\nThe hallways on floors 2 and 3 will be painted next week. Please keep doormats and shoes inside your apartment until Friday.\n\nLarkspur Homes",
+                ),
+            ],
         ),
         thread(
             1,
@@ -501,13 +509,13 @@ const ALICE: Script = Script {
         ),
         thread(
             2,
-            "Thanksgiving plans",
+            "Coming home for the long weekend?",
             &[
                 them(
-                    "Hi sweetheart,\n\nAre you and Jess still coming up for Thanksgiving? Your father wants to know whether to get the big turkey. Tom is bringing the kids on Wednesday night.\n\nLove,\nMom",
+                    "Hi sweetheart,\n\nAre you and Jess still coming up for the long weekend? Your father wants to know whether to get the big roast. Tom is bringing the kids on Friday night.\n\nLove,\nMom",
                 ),
                 me(
-                    "Hi Mom,\n\nYes, we'll drive up Wednesday after work, so probably late. Get the big one, Tom's kids eat a lot. I'll bring the pies.\n\nLove,\nAlice",
+                    "Hi Mom,\n\nYes, we'll drive up Friday after work, so probably late. Get the big one, Tom's kids eat a lot. I'll bring the pies.\n\nLove,\nAlice",
                 ),
                 them("Wonderful. I'll make up the spare room. Drive safely.\n\nMom"),
             ],
@@ -535,7 +543,7 @@ const ALICE: Script = Script {
                     "Good idea, count me in. Send me your half of the card too and I'll mail it.\n\nAlice",
                 ),
                 them(
-                    "Ordered. I'll send you my bank details, or just pay me back at Thanksgiving.\n\nTom",
+                    "Ordered. I'll send you my bank details, or just pay me back when you're up next.\n\nTom",
                 ),
             ],
         ),

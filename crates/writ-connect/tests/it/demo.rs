@@ -506,3 +506,33 @@ fn alices_mailbox_reads_like_hers() {
     }
     insta::assert_snapshot!("alice-mailbox", out);
 }
+
+/// The demo directory's accounts (`writ_gateway::demo`): the mail of each
+/// belongs to the address the directory gives it, and its holder lives
+/// where the directory places them.
+#[test]
+fn accounts_of_the_demo_directory_have_their_directory_address_and_country() {
+    let fixture: serde_json::Value =
+        serde_json::from_str(include_str!("../../../writ-gateway/fixtures/demo.json")).unwrap();
+    for account in fixture["accounts"].as_array().unwrap() {
+        let id = str_of(account, "id");
+        let email = account["identifiers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["kind"] == "email")
+            .map(|i| str_of(i, "value"))
+            .unwrap();
+        let p = people(id);
+        assert_eq!(p.email, email, "{id}");
+        assert_eq!(p.country, str_of(&account["holder"], "located_in"), "{id}");
+    }
+    // Synthetic accounts: `acct-demo-<n>` is `user<n>@demo.example`, in the
+    // n-th of eight regions.
+    let regions = ["US", "IE", "DE", "GB", "FR", "BR", "IN", "DK"];
+    for n in [1, 2, 42, 1234, 3000] {
+        let p = people(&format!("acct-demo-{n:05}"));
+        assert_eq!(p.email, format!("user{n:05}@demo.example"));
+        assert_eq!(p.country, regions[n % regions.len()]);
+    }
+}
