@@ -83,7 +83,8 @@ fn write_new(path: &Path, text: &str) -> Result<()> {
 }
 
 /// The synthetic accounts: `user00001@demo.example` and so on, spread over
-/// regions.
+/// regions. The demo mail service (`writ_connect::demo`) gives each the
+/// same address and region; a change here goes there too.
 fn synthetic() -> Vec<AccountRow> {
     (1..=SYNTHETIC_ACCOUNTS)
         .map(|i| {
