@@ -13,6 +13,7 @@
 //! change after intake goes through [`Gateway::change`] with a typed
 //! [`lifecycle::Action`]; the pages read through [`read`].
 
+pub mod attachments;
 pub mod auth;
 mod cache;
 pub mod canonical;
@@ -113,6 +114,7 @@ struct Inner {
     published: tokio::sync::Notify,
     delivery_wake: tokio::sync::Notify,
     delivery: std::sync::OnceLock<Arc<delivery::Delivery>>,
+    attachments: std::sync::OnceLock<Arc<dyn writ_objects::ObjectStorage>>,
     agencies: cache::TtlCache<Option<writ_store::AgencyRow>>,
     accounts: cache::TtlCache<Option<String>>,
     /// The portal challenges' MAC key, once read from the case store.
@@ -138,6 +140,7 @@ impl Gateway {
                 published: tokio::sync::Notify::new(),
                 delivery_wake: tokio::sync::Notify::new(),
                 delivery: std::sync::OnceLock::new(),
+                attachments: std::sync::OnceLock::new(),
                 agencies: cache::TtlCache::new(),
                 accounts: cache::TtlCache::new(),
                 portal_key: tokio::sync::OnceCell::new(),

@@ -6,6 +6,7 @@
 //! <data>/objects/           the objects, unless `--objects` puts them elsewhere
 //!         log/              the log's checkpoint, tiles and bundles
 //!         packages/         sealed packages
+//!         attachments/      documents uploaded with orders, by case and SHA-256
 //!         work/             collections in progress on this machine
 //! <data>/work/              the same, when the objects are in a bucket
 //! <data>/demo/mail/         the demo mail service (`--demo`)
@@ -25,6 +26,9 @@ pub const LOG: &str = "log";
 
 /// Sealed packages, under an objects location.
 pub const PACKAGES: &str = "packages";
+
+/// Documents uploaded with orders, under an objects location.
+pub const ATTACHMENTS: &str = "attachments";
 
 /// Collections in progress, beside the objects or in the data folder.
 pub const WORK: &str = "work";

@@ -4,7 +4,7 @@
 //! JSON Schemas derived from the Rust types that parse them, so that no
 //! route or field exists without being described (`docs/http.md`).
 
-use axum::routing::{MethodRouter, get, post};
+use axum::routing::{MethodRouter, get, post, put};
 use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde_json::{Map, Value, json};
 
@@ -42,6 +42,8 @@ pub(crate) enum In {
     Json(fn(&mut SchemaGenerator) -> Schema),
     /// No body, or the empty object `{}`.
     Empty,
+    /// Raw bytes (`application/octet-stream`).
+    Bytes,
     /// A form (`application/x-www-form-urlencoded`): its field names, each
     /// a string; `csrf` is the form token, required on every form.
     Form(&'static [&'static str]),
@@ -111,6 +113,10 @@ fn console_action() -> Value {
 
 fn agency_action() -> Value {
     json!({"type": "string", "enum": console::AGENCY_ACTIONS})
+}
+
+fn attachment_name() -> Value {
+    json!({"type": "string", "description": "The `name` of one of the order's `attachments`."})
 }
 
 fn tile_path() -> Value {
@@ -206,6 +212,30 @@ pub(crate) fn table() -> Vec<Op> {
                 In::Nothing,
                 leak(vec![(200, Out::Bytes)]),
                 get(agency::package),
+            )
+        },
+        Op {
+            params: &[Param("name", "path", attachment_name, true)],
+            also: &[404],
+            ..op(
+                "PUT",
+                "/v1/cases/{id}/attachments/{name}",
+                Agency,
+                "Upload a document the order announced in `attachments` (raw bytes, at most 25 MiB): 201 when stored, 200 when these bytes were stored before, 422 (nothing stored) when the size or SHA-256 differs from the order's",
+                In::Bytes,
+                leak(vec![
+                    (
+                        201,
+                        Out::Json(schema::<writ_gateway::attachments::Uploaded>),
+                    ),
+                    (
+                        200,
+                        Out::Json(schema::<writ_gateway::attachments::Uploaded>),
+                    ),
+                ]),
+                put(agency::attachment).layer(axum::extract::DefaultBodyLimit::max(
+                    usize::try_from(writ_gateway::attachments::MAX_BYTES).unwrap_or(usize::MAX),
+                )),
             )
         },
         op(
@@ -427,6 +457,18 @@ pub(crate) fn table() -> Vec<Op> {
             )
         },
         Op {
+            params: &[Param("name", "path", attachment_name, true)],
+            ..op(
+                "GET",
+                "/console/cases/{id}/attachments/{name}",
+                Console,
+                "A document uploaded with the order, as a download",
+                In::Nothing,
+                leak(vec![(200, Out::Bytes)]),
+                get(console::attachment),
+            )
+        },
+        Op {
             params: &[Param("action", "path", console_action, true)],
             ..op(
                 "POST",
@@ -590,6 +632,7 @@ impl Clone for In {
             In::Json(f) => In::Json(*f),
             In::Empty => In::Empty,
             In::Form(f) => In::Form(f),
+            In::Bytes => In::Bytes,
         }
     }
 }
@@ -606,7 +649,7 @@ fn errors(op: &Op) -> Vec<u16> {
     match op.body {
         In::Nothing => {}
         In::Json(_) | In::Empty => out.extend([413, 422]),
-        In::Form(_) => out.extend([413, 422]),
+        In::Form(_) | In::Bytes => out.extend([413, 422]),
     }
     match op.auth {
         Public if op.method == "POST" => out.extend([403, 429]),
@@ -720,6 +763,12 @@ pub(crate) fn openapi(ops: &[Op]) -> Value {
                 operation["requestBody"] = json!({
                     "required": false,
                     "content": {"application/json": {"schema": schema::<review::Empty>(&mut g)}},
+                });
+            }
+            In::Bytes => {
+                operation["requestBody"] = json!({
+                    "required": true,
+                    "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
                 });
             }
             In::Form(fields) => {

@@ -223,6 +223,13 @@ impl App {
             publisher.reconcile().await;
             (log, tokio::spawn(publisher.run(stopped)))
         };
+        // Documents uploaded with orders, beside the packages.
+        gateway.set_attachments(
+            options
+                .objects_location()
+                .open(layout::ATTACHMENTS)
+                .map_err(|e| log_err(&e))?,
+        );
         let seeded = if options.demo {
             Some(gateway.seed_demo(&options.data).await?)
         } else {

@@ -347,6 +347,7 @@ pub(crate) async fn case(
     let gw = state.gateway();
     let fail = |e: GatewayError| PageError::new(e, HOME);
     let detail = gw.case_detail(&s.user, &id).await.map_err(fail)?;
+    let documents = gw.attachments_of(&detail.case).await.map_err(fail)?;
     let (case, agency) = (&detail.case, &detail.agency);
     let now = Timestamp::now();
     let d = &case.decision;
@@ -397,6 +398,16 @@ pub(crate) async fn case(
                 dt { "Received" } dd { (time(case.received_at)) }
                 dt { "Deadline" } dd { (time(case.due_at)) " — " (super::countdown(case.due_at, now)) }
                 dt { "Flags" } dd { @if flags.is_empty() { "none" } @for f in flags { span.flag { (f.label()) } } }
+                dt { "Documents" } dd #documents {
+                    @if documents.is_empty() { "none announced" }
+                    ul { @for a in &documents { li {
+                        @if a.received {
+                            a href=(format!("{}/attachments/{}", case_link(&id), encode(&a.name))) { (a.name) }
+                        } @else { (a.name) }
+                        " (" (a.media_type) ", " (a.size) " bytes) — "
+                        @if a.received { "received, SHA-256 checked" } @else { strong { "announced, not uploaded yet" } }
+                    } } }
+                }
             }
         }
         section aria-labelledby="standing" {
@@ -1021,4 +1032,45 @@ pub(crate) async fn agency_act(
     }
     .map_err(|e| PageError::new(e, &back))?;
     Ok(see_other(&format!("{back}?done={}", encode(&action)), &[]))
+}
+
+/// `GET /console/cases/{id}/attachments/{name}`: a document uploaded with
+/// the order, as a download (never shown inline: its bytes come from the
+/// agency).
+pub(crate) async fn attachment(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((id, name)): Path<(String, String)>,
+) -> Result<Response, PageError> {
+    let Some(s) = session(&state, &headers).await else {
+        return Ok(see_other(HOME, &[]));
+    };
+    let (a, bytes) = state
+        .gateway()
+        .attachment_for_review(&s.user, &id, &name)
+        .await
+        .map_err(|e| PageError::new(e, &case_link(&id)))?;
+    let file_name: String = a
+        .name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || ".-_".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    Ok(axum::response::IntoResponse::into_response((
+        [
+            ("content-type", "application/octet-stream".to_owned()),
+            (
+                "content-disposition",
+                format!("attachment; filename=\"{file_name}\""),
+            ),
+            ("x-content-type-options", "nosniff".to_owned()),
+            ("content-security-policy", "sandbox".to_owned()),
+        ],
+        bytes,
+    )))
 }

@@ -205,3 +205,31 @@ fn hex_to_b64(hex_text: &str) -> Option<String> {
     let bytes = hex::decode(hex_text).ok()?;
     Some(base64::engine::general_purpose::STANDARD.encode(bytes))
 }
+
+/// `PUT /v1/cases/{id}/attachments/{name}`: the bytes of a document the
+/// case's order announced, signed like every agency request. 201 when
+/// stored, 200 when these bytes were already stored; 422 for any other
+/// bytes (nothing stored), 404 for a name the order does not announce.
+pub(crate) async fn attachment(
+    State(state): State<AppState>,
+    Path((id, name)): Path<(String, String)>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, AppError> {
+    let limit = usize::try_from(writ_gateway::attachments::MAX_BYTES).unwrap_or(usize::MAX);
+    let body = super::body(body, limit)?;
+    let agency = state.authenticate(&method, &uri, &headers, &body).await?;
+    let answer = state
+        .inner
+        .gw
+        .put_attachment(&agency, &id, &name, &body)
+        .await?;
+    let status = if answer.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(answer)).into_response())
+}

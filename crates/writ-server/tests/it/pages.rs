@@ -1095,3 +1095,111 @@ async fn a_suspension_ends_portal_sessions_and_refuses_sign_in() {
     assert_eq!(r.status, 401, "{}", r.text);
     assert!(set_cookie_header(&r, "writ_portal").is_none());
 }
+
+/// A document the order announces: the announced bytes are stored whenever
+/// they come (201, then 200 again), any other bytes are refused with 422 and
+/// store nothing, another agency cannot upload to the case, and reviewers
+/// see it on the case page and download it (never inline).
+#[tokio::test]
+async fn attachments_are_stored_only_as_announced() {
+    let t = TestApp::start().await;
+    let pdf = b"%PDF-1.7\nthe signed warrant, page 1 of 1\n%%EOF\n".to_vec();
+    let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&pdf));
+    let mut order = warrant("us-fbi-wfo", "ATT-1", "alice@example.com");
+    order["attachments"] = serde_json::json!([
+        {"name": "warrant.pdf", "media_type": "application/pdf", "sha256": sha, "size": pdf.len()},
+        {"name": "affidavit.pdf", "media_type": "application/pdf", "sha256": "0".repeat(64), "size": 10},
+    ]);
+    let r = t.submit("us-fbi-wfo", &order).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let case = r.json()["case"].as_str().unwrap().to_owned();
+    let path = format!("/v1/cases/{case}/attachments/warrant.pdf");
+    let stored = |t: &TestApp| {
+        let dir = t.data().join("objects/attachments").join(&case);
+        std::fs::read_dir(&dir).map(|d| d.count()).unwrap_or(0)
+    };
+
+    // Other bytes first: refused, nothing stored.
+    let mut forged = pdf.clone();
+    forged[10] ^= 1;
+    let r = t.signed("us-fbi-wfo", "PUT", &path, &forged).await;
+    let p = r.assert_problem(422);
+    assert!(p["detail"].as_str().unwrap().contains("SHA-256"), "{p}");
+    let r = t
+        .signed("us-fbi-wfo", "PUT", &path, &pdf[..pdf.len() - 1])
+        .await;
+    let p = r.assert_problem(422);
+    assert!(
+        p["detail"].as_str().unwrap().contains("bytes were sent"),
+        "{p}"
+    );
+    assert_eq!(stored(&t), 0);
+    // A name the order does not announce, another agency, no signature.
+    t.signed(
+        "us-fbi-wfo",
+        "PUT",
+        &format!("/v1/cases/{case}/attachments/other.pdf"),
+        &pdf,
+    )
+    .await
+    .assert_problem(404);
+    t.signed("us-nypd", "PUT", &path, &pdf)
+        .await
+        .assert_problem(404);
+    assert_eq!(t.raw("PUT", &path, &[], pdf.clone()).await.status, 401);
+    assert_eq!(stored(&t), 0);
+
+    // The announced bytes: stored, and the same again is 200.
+    let r = t.signed("us-fbi-wfo", "PUT", &path, &pdf).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(r.json()["attachment"]["received"], true);
+    assert_eq!(r.json()["created"], true);
+    let r = t.signed("us-fbi-wfo", "PUT", &path, &pdf).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json()["created"], false);
+    // Other bytes after the right ones: still refused, the stored ones kept.
+    t.signed("us-fbi-wfo", "PUT", &path, &forged)
+        .await
+        .assert_problem(422);
+    assert_eq!(stored(&t), 1);
+
+    // The case page lists both; the received one downloads as announced.
+    let rita = sign_in(&t, "rita").await;
+    let page = t
+        .raw(
+            "GET",
+            &format!("/console/cases/{case}"),
+            &headers(Some(&rita.cookie)),
+            vec![],
+        )
+        .await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.text.contains("received, SHA-256 checked"),
+        "{}",
+        page.text
+    );
+    assert!(
+        page.text.contains("announced, not uploaded yet"),
+        "{}",
+        page.text
+    );
+    let link = format!("/console/cases/{case}/attachments/warrant.pdf");
+    assert!(page.text.contains(&link), "{}", page.text);
+    let file = t
+        .raw("GET", &link, &headers(Some(&rita.cookie)), vec![])
+        .await;
+    assert_eq!(file.status, 200);
+    assert_eq!(file.bytes, pdf);
+    assert_eq!(file.headers["content-type"], "application/octet-stream");
+    assert!(
+        file.headers["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment;")
+    );
+    assert_eq!(file.headers["x-content-type-options"], "nosniff");
+    // Without a session: the sign-in page, not the document.
+    let anon = t.raw("GET", &link, &[], vec![]).await;
+    assert_ne!(anon.bytes, pdf);
+}
