@@ -214,6 +214,15 @@ pub(crate) fn table() -> Vec<Op> {
                 get(agency::package),
             )
         },
+        op(
+            "GET",
+            "/v1/cases/{id}/letter",
+            Agency,
+            "The response letter of one of the calling agency's cases (HTML): what was produced, refused and pending, with each reason's citation",
+            In::Nothing,
+            OK_HTML,
+            get(agency::letter),
+        ),
         Op {
             params: &[Param("name", "path", attachment_name, true)],
             also: &[404],
@@ -585,6 +594,15 @@ pub(crate) fn table() -> Vec<Op> {
             In::Nothing,
             OK_HTML,
             get(portal::case),
+        ),
+        op(
+            "GET",
+            "/portal/cases/{id}/letter",
+            Portal,
+            "The case's response letter (HTML, printable)",
+            In::Nothing,
+            OK_HTML,
+            get(portal::letter),
         ),
         Op {
             also: &[403],

@@ -15,6 +15,7 @@
 //! there.
 
 pub(crate) mod console;
+pub(crate) mod letter;
 pub(crate) mod portal;
 pub(crate) mod status;
 pub(crate) mod transparency;

@@ -341,6 +341,7 @@ pub(crate) async fn case(
                 } } }
             }
         }
+        p { a href={ "/portal/cases/" (encode(&c.case)) "/letter" } { "The response letter" } " (what was produced, refused and pending, with the reasons; printable)" }
         p { a href="/portal" { "Back to your cases" } }
     };
     Ok(page(
@@ -382,4 +383,19 @@ pub(crate) async fn package(
     crate::routes::agency::package_response(&state, &s.agency, &id)
         .await
         .map_err(|e: AppError| PageError::new(e, HOME))
+}
+
+/// `GET /portal/cases/{id}/letter`: the case's response letter.
+pub(crate) async fn letter(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let Some(s) = session(&state, &headers).await else {
+        return Ok(see_other(HOME, &[]));
+    };
+    limited(&state, &s)?;
+    super::letter::response(&state, &s.agency, &id, &headers)
+        .await
+        .map_err(|e| PageError::new(e, HOME))
 }

@@ -233,3 +233,18 @@ pub(crate) async fn attachment(
     };
     Ok((status, Json(answer)).into_response())
 }
+
+/// `GET /v1/cases/{id}/letter`: the response letter of one of the calling
+/// agency's cases, as HTML.
+pub(crate) async fn letter(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, AppError> {
+    let body = super::body(body, state.inner.config.body_limit)?;
+    let agency = state.authenticate(&method, &uri, &headers, &body).await?;
+    Ok(crate::pages::letter::response(&state, &agency, &id, &headers).await?)
+}

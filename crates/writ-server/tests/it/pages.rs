@@ -1203,3 +1203,97 @@ async fn attachments_are_stored_only_as_announced() {
     let anon = t.raw("GET", &link, &[], vec![]).await;
     assert_ne!(anon.bytes, pdf);
 }
+
+/// The response letter says what was produced (with the package's SHA-256),
+/// what waits and why, each reason with its citation; for an order refused
+/// at step 1 it names nothing the agency did not send and says no record
+/// was searched for. Another agency's case is not found; the portal serves
+/// the same letter.
+#[tokio::test]
+async fn the_response_letter_says_what_went_out_and_why() {
+    let t = TestApp::start().await;
+    let r = t
+        .submit(
+            "us-fbi-wfo",
+            &warrant("us-fbi-wfo", "LETTER-1", "alice@example.com"),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let case = r.json()["case"].as_str().unwrap().to_owned();
+    t.state().await; // delivery seals the subscriber data
+    let package = t
+        .app
+        .gateway()
+        .store()
+        .package(&case)
+        .await
+        .unwrap()
+        .expect("the subscriber data was released at once");
+    let letter = t
+        .signed(
+            "us-fbi-wfo",
+            "GET",
+            &format!("/v1/cases/{case}/letter"),
+            b"",
+        )
+        .await;
+    assert_eq!(letter.status, 200, "{}", letter.text);
+    assert!(
+        letter.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let text = &letter.text;
+    for needle in [
+        "LETTER-1",
+        case.as_str(),
+        package.sha256.as_str(),
+        "Subscriber",
+        "Still pending",
+        "writ log verify --url",
+    ] {
+        assert!(text.contains(needle), "{needle} missing:\n{text}");
+    }
+    // Content is held for the two-person rule, and says so.
+    let pending = &text[text.find("id=\"pending\"").expect("a pending table")..];
+    assert!(pending.contains("Content"), "{text}");
+    // Internal account ids never appear; the agency's identifiers do.
+    assert!(!text.contains("acct-"), "{text}");
+    assert!(text.contains("alice@example.com"));
+
+    // Refused at step 1 (the warrant's window has closed).
+    let mut expired = warrant("us-fbi-wfo", "LETTER-2", "alice@example.com");
+    expired["issued_at"] = serde_json::json!(Timestamp::now().plus_days(-20));
+    expired["expires_at"] = serde_json::json!(Timestamp::now().plus_days(-5));
+    let r = t.submit("us-fbi-wfo", &expired).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(r.json()["decision"]["outcome"], "reject");
+    let refused = r.json()["case"].as_str().unwrap().to_owned();
+    let letter = t
+        .signed(
+            "us-fbi-wfo",
+            "GET",
+            &format!("/v1/cases/{refused}/letter"),
+            b"",
+        )
+        .await;
+    assert_eq!(letter.status, 200, "{}", letter.text);
+    assert!(
+        letter.text.contains("refused as a whole"),
+        "{}",
+        letter.text
+    );
+    assert!(letter.text.contains("Nothing has been produced."));
+    assert!(
+        letter.text.contains("Fed. R. Crim. P. 41(e)(2)(A)"),
+        "{}",
+        letter.text
+    );
+    assert!(!letter.text.contains("acct-"));
+
+    // Another agency: not found, as for any of its cases.
+    t.signed("us-nypd", "GET", &format!("/v1/cases/{case}/letter"), b"")
+        .await
+        .assert_problem(404);
+}
