@@ -54,6 +54,10 @@ pub(crate) enum In {
 pub(crate) enum Out {
     Json(fn(&mut SchemaGenerator) -> Schema),
     Html,
+    /// A PDF document.
+    Pdf,
+    /// HTML, or PDF for `Accept: application/pdf`.
+    HtmlOrPdf,
     Text,
     Bytes,
     /// The bytes, or the sign-in page for a visitor without a session.
@@ -218,9 +222,9 @@ pub(crate) fn table() -> Vec<Op> {
             "GET",
             "/v1/cases/{id}/letter",
             Agency,
-            "The response letter of one of the calling agency's cases (HTML): what was produced, refused and pending, with each reason's citation",
+            "The response letter of one of the calling agency's cases: PDF for `Accept: application/pdf`, else HTML; what was produced, refused and pending, with each reason's citation",
             In::Nothing,
-            OK_HTML,
+            leak(vec![(200, Out::HtmlOrPdf)]),
             get(agency::letter),
         ),
         Op {
@@ -604,6 +608,15 @@ pub(crate) fn table() -> Vec<Op> {
             OK_HTML,
             get(portal::letter),
         ),
+        op(
+            "GET",
+            "/portal/cases/{id}/letter.pdf",
+            Portal,
+            "The case's response letter as a PDF",
+            In::Nothing,
+            leak(vec![(200, Out::Pdf)]),
+            get(portal::letter_pdf),
+        ),
         Op {
             also: &[403],
             ..op(
@@ -699,6 +712,11 @@ fn content(out: Out, g: &mut SchemaGenerator) -> Value {
         Out::Json(f) => json!({"application/json": {"schema": f(g)}}),
         Out::Html => json!({"text/html": {"schema": {"type": "string"}}}),
         Out::Text => json!({"text/plain": {"schema": {"type": "string"}}}),
+        Out::Pdf => json!({"application/pdf": {"schema": {"type": "string", "format": "binary"}}}),
+        Out::HtmlOrPdf => json!({
+            "text/html": {"schema": {"type": "string"}},
+            "application/pdf": {"schema": {"type": "string", "format": "binary"}},
+        }),
         Out::Bytes => {
             json!({"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}})
         }

@@ -15,8 +15,6 @@ use writ_gateway::read::{AgencyPair, agency_pairs};
 use writ_model::Timestamp;
 use writ_store::PackageRow;
 
-use super::time;
-
 const STYLE: &str = "body{font:11pt/1.45 Georgia,serif;max-width:46rem;margin:2rem auto;padding:0 1rem;color:#111}\
 h1{font-size:1.4rem}h2{font-size:1.1rem;margin-top:1.6rem;border-bottom:1px solid #999}\
 table{border-collapse:collapse;width:100%}th,td{border:1px solid #999;padding:.25rem .4rem;text-align:left;vertical-align:top}\
@@ -30,121 +28,443 @@ pub(crate) struct LogRef {
     pub vkey: String,
 }
 
+/// A part of a section.
+enum Block {
+    Para(String),
+    /// Monospaced text that must be copied exactly (a hash, a command).
+    Code(String),
+    Table {
+        head: Vec<&'static str>,
+        rows: Vec<Vec<String>>,
+    },
+}
+
+struct Section {
+    id: &'static str,
+    heading: &'static str,
+    blocks: Vec<Block>,
+}
+
+/// The letter's content, rendered as HTML ([`render`]) and PDF ([`pdf`]).
+struct Letter {
+    title: String,
+    facts: Vec<(&'static str, String)>,
+    sections: Vec<Section>,
+}
+
+fn when(t: Timestamp) -> String {
+    t.to_string().replacen('T', " ", 1).replace('Z', " UTC")
+}
+
+fn when_second(s: i64) -> String {
+    Timestamp::from_second(s).map(when).unwrap_or_default()
+}
+
+fn letter(
+    c: &CaseView,
+    package: Option<&PackageRow>,
+    log: Option<&LogRef>,
+    now: Timestamp,
+) -> Letter {
+    let d = &c.decision;
+    let pairs = agency_pairs(c.status, d, package);
+    let rows =
+        |want: fn(&AgencyPair) -> bool, last: fn(&AgencyPair) -> String| -> Vec<Vec<String>> {
+            pairs
+                .iter()
+                .filter(|(_, st)| want(st))
+                .map(|(p, st)| vec![p.target.clone(), p.category.label().to_owned(), last(st)])
+                .collect()
+        };
+    let released = rows(
+        |st| matches!(st, AgencyPair::Released { .. }),
+        |st| match st {
+            AgencyPair::Released { generation } => generation.to_string(),
+            _ => String::new(),
+        },
+    );
+    let refused = rows(
+        |st| matches!(st, AgencyPair::NotReleased | AgencyPair::NoData),
+        |st| st.label().to_owned(),
+    );
+    let pending = rows(
+        |st| matches!(st, AgencyPair::Held | AgencyPair::Sealing),
+        |st| st.label().to_owned(),
+    );
+
+    let mut facts = vec![
+        ("Your reference", c.reference.clone()),
+        ("Our case", c.case.clone()),
+        ("Received", when(c.received_at)),
+        ("Status", c.status.label().to_owned()),
+        ("Decision", d.outcome.label().to_owned()),
+        ("Answer due", when(d.due_at)),
+    ];
+    if let Some(t) = d.preserve_until {
+        facts.push(("Preserved until", when(t)));
+    }
+    facts.push(("Letter written", when(now)));
+
+    let produced = match package {
+        Some(p) if !released.is_empty() => vec![
+            Block::Para(format!(
+                "Package {} holds the records below, sealed to your agency's registered recipient key (age format). Its SHA-256, over the file as you download it, is:",
+                p.generation
+            )),
+            Block::Code(p.sha256.clone()),
+            Block::Para(format!(
+                "{} bytes; sealed {}; downloadable until {}.",
+                p.size,
+                when_second(p.created_at),
+                when_second(p.expires_at)
+            )),
+            Block::Table {
+                head: vec!["Target", "Category", "Package"],
+                rows: released,
+            },
+        ],
+        _ => vec![Block::Para("Nothing has been produced.".into())],
+    };
+    let refused = if d.decisions.is_empty() {
+        vec![Block::Para(
+            "The request was refused as a whole, for the reasons below; no record was searched for or produced.".into(),
+        )]
+    } else if refused.is_empty() {
+        vec![Block::Para("Nothing.".into())]
+    } else {
+        vec![Block::Table {
+            head: vec!["Target", "Category", "Answer"],
+            rows: refused,
+        }]
+    };
+    let pending = if pending.is_empty() {
+        vec![Block::Para("Nothing.".into())]
+    } else {
+        vec![
+            Block::Para("These are decided but not yet released: they wait for the provider's review (two people for content) or for sealing. You will be told when a package is ready.".into()),
+            Block::Table {
+                head: vec!["Target", "Category", "State"],
+                rows: pending,
+            },
+        ]
+    };
+    let reasons = if d.reasons.is_empty() {
+        vec![Block::Para("No rule limited this request.".into())]
+    } else {
+        vec![Block::Table {
+            head: vec!["Applies to", "Reason", "Legal basis"],
+            rows: d
+                .reasons
+                .iter()
+                .map(|r| {
+                    let mut to = r
+                        .target
+                        .clone()
+                        .unwrap_or_else(|| "the whole request".into());
+                    if let Some(cat) = r.category {
+                        to = format!("{to}, {}", cat.label());
+                    }
+                    vec![to, r.message.clone(), r.citation.clone()]
+                })
+                .collect(),
+        }]
+    };
+    let mut check = vec![Block::Para(
+        "Every step of this case (its receipt, the decision, each release) is an entry of our public transparency log, under the case id above. The log is append-only; anyone can check that it has not been rewritten:".into(),
+    )];
+    if let Some(log) = log {
+        check.push(Block::Code(format!(
+            "writ log verify --url {} --vkey '{}'",
+            log.url, log.vkey
+        )));
+    }
+    check.push(Block::Para(
+        "The package's SHA-256 above is the one committed to in the case's disclosure entry."
+            .into(),
+    ));
+    Letter {
+        title: format!("Response to your request {}", c.reference),
+        facts,
+        sections: vec![
+            Section {
+                id: "produced",
+                heading: "What was produced",
+                blocks: produced,
+            },
+            Section {
+                id: "refused",
+                heading: "What was refused or not produced",
+                blocks: refused,
+            },
+            Section {
+                id: "pending",
+                heading: "Still pending",
+                blocks: pending,
+            },
+            Section {
+                id: "reasons",
+                heading: "Reasons",
+                blocks: reasons,
+            },
+            Section {
+                id: "check",
+                heading: "How to check this answer",
+                blocks: check,
+            },
+        ],
+    }
+}
+
 /// The letter for case `c` (the agency's view of it) with its latest
-/// package, as of `now`.
+/// package, as of `now`, as an HTML page.
 pub(crate) fn render(
     c: &CaseView,
     package: Option<&PackageRow>,
     log: Option<&LogRef>,
     now: Timestamp,
 ) -> String {
-    let d = &c.decision;
-    let pairs = agency_pairs(c.status, d, package);
-    let released: Vec<_> = pairs
-        .iter()
-        .filter(|(_, st)| matches!(st, AgencyPair::Released { .. }))
-        .collect();
-    let refused: Vec<_> = pairs
-        .iter()
-        .filter(|(_, st)| matches!(st, AgencyPair::NotReleased | AgencyPair::NoData))
-        .collect();
-    let pending: Vec<_> = pairs
-        .iter()
-        .filter(|(_, st)| matches!(st, AgencyPair::Held | AgencyPair::Sealing))
-        .collect();
+    let l = letter(c, package, log, now);
     let markup: Markup = html! {
         (DOCTYPE)
         html lang="en" {
             head {
                 meta charset="utf-8";
-                title { "Response to " (c.reference) }
+                title { (l.title) }
                 style { (PreEscaped(STYLE)) }
             }
             body {
-                h1 { "Response to your request " (c.reference) }
-                dl {
-                    dt { "Your reference" } dd { (c.reference) }
-                    dt { "Our case" } dd { code { (c.case) } }
-                    dt { "Received" } dd { (time(c.received_at)) }
-                    dt { "Status" } dd { (c.status.label()) }
-                    dt { "Decision" } dd { strong { (d.outcome.label()) } }
-                    dt { "Answer due" } dd { (time(d.due_at)) }
-                    @if let Some(t) = d.preserve_until { dt { "Preserved until" } dd { (time(t)) } }
-                    dt { "Letter written" } dd { (time(now)) }
-                }
-
-                h2 { "What was produced" }
-                @match package {
-                    Some(p) if !released.is_empty() => {
-                        p { "Package " (p.generation) " holds the records below, sealed to your agency's registered recipient key (age format). Its SHA-256, over the file as you download it, is:" }
-                        pre { code #package-sha256 { (p.sha256) } }
-                        p { (p.size) " bytes; sealed " @if let Some(t) = Timestamp::from_second(p.created_at) { (time(t)) } "; downloadable until " @if let Some(t) = Timestamp::from_second(p.expires_at) { (time(t)) } "." }
-                        table #produced {
-                            thead { tr { th { "Target" } th { "Category" } th { "Package" } } }
-                            tbody { @for (p, st) in &released { tr {
-                                td { (p.target) } td { (p.category.label()) }
-                                td { @if let AgencyPair::Released { generation } = st { (generation) } }
-                            } } }
-                        }
-                    }
-                    _ => p #produced { "Nothing has been produced." }
-                }
-
-                h2 { "What was refused or not produced" }
-                @if d.decisions.is_empty() {
-                    p #refused { "The request was refused as a whole, for the reasons below; no record was searched for or produced." }
-                } @else if refused.is_empty() {
-                    p #refused { "Nothing." }
-                } @else {
-                    table #refused {
-                        thead { tr { th { "Target" } th { "Category" } th { "Answer" } } }
-                        tbody { @for (p, st) in &refused { tr {
-                            td { (p.target) } td { (p.category.label()) } td { (st.label()) }
-                        } } }
+                h1 { (l.title) }
+                dl { @for (k, v) in &l.facts { dt { (k) } dd { (v) } } }
+                @for s in &l.sections {
+                    section id=(s.id) {
+                        h2 { (s.heading) }
+                        @for b in &s.blocks { @match b {
+                            Block::Para(t) => p { (t) },
+                            Block::Code(t) => pre { code { (t) } },
+                            Block::Table { head, rows } => table {
+                                thead { tr { @for h in head { th { (h) } } } }
+                                tbody { @for r in rows { tr { @for cell in r { td { (cell) } } } } }
+                            },
+                        } }
                     }
                 }
-
-                h2 { "Still pending" }
-                @if pending.is_empty() { p #pending { "Nothing." } } @else {
-                    p { "These are decided but not yet released: they wait for the provider's review (two people for content) or for sealing. You will be told when a package is ready." }
-                    table #pending {
-                        thead { tr { th { "Target" } th { "Category" } th { "State" } } }
-                        tbody { @for (p, st) in &pending { tr {
-                            td { (p.target) } td { (p.category.label()) } td { (st.label()) }
-                        } } }
-                    }
-                }
-
-                h2 { "Reasons" }
-                @if d.reasons.is_empty() { p { "No rule limited this request." } } @else {
-                    table #reasons {
-                        thead { tr { th { "Applies to" } th { "Reason" } th { "Legal basis" } } }
-                        tbody { @for r in &d.reasons { tr {
-                            td { (r.target.as_deref().unwrap_or("the whole request")) @if let Some(cat) = r.category { ", " (cat.label()) } }
-                            td { (r.message) } td { (r.citation) }
-                        } } }
-                    }
-                }
-
-                h2 { "How to check this answer" }
-                p { "Every step of this case (its receipt, the decision, each release) is an entry of our public transparency log, under the case id above. The log is append-only; anyone can check that it has not been rewritten:" }
-                @if let Some(log) = log {
-                    pre { code { "writ log verify --url " (log.url) " --vkey '" (log.vkey) "'" } }
-                }
-                p { "The package's SHA-256 above is the one committed to in the case's disclosure entry." }
             }
         }
     };
     markup.into_string()
 }
 
-/// The letter of `agency`'s case `id` as an HTML response (the API and the
-/// portal serve it alike); another agency's case is not found.
+/// The same letter as a PDF (A4, the standard Helvetica and Courier fonts,
+/// so that its text can be extracted and searched).
+pub(crate) fn pdf(
+    c: &CaseView,
+    package: Option<&PackageRow>,
+    log: Option<&LogRef>,
+    now: Timestamp,
+) -> Vec<u8> {
+    let l = letter(c, package, log, now);
+    let mut w = PdfText::default();
+    w.line(Font::Bold, 14.0, &l.title);
+    w.gap();
+    for (k, v) in &l.facts {
+        w.wrapped(Font::Regular, 10.0, &format!("{k}: {v}"));
+    }
+    for s in &l.sections {
+        w.gap();
+        w.line(Font::Bold, 12.0, s.heading);
+        for b in &s.blocks {
+            match b {
+                Block::Para(t) => w.wrapped(Font::Regular, 10.0, t),
+                Block::Code(t) => w.wrapped(Font::Mono, 9.0, t),
+                Block::Table { head, rows } => {
+                    w.wrapped(Font::Bold, 10.0, &head.join("  |  "));
+                    for r in rows {
+                        w.wrapped(Font::Regular, 10.0, &r.join("  |  "));
+                    }
+                }
+            }
+        }
+    }
+    w.finish(&l.title)
+}
+
+#[derive(Clone, Copy)]
+enum Font {
+    Regular,
+    Bold,
+    Mono,
+}
+
+impl Font {
+    fn name(self) -> pdf_writer::Name<'static> {
+        pdf_writer::Name(match self {
+            Font::Regular => b"F1",
+            Font::Bold => b"F2",
+            Font::Mono => b"F3",
+        })
+    }
+
+    /// Characters per line at `size` on the text width (an average glyph
+    /// width: 0.5 em for Helvetica, 0.6 em for Courier).
+    fn per_line(self, size: f32) -> usize {
+        let em = match self {
+            Font::Regular | Font::Bold => 0.5,
+            Font::Mono => 0.6,
+        };
+        ((TEXT_WIDTH / (size * em)) as usize).max(20)
+    }
+}
+
+const PAGE: (f32, f32) = (595.0, 842.0);
+const MARGIN: f32 = 56.0;
+const TEXT_WIDTH: f32 = PAGE.0 - 2.0 * MARGIN;
+
+/// Lines of text laid out on A4 pages.
+#[derive(Default)]
+struct PdfText {
+    pages: Vec<pdf_writer::Content>,
+    y: f32,
+}
+
+impl PdfText {
+    fn line(&mut self, font: Font, size: f32, text: &str) {
+        let leading = size * 1.35;
+        if self.pages.is_empty() || self.y - leading < MARGIN {
+            self.pages.push(pdf_writer::Content::new());
+            self.y = PAGE.1 - MARGIN;
+        }
+        self.y -= leading;
+        let Some(content) = self.pages.last_mut() else {
+            return;
+        };
+        content.begin_text();
+        content.set_font(font.name(), size);
+        content.next_line(MARGIN, self.y);
+        content.show(pdf_writer::Str(&win_ansi(text)));
+        content.end_text();
+    }
+
+    /// `text` broken into lines at spaces (anywhere in a word too long).
+    fn wrapped(&mut self, font: Font, size: f32, text: &str) {
+        let width = font.per_line(size);
+        let mut line = String::new();
+        for word in text.split(' ') {
+            let mut word = word.to_owned();
+            while word.chars().count() > width {
+                if !line.is_empty() {
+                    self.line(font, size, &line);
+                    line.clear();
+                }
+                let head: String = word.chars().take(width).collect();
+                word = word.chars().skip(width).collect();
+                self.line(font, size, &head);
+            }
+            if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
+                self.line(font, size, &line);
+                line.clear();
+            }
+            if !line.is_empty() {
+                line.push(' ');
+            }
+            line.push_str(&word);
+        }
+        if !line.is_empty() {
+            self.line(font, size, &line);
+        }
+    }
+
+    fn gap(&mut self) {
+        self.y -= 6.0;
+    }
+
+    fn finish(self, title: &str) -> Vec<u8> {
+        use pdf_writer::{Finish as _, Name, Pdf, Rect, Ref, TextStr};
+        let mut pdf = Pdf::new();
+        let catalog = Ref::new(1);
+        let tree = Ref::new(2);
+        let fonts = [Ref::new(3), Ref::new(4), Ref::new(5)];
+        let info = Ref::new(6);
+        let first = 7;
+        let mut pages = self.pages;
+        if pages.is_empty() {
+            pages.push(pdf_writer::Content::new());
+        }
+        let ids: Vec<(Ref, Ref)> = (0..pages.len())
+            .map(|i| {
+                let n = first + 2 * i32::try_from(i).unwrap_or(0);
+                (Ref::new(n), Ref::new(n + 1))
+            })
+            .collect();
+        pdf.catalog(catalog).pages(tree);
+        pdf.pages(tree)
+            .kids(ids.iter().map(|(page, _)| *page))
+            .count(i32::try_from(ids.len()).unwrap_or(i32::MAX));
+        pdf.document_info(info)
+            .title(TextStr(title))
+            .producer(TextStr("Writ"));
+        for (font, (id, base)) in
+            [Font::Regular, Font::Bold, Font::Mono]
+                .into_iter()
+                .zip(
+                    fonts
+                        .iter()
+                        .zip([&b"Helvetica"[..], b"Helvetica-Bold", b"Courier"]),
+                )
+        {
+            let _ = font;
+            pdf.type1_font(*id)
+                .base_font(Name(base))
+                .encoding_predefined(Name(b"WinAnsiEncoding"));
+        }
+        for ((page_id, content_id), content) in ids.iter().zip(pages) {
+            let mut page = pdf.page(*page_id);
+            page.media_box(Rect::new(0.0, 0.0, PAGE.0, PAGE.1));
+            page.parent(tree);
+            page.contents(*content_id);
+            let mut resources = page.resources();
+            let mut f = resources.fonts();
+            f.pair(Font::Regular.name(), fonts[0]);
+            f.pair(Font::Bold.name(), fonts[1]);
+            f.pair(Font::Mono.name(), fonts[2]);
+            f.finish();
+            resources.finish();
+            page.finish();
+            pdf.stream(*content_id, &content.finish());
+        }
+        pdf.finish()
+    }
+}
+
+/// Text in the standard fonts' WinAnsiEncoding; a character it lacks
+/// becomes `?`.
+fn win_ansi(text: &str) -> Vec<u8> {
+    text.chars()
+        .map(|c| match c {
+            ' '..='~' => c as u8,
+            '\u{a0}'..='\u{ff}' => c as u8,
+            '€' => 0x80,
+            '…' => 0x85,
+            '‘' => 0x91,
+            '’' => 0x92,
+            '“' => 0x93,
+            '”' => 0x94,
+            '•' => 0x95,
+            '–' => 0x96,
+            '—' => 0x97,
+            _ => b'?',
+        })
+        .collect()
+}
+
+/// The letter of `agency`'s case `id` as a response, as PDF when `pdf`,
+/// else HTML (the API and the portal serve it alike); another agency's case
+/// is not found.
 pub(crate) async fn response(
     state: &crate::AppState,
     agency: &str,
     id: &str,
     headers: &axum::http::HeaderMap,
+    as_pdf: bool,
 ) -> Result<axum::response::Response, writ_gateway::GatewayError> {
     let writ_gateway::PortalCase { case, package } =
         state.gateway().portal_case(agency, id).await?;
@@ -156,16 +476,49 @@ pub(crate) async fn response(
         url: format!("http://{host}/log"),
         vkey: l.vkey().to_string(),
     });
-    let html = render(&case, package.as_ref(), log.as_ref(), Timestamp::now());
+    let now = Timestamp::now();
+    let file: String = id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let (content_type, name, body) = if as_pdf {
+        (
+            "application/pdf",
+            format!("{file}-letter.pdf"),
+            pdf(&case, package.as_ref(), log.as_ref(), now),
+        )
+    } else {
+        (
+            "text/html; charset=utf-8",
+            format!("{file}-letter.html"),
+            render(&case, package.as_ref(), log.as_ref(), now).into_bytes(),
+        )
+    };
     Ok(axum::response::IntoResponse::into_response((
         [
-            ("content-type", "text/html; charset=utf-8".to_owned()),
+            ("content-type", content_type.to_owned()),
             ("cache-control", "no-store".to_owned()),
             (
                 "content-disposition",
-                format!("inline; filename=\"{}-letter.html\"", super::encode(id)),
+                format!("inline; filename=\"{name}\""),
             ),
+            ("vary", "accept".to_owned()),
         ],
-        html,
+        body,
     )))
+}
+
+/// Whether a request's `Accept` asks for the PDF rather than HTML.
+pub(crate) fn wants_pdf(headers: &axum::http::HeaderMap) -> bool {
+    let accept = headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
+    accept.contains("application/pdf") && !accept.contains("text/html")
 }

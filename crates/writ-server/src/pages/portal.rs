@@ -341,7 +341,7 @@ pub(crate) async fn case(
                 } } }
             }
         }
-        p { a href={ "/portal/cases/" (encode(&c.case)) "/letter" } { "The response letter" } " (what was produced, refused and pending, with the reasons; printable)" }
+        p { a href={ "/portal/cases/" (encode(&c.case)) "/letter" } { "The response letter" } " (what was produced, refused and pending, with the reasons; " a href={ "/portal/cases/" (encode(&c.case)) "/letter.pdf" } { "as PDF" } ")" }
         p { a href="/portal" { "Back to your cases" } }
     };
     Ok(page(
@@ -385,17 +385,35 @@ pub(crate) async fn package(
         .map_err(|e: AppError| PageError::new(e, HOME))
 }
 
-/// `GET /portal/cases/{id}/letter`: the case's response letter.
+/// `GET /portal/cases/{id}/letter`: the case's response letter (HTML).
 pub(crate) async fn letter(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
+    letter_as(state, headers, id, false).await
+}
+
+/// `GET /portal/cases/{id}/letter.pdf`: the same letter as a PDF.
+pub(crate) async fn letter_pdf(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    letter_as(state, headers, id, true).await
+}
+
+async fn letter_as(
+    state: AppState,
+    headers: HeaderMap,
+    id: String,
+    as_pdf: bool,
+) -> Result<Response, PageError> {
     let Some(s) = session(&state, &headers).await else {
         return Ok(see_other(HOME, &[]));
     };
     limited(&state, &s)?;
-    super::letter::response(&state, &s.agency, &id, &headers)
+    super::letter::response(&state, &s.agency, &id, &headers, as_pdf)
         .await
         .map_err(|e| PageError::new(e, HOME))
 }

@@ -235,7 +235,7 @@ pub(crate) async fn attachment(
 }
 
 /// `GET /v1/cases/{id}/letter`: the response letter of one of the calling
-/// agency's cases, as HTML.
+/// agency's cases: PDF for `Accept: application/pdf`, else HTML.
 pub(crate) async fn letter(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -246,5 +246,6 @@ pub(crate) async fn letter(
 ) -> Result<Response, AppError> {
     let body = super::body(body, state.inner.config.body_limit)?;
     let agency = state.authenticate(&method, &uri, &headers, &body).await?;
-    Ok(crate::pages::letter::response(&state, &agency, &id, &headers).await?)
+    let as_pdf = crate::pages::letter::wants_pdf(&headers);
+    Ok(crate::pages::letter::response(&state, &agency, &id, &headers, as_pdf).await?)
 }

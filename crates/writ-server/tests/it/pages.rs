@@ -1292,8 +1292,80 @@ async fn the_response_letter_says_what_went_out_and_why() {
     );
     assert!(!letter.text.contains("acct-"));
 
+    // The same letters as PDF, their text extractable (pdftotext, from
+    // Debian's poppler-utils, which `.ci/run` installs).
+    for (id, needles) in [
+        (
+            &case,
+            vec![
+                "LETTER-1",
+                package.sha256.as_str(),
+                "Still pending",
+                "Subscriber",
+            ],
+        ),
+        (
+            &refused,
+            vec![
+                "LETTER-2",
+                "refused as a whole",
+                "Fed. R. Crim. P. 41(e)(2)(A)",
+            ],
+        ),
+    ] {
+        let path = format!("/v1/cases/{id}/letter");
+        let s = crate::support::sign(
+            "us-fbi-wfo",
+            &t.key("us-fbi-wfo"),
+            "GET",
+            &path,
+            b"",
+            Timestamp::now().as_second(),
+        );
+        let mut h = s.headers.clone();
+        h.push(("accept".into(), "application/pdf".into()));
+        let r = t.raw("GET", &path, &h, vec![]).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert_eq!(r.headers["content-type"], "application/pdf");
+        assert!(r.bytes.starts_with(b"%PDF-"));
+        let Some(text) = pdftotext(&r.bytes) else {
+            assert!(
+                std::env::var_os("WRIT_CI").is_none(),
+                "pdftotext is missing"
+            );
+            eprintln!("pdftotext is missing: the PDF's text is not checked");
+            continue;
+        };
+        let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        for needle in needles {
+            assert!(
+                flat.contains(needle),
+                "{needle} missing from the PDF:\n{text}"
+            );
+        }
+        assert!(!flat.contains("acct-"), "{text}");
+    }
+
     // Another agency: not found, as for any of its cases.
     t.signed("us-nypd", "GET", &format!("/v1/cases/{case}/letter"), b"")
         .await
         .assert_problem(404);
+}
+
+/// The text of a PDF by `pdftotext`; `None` when it is not installed.
+fn pdftotext(pdf: &[u8]) -> Option<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("letter.pdf");
+    std::fs::write(&file, pdf).unwrap();
+    let out = std::process::Command::new("pdftotext")
+        .arg(&file)
+        .arg("-")
+        .output()
+        .ok()?;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
 }
