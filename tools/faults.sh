@@ -122,9 +122,9 @@ for sc in $syscalls; do
                         break
                     fi
                     order "$sc-$err-$n-$i" >"$work/order.json"
-                    out=$("$writ" submit --server "$url" --agency us-fbi-wfo \
+                    out=$("$writ" submit --server "$url" --agency us-fbi-wfo --json \
                         --key "$run/demo/agencies/us-fbi-wfo/signing.key" "$work/order.json" 2>/dev/null)
-                    case_id=$(sed -n 's/^case *//p' <<<"$out" | head -n 1)
+                    case_id=$(sed -nE 's/.*"case" *: *"(c-[0-9a-f]+)".*/\1/p' <<<"$out" | head -n 1)
                     if [ -n "$case_id" ]; then acked+=("$case_id"); else refused=$((refused + 1)); fi
                 done
                 sleep 0.5
