@@ -11,6 +11,8 @@ mod api;
 pub mod app;
 pub mod conn;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod httpsig;
 mod limits;
 mod metrics;
