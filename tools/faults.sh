@@ -107,7 +107,7 @@ for sc in $syscalls; do
             rm -rf "$run"
             cp -a "$template" "$run"
             tried=$((tried + 1))
-            acked=() refused=0 killed=no
+            acked=() refused=0 killed=no why=""
             if [ "$mode" = kill ]; then
                 inject="$sc:signal=KILL:when=$n"
             else
@@ -123,9 +123,15 @@ for sc in $syscalls; do
                     fi
                     order "$sc-$err-$n-$i" >"$work/order.json"
                     out=$("$writ" submit --server "$url" --agency us-fbi-wfo --json \
-                        --key "$run/demo/agencies/us-fbi-wfo/signing.key" "$work/order.json" 2>/dev/null)
+                        --key "$run/demo/agencies/us-fbi-wfo/signing.key" "$work/order.json" \
+                        2>"$work/submit.err")
                     case_id=$(sed -nE 's/.*"case" *: *"(c-[0-9a-f]+)".*/\1/p' <<<"$out" | head -n 1)
-                    if [ -n "$case_id" ]; then acked+=("$case_id"); else refused=$((refused + 1)); fi
+                    if [ -n "$case_id" ]; then
+                        acked+=("$case_id")
+                    else
+                        refused=$((refused + 1))
+                        why=$(tail -n 1 "$work/submit.err")
+                    fi
                 done
                 sleep 0.5
             fi
@@ -167,6 +173,8 @@ for sc in $syscalls; do
                 fi
             fi
             [ "$mode" = kill ] || killed=-
+            # Refused although the server was not killed: say why.
+            [ "$refused" -gt 0 ] && [ "$killed" != yes ] && verdict="$verdict (refused: ${why:0:120})"
             printf '%-10s %-7s %5s  %5s %7s %6s  %s\n' "$sc" "$err" "$n" "${#acked[@]}" "$refused" "$killed" "$verdict"
         done
     done

@@ -114,7 +114,7 @@ order_client() {
         if [ -n "$case_id" ]; then
             echo "$case_id" >>"$work/acked"
         else
-            tail -n 1 "$file.err" >>"$work/refused"
+            echo "$cycle $(tail -n 1 "$file.err")" >>"$work/refused"
             kill -0 "$server" 2>/dev/null || return 0
         fi
     done
@@ -129,7 +129,7 @@ review_client() {
         warrant "SOAK-W-$cycle-$i" >"$file"
         case_id=$(submit "$file")
         if [ -z "$case_id" ]; then
-            tail -n 1 "$file.err" >>"$work/refused"
+            echo "$cycle $(tail -n 1 "$file.err")" >>"$work/refused"
             kill -0 "$server" 2>/dev/null || return 0
             continue
         fi
@@ -189,12 +189,12 @@ alex=$(awk '$2 == "alex" {print $NF}' "$users")
 touch "$work/acked" "$work/confirmed" "$work/refused"
 
 began=$(date +%s)
-no_start=0 early=0
+no_start=0 early=0 exited=0
 # One cycle: start, traffic, SIGKILL at a random moment. One cycle in
 # EARLY_ONE_IN kills the server within a second of its start instead, while
 # it recovers. Returns 1 when the server did not start.
 cycle() {
-    local cycle=$1 delay
+    local cycle=$1 delay state
     if [ $((RANDOM % ${EARLY_ONE_IN:-10})) -eq 0 ]; then
         "$writ" serve --demo --data "$data" --listen 127.0.0.1:0 --rate-limit 0 \
             >/dev/null 2>"$work/server.log" &
@@ -222,6 +222,14 @@ cycle() {
     traffic+=($!)
     delay=$((min_ms + (RANDOM * 32768 + RANDOM) % (max_ms - min_ms + 1)))
     sleep "$(printf '%d.%03d' $((delay / 1000)) $((delay % 1000)))"
+    # A server that exited by itself (it is a zombie until waited for) is a
+    # finding: its log is kept.
+    state=$(awk '{print $3}' "/proc/$server/stat" 2>/dev/null)
+    if [ "$state" = Z ] || [ -z "$state" ]; then
+        exited=$((exited + 1))
+        echo "cycle $cycle: the server exited by itself: $(grep -v '^[a-z]* [a-z]* ' "$work/server.log" | tail -n 2)" >&2
+        [ -n "${KEEP:-}" ] && cp "$work/server.log" "$KEEP/server-exited-$cycle.log"
+    fi
     kill -KILL "$server"
     wait "$server" 2>/dev/null
     server=""
@@ -272,11 +280,13 @@ echo "cycles: $done_cycles of $cycles (SIGKILL each; $early of them while starti
 echo "orders acknowledged: $acked; lost: $lost"
 echo "confirmations acknowledged: $confirmed; lost: $lost_confirmed"
 echo "submissions refused or cut off by a kill: $(wc -l <"$work/refused")"
-sort "$work/refused" | sed -E 's/c-[0-9a-f]+/c-…/g; s/[0-9]+/N/g' | sort | uniq -c | sort -rn | head -n 5 | sed 's/^/  /'
+cut -d' ' -f2- "$work/refused" | sed -E 's/c-[0-9a-f]+/c-…/g; s/[0-9]+/N/g' | sort | uniq -c |
+    sort -rn | head -n 5 | sed 's/^/  /'
+echo "servers that exited by themselves before the kill: $exited"
 echo "events still pending after the drain: $unlogged"
 echo "writ check: $((checks - check_failures)) of $checks passed; writ log verify: $((checks - verify_failures)) of $checks passed"
 for f in lost lost-confirmed; do
     [ -s "$work/$f" ] && { echo "$f (first 10):"; head -n 10 "$work/$f"; } >&2
 done
-[ "$lost" -eq 0 ] && [ "$lost_confirmed" -eq 0 ] && [ "$check_failures" -eq 0 ] &&
+[ "$lost" -eq 0 ] && [ "$lost_confirmed" -eq 0 ] && [ "$check_failures" -eq 0 ] && [ "$exited" -eq 0 ] &&
     [ "$verify_failures" -eq 0 ] && [ "$done_cycles" -eq "$cycles" ]
