@@ -294,3 +294,61 @@ async fn a_full_disk_refuses_orders_with_503_and_recovers_without_a_restart() {
     let (code, out, err) = check(&data, &None);
     assert_eq!(code, 0, "{out}\n{err}");
 }
+
+/// Standard error on a full device (`/dev/full`): every log line fails to
+/// be written, and the server starts, takes an order and stops cleanly all
+/// the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_standard_error_does_not_stop_the_server() {
+    let Ok(full) = std::fs::OpenOptions::new().write(true).open("/dev/full") else {
+        eprintln!("SKIPPED: no /dev/full here");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    // The listening line cannot be read: the port is chosen here.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new(env!("CARGO_BIN_EXE_writ"))
+        .args(["serve", "--demo", "--rate-limit", "0", "--listen"])
+        .arg(format!("127.0.0.1:{port}"))
+        .arg("--data")
+        .arg(&data)
+        .stdout(Stdio::null())
+        .stderr(full)
+        .spawn()
+        .unwrap();
+    let server = Server {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+    };
+    let http = reqwest::Client::new();
+    let start = Instant::now();
+    let key_file = data.join("demo/agencies/us-fbi-wfo/signing.key");
+    while http
+        .get(format!("{}/healthz", server.url))
+        .send()
+        .await
+        .is_err()
+        || !key_file.exists()
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the server did not start with standard error on /dev/full"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let key =
+        writ_gateway::demo::read_signing_key(&std::fs::read_to_string(&key_file).unwrap()).unwrap();
+    let a = post(&http, &server.url, &key, alice_subpoena("STDERR-FULL-1")).await;
+    assert_eq!(a.status, 201, "{}", a.body);
+    // Asked to stop, it stops cleanly (exit 0), not with a panic.
+    let mut server = server;
+    let pid = server.child.id().to_string();
+    Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    let status = server.child.wait().unwrap();
+    assert!(status.success(), "{status}");
+}
