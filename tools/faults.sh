@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
 # Injected faults: runs `writ serve` under strace, failing one system call
-# (the Nth of a kind, in any thread) with EIO or ENOSPC, sends signed orders,
-# then restarts the server without faults and checks that every
-# acknowledged order is there with its logged `received` event, and that
-# `writ check` passes. Prints one line per fault point and a total.
+# (the Nth of a kind, in any thread) with EIO or ENOSPC, or killing the
+# server with SIGKILL at that call (MODE=kill), sends signed orders, then
+# restarts the server without faults and checks that every acknowledged
+# order is there with its logged `received` event, and that `writ check`
+# passes. Prints one line per fault point and a total.
 #
 #   tools/faults.sh [WRIT_BINARY] [N...]
+#   MODE=kill tools/faults.sh [WRIT_BINARY] [N...]
 #
-# Environment: SYSCALLS (default "fsync fdatasync write pwrite64 rename
-# openat"), ERRORS (default "EIO ENOSPC"), ORDERS per run (default 4),
-# KEEP (a folder: the data folders of failing runs are kept there).
-# Exit 1 if any fault point lost or corrupted acknowledged data.
+# Environment: MODE (`error`, the default, or `kill`), SYSCALLS (default
+# "fsync fdatasync write pwrite64 rename openat"), ERRORS (default "EIO
+# ENOSPC"; with MODE=kill, ignored: the fault is SIGKILL), ORDERS per run
+# (default 4), KEEP (a folder: the data folders of failing runs are kept
+# there). Exit 1 if any fault point lost or corrupted acknowledged data.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,6 +24,12 @@ points=("$@")
 syscalls=${SYSCALLS:-fsync fdatasync write pwrite64 rename openat}
 errors=${ERRORS:-EIO ENOSPC}
 orders=${ORDERS:-4}
+mode=${MODE:-error}
+case "$mode" in
+    error) ;;
+    kill) errors=KILL ;;
+    *) echo "MODE is \`error\` or \`kill\`" >&2; exit 2 ;;
+esac
 command -v strace >/dev/null || { echo "strace is needed (apt-get install strace)" >&2; exit 2; }
 command -v sqlite3 >/dev/null || { echo "sqlite3 is needed (apt-get install sqlite3)" >&2; exit 2; }
 
@@ -89,8 +98,8 @@ order() {
 EOF
 }
 
-tried=0 bad=0 acked_total=0 refused_total=0
-printf '%-10s %-7s %4s  %5s %7s  %s\n' syscall error N acked refused verdict
+tried=0 bad=0 acked_total=0 refused_total=0 killed_total=0
+printf '%-10s %-7s %5s  %5s %7s %6s  %s\n' syscall fault N acked refused killed verdict
 for sc in $syscalls; do
     for err in $errors; do
         for n in "${points[@]}"; do
@@ -98,17 +107,37 @@ for sc in $syscalls; do
             rm -rf "$run"
             cp -a "$template" "$run"
             tried=$((tried + 1))
-            acked=() refused=0
+            acked=() refused=0 killed=no why=""
+            if [ "$mode" = kill ]; then
+                inject="$sc:signal=KILL:when=$n"
+            else
+                inject="$sc:error=$err:when=$n"
+            fi
             if start "$run" "$work/run.log" strace -f -qq -o /dev/null \
-                -e trace="$sc" -e inject="$sc:error=$err:when=$n"; then
+                -e trace="$sc" -e inject="$inject"; then
                 for i in $(seq 1 "$orders"); do
+                    # Killed: the rest would only be refused.
+                    if [ "$mode" = kill ] && ! kill -0 "$pid" 2>/dev/null; then
+                        refused=$((refused + orders - i + 1))
+                        break
+                    fi
                     order "$sc-$err-$n-$i" >"$work/order.json"
-                    out=$("$writ" submit --server "$url" --agency us-fbi-wfo \
-                        --key "$run/demo/agencies/us-fbi-wfo/signing.key" "$work/order.json" 2>/dev/null)
-                    case_id=$(sed -n 's/^case *//p' <<<"$out" | head -n 1)
-                    if [ -n "$case_id" ]; then acked+=("$case_id"); else refused=$((refused + 1)); fi
+                    out=$("$writ" submit --server "$url" --agency us-fbi-wfo --json \
+                        --key "$run/demo/agencies/us-fbi-wfo/signing.key" "$work/order.json" \
+                        2>"$work/submit.err")
+                    case_id=$(sed -nE 's/.*"case" *: *"(c-[0-9a-f]+)".*/\1/p' <<<"$out" | head -n 1)
+                    if [ -n "$case_id" ]; then
+                        acked+=("$case_id")
+                    else
+                        refused=$((refused + 1))
+                        why=$(tail -n 1 "$work/submit.err")
+                    fi
                 done
                 sleep 0.5
+            fi
+            if [ "$mode" = kill ] && ! kill -0 "${pid:-$server}" 2>/dev/null; then
+                killed=yes
+                killed_total=$((killed_total + 1))
             fi
             stop
             # Recovery: start again without faults, let the outbox drain.
@@ -143,9 +172,14 @@ for sc in $syscalls; do
                     cp "$work/run.log" "$work/recover.log" "$work/check.out" "$KEEP/$sc-$err-$n/"
                 fi
             fi
-            printf '%-10s %-7s %4s  %5s %7s  %s\n' "$sc" "$err" "$n" "${#acked[@]}" "$refused" "$verdict"
+            [ "$mode" = kill ] || killed=-
+            # Refused although the server was not killed: say why.
+            [ "$refused" -gt 0 ] && [ "$killed" != yes ] && verdict="$verdict (refused: ${why:0:120})"
+            printf '%-10s %-7s %5s  %5s %7s %6s  %s\n' "$sc" "$err" "$n" "${#acked[@]}" "$refused" "$killed" "$verdict"
         done
     done
 done
-echo "fault points tried: $tried; lost or corrupted: $bad; orders acknowledged: $acked_total, refused: $refused_total"
+suffix=""
+[ "$mode" = kill ] && suffix="; the server was killed at $killed_total of them"
+echo "fault points tried: $tried; lost or corrupted: $bad; orders acknowledged: $acked_total, refused: $refused_total$suffix"
 [ "$bad" -eq 0 ]

@@ -66,7 +66,10 @@ fn init_logging(format: LogFormat, level: &str) -> Result<(), String> {
         .map_err(|e| format!("--log-level `{level}`: {e}"))?;
     let builder = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_env_filter(filter);
+        .with_env_filter(filter)
+        // By default a failed write is reported with `eprintln!`, which
+        // panics when standard error itself fails.
+        .log_internal_errors(false);
     let _ = match format {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().try_init(),

@@ -3,6 +3,15 @@
 //! Settings come from flags, then `WRIT_*` environment variables, then the
 //! `--config` file (TOML), then the defaults of `docs/http.md`.
 
+/// Writes a line to standard error; a failed write (a closed or full
+/// stderr) is dropped: the server keeps serving.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -304,27 +313,27 @@ async fn serve(options: AppOptions, listen: String) -> anyhow::Result<ExitCode> 
     if let Some(seeded) = &app.seeded {
         if seeded.fresh {
             let users = std::fs::read_to_string(&seeded.users_file).unwrap_or_default();
-            eprintln!(
+            say!(
                 "demo console users (role name password otpauth-URI token), also in {}:",
                 seeded.users_file.display()
             );
-            eprint!("{users}");
+            let _ = std::io::Write::write_all(&mut std::io::stderr(), users.as_bytes());
         } else if seeded.users_file.exists() {
-            eprintln!(
+            say!(
                 "demo data already seeded; console users are in {}",
                 seeded.users_file.display()
             );
         } else {
             // Another server on the same database seeded it (PostgreSQL).
-            eprintln!(
+            say!(
                 "demo data already seeded by a server with another data folder: \
                  its demo/ folder has the console users and the agencies' keys"
             );
         }
     }
-    eprintln!("log verifier key: {}", app.log.vkey());
+    say!("log verifier key: {}", app.log.vkey());
     let bound = listener.local_addr().context("reading the bound address")?;
-    eprintln!("listening on http://{bound}");
+    say!("listening on http://{bound}");
     // Requests in flight when the signal comes get the grace period to
     // finish, then the shutdown goes on without them.
     let signalled = std::sync::Arc::new(tokio::sync::Notify::new());
@@ -449,7 +458,7 @@ fn load_log_key(path: &std::path::Path) -> anyhow::Result<writ_tlog::LogKey> {
                 .map_err(|e| BadInput(format!("--log-key {}: {e}", path.display())))?;
             file.write_all(key.to_file_text().as_bytes())?;
             file.sync_all()?;
-            eprintln!("created the log key file {}", path.display());
+            say!("created the log key file {}", path.display());
             Ok(key)
         }
         Err(e) => Err(BadInput(format!("--log-key {}: {e}", path.display())).into()),

@@ -21,7 +21,11 @@ use crate::{Gateway, GatewayError, Result, canonical, epoch, from_epoch, random_
 /// The most new cases committed in one transaction.
 const MAX_BATCH: usize = 256;
 
-type Job = (NewCase, oneshot::Sender<Result<Intake, String>>);
+/// Why a batch was not written: the message, and whether the storage failed
+/// (rather than the batch).
+type Failure = (String, bool);
+
+type Job = (NewCase, oneshot::Sender<Result<Intake, Failure>>);
 
 /// The intake writer's mailbox.
 pub(crate) struct Writer {
@@ -29,7 +33,7 @@ pub(crate) struct Writer {
 }
 
 impl Writer {
-    pub(crate) fn start(store: Store) -> Self {
+    pub(crate) fn start(store: Store, health: std::sync::Arc<crate::health::Tracker>) -> Self {
         let (tx, mut rx) = mpsc::channel::<Job>(4 * MAX_BATCH);
         tokio::spawn(async move {
             let mut jobs = Vec::with_capacity(MAX_BATCH);
@@ -37,14 +41,20 @@ impl Writer {
                 let (cases, replies): (Vec<NewCase>, Vec<_>) = jobs.drain(..).unzip();
                 match store.intake(&cases).await {
                     Ok(results) => {
+                        health.store_written();
                         for (reply, result) in replies.into_iter().zip(results) {
                             let _ = reply.send(Ok(result));
                         }
                     }
                     Err(e) => {
                         let message = e.to_string();
+                        let storage = e.is_storage_fault();
+                        if storage {
+                            tracing::warn!(error = %e, "intake: the case store refuses writes");
+                            health.store_failed(message.clone());
+                        }
                         for reply in replies {
-                            let _ = reply.send(Err(message.clone()));
+                            let _ = reply.send(Err((message.clone(), storage)));
                         }
                     }
                 }
@@ -62,7 +72,13 @@ impl Writer {
         answer
             .await
             .map_err(|_| GatewayError::Internal("intake writer stopped".into()))?
-            .map_err(|e| GatewayError::Store(StoreError::Corrupt("cases", e)))
+            .map_err(|(e, storage)| {
+                if storage {
+                    GatewayError::Unavailable(e)
+                } else {
+                    GatewayError::Store(StoreError::Corrupt("cases", e))
+                }
+            })
     }
 }
 

@@ -20,6 +20,7 @@ pub mod canonical;
 pub mod delivery;
 pub mod demo;
 pub mod events;
+pub mod health;
 mod intake;
 pub mod lifecycle;
 pub mod notice;
@@ -34,6 +35,7 @@ use std::sync::Arc;
 use writ_model::{Decision, DecisionInput, InputError};
 use writ_store::{Store, StoreError};
 
+pub use health::{Health, StorageFault};
 pub use intake::{CaseView, Submission, Submitted};
 pub use lifecycle::{Action, Actor};
 pub use portal::{PortalCase, PortalSession};
@@ -83,6 +85,11 @@ pub enum GatewayError {
     Throttled { retry_after: u64 },
     #[error("store: {0}")]
     Store(#[from] StoreError),
+    /// The storage refused the write (a full or read-only disk, an I/O
+    /// error); nothing was recorded, and the same request may succeed later
+    /// (HTTP 503).
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
     #[error("internal: {0}")]
     Internal(String),
 }
@@ -111,6 +118,7 @@ struct Inner {
     store: Store,
     engine: Arc<dyn Engine>,
     intake: intake::Writer,
+    health: Arc<health::Tracker>,
     published: tokio::sync::Notify,
     delivery_wake: tokio::sync::Notify,
     delivery: std::sync::OnceLock<Arc<delivery::Delivery>>,
@@ -131,12 +139,14 @@ impl Gateway {
     /// Starts the gateway on an open store. Must run inside a Tokio runtime:
     /// it spawns the intake writer.
     pub fn new(store: Store, engine: Arc<dyn Engine>) -> Self {
-        let intake = intake::Writer::start(store.clone());
+        let health = Arc::new(health::Tracker::default());
+        let intake = intake::Writer::start(store.clone(), health.clone());
         Gateway {
             inner: Arc::new(Inner {
                 store,
                 engine,
                 intake,
+                health,
                 published: tokio::sync::Notify::new(),
                 delivery_wake: tokio::sync::Notify::new(),
                 delivery: std::sync::OnceLock::new(),

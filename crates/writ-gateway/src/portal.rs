@@ -58,7 +58,7 @@ fn challenge_mac(key: &[u8; 32], id: &str, expires: i64) -> Option<hmac::Hmac<sh
 
 /// A challenge this deployment issued and that has not expired: its id and
 /// expiry. The MAC is compared in constant time.
-fn check_challenge(key: &[u8; 32], challenge: &str, now: i64) -> Option<(String, i64)> {
+pub fn check_challenge(key: &[u8; 32], challenge: &str, now: i64) -> Option<(String, i64)> {
     let rest = challenge.strip_prefix(PORTAL_CHALLENGE_PREFIX)?;
     let mut parts = rest.split('.');
     let (id, expires, tag) = (parts.next()?, parts.next()?, parts.next()?);
@@ -69,6 +69,24 @@ fn check_challenge(key: &[u8; 32], challenge: &str, now: i64) -> Option<(String,
     let tag = hex::decode(tag).ok()?;
     challenge_mac(key, id, expires)?.verify_slice(&tag).ok()?;
     (now < expires && expires <= now + CHALLENGE_SECONDS).then(|| (id.to_owned(), expires))
+}
+
+/// Whether `signature` (base64 Ed25519, as the sign-in form sends it) signs
+/// the sign-in message of `challenge` under one of `keys`.
+pub fn signed_by_any(
+    challenge: &str,
+    signature: &str,
+    mut keys: impl Iterator<Item = ed25519_dalek::VerifyingKey>,
+) -> bool {
+    let Some(sig) = base64::engine::general_purpose::STANDARD
+        .decode(signature)
+        .ok()
+        .and_then(|b| ed25519_dalek::Signature::from_slice(&b).ok())
+    else {
+        return false;
+    };
+    let message = portal_sign_in_message(challenge);
+    keys.any(|k| k.verify_strict(message.as_bytes(), &sig).is_ok())
 }
 
 /// What the store keeps of a redeemed challenge: a hash of its id, apart
@@ -135,18 +153,14 @@ impl Gateway {
         let Some((id, expires)) = check_challenge(&key, challenge, now) else {
             return Ok(None);
         };
-        let sig = base64::engine::general_purpose::STANDARD
-            .decode(signature)
-            .ok()
-            .and_then(|b| ed25519_dalek::Signature::from_slice(&b).ok());
         let keys = self.store().agency_keys(agency).await?;
-        let message = portal_sign_in_message(challenge);
-        let ok = sig.is_some_and(|sig| {
+        let ok = signed_by_any(
+            challenge,
+            signature,
             keys.iter()
                 .filter(|k| k.revoked_at.is_none())
-                .filter_map(|k| crate::registry::parse_public_key(&k.public_key).ok())
-                .any(|k| k.verify_strict(message.as_bytes(), &sig).is_ok())
-        });
+                .filter_map(|k| crate::registry::parse_public_key(&k.public_key).ok()),
+        );
         if !ok || !self.agency_may_be_served(agency).await? {
             return Ok(None);
         }

@@ -82,9 +82,16 @@ impl Gateway {
                 }
             }
             match self.publish_once(sink).await {
-                Ok(n) if n > 0 => continue,
-                Ok(_) => {}
-                Err(e) => tracing::warn!("publisher: {e}"),
+                Ok(n) => {
+                    self.inner.health.published();
+                    if n > 0 {
+                        continue;
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!("publisher: {e}");
+                    self.inner.health.publisher_failed(e.to_string());
+                }
             }
             tokio::select! {
                 _ = &mut stop => return,

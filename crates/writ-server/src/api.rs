@@ -399,9 +399,11 @@ pub(crate) fn table() -> Vec<Op> {
             "GET",
             "/healthz",
             Public,
-            "`ok`, or `degraded` while witnesses withhold a quorum (still 200)",
+            "`ok`; `degraded` while witnesses withhold a quorum or the log cannot be written \
+             (still 200); `unavailable` (503) while the case store refuses writes (a full or \
+             read-only disk). One line per reason",
             In::Nothing,
-            OK_TEXT,
+            leak(vec![(200, Out::Text), (503, Out::Text)]),
             get(public::healthz),
         ),
         op(
@@ -682,6 +684,10 @@ fn errors(op: &Op) -> Vec<u16> {
         In::Json(_) | In::Empty => out.extend([413, 422]),
         In::Form(_) | In::Bytes => out.extend([413, 422]),
     }
+    // A write the storage refuses (a full or read-only disk).
+    if op.method == "POST" {
+        out.push(503);
+    }
     match op.auth {
         Public if op.method == "POST" => out.extend([403, 429]),
         Public => {}
@@ -934,6 +940,10 @@ fn description(status: u16) -> &'static str {
         413 => "The body is larger than the limit",
         422 => "The body is well-formed but not acceptable; `field` names what",
         429 => "Too many requests; Retry-After says when to try again",
+        503 => {
+            "The storage refuses writes (a full or read-only disk); nothing was recorded, \
+                Retry-After says when to try again"
+        }
         _ => "Other",
     }
 }

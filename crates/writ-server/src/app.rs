@@ -165,6 +165,7 @@ impl App {
             ..writ_tlog::Config::default()
         };
         let gateway = Gateway::new(store.clone(), Arc::new(engine));
+        gateway.set_data_folder(options.data.clone());
         // Which witnesses cosign the log is public: a change is logged.
         let (vkeys, quorum) = options.log_witness.as_ref().map_or((Vec::new(), 0), |w| {
             let keys = w.witnesses.iter().map(|x| x.vkey.to_string()).collect();

@@ -42,6 +42,8 @@ impl AppError {
                 GatewayError::Forbidden(_) => StatusCode::FORBIDDEN,
                 GatewayError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
                 GatewayError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
+                GatewayError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+                GatewayError::Store(e) if e.is_storage_fault() => StatusCode::SERVICE_UNAVAILABLE,
                 GatewayError::Store(_) | GatewayError::Internal(_) => {
                     StatusCode::INTERNAL_SERVER_ERROR
                 }
@@ -57,15 +59,43 @@ impl AppError {
         }
     }
 
-    /// Seconds to wait before trying again, for a 429.
+    /// Seconds to wait before trying again, for a 429 or a 503.
     pub(crate) fn retry_after(&self) -> Option<u64> {
         match self {
             AppError::RateLimited { retry_after }
             | AppError::Gateway(GatewayError::Throttled { retry_after }) => Some(*retry_after),
+            _ if self.status() == StatusCode::SERVICE_UNAVAILABLE => Some(RETRY_UNAVAILABLE),
             _ => None,
         }
     }
+
+    /// Whether the storage refused the write (a full or read-only disk).
+    fn storage_fault(&self) -> bool {
+        match self {
+            AppError::Gateway(GatewayError::Unavailable(_)) => true,
+            AppError::Gateway(GatewayError::Store(e)) => e.is_storage_fault(),
+            _ => false,
+        }
+    }
 }
+
+/// Seconds a client is asked to wait (`Retry-After`) when the server is
+/// unavailable: its storage refuses writes.
+pub const RETRY_UNAVAILABLE: u64 = 10;
+
+/// What a 503 for a storage fault says; the cause is logged.
+const STORAGE_DETAIL: &str = "the server cannot write to its storage just now (a full or \
+     read-only disk): nothing was recorded; try again later, the same request is safe to repeat";
+
+/// Set on a response refused because the storage refused a write, with
+/// the cause: the server's request layer records it for `/healthz`.
+#[derive(Clone, Debug)]
+pub(crate) struct StorageFault(pub(crate) String);
+
+/// Set on an error response whose plain-text body is meant as it is (the
+/// `unavailable` of `/healthz`): the problem-details layer leaves it alone.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct PlainAnswer;
 
 /// A problem details response.
 pub fn problem(status: StatusCode, detail: &str, extra: Option<serde_json::Value>) -> Response {
@@ -98,11 +128,20 @@ impl IntoResponse for AppError {
             AppError::Gateway(GatewayError::Input(e)) => Some(json!({"field": e.path})),
             _ => None,
         };
+        let mut fault = None;
         let detail = match &self {
             AppError::Gateway(GatewayError::Input(e)) => e.to_string(),
+            other if other.storage_fault() => {
+                tracing::warn!(status = status.as_u16(), error = %other, "storage unavailable");
+                fault = Some(StorageFault(other.to_string()));
+                STORAGE_DETAIL.to_owned()
+            }
             other => other.to_string(),
         };
         let mut response = problem(status, &detail, extra);
+        if let Some(fault) = fault {
+            response.extensions_mut().insert(fault);
+        }
         if let Some(seconds) = self.retry_after()
             && let Ok(v) = HeaderValue::from_str(&seconds.to_string())
         {

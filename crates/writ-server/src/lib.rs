@@ -11,6 +11,8 @@ mod api;
 pub mod app;
 pub mod conn;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod httpsig;
 mod limits;
 mod metrics;
@@ -215,7 +217,7 @@ async fn problems(request: Request, next: Next) -> Response {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|t| !t.starts_with("text/plain"));
-    if shaped {
+    if shaped || response.extensions().get::<error::PlainAnswer>().is_some() {
         return response;
     }
     let (parts, body) = response.into_parts();
@@ -261,6 +263,9 @@ async fn observe(State(state): State<AppState>, request: Request, next: Next) ->
         case = case.as_deref().unwrap_or(""),
     );
     let response = next.run(request).instrument(span.clone()).await;
+    if let Some(error::StorageFault(e)) = response.extensions().get::<error::StorageFault>() {
+        state.inner.gw.storage_failed(e.clone());
+    }
     let status = response.status().as_u16();
     let seconds = start.elapsed().as_secs_f64();
     span.in_scope(|| {

@@ -47,6 +47,40 @@ pub enum StoreError {
     Corrupt(&'static str, String),
 }
 
+impl StoreError {
+    /// Whether the storage under the database failed, not the request: a
+    /// full or read-only disk, an I/O error. SQLite's `SQLITE_READONLY`,
+    /// `SQLITE_IOERR`, `SQLITE_FULL` and `SQLITE_CANTOPEN` (with their
+    /// extended codes); PostgreSQL's classes 53 (insufficient resources:
+    /// disk full, out of memory) and 58 (system error: I/O), and a
+    /// read-only transaction (25006); the operating system's "no space",
+    /// "read-only file system" and "quota exceeded". The same request may
+    /// succeed once the storage recovers.
+    pub fn is_storage_fault(&self) -> bool {
+        let StoreError::Database(e) = self else {
+            return false;
+        };
+        match e {
+            sqlx::Error::Database(db) => match db.code() {
+                // SQLite reports its (extended) result code as a number,
+                // PostgreSQL a five-character SQLSTATE.
+                Some(code) => match code.parse::<i64>() {
+                    Ok(n) => matches!(n & 0xff, 8 | 10 | 13 | 14),
+                    Err(_) => code.starts_with("53") || code.starts_with("58") || code == "25006",
+                },
+                None => false,
+            },
+            sqlx::Error::Io(io) => matches!(
+                io.kind(),
+                std::io::ErrorKind::StorageFull
+                    | std::io::ErrorKind::ReadOnlyFilesystem
+                    | std::io::ErrorKind::QuotaExceeded
+            ),
+            _ => false,
+        }
+    }
+}
+
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// Rows per multi-row insert, well under SQLite's limit of 32,766 bound
@@ -104,6 +138,19 @@ impl Store {
             })
             .acquire_timeout(Duration::from_secs(30));
         if backend == Backend::Sqlite {
+            // A COMMIT that fails (a full disk, an I/O error) makes SQLite
+            // roll the transaction back itself; sqlx's ROLLBACK then fails
+            // and leaves the connection counting an open transaction, so
+            // that every later BEGIN on it fails. Such a connection is
+            // closed instead of reused (the ping first lets the queued
+            // rollback run).
+            pool = pool.before_acquire(|conn, _meta| {
+                Box::pin(async move {
+                    use sqlx::Connection as _;
+                    conn.ping().await?;
+                    Ok(!conn.is_in_transaction())
+                })
+            });
             pool = pool.after_connect(|conn, _meta| {
                 Box::pin(async move {
                     conn.execute("PRAGMA journal_mode=WAL").await?;
@@ -897,6 +944,25 @@ impl Store {
             .fetch_one(&self.pool)
             .await?;
         Ok(row.try_get::<Option<i64>, _>(0)?)
+    }
+
+    /// Writes and commits one small row (the meta key `health_probe`, the
+    /// time): whether the database takes a write now.
+    pub async fn probe_write(&self) -> Result<()> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let _g = self.write_guard().await;
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO meta (key, value) VALUES ('health_probe', $1) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(now.to_string())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// How many events are in each state.

@@ -123,6 +123,10 @@ pub struct Published {
 pub(crate) struct Status {
     pub(crate) published: Published,
     pub(crate) failed: Option<String>,
+    /// Why the last integration round failed, while the next ones retry
+    /// (a tile or the checkpoint could not be written): the published
+    /// checkpoint lags what was acknowledged.
+    pub(crate) retrying: Option<String>,
 }
 
 struct AppendReq {
@@ -342,6 +346,7 @@ impl Log {
         let (status_tx, status_rx) = watch::channel(Status {
             published: published.clone(),
             failed: None,
+            retrying: None,
         });
         let status_tx = Arc::new(status_tx);
         let pending = Arc::new(Mutex::new(pending));
@@ -439,6 +444,7 @@ impl Log {
         let (status_tx, status_rx) = watch::channel(Status {
             published,
             failed: None,
+            retrying: None,
         });
         let (append_tx, _) = mpsc::unbounded_channel();
         let (publish_tx, mut publish_rx) = mpsc::unbounded_channel::<PublishReply>();
@@ -594,6 +600,13 @@ impl Log {
             .send(reply)
             .map_err(|_| Error::Closed)?;
         rx.await.map_err(|_| Error::Closed)?.map_err(Error::Stopped)
+    }
+
+    /// Why the published checkpoint lags the acknowledged entries, while
+    /// integration keeps failing and retrying (a tile or the checkpoint
+    /// cannot be written); `None` once a round succeeds.
+    pub fn lagging(&self) -> Option<String> {
+        self.inner.status.borrow().retrying.clone()
     }
 
     /// The latest published checkpoint.
@@ -868,9 +881,18 @@ impl Integrator {
             for w in waiters {
                 let _ = w.send(reply.clone());
             }
-            if let Err(Failure::Fatal(e)) = result {
-                self.status.send_modify(|s| s.failed = Some(e));
-                return;
+            match result {
+                Ok(()) => {
+                    self.status
+                        .send_if_modified(|s| s.retrying.take().is_some());
+                }
+                Err(Failure::Retry(e)) => {
+                    self.status.send_modify(|s| s.retrying = Some(e));
+                }
+                Err(Failure::Fatal(e)) => {
+                    self.status.send_modify(|s| s.failed = Some(e));
+                    return;
+                }
             }
         }
     }

@@ -8,6 +8,7 @@ mod bench;
 mod check;
 mod cluster;
 mod decide;
+mod disk_full;
 mod fetch;
 mod human;
 mod log;

@@ -657,6 +657,76 @@ pub(crate) const ACTIONS: &[&str] = &[
     "retry-notice",
 ];
 
+/// The change a case page's form asks for, read from the action (the
+/// path's last segment) and the form alone: 422 for a form that does not say
+/// enough, 404 for an action this form does not take. (`retry-notice` takes
+/// no fields and is not a change of the case.)
+pub(crate) fn review_action(action: &str, f: &[(String, String)]) -> Result<Action, AppError> {
+    let bad = |why: &str| AppError::Unprocessable(why.to_owned());
+    Ok(match action {
+        "approve" => Action::Propose(Proposal::Approve),
+        "narrow" => {
+            let mut drop = Vec::new();
+            for (k, v) in f {
+                if k != "drop" {
+                    continue;
+                }
+                let (category, target) = v.split_once(':').ok_or_else(|| bad("bad pair"))?;
+                drop.push(DropPair {
+                    target: target.to_owned(),
+                    category: parse_category(category)?,
+                });
+            }
+            if drop.is_empty() {
+                return Err(bad("check at least one pair to drop"));
+            }
+            Action::Propose(Proposal::Narrow { drop })
+        }
+        "reject" => {
+            let reason = field(f, "reason").unwrap_or_default().trim();
+            if reason.is_empty() {
+                return Err(bad("a rejection needs a reason"));
+            }
+            Action::Propose(Proposal::Reject {
+                reason: reason.to_owned(),
+            })
+        }
+        "confirm" => Action::Confirm,
+        "callback" => {
+            let number_source = match field(f, "number_source") {
+                Some("registry") => NumberSource::Registry,
+                Some("request") => NumberSource::Request,
+                _ => return Err(bad("say where the number called came from")),
+            };
+            let verified = match field(f, "verified") {
+                Some("true") => true,
+                Some("false") => false,
+                _ => return Err(bad("say whether the callback verified the request")),
+            };
+            Action::Callback {
+                number_source,
+                verified,
+            }
+        }
+        "secrecy" => {
+            let until = match field(f, "mode") {
+                Some("lift") => None,
+                Some("extend") => {
+                    let day = field(f, "until").unwrap_or_default();
+                    let t = Timestamp::parse(&format!("{day}T00:00:00Z"))
+                        .map_err(|_| bad("give the new end date as YYYY-MM-DD"))?;
+                    Some(t)
+                }
+                _ => return Err(bad("say whether the secrecy order was extended or lifted")),
+            };
+            Action::Secrecy { until }
+        }
+        "emergency-over" => Action::EmergencyOver,
+        "preservation-confirmed" => Action::PreservationConfirmed,
+        other => return Err(AppError::NotFound(format!("review action `{other}`"))),
+    })
+}
+
 pub(crate) async fn act(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -677,78 +747,11 @@ pub(crate) async fn act(
     check_csrf(&s, &f, &back)?;
     let gw = state.gateway();
     let fail = |e: GatewayError| PageError::new(e, &back);
-    let bad = |why: &str| PageError::new(AppError::Unprocessable(why.to_owned()), &back);
     if action == "retry-notice" {
         gw.retry_notices(&s.user, &id).await.map_err(fail)?;
         return Ok(see_other(&format!("{back}?done=retry-notice"), &[]));
     }
-    let act = match action.as_str() {
-        "approve" => Action::Propose(Proposal::Approve),
-        "narrow" => {
-            let mut drop = Vec::new();
-            for (k, v) in &f {
-                if k != "drop" {
-                    continue;
-                }
-                let (category, target) = v.split_once(':').ok_or_else(|| bad("bad pair"))?;
-                drop.push(DropPair {
-                    target: target.to_owned(),
-                    category: parse_category(category).map_err(fail)?,
-                });
-            }
-            if drop.is_empty() {
-                return Err(bad("check at least one pair to drop"));
-            }
-            Action::Propose(Proposal::Narrow { drop })
-        }
-        "reject" => {
-            let reason = field(&f, "reason").unwrap_or_default().trim();
-            if reason.is_empty() {
-                return Err(bad("a rejection needs a reason"));
-            }
-            Action::Propose(Proposal::Reject {
-                reason: reason.to_owned(),
-            })
-        }
-        "confirm" => Action::Confirm,
-        "callback" => {
-            let number_source = match field(&f, "number_source") {
-                Some("registry") => NumberSource::Registry,
-                Some("request") => NumberSource::Request,
-                _ => return Err(bad("say where the number called came from")),
-            };
-            let verified = match field(&f, "verified") {
-                Some("true") => true,
-                Some("false") => false,
-                _ => return Err(bad("say whether the callback verified the request")),
-            };
-            Action::Callback {
-                number_source,
-                verified,
-            }
-        }
-        "secrecy" => {
-            let until = match field(&f, "mode") {
-                Some("lift") => None,
-                Some("extend") => {
-                    let day = field(&f, "until").unwrap_or_default();
-                    let t = Timestamp::parse(&format!("{day}T00:00:00Z"))
-                        .map_err(|_| bad("give the new end date as YYYY-MM-DD"))?;
-                    Some(t)
-                }
-                _ => return Err(bad("say whether the secrecy order was extended or lifted")),
-            };
-            Action::Secrecy { until }
-        }
-        "emergency-over" => Action::EmergencyOver,
-        "preservation-confirmed" => Action::PreservationConfirmed,
-        other => {
-            return Err(PageError::new(
-                AppError::NotFound(format!("review action `{other}`")),
-                &back,
-            ));
-        }
-    };
+    let act = review_action(&action, &f).map_err(|e| PageError::new(e, &back))?;
     gw.change(Actor::Staff(&s.user), &id, act)
         .await
         .map_err(fail)?;
@@ -757,6 +760,75 @@ pub(crate) async fn act(
 
 // ---- the agency registry (admins) ----------------------------------------
 
+/// What the "add an agency" form asks for, read from the form alone.
+pub(crate) struct NewAgency {
+    /// The id as given (trimmed).
+    pub(crate) id: String,
+    pub(crate) agency: writ_model::Agency,
+    pub(crate) numbers: Vec<String>,
+    pub(crate) age_recipient: Option<String>,
+    /// The first key: its text as given, and the key.
+    pub(crate) key: Option<(String, ed25519_dalek::VerifyingKey)>,
+}
+
+/// Reads the "add an agency" form: the registry entry, its callback
+/// numbers, its age recipient and its first key; 422 (or the registry's
+/// error for a bad key) for a form that does not make one.
+pub(crate) fn new_agency(f: &[(String, String)]) -> Result<NewAgency, AppError> {
+    let text = |k: &str| field(f, k).unwrap_or_default().trim().to_owned();
+    let powers: Vec<&str> = f
+        .iter()
+        .filter(|(k, _)| k == "power")
+        .map(|(_, v)| v.as_str())
+        .collect();
+    let agency: writ_model::Agency = serde_json::from_value(serde_json::json!({
+        "id": text("id"), "name": text("name"), "country": text("country").to_uppercase(),
+        "kind": text("kind"), "status": "pending", "verified_since": null, "powers": powers,
+    }))
+    .map_err(|e| AppError::Unprocessable(format!("the agency: {e}")))?;
+    let age = text("age_recipient");
+    let public = text("public_key");
+    let key = if public.is_empty() {
+        None
+    } else {
+        let key = writ_gateway::registry::parse_public_key(&public)?;
+        Some((public, key))
+    };
+    Ok(NewAgency {
+        id: text("id"),
+        agency,
+        numbers: callback_numbers(f),
+        age_recipient: (!age.is_empty()).then_some(age),
+        key,
+    })
+}
+
+/// The callback numbers of a form's `numbers` field: one a line.
+pub(crate) fn callback_numbers(f: &[(String, String)]) -> Vec<String> {
+    field(f, "numbers")
+        .unwrap_or_default()
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The key an agency page's "add a key" form gives for agency `id`: its id
+/// (given, or derived from the key), its text and the key.
+pub(crate) fn agency_key(
+    id: &str,
+    f: &[(String, String)],
+) -> Result<(String, String, ed25519_dalek::VerifyingKey), AppError> {
+    let public = field(f, "public_key").unwrap_or_default().trim();
+    let key = writ_gateway::registry::parse_public_key(public)?;
+    let key_id = match field(f, "key_id").map(str::trim) {
+        Some(k) if !k.is_empty() => k.to_owned(),
+        _ => writ_gateway::demo::key_id(id, &key),
+    };
+    Ok((key_id, public.to_owned(), key))
+}
+
 /// The "add an agency" form: the registry entry, then its first key.
 async fn add_agency(
     state: &AppState,
@@ -764,46 +836,19 @@ async fn add_agency(
     f: &[(String, String)],
 ) -> Result<Response, PageError> {
     let back = format!("{AGENCIES}#add");
-    let bad = |why: String| PageError::new(AppError::Unprocessable(why), &back);
-    let text = |k: &str| field(f, k).unwrap_or_default().trim().to_owned();
-    let id = text("id");
-    let powers: Vec<&str> = f
-        .iter()
-        .filter(|(k, _)| k == "power")
-        .map(|(_, v)| v.as_str())
-        .collect();
-    let agency: writ_model::Agency = serde_json::from_value(serde_json::json!({
-        "id": id, "name": text("name"), "country": text("country").to_uppercase(),
-        "kind": text("kind"), "status": "pending", "verified_since": null, "powers": powers,
-    }))
-    .map_err(|e| bad(format!("the agency: {e}")))?;
-    let numbers: Vec<String> = text("numbers")
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .map(str::to_owned)
-        .collect();
-    let age = text("age_recipient");
-    let public = text("public_key");
-    let key = if public.is_empty() {
-        None
-    } else {
-        Some(
-            writ_gateway::registry::parse_public_key(&public)
-                .map_err(|e| PageError::new(e, &back))?,
-        )
-    };
+    let new = new_agency(f).map_err(|e| PageError::new(e, &back))?;
+    let id = new.id.clone();
     let gw = state.gateway();
     let actor = s.user.name.as_str();
     gw.add_agency(
-        &agency,
-        &numbers,
-        (!age.is_empty()).then_some(age.as_str()),
+        &new.agency,
+        &new.numbers,
+        new.age_recipient.as_deref(),
         actor,
     )
     .await
     .map_err(|e| PageError::new(e, &back))?;
-    if let Some(key) = key {
+    if let Some((public, key)) = new.key {
         let key_id = writ_gateway::demo::key_id(&id, &key);
         gw.add_agency_key(&id, &key_id, &public, actor)
             .await
@@ -1000,28 +1045,16 @@ pub(crate) async fn agency_act(
                 .await
         }
         "key" => {
-            let public = field(&f, "public_key").unwrap_or_default().trim();
-            let key = writ_gateway::registry::parse_public_key(public)
-                .map_err(|e| PageError::new(e, &back))?;
-            let key_id = match field(&f, "key_id").map(str::trim) {
-                Some(k) if !k.is_empty() => k.to_owned(),
-                _ => writ_gateway::demo::key_id(&id, &key),
-            };
-            gw.add_agency_key(&id, &key_id, public, actor).await
+            let (key_id, public, _) = agency_key(&id, &f).map_err(|e| PageError::new(e, &back))?;
+            gw.add_agency_key(&id, &key_id, &public, actor).await
         }
         "key-revoke" => {
             let key_id = field(&f, "key_id").unwrap_or_default().trim();
             gw.revoke_agency_key(&id, key_id, actor).await
         }
         "callbacks" => {
-            let numbers: Vec<String> = field(&f, "numbers")
-                .unwrap_or_default()
-                .lines()
-                .map(str::trim)
-                .filter(|l| !l.is_empty())
-                .map(str::to_owned)
-                .collect();
-            gw.set_callback_numbers(&id, &numbers, actor).await
+            gw.set_callback_numbers(&id, &callback_numbers(&f), actor)
+                .await
         }
         other => {
             return Err(PageError::new(

@@ -1,7 +1,7 @@
 //! Public routes: the log, the API description, health and metrics.
 
 use axum::extract::{Path, State};
-use axum::http::header;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::{AppError, AppState};
@@ -98,23 +98,75 @@ pub(crate) async fn openapi() -> Response {
         .into_response()
 }
 
-/// `ok`, or `degraded` (still 200: an outside witness being down must not
-/// take intake offline behind a load balancer) when the newest checkpoint
-/// has gone without a quorum of cosignatures for longer than the bound.
+/// `ok`; `degraded` (still 200: intake goes on) when the newest checkpoint
+/// has gone without a quorum of cosignatures for longer than the bound (an
+/// outside witness being down must not take intake offline behind a load
+/// balancer), or when the log cannot write and orders wait in the outbox;
+/// `unavailable` (503, with `Retry-After`) when the case store refuses
+/// writes (a full or read-only disk): new orders get 503 until a write
+/// succeeds again, which `/healthz` itself tries at most once a second. One
+/// line per reason, the most serious first.
 pub(crate) async fn healthz(State(state): State<AppState>) -> Response {
-    let body = match state.inner.log.as_ref().and_then(|l| l.witnessing()) {
-        Some(w) if w.degraded => format!(
-            "degraded: checkpoint {} lacks a quorum of {} witness cosignatures; {} stays published\n",
-            w.latest,
-            w.quorum,
-            w.cosigned.map_or_else(
-                || "none".to_owned(),
-                |c| format!("size {}", c.checkpoint.size)
-            ),
-        ),
-        _ => "ok\n".to_owned(),
+    let health = state.inner.gw.health().await;
+    let mut unavailable = Vec::new();
+    let mut degraded = Vec::new();
+    if let Some(f) = &health.store {
+        unavailable.push(format!(
+            "unavailable: storage: the case store refuses writes since {}: {}; \
+             new orders get 503 until it takes them again\n",
+            f.since, f.error
+        ));
+    }
+    if let Some(f) = &health.publisher {
+        degraded.push(format!(
+            "degraded: storage: events cannot be moved into the log since {}: {}; \
+             they wait in the outbox\n",
+            f.since, f.error
+        ));
+    }
+    if let Some(log) = &state.inner.log {
+        if let Some(e) = log.lagging() {
+            degraded.push(format!(
+                "degraded: storage: the log cannot publish a checkpoint: {e}; \
+                 checkpoint size {} stays published\n",
+                log.checkpoint().checkpoint.size
+            ));
+        }
+        if let Some(w) = log.witnessing().filter(|w| w.degraded) {
+            degraded.push(format!(
+                "degraded: checkpoint {} lacks a quorum of {} witness cosignatures; {} stays published\n",
+                w.latest,
+                w.quorum,
+                w.cosigned.map_or_else(
+                    || "none".to_owned(),
+                    |c| format!("size {}", c.checkpoint.size)
+                ),
+            ));
+        }
+    }
+    let status = if unavailable.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
     };
-    ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response()
+    let mut body: String = unavailable.into_iter().chain(degraded).collect();
+    if body.is_empty() {
+        body = "ok\n".to_owned();
+    }
+    let mut response = (
+        status,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        body,
+    )
+        .into_response();
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        response.headers_mut().insert(
+            header::RETRY_AFTER,
+            header::HeaderValue::from(crate::error::RETRY_UNAVAILABLE),
+        );
+        response.extensions_mut().insert(crate::error::PlainAnswer);
+    }
+    response
 }
 
 pub(crate) async fn metrics(State(state): State<AppState>) -> Result<Response, AppError> {
