@@ -181,14 +181,28 @@ async fn check(data: &Path, url: &str, objects: &Path) -> anyhow::Result<ExitCod
     let size = published.as_ref().map_or(0, |c| c.size);
     if let Some(stored) = &stored {
         if stored.size < size {
-            faults.report(
-                "log",
-                format!(
-                    "the published checkpoint has {size} entries, the trusted store's only {}: \
-                     the store was rolled back",
-                    stored.size
+            // Behind is consistent when the store holds, staged, exactly the
+            // entries the published checkpoint added since its own (a copy
+            // of the database taken before the objects, while the sequencer
+            // ran): the next sequencer integrates them into the same tree.
+            match staged_reproduce(trusted.as_ref(), &fetch, stored.size, size).await {
+                Ok(true) => progress(&format!(
+                    "log: the trusted store's checkpoint ({} entries) is behind the published \
+                     one ({size}), and holds the {} entries between them staged, byte for byte",
+                    stored.size,
+                    size - stored.size
+                )),
+                Ok(false) => faults.report(
+                    "log",
+                    format!(
+                        "the published checkpoint has {size} entries, the trusted store's only {} \
+                         (and its staged entries do not make up the difference): the store was \
+                         rolled back",
+                        stored.size
+                    ),
                 ),
-            );
+                Err(e) => faults.report("log", format!("cannot read the staged entries: {e}")),
+            }
         } else if let Some(p) = &published
             && stored.size == p.size
             && stored.root != p.root
@@ -424,4 +438,38 @@ fn hash_file(path: &Path) -> std::io::Result<Option<(u64, String)>> {
         len += n as u64;
     }
     Ok(Some((len, hex::encode(hasher.finalize()))))
+}
+
+/// Whether the trusted store's staged batches hold every entry from `from`
+/// up to `to`, each equal to the published log's.
+async fn staged_reproduce(
+    trusted: &dyn TrustedStore,
+    fetch: &DirFetch,
+    from: u64,
+    to: u64,
+) -> anyhow::Result<bool> {
+    let mut staged: BTreeMap<u64, Vec<u8>> = BTreeMap::new();
+    for batch in trusted.staged(from).await? {
+        for (i, e) in tiles::split_bundle(&batch.entries)?.into_iter().enumerate() {
+            staged.insert(batch.first + i as u64, e.to_vec());
+        }
+    }
+    let mut bundle: Option<(u64, Bundle)> = None;
+    for index in from..to {
+        let Some(mine) = staged.get(&index) else {
+            return Ok(false);
+        };
+        let tile = index / TILE_WIDTH;
+        if bundle.as_ref().is_none_or(|(t, _)| *t != tile) {
+            bundle = Some((tile, read_bundle(fetch, tile, to)));
+        }
+        let published = bundle
+            .as_ref()
+            .and_then(|(_, b)| b.as_ref().ok())
+            .and_then(|entries| entries.get((index % TILE_WIDTH) as usize));
+        if published != Some(mine) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }

@@ -228,3 +228,150 @@ fn restore_refuses_a_damaged_backup_and_a_used_folder() {
     );
     assert_eq!(std::fs::read_dir(&target).unwrap().count(), 0);
 }
+
+/// A PostgreSQL tool (`pg_dump`, `pg_restore`): on the PATH or in Debian's
+/// versioned folder.
+fn pg_tool(name: &str) -> Option<std::path::PathBuf> {
+    if std::process::Command::new(name)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
+        return Some(name.into());
+    }
+    let mut found: Vec<std::path::PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path().join("bin").join(name)))
+        .filter(|p| p.exists())
+        .collect();
+    found.sort();
+    found.pop()
+}
+
+/// The PostgreSQL drill of docs/reliability.md ("PostgreSQL and a bucket"):
+/// the database copied with `pg_dump` first, then the objects; both
+/// restored into a new database and a new folder; `writ check` passes on
+/// them, every case is there, a server runs on them and takes an order, and
+/// the check passes again after it is killed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_postgres_deployment_restores_from_pg_dump_and_the_objects() {
+    let Some(pg) = crate::postgres() else { return };
+    let (Some(pg_dump), Some(pg_restore)) = (pg_tool("pg_dump"), pg_tool("pg_restore")) else {
+        assert!(
+            std::env::var("WRIT_CI").is_err(),
+            "pg_dump and pg_restore are needed"
+        );
+        eprintln!("SKIPPED: no pg_dump or pg_restore");
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let database = crate::fresh_database(&pg).await;
+    let data = tmp.path().join("data");
+    let objects = tmp.path().join("objects");
+    let node = crate::cluster::Node::start(&data, &database, &s(&objects), true);
+    crate::cluster::wait_until("sequencing", Duration::from_secs(30), || {
+        node.sequencing_since().is_some()
+    });
+    let key = writ_gateway::demo::read_signing_key(
+        &std::fs::read_to_string(data.join("demo/agencies/us-fbi-wfo/signing.key")).unwrap(),
+    )
+    .unwrap();
+    let http = reqwest::Client::new();
+    let mut acked = Vec::new();
+    for i in 0..20 {
+        acked.push(
+            submit(&http, &node.url, &key, order("PGDUMP", i))
+                .await
+                .expect("acknowledged"),
+        );
+    }
+    let store = writ_store::Store::open(&database).await.unwrap();
+    outbox_empty(&store).await;
+
+    // The database first, then the objects: every tile its checkpoint
+    // covers is then in the copy of the objects.
+    let dump = tmp.path().join("writ.dump");
+    let o = std::process::Command::new(&pg_dump)
+        .args(["--format=custom", "--file"])
+        .arg(&dump)
+        .arg(&database)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "pg_dump: {}", stderr(&o));
+    let copy = tmp.path().join("objects-copy");
+    let o = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(&objects)
+        .arg(&copy)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "cp: {}", stderr(&o));
+    drop(node);
+    let before: i64 = store.case_count().await.unwrap();
+
+    let restored = crate::fresh_database(&pg).await;
+    let o = std::process::Command::new(&pg_restore)
+        .args(["--no-owner", "--dbname"])
+        .arg(&restored)
+        .arg(&dump)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "pg_restore: {}", stderr(&o));
+    let check_args = vec![
+        "check".to_owned(),
+        "--data".to_owned(),
+        s(&data),
+        "--database".to_owned(),
+        restored.clone(),
+        "--objects".to_owned(),
+        s(&copy),
+    ];
+    let o = run(check_args.clone()).await;
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    let restored_store = writ_store::Store::open(&restored).await.unwrap();
+    assert_eq!(restored_store.case_count().await.unwrap(), before);
+    for case in &acked {
+        assert!(
+            restored_store.case(case).await.unwrap().is_some(),
+            "{case} is missing after the restore"
+        );
+    }
+
+    // A server on the restored stores carries on.
+    let node = crate::cluster::Node::start(
+        &tmp.path().join("data-restored"),
+        &restored,
+        &s(&copy),
+        false,
+    );
+    crate::cluster::wait_until("sequencing", Duration::from_secs(30), || {
+        node.sequencing_since().is_some()
+    });
+    let case = submit(&http, &node.url, &key, order("PGDUMP-AFTER", 0))
+        .await
+        .expect("the restored server takes orders");
+    outbox_empty(&restored_store).await;
+    assert!(restored_store.case(&case).await.unwrap().is_some());
+    drop(node);
+    let o = run(check_args).await;
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+}
+
+/// Waits until every event of `store` is logged.
+async fn outbox_empty(store: &writ_store::Store) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let counts = store.event_counts().await.unwrap();
+        if counts
+            .iter()
+            .all(|(state, n)| state != "pending" || *n == 0)
+        {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "events still pending: {counts:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

@@ -60,18 +60,25 @@ fn demo_folder(data: &Path) -> Option<String> {
     }
     // Let the publisher log the `disclosed` events too: no event pending in
     // the outbox, as the server's metrics count them.
-    let pending = |metrics: &str| {
+    // and publish them: every event logged is in the published checkpoint.
+    let gauge = |metrics: &str, name: &str| {
         metrics
             .lines()
-            .find(|l| l.starts_with("writ_events{state=\"pending\"}"))
+            .find(|l| l.starts_with(name))
             .and_then(|l| l.rsplit(' ').next()?.parse::<i64>().ok())
             .unwrap_or(0)
+    };
+    let settled = |m: &str| {
+        let logged = gauge(m, "writ_events{state=\"logged\"}");
+        gauge(m, "writ_events{state=\"pending\"}") == 0
+            && logged > 0
+            && gauge(m, "writ_log_size ") == logged
     };
     while ureq::get(&format!("{}/metrics", server.url))
         .call()
         .ok()
         .and_then(|mut r| r.body_mut().read_to_string().ok())
-        .is_none_or(|m| pending(&m) > 0)
+        .is_none_or(|m| !settled(&m))
     {
         assert!(
             start.elapsed() < Duration::from_secs(60),

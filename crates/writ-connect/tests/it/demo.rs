@@ -457,7 +457,15 @@ fn alices_mailbox_reads_like_hers() {
     let account = "acct-us-alice";
     let mut out = String::new();
     let profile = &records(account, Category::Subscriber)[0];
-    writeln!(out, "{}\n", serde_json::to_string_pretty(profile).unwrap()).unwrap();
+    // Keys sorted whatever serde_json's `preserve_order` (on when the whole
+    // workspace is built: cedar asks for it).
+    let profile = serde_json::to_value(profile).unwrap();
+    writeln!(
+        out,
+        "{}\n",
+        serde_json::to_string_pretty(&sorted(&profile)).unwrap()
+    )
+    .unwrap();
     let places = records(account, Category::Location);
     for (s, l) in records(account, Category::Identification)
         .iter()
@@ -534,5 +542,24 @@ fn accounts_of_the_demo_directory_have_their_directory_address_and_country() {
         let p = people(&format!("acct-demo-{n:05}"));
         assert_eq!(p.email, format!("user{n:05}@demo.example"));
         assert_eq!(p.country, regions[n % regions.len()]);
+    }
+}
+
+/// `v` with every object's keys in sorted order.
+fn sorted(v: &serde_json::Value) -> serde_json::Value {
+    match v {
+        serde_json::Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            serde_json::Value::Object(
+                keys.into_iter()
+                    .map(|k| (k.clone(), sorted(&map[k])))
+                    .collect(),
+            )
+        }
+        serde_json::Value::Array(items) => {
+            serde_json::Value::Array(items.iter().map(sorted).collect())
+        }
+        other => other.clone(),
     }
 }

@@ -1116,6 +1116,11 @@ impl Boundary {
             }
             Boundary::NewRequester => {
                 s.instrument = Instrument::EmergencyRequest;
+                // The boundary is the requester's: the generated agency,
+                // whose registry entry carries `verified_since`, signs and
+                // names itself.
+                s.submitter = Submitter::Generated;
+                s.mismatch = false;
                 s.verified_since = Some(now - days(30) + offset);
                 "new_requester"
             }
