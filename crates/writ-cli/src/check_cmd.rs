@@ -181,23 +181,29 @@ async fn check(data: &Path, url: &str, objects: &Path) -> anyhow::Result<ExitCod
     let size = published.as_ref().map_or(0, |c| c.size);
     if let Some(stored) = &stored {
         if stored.size < size {
-            // Behind is consistent when the store holds, staged, exactly the
-            // entries the published checkpoint added since its own (a copy
-            // of the database taken before the objects, while the sequencer
-            // ran): the next sequencer integrates them into the same tree.
+            // A copy of the database taken before the objects, while the
+            // sequencer ran, holds the entries between the two staged; a
+            // server opens such a log only once `checkpoint` is set back to
+            // the trusted store's (the next sequencer integrates them into
+            // the same tree). Anything else is a rollback.
             match staged_reproduce(trusted.as_ref(), &fetch, stored.size, size).await {
-                Ok(true) => progress(&format!(
-                    "log: the trusted store's checkpoint ({} entries) is behind the published \
-                     one ({size}), and holds the {} entries between them staged, byte for byte",
-                    stored.size,
-                    size - stored.size
-                )),
+                Ok(true) => faults.report(
+                    "log",
+                    format!(
+                        "the published checkpoint has {size} entries, the trusted store's {}; the \
+                         store holds the {} entries between them staged, byte for byte (a \
+                         database copied before the objects): write the trusted store's \
+                         checkpoint note over `log/checkpoint` (docs/reliability.md, \
+                         \"PostgreSQL and a bucket\") and check again",
+                        stored.size,
+                        size - stored.size
+                    ),
+                ),
                 Ok(false) => faults.report(
                     "log",
                     format!(
-                        "the published checkpoint has {size} entries, the trusted store's only {} \
-                         (and its staged entries do not make up the difference): the store was \
-                         rolled back",
+                        "the published checkpoint has {size} entries, the trusted store's only {}: \
+                         the store was rolled back",
                         stored.size
                     ),
                 ),

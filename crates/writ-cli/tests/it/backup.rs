@@ -326,9 +326,27 @@ async fn a_postgres_deployment_restores_from_pg_dump_and_the_objects() {
         "--objects".to_owned(),
         s(&copy),
     ];
+    // The objects were copied after the database, so their published
+    // checkpoint may be ahead of the database's: set it back to the
+    // database's, whose staged entries make up the difference.
+    let restored_store = writ_store::Store::open(&restored).await.unwrap();
+    let note: String = sqlx::query_scalar("SELECT note FROM tlog_checkpoint WHERE id = 1")
+        .fetch_one(restored_store.pool())
+        .await
+        .unwrap();
+    let published = std::fs::read_to_string(copy.join("log/checkpoint")).unwrap();
+    if published != note {
+        let o = run(check_args.clone()).await;
+        assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
+        assert!(
+            stdout(&o).contains("staged, byte for byte"),
+            "{}",
+            stdout(&o)
+        );
+    }
+    std::fs::write(copy.join("log/checkpoint"), &note).unwrap();
     let o = run(check_args.clone()).await;
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
-    let restored_store = writ_store::Store::open(&restored).await.unwrap();
     assert_eq!(restored_store.case_count().await.unwrap(), before);
     for case in &acked {
         assert!(
