@@ -54,8 +54,8 @@ pub(crate) enum In {
 pub(crate) enum Out {
     Json(fn(&mut SchemaGenerator) -> Schema),
     Html,
-    /// A PDF document.
-    Pdf,
+    /// A PDF document, or the sign-in page for a visitor without a session.
+    PdfOrPage,
     /// HTML, or PDF for `Accept: application/pdf`.
     HtmlOrPdf,
     Text,
@@ -479,7 +479,7 @@ pub(crate) fn table() -> Vec<Op> {
                 Console,
                 "A document uploaded with the order, as a download",
                 In::Nothing,
-                leak(vec![(200, Out::Bytes)]),
+                leak(vec![(200, Out::BytesOrPage)]),
                 get(console::attachment),
             )
         },
@@ -616,7 +616,7 @@ pub(crate) fn table() -> Vec<Op> {
             Portal,
             "The case's response letter as a PDF",
             In::Nothing,
-            leak(vec![(200, Out::Pdf)]),
+            leak(vec![(200, Out::PdfOrPage)]),
             get(portal::letter_pdf),
         ),
         Op {
@@ -718,7 +718,10 @@ fn content(out: Out, g: &mut SchemaGenerator) -> Value {
         Out::Json(f) => json!({"application/json": {"schema": f(g)}}),
         Out::Html => json!({"text/html": {"schema": {"type": "string"}}}),
         Out::Text => json!({"text/plain": {"schema": {"type": "string"}}}),
-        Out::Pdf => json!({"application/pdf": {"schema": {"type": "string", "format": "binary"}}}),
+        Out::PdfOrPage => json!({
+            "application/pdf": {"schema": {"type": "string", "format": "binary"}},
+            "text/html": {"schema": {"type": "string"}},
+        }),
         Out::HtmlOrPdf => json!({
             "text/html": {"schema": {"type": "string"}},
             "application/pdf": {"schema": {"type": "string", "format": "binary"}},
