@@ -65,7 +65,7 @@ impl Gateway {
         let _ = self.inner.attachments.set(storage);
     }
 
-    fn attachment_storage(&self) -> Result<&Arc<dyn ObjectStorage>> {
+    pub(crate) fn attachment_storage(&self) -> Result<&Arc<dyn ObjectStorage>> {
         self.inner
             .attachments
             .get()
@@ -143,6 +143,22 @@ impl Gateway {
             attachment: view(announced, true),
             created,
         })
+    }
+
+    /// The attachments of one of `agency`'s own cases (the portal's case
+    /// page); another agency's case is not found.
+    pub async fn agency_attachments(
+        &self,
+        agency: &str,
+        case_id: &str,
+    ) -> Result<Vec<AttachmentView>> {
+        let case = self
+            .store()
+            .load_case(case_id)
+            .await?
+            .filter(|c| c.signer == agency)
+            .ok_or_else(|| GatewayError::NotFound(format!("case `{case_id}`")))?;
+        self.attachments_of(&case).await
     }
 
     /// A case's announced attachments, each saying whether it has arrived.

@@ -310,15 +310,7 @@ impl Gateway {
         now: Timestamp,
     ) -> Result<DecisionInput> {
         let store = self.store();
-        let mut agencies = Vec::with_capacity(2);
-        for id in [order.agency.as_str(), submitter] {
-            if agencies.iter().any(|a: &Agency| a.id.as_str() == id) {
-                continue;
-            }
-            if let Some(row) = self.agency_row(id).await? {
-                agencies.push(crate::registry::agency_of_row(&row)?);
-            }
-        }
+        let agencies = self.order_agencies(submitter, order).await?;
         let mut accounts: Vec<Account> = Vec::new();
         for t in &order.targets {
             if !t.kind.is_particular() {
@@ -356,6 +348,24 @@ impl Gateway {
             prior,
             order: order.clone(),
         })
+    }
+
+    /// The registry entries of the order's agency and of the submitter.
+    pub(crate) async fn order_agencies(
+        &self,
+        submitter: &str,
+        order: &Order,
+    ) -> Result<Vec<Agency>> {
+        let mut agencies = Vec::with_capacity(2);
+        for id in [order.agency.as_str(), submitter] {
+            if agencies.iter().any(|a: &Agency| a.id.as_str() == id) {
+                continue;
+            }
+            if let Some(row) = self.agency_row(id).await? {
+                agencies.push(crate::registry::agency_of_row(&row)?);
+            }
+        }
+        Ok(agencies)
     }
 
     /// Whether a new event of a case is held back: the case is still secret,

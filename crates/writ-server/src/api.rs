@@ -47,6 +47,10 @@ pub(crate) enum In {
     /// A form (`application/x-www-form-urlencoded`): its field names, each
     /// a string; `csrf` is the form token, required on every form.
     Form(&'static [&'static str]),
+    /// A form with a file (`multipart/form-data`): its text fields and its
+    /// file field; `csrf` is the form token, checked by the handler before
+    /// anything else.
+    Multipart(&'static [&'static str], &'static str),
 }
 
 /// What a response carries.
@@ -126,6 +130,39 @@ fn attachment_name() -> Value {
 fn tile_path() -> Value {
     json!({"type": "string", "description": "A tile path of c2sp.org/tlog-tiles, such as `0/000` or `entries/000.p/12`."})
 }
+
+/// The text fields of the portal's order form (`pages::order_form`).
+const ORDER_FORM_FIELDS: &[&str] = &[
+    "csrf",
+    "action",
+    "reference",
+    "instrument",
+    "legal_basis",
+    "issuer_kind",
+    "issuer_name",
+    "issuer_court",
+    "validator_kind",
+    "validator_name",
+    "issued_at",
+    "expires_at",
+    "respond_by",
+    "target_kind",
+    "target_value",
+    "category",
+    "range_from",
+    "range_to",
+    "nd_basis",
+    "nd_issuer_kind",
+    "nd_issuer_name",
+    "nd_until",
+    "offence_description",
+    "offence_years",
+    "offence_listed",
+    "offence_country",
+    "em_threat",
+    "em_facts",
+    "document_keep",
+];
 
 /// Every route of the server.
 pub(crate) fn table() -> Vec<Op> {
@@ -594,6 +631,27 @@ pub(crate) fn table() -> Vec<Op> {
         ),
         op(
             "GET",
+            "/portal/orders/new",
+            Portal,
+            "The order form, with the agency's saved draft",
+            In::Nothing,
+            OK_HTML,
+            get(crate::pages::order_form::new_order),
+        ),
+        op(
+            "POST",
+            "/portal/orders/new",
+            Portal,
+            "One of the order form's buttons (`action`: check, save, add_target, remove_target_N, discard or submit), with the signed document as `document` (PDF or image, at most 25 MiB)",
+            In::Multipart(ORDER_FORM_FIELDS, "document"),
+            leak(vec![(200, Out::Html), (303, Out::Redirect)]),
+            post(crate::pages::order_form::post_order).layer(axum::extract::DefaultBodyLimit::max(
+                usize::try_from(writ_gateway::attachments::MAX_BYTES + 1024 * 1024)
+                    .unwrap_or(usize::MAX),
+            )),
+        ),
+        op(
+            "GET",
             "/portal/cases/{id}",
             Portal,
             "One of the agency's cases with its decision and reasons",
@@ -666,6 +724,7 @@ impl Clone for In {
             In::Empty => In::Empty,
             In::Form(f) => In::Form(f),
             In::Bytes => In::Bytes,
+            In::Multipart(f, file) => In::Multipart(f, file),
         }
     }
 }
@@ -682,7 +741,7 @@ fn errors(op: &Op) -> Vec<u16> {
     match op.body {
         In::Nothing => {}
         In::Json(_) | In::Empty => out.extend([413, 422]),
-        In::Form(_) | In::Bytes => out.extend([413, 422]),
+        In::Form(_) | In::Bytes | In::Multipart(..) => out.extend([413, 422]),
     }
     // A write the storage refuses (a full or read-only disk).
     if op.method == "POST" {
@@ -830,6 +889,24 @@ pub(crate) fn openapi(ops: &[Op]) -> Value {
                         "type": "object",
                         "properties": properties,
                         "required": required,
+                    }}},
+                });
+            }
+            In::Multipart(fields, file) => {
+                let mut properties: Map<String, Value> = fields
+                    .iter()
+                    .map(|f| (f.to_string(), json!({"type": "string"})))
+                    .collect();
+                properties.insert(
+                    file.to_string(),
+                    json!({"type": "string", "format": "binary"}),
+                );
+                operation["requestBody"] = json!({
+                    "required": false,
+                    "content": {"multipart/form-data": {"schema": {
+                        "type": "object",
+                        "properties": properties,
+                        "required": ["csrf"],
                     }}},
                 });
             }

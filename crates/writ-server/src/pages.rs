@@ -16,6 +16,7 @@
 
 pub(crate) mod console;
 pub(crate) mod letter;
+pub(crate) mod order_form;
 pub(crate) mod portal;
 pub(crate) mod status;
 pub(crate) mod transparency;

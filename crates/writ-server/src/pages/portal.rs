@@ -34,20 +34,20 @@ const SIGN_IN: SignInCsrf = SignInCsrf {
     path: HOME,
 };
 
-struct Session {
-    agency: String,
+pub(super) struct Session {
+    pub(super) agency: String,
     secret: String,
-    csrf: String,
+    pub(super) csrf: String,
 }
 
 /// The agency's rate limit, for a page behind a session.
-fn limited(state: &AppState, s: &Session) -> Result<(), PageError> {
+pub(super) fn limited(state: &AppState, s: &Session) -> Result<(), PageError> {
     state
         .rate_limit(&s.agency)
         .map_err(|e| PageError::new(e, HOME))
 }
 
-async fn session(state: &AppState, headers: &HeaderMap) -> Option<Session> {
+pub(super) async fn session(state: &AppState, headers: &HeaderMap) -> Option<Session> {
     let secret = super::cookie(headers, COOKIE)?;
     let s = state
         .gateway()
@@ -61,7 +61,7 @@ async fn session(state: &AppState, headers: &HeaderMap) -> Option<Session> {
     })
 }
 
-fn nav(s: Option<&Session>) -> Markup {
+pub(super) fn nav(s: Option<&Session>) -> Markup {
     html! {
         a href="/portal" { "Agency portal" }
         a href="/status" { "Log status" }
@@ -85,7 +85,7 @@ fn body(
     Ok(form(&bytes))
 }
 
-fn check_csrf(s: &Session, form: &[(String, String)]) -> Result<(), PageError> {
+pub(super) fn check_csrf(s: &Session, form: &[(String, String)]) -> Result<(), PageError> {
     match field(form, "csrf") {
         Some(t) if same(t, &s.csrf) => Ok(()),
         _ => Err(PageError::forbidden(
@@ -212,11 +212,15 @@ pub(crate) async fn home(
             p.notice role="status" { "Order received: case " code { (c) } "." }
         }
         h2 { "Submit an order" }
-        form method="post" action="/portal/orders" {
-            (csrf_field(&s.csrf))
-            p { label for="order" { "The order as JSON (the format of the API's " code { "POST /v1/orders" } ")" } br;
-                textarea #order name="order" rows="14" cols="90" required spellcheck="false" {} }
-            button type="submit" { "Submit the order" }
+        p { a href="/portal/orders/new" { strong { "Write a new order" } } " with the order form: the fields of the order, the signed document, a check against the rule book before it is sent, and a draft kept between visits." }
+        details {
+            summary { "Or paste an order as JSON" }
+            form method="post" action="/portal/orders" {
+                (csrf_field(&s.csrf))
+                p { label for="order" { "The order as JSON (the format of the API's " code { "POST /v1/orders" } ")" } br;
+                    textarea #order name="order" rows="14" cols="90" required spellcheck="false" {} }
+                button type="submit" { "Submit the order" }
+            }
         }
         h2 { "Your cases" }
         @if cases.is_empty() { p { "No case yet." } } @else {
@@ -284,7 +288,9 @@ pub(crate) async fn case(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<String>,
+    query: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<Response, PageError> {
+    let submitted = query.is_ok_and(|Query(q)| q.contains_key("submitted"));
     let Some(s) = session(&state, &headers).await else {
         return Ok(see_other(HOME, &[]));
     };
@@ -301,7 +307,14 @@ pub(crate) async fn case(
         .filter(|(_, st)| *st == AgencyPair::Held)
         .count();
     let sealing = pairs.iter().any(|(_, st)| *st == AgencyPair::Sealing);
+    let attachments = gw
+        .agency_attachments(&s.agency, &c.case)
+        .await
+        .map_err(|e| PageError::new(e, HOME))?;
     let content = html! {
+        @if submitted {
+            p.notice role="status" { "Order received: case " code { (c.case) } ". The decision is below." }
+        }
         dl {
             dt { "Reference" } dd { (c.reference) }
             dt { "Received" } dd { (time(c.received_at)) }
@@ -320,6 +333,13 @@ pub(crate) async fn case(
                     @if p.state == writ_model::PackageState::Sealed { @if let Some(t) = Timestamp::from_second(p.available_at) { " (available from " (time(t)) ")" } } }
                 None => @if c.decision.preserve_until.is_some() { "none: a preservation order never gets a package" } @else if sealing { "none yet: being sealed" } @else if held > 0 { "none yet: waiting for the provider's review" } @else { "none" },
             } }
+        }
+        @if !attachments.is_empty() {
+            h2 { "Documents sent with the order" }
+            ul { @for a in &attachments { li {
+                (a.name) " (" (a.media_type) ", " (a.size) " bytes, SHA-256 " code { (a.sha256) } "): "
+                @if a.received { "received" } @else { strong { "not received yet" } " (upload it with " code { "PUT /v1/cases/" (c.case) "/attachments/" (a.name) } ")" }
+            } } }
         }
         h2 { "What was released" }
         @if d.decisions.is_empty() { p { "The order was refused as a whole; nothing is released." } } @else {

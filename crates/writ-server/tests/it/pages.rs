@@ -1369,3 +1369,261 @@ fn pdftotext(pdf: &[u8]) -> Option<String> {
     );
     Some(String::from_utf8_lossy(&out.stdout).into_owned())
 }
+
+/// A `multipart/form-data` body of text fields and, optionally, one file.
+fn multipart(fields: &[(&str, &str)], file: Option<(&str, &str, &[u8])>) -> (String, Vec<u8>) {
+    let boundary = "writ-test-boundary-7f3a";
+    let mut body = Vec::new();
+    for (k, v) in fields {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n")
+                .as_bytes(),
+        );
+    }
+    if let Some((name, media_type, bytes)) = file {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"document\"; filename=\"{name}\"\r\nContent-Type: {media_type}\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+async fn post_form(
+    t: &TestApp,
+    cookie: &str,
+    fields: &[(&str, &str)],
+    file: Option<(&str, &str, &[u8])>,
+) -> Resp {
+    let (content_type, body) = multipart(fields, file);
+    t.raw(
+        "POST",
+        "/portal/orders/new",
+        &[
+            ("content-type".to_owned(), content_type),
+            ("cookie".to_owned(), cookie.to_owned()),
+        ],
+        body,
+    )
+    .await
+}
+
+/// The `<section id="foreseen">` of a page.
+fn foreseen(page: &str) -> &str {
+    let at = page
+        .find("<section id=\"foreseen\">")
+        .expect("a foreseen section");
+    let end = page[at..].find("</section>").unwrap() + at;
+    &page[at..end]
+}
+
+#[tokio::test]
+async fn the_order_form_checks_keeps_a_draft_and_submits_with_the_document() {
+    let t = TestApp::start().await;
+    let r = portal_sign_in(&t, "us-fbi-wfo", &t.key("us-fbi-wfo")).await;
+    let cookie = set_cookie(&r, "writ_portal");
+    let home = t
+        .raw("GET", "/portal", &headers(Some(&cookie)), vec![])
+        .await;
+    assert!(home.text.contains("/portal/orders/new"), "{}", home.text);
+    let form_page = t
+        .raw("GET", "/portal/orders/new", &headers(Some(&cookie)), vec![])
+        .await;
+    assert_eq!(form_page.status, 200, "{}", form_page.text);
+    assert!(form_page.text.contains("enctype=\"multipart/form-data\""));
+    assert!(!form_page.text.contains("is restored"));
+    let token = csrf(&form_page.text);
+    let issued = Timestamp::now().plus_days(-1).date_string();
+    let expires = Timestamp::now().plus_days(10).date_string();
+    let subpoena_fields = |csrf: &'static str| {
+        vec![
+            ("csrf", csrf),
+            ("reference", "FORM-1"),
+            ("instrument", "subpoena"),
+            ("legal_basis", "18 U.S.C. § 2703(c)(2)"),
+            ("issuer_kind", "grand_jury"),
+            ("target_kind", "email"),
+            ("target_value", "alice@example.com"),
+            ("category", "subscriber"),
+            ("category", "content"),
+        ]
+    };
+    let token: &'static str = Box::leak(token.into_boxed_str());
+    let mut fields = subpoena_fields(token);
+    fields.push(("issued_at", &issued));
+    fields.push(("expires_at", &expires));
+
+    // Without the form's token nothing happens, not even a draft.
+    let mut forged: Vec<(&str, &str)> = fields
+        .iter()
+        .filter(|(k, _)| *k != "csrf")
+        .copied()
+        .collect();
+    forged.push(("action", "save"));
+    let r = post_form(&t, &cookie, &forged, None).await;
+    assert_eq!(r.status, 403, "{}", r.text);
+    let again = t
+        .raw("GET", "/portal/orders/new", &headers(Some(&cookie)), vec![])
+        .await;
+    assert!(!again.text.contains("is restored"));
+
+    // Adding a row keeps the draft; it is there after a reload.
+    let mut add = fields.clone();
+    add.push(("action", "add_target"));
+    let r = post_form(&t, &cookie, &add, None).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(r.text.contains("id=\"target_value_1\""), "{}", r.text);
+    let reload = t
+        .raw("GET", "/portal/orders/new", &headers(Some(&cookie)), vec![])
+        .await;
+    assert!(reload.text.contains("is restored"), "{}", reload.text);
+    assert!(reload.text.contains("value=\"FORM-1\""));
+    assert!(reload.text.contains("id=\"target_value_1\""));
+    // Removing it.
+    let mut remove = add.clone();
+    remove.retain(|(k, _)| *k != "action");
+    remove.extend([
+        ("target_kind", "phone"),
+        ("target_value", ""),
+        ("action", "remove_target_1"),
+    ]);
+    let r = post_form(&t, &cookie, &remove, None).await;
+    assert_eq!(r.status, 200);
+    assert!(!r.text.contains("id=\"target_value_1\""));
+
+    // The check: content by subpoena is denied whatever the account, and
+    // the answer is the same for an account the provider does not hold.
+    let mut check = fields.clone();
+    check.push(("action", "check"));
+    let r = post_form(&t, &cookie, &check, None).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let held = foreseen(&r.text).to_owned();
+    assert!(held.contains("denied whatever the account"), "{held}");
+    assert!(held.contains("Content"), "{held}");
+    assert!(!held.contains("Subscriber data"), "{held}");
+    let mut check_missing: Vec<(&str, &str)> = check
+        .iter()
+        .map(|&(k, v)| {
+            if k == "target_value" {
+                (k, "nobody-here@example.org")
+            } else {
+                (k, v)
+            }
+        })
+        .collect();
+    let r = post_form(&t, &cookie, &check_missing, None).await;
+    assert_eq!(
+        foreseen(&r.text).replace("nobody-here@example.org", "alice@example.com"),
+        held
+    );
+    // A field left empty is named next to it, and nothing is sent.
+    check_missing.retain(|(k, _)| *k != "legal_basis" && *k != "action");
+    check_missing.push(("action", "submit"));
+    let r = post_form(&t, &cookie, &check_missing, None).await;
+    assert_eq!(r.status, 422, "{}", r.text);
+    assert!(r.text.contains("id=\"error-legal_basis\""), "{}", r.text);
+    assert_eq!(t.app.gateway().store().case_count().await.unwrap(), 0);
+
+    // A document that is neither a PDF nor an image is refused.
+    let mut submit: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|&(k, v)| match (k, v) {
+            ("instrument", _) => (k, "search_warrant"),
+            ("issuer_kind", _) => (k, "judge"),
+            ("legal_basis", _) => (k, "18 U.S.C. § 2703(a); Fed. R. Crim. P. 41"),
+            _ => (k, v),
+        })
+        .collect();
+    submit.extend([("issuer_name", "Hon. J. Doe"), ("action", "submit")]);
+    let r = post_form(
+        &t,
+        &cookie,
+        &submit,
+        Some(("warrant.exe", "application/pdf", b"MZ\x90\x00")),
+    )
+    .await;
+    assert_eq!(r.status, 422, "{}", r.text);
+    assert!(r.text.contains("must be a PDF or an image"), "{}", r.text);
+    assert_eq!(t.app.gateway().store().case_count().await.unwrap(), 0);
+
+    // The warrant with its PDF: a case, the document announced and kept.
+    let pdf = b"%PDF-1.4\n% a signed warrant\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n";
+    let r = post_form(
+        &t,
+        &cookie,
+        &submit,
+        Some(("C:\\scans\\warrant.pdf", "application/pdf", pdf)),
+    )
+    .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let location = r.headers["location"].to_str().unwrap().to_owned();
+    let case = location
+        .strip_prefix("/portal/cases/")
+        .and_then(|l| l.strip_suffix("?submitted=1"))
+        .unwrap()
+        .to_owned();
+    let stored = t
+        .app
+        .gateway()
+        .store()
+        .load_case(&case)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.order.reference.as_str(), "FORM-1");
+    assert_eq!(stored.order.issued_by.name.as_deref(), Some("Hon. J. Doe"));
+    let a = &stored.order.attachments[0];
+    assert_eq!(a.name, "warrant.pdf");
+    assert_eq!(a.media_type, "application/pdf");
+    assert_eq!(a.size, pdf.len() as u64);
+    assert_eq!(a.sha256, writ_gateway::canonical::sha256_hex(pdf));
+    let page = t
+        .raw("GET", &location, &headers(Some(&cookie)), vec![])
+        .await;
+    assert_eq!(page.status, 200);
+    assert!(page.text.contains("Order received"), "{}", page.text);
+    assert!(
+        page.text.contains("warrant.pdf") && page.text.contains("received"),
+        "{}",
+        page.text
+    );
+    // The draft is gone.
+    let fresh = t
+        .raw("GET", "/portal/orders/new", &headers(Some(&cookie)), vec![])
+        .await;
+    assert!(!fresh.text.contains("is restored"));
+    // The reviewer downloads the very bytes.
+    let rita = sign_in(&t, "rita").await;
+    let r = t
+        .raw(
+            "GET",
+            &format!("/console/cases/{case}/attachments/warrant.pdf"),
+            &headers(Some(&rita.cookie)),
+            vec![],
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.bytes, pdf);
+
+    // The same reference with other content is a conflict shown at the
+    // reference; nothing new is stored.
+    let other: Vec<(&str, &str)> = submit
+        .iter()
+        .map(|&(k, v)| {
+            if k == "target_value" {
+                (k, "bob@example.com")
+            } else {
+                (k, v)
+            }
+        })
+        .collect();
+    let r = post_form(&t, &cookie, &other, None).await;
+    assert_eq!(r.status, 409, "{}", r.text);
+    assert!(r.text.contains("id=\"error-reference\""), "{}", r.text);
+    assert_eq!(t.app.gateway().store().case_count().await.unwrap(), 1);
+}
