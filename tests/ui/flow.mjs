@@ -1,8 +1,10 @@
 // Drives the console and the agency portal of a running `writ serve --demo`
 // in a real Chromium, as people use them:
 //
-//   an officer signs in to the portal with the agency's key and submits a
-//   search warrant and an emergency request; a reviewer proposes to approve
+//   an officer signs in to the portal with the agency's key, writes a
+//   search warrant in the order form with its PDF (a draft kept across a
+//   reload, the rule book's check before sending) and pastes an emergency
+//   request as JSON; a reviewer proposes to approve
 //   the warrant and an approver confirms it (the two-person rule); the
 //   reviewer records the emergency callback; the officer downloads the
 //   warrant's sealed package. The console is also checked without
@@ -181,19 +183,73 @@ try {
     check((await portal.content()).includes('Submit an order'), 'the portal home is shown');
   });
 
-  for (const [name, file] of [
-    ['warrant', 'search-warrant.json'],
-    ['emergency', 'emergency-request.json'],
-  ]) {
-    await step(`the officer submits the ${name} through the form`, async () => {
-      await portal.getByLabel(/The order as JSON/).fill(order(file, `UI-${name}-${run}`));
-      await submit(portal, () => portal.getByRole('button', { name: 'Submit the order' }).click());
-      const notice = await portal.locator('[role=status]').innerText();
-      const m = notice.match(/case (c-[0-9a-f]+)/);
-      check(m, `a case id in "${notice}"`);
-      cases[name] = m[1];
-    });
-  }
+  const pdf = Buffer.from('%PDF-1.4\n% the signed warrant, as scanned\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n');
+  await step('the officer writes the warrant in the order form, with its PDF', async () => {
+    await submit(portal, () => portal.getByRole('link', { name: 'Write a new order' }).click());
+    await portal.getByLabel('Your reference').fill(`UI-warrant-${run}`);
+    await portal.getByLabel('Kind of legal process').selectOption({ label: 'Search warrant' });
+    await portal.getByLabel('Legal basis (statute and section)').fill('18 U.S.C. § 2703(a); Fed. R. Crim. P. 41');
+    await portal.locator('#issuer_kind').selectOption({ label: 'Judge' });
+    await portal.getByLabel('Name (the judge)').fill('Hon. Ada Park');
+    await portal.getByLabel('Issued', { exact: true }).fill('2026-11-20');
+    await portal.getByLabel('Expires', { exact: true }).fill('2027-12-31');
+    await portal.getByLabel('Kind of target 1').selectOption({ label: 'E-mail address' });
+    await portal.getByLabel('Target 1', { exact: true }).fill('alice@example.com');
+    // A second row, added and removed again with the form's own buttons.
+    await submit(portal, () => portal.getByRole('button', { name: 'Add a target' }).click());
+    check(await portal.getByLabel('Target 2', { exact: true }).count() === 1, 'a second target row');
+    await submit(portal, () => portal.getByRole('button', { name: 'Remove row 2' }).click());
+    check(await portal.getByLabel('Target 2', { exact: true }).count() === 0, 'the row is removed');
+    check(await portal.getByLabel('Target 1', { exact: true }).inputValue() === 'alice@example.com', 'the first row is kept');
+    await portal.getByLabel('Subscriber data').check();
+    await portal.getByLabel('Content', { exact: true }).check();
+    await portal.getByLabel('From', { exact: true }).fill('2026-01-01');
+    await portal.getByLabel('To', { exact: true }).fill('2026-10-31');
+    await portal.getByLabel('Document').setInputFiles({ name: 'warrant.pdf', mimeType: 'application/pdf', buffer: pdf });
+    await submit(portal, () => portal.getByRole('button', { name: 'Check the order' }).click());
+    const foreseen = await portal.locator('#foreseen').innerText();
+    check(foreseen.includes('Nothing in the order alone leads to a refusal'), `the check passes (${foreseen})`);
+    check((await portal.locator('main').innerText()).includes('Uploaded: warrant.pdf'), 'the document is kept with the draft');
+    await shot(portal, '02-portal-order-form');
+  });
+
+  await step('the draft survives a reload, and a subpoena for content is flagged before it is sent', async () => {
+    await portal.goto(`${url}/portal/orders/new`);
+    check((await portal.locator('[role=status]').innerText()).includes('is restored'), 'the draft is restored');
+    check(await portal.getByLabel('Your reference').inputValue() === `UI-warrant-${run}`, 'the reference is kept');
+    check(await portal.getByLabel('Content', { exact: true }).isChecked(), 'the categories are kept');
+    await portal.getByLabel('Kind of legal process').selectOption({ label: 'Subpoena' });
+    await submit(portal, () => portal.getByRole('button', { name: 'Check the order' }).click());
+    const foreseen = await portal.locator('#foreseen').innerText();
+    check(/denied whatever the account/.test(foreseen) && foreseen.includes('Content'), `content by subpoena is flagged (${foreseen})`);
+    await portal.getByLabel('Kind of legal process').selectOption({ label: 'Search warrant' });
+    await portal.getByLabel('Legal basis (statute and section)').fill('');
+    await submit(portal, () => portal.getByRole('button', { name: 'Submit the order' }).click());
+    check((await portal.locator('#error-legal_basis').innerText()).includes('name the law'), 'the empty field is named next to it');
+    await noRawEnums(portal, 'the order form');
+  });
+
+  await step('the officer submits the warrant; its document is on the case page', async () => {
+    await portal.getByLabel('Legal basis (statute and section)').fill('18 U.S.C. § 2703(a); Fed. R. Crim. P. 41');
+    await submit(portal, () => portal.getByRole('button', { name: 'Submit the order' }).click());
+    const notice = await portal.locator('[role=status]').innerText();
+    const m = notice.match(/case (c-[0-9a-f]+)/);
+    check(m, `a case id in "${notice}"`);
+    cases.warrant = m[1];
+    const text = await portal.locator('main').innerText();
+    check(/warrant\.pdf \(application\/pdf, \d+ bytes, SHA-256 [0-9a-f]{64}\): received/.test(text), `the document is received (${text})`);
+  });
+
+  await step('the officer pastes the emergency request as JSON', async () => {
+    await portal.goto(`${url}/portal`);
+    await portal.getByText('Or paste an order as JSON').click();
+    await portal.getByLabel(/The order as JSON/).fill(order('emergency-request.json', `UI-emergency-${run}`));
+    await submit(portal, () => portal.getByRole('button', { name: 'Submit the order' }).click());
+    const notice = await portal.locator('[role=status]').innerText();
+    const m = notice.match(/case (c-[0-9a-f]+)/);
+    check(m, `a case id in "${notice}"`);
+    cases.emergency = m[1];
+  });
   await shot(portal, '02-portal-cases');
 
   const ritaContext = await browser.newContext();

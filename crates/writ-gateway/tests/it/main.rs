@@ -13,6 +13,7 @@ use writ_store::Store;
 
 mod delivery;
 mod events;
+mod foresee;
 mod lifecycle;
 
 struct T {
