@@ -7,9 +7,17 @@ use writ_model::Timestamp;
 
 use super::{order, start};
 
-/// (order, submitter, the refusal codes foreseen, the (category, code)
-/// denials foreseen).
-fn table() -> Vec<(&'static str, Vec<u8>, &'static str, Vec<&'static str>, Vec<(&'static str, &'static str)>)> {
+/// One row: what it is, the order, its submitter, the refusal codes
+/// foreseen and the (category, code) denials foreseen.
+type Row = (
+    &'static str,
+    Vec<u8>,
+    &'static str,
+    Vec<&'static str>,
+    Vec<(&'static str, &'static str)>,
+);
+
+fn table() -> Vec<Row> {
     let expired = json!({"expires_at": Timestamp::now().plus_days(-1)});
     vec![
         (
@@ -21,7 +29,11 @@ fn table() -> Vec<(&'static str, Vec<u8>, &'static str, Vec<&'static str>, Vec<(
         ),
         (
             "a subpoena for content: the content is denied whatever the account",
-            order("F-2", "subpoena", json!({"issued_by": {"kind": "grand_jury"}})),
+            order(
+                "F-2",
+                "subpoena",
+                json!({"issued_by": {"kind": "grand_jury"}}),
+            ),
             "us-fbi-wfo",
             vec![],
             vec![("content", "category_not_authorized")],
@@ -35,7 +47,11 @@ fn table() -> Vec<(&'static str, Vec<u8>, &'static str, Vec<&'static str>, Vec<(
         ),
         (
             "an order for every user: refused as a whole",
-            order("F-4", "search_warrant", json!({"targets": [{"kind": "all_users", "value": "*"}]})),
+            order(
+                "F-4",
+                "search_warrant",
+                json!({"targets": [{"kind": "all_users", "value": "*"}]}),
+            ),
             "us-fbi-wfo",
             vec!["not_particular"],
             vec![],
@@ -66,7 +82,12 @@ async fn foreseen_from_the_order_alone() {
         let got: Vec<(&str, &str)> = f
             .denied
             .iter()
-            .map(|r| (r.category.map(|c| c.as_str()).unwrap_or("-"), r.code.as_str()))
+            .map(|r| {
+                (
+                    r.category.map(|c| c.as_str()).unwrap_or("-"),
+                    r.code.as_str(),
+                )
+            })
             .collect();
         assert_eq!(got, denied, "{what}: {f:?}");
         // The directory is never read: the same order naming an account
