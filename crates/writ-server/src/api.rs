@@ -132,7 +132,7 @@ fn tile_path() -> Value {
 }
 
 /// The text fields of the portal's order form (`pages::order_form`).
-const ORDER_FORM_FIELDS: &[&str] = &[
+pub(crate) const ORDER_FORM_FIELDS: &[&str] = &[
     "csrf",
     "action",
     "reference",
@@ -638,18 +638,23 @@ pub(crate) fn table() -> Vec<Op> {
             OK_HTML,
             get(crate::pages::order_form::new_order),
         ),
-        op(
-            "POST",
-            "/portal/orders/new",
-            Portal,
-            "One of the order form's buttons (`action`: check, save, add_target, remove_target_N, discard or submit), with the signed document as `document` (PDF or image, at most 25 MiB)",
-            In::Multipart(ORDER_FORM_FIELDS, "document"),
-            leak(vec![(200, Out::Html), (303, Out::Redirect)]),
-            post(crate::pages::order_form::post_order).layer(axum::extract::DefaultBodyLimit::max(
-                usize::try_from(writ_gateway::attachments::MAX_BYTES + 1024 * 1024)
-                    .unwrap_or(usize::MAX),
-            )),
-        ),
+        Op {
+            also: &[401],
+            ..op(
+                "POST",
+                "/portal/orders/new",
+                Portal,
+                "One of the order form's buttons (`action`: check, save, add_target, remove_target_N, discard or submit), with the signed document as `document` (PDF or image, at most 25 MiB)",
+                In::Multipart(ORDER_FORM_FIELDS, "document"),
+                leak(vec![(200, Out::Html), (303, Out::Redirect)]),
+                post(crate::pages::order_form::post_order).layer(
+                    axum::extract::DefaultBodyLimit::max(
+                        usize::try_from(writ_gateway::attachments::MAX_BYTES + 1024 * 1024)
+                            .unwrap_or(usize::MAX),
+                    ),
+                ),
+            )
+        },
         op(
             "GET",
             "/portal/cases/{id}",
@@ -902,11 +907,12 @@ pub(crate) fn openapi(ops: &[Op]) -> Value {
                     json!({"type": "string", "format": "binary"}),
                 );
                 operation["requestBody"] = json!({
-                    "required": false,
+                    "required": true,
                     "content": {"multipart/form-data": {"schema": {
                         "type": "object",
                         "properties": properties,
                         "required": ["csrf"],
+                        "additionalProperties": false,
                     }}},
                 });
             }

@@ -652,11 +652,22 @@ pub(crate) async fn new_order(
 struct Sent {
     fields: Fields,
     document: Option<(String, Vec<u8>)>,
+    /// Names of fields the form does not have (the first few).
+    unknown: Vec<String>,
 }
 
+/// A text field's value; bytes that are not UTF-8 become U+FFFD, and the
+/// field checks say what is wrong with the value.
+async fn text(part: axum::extract::multipart::Field<'_>) -> Result<String, String> {
+    let bytes = part.bytes().await.map_err(|e| e.body_text())?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// Reads the form: its text fields and the document.
 async fn read(mut m: Multipart) -> Result<Sent, String> {
     let mut fields = Vec::new();
     let mut document = None;
+    let mut unknown = Vec::new();
     while let Some(part) = m.next_field().await.map_err(|e| e.body_text())? {
         let name = part.name().unwrap_or_default().to_owned();
         if name == "document" {
@@ -670,10 +681,18 @@ async fn read(mut m: Multipart) -> Result<Sent, String> {
         if fields.len() >= 4 * writ_model::order::MAX_TARGETS {
             return Err("the form has too many fields".into());
         }
-        let text = part.text().await.map_err(|e| e.body_text())?;
-        fields.push((name, text));
+        let text = text(part).await?;
+        if crate::api::ORDER_FORM_FIELDS.contains(&name.as_str()) {
+            fields.push((name, text));
+        } else if unknown.len() < 5 {
+            unknown.push(name);
+        }
     }
-    Ok(Sent { fields, document })
+    Ok(Sent {
+        fields,
+        document,
+        unknown,
+    })
 }
 
 /// `POST /portal/orders/new`: one of the form's buttons.
@@ -682,10 +701,6 @@ pub(crate) async fn post_order(
     headers: HeaderMap,
     body: Result<Multipart, MultipartRejection>,
 ) -> Result<Response, PageError> {
-    let Some(s) = session(&state, &headers).await else {
-        return Ok(see_other(HOME, &[]));
-    };
-    limited(&state, &s)?;
     let bad = |m: String| {
         PageError::new(
             GatewayError::Input(writ_model::InputError {
@@ -696,9 +711,42 @@ pub(crate) async fn post_order(
             NEW,
         )
     };
+    let no_token = || {
+        PageError::forbidden(
+            "the form's security token is missing or stale; reload the page and try again",
+            NEW,
+        )
+    };
+    // Without a session nothing of the form is read: a redirect would lose
+    // what the officer wrote, so the answer says to sign in again (the
+    // last saved draft is kept).
+    let Some(s) = session(&state, &headers).await else {
+        return Err(PageError::new(
+            GatewayError::Unauthorized(
+                "you are not signed in to the portal, or your session has ended: sign in again; the draft you last saved is kept"
+                    .into(),
+            ),
+            HOME,
+        ));
+    };
     let body = body.map_err(|e| bad(e.body_text()))?;
     let sent = read(body).await.map_err(bad)?;
-    // The token first: a forged post changes nothing, not even the draft.
+    // The token first, like every form's: a forged post changes nothing,
+    // not even the draft.
+    if !sent.fields.iter().any(|(k, _)| k == "csrf") {
+        return Err(no_token());
+    }
+    if !sent.unknown.is_empty() {
+        return Err(bad(format!(
+            "the order form has no field {}",
+            sent.unknown
+                .iter()
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    limited(&state, &s)?;
     check_csrf(&s, &sent.fields)?;
     let gw = state.gateway();
     let fail = |e: GatewayError| PageError::new(e, NEW);

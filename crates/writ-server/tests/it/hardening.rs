@@ -432,7 +432,10 @@ async fn finding_7_the_portal_counts_against_the_agency_rate_limit() {
     assert!(api.contains(&429), "{api:?}");
 }
 
-async fn all_rows(t: &TestApp) -> i64 {
+/// The row count of every table but those the background loops write on
+/// their own schedule (the log's events, delivery's packages and
+/// notices), which no request of a visitor can reach.
+async fn all_rows(t: &TestApp) -> std::collections::BTreeMap<String, i64> {
     use sqlx::Row;
     let store = t.app.gateway().store();
     let tables: Vec<String> = match store.backend() {
@@ -449,8 +452,19 @@ async fn all_rows(t: &TestApp) -> i64 {
     .iter()
     .map(|r| r.try_get::<String, _>(0).unwrap())
     .collect();
-    let mut n = 0;
+    let mut n = std::collections::BTreeMap::new();
     for table in tables {
+        if [
+            "events",
+            "packages",
+            "fulfilment",
+            "notices",
+            "release_notices",
+        ]
+        .contains(&table.as_str())
+        {
+            continue;
+        }
         let q = format!("SELECT COUNT(*) FROM {table}");
         let c: i64 = sqlx::query(sqlx::AssertSqlSafe(q))
             .fetch_one(store.pool())
@@ -458,7 +472,7 @@ async fn all_rows(t: &TestApp) -> i64 {
             .unwrap()
             .try_get(0)
             .unwrap();
-        n += c;
+        n.insert(table, c);
     }
     n
 }

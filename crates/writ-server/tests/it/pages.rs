@@ -516,17 +516,25 @@ async fn every_page_route_needs_its_session() {
                     "approve"
                 },
             );
-        // Nobody signed in, and a made-up cookie: a redirect to sign in.
+        // Nobody signed in, and a made-up cookie: a redirect to sign in;
+        // the order form's post says so instead, so that nothing written
+        // is lost in a redirect.
+        let upload = *method == "POST" && *pattern == "/portal/orders/new";
         for cookie in [None, Some("writ_console=writ_pat_nope; writ_portal=nope")] {
             let r = t
                 .raw(method, &path, &headers(cookie), form(&[("csrf", "x")]))
                 .await;
+            if upload {
+                assert_eq!(r.status, 401, "{method} {path}: {}", r.text);
+                assert!(r.text.contains("sign in again"), "{}", r.text);
+                continue;
+            }
             assert_eq!(r.status, 303, "{method} {path}: {}", r.text);
             let to = r.headers["location"].to_str().unwrap();
             assert!(to == "/console" || to == "/portal", "{to}");
         }
         // A console session is no portal session.
-        if *auth == Auth::Portal {
+        if *auth == Auth::Portal && !upload {
             let r = t
                 .raw(
                     method,
@@ -1467,6 +1475,17 @@ async fn the_order_form_checks_keeps_a_draft_and_submits_with_the_document() {
     forged.push(("action", "save"));
     let r = post_form(&t, &cookie, &forged, None).await;
     assert_eq!(r.status, 403, "{}", r.text);
+    let again = t
+        .raw("GET", "/portal/orders/new", &headers(Some(&cookie)), vec![])
+        .await;
+    assert!(!again.text.contains("is restored"));
+
+    // A field the form does not have is refused, and nothing is kept.
+    let mut unknown = fields.clone();
+    unknown.extend([("agency", "us-nypd"), ("action", "save")]);
+    let r = post_form(&t, &cookie, &unknown, None).await;
+    assert_eq!(r.status, 422, "{}", r.text);
+    assert!(r.text.contains("no field `agency`"), "{}", r.text);
     let again = t
         .raw("GET", "/portal/orders/new", &headers(Some(&cookie)), vec![])
         .await;
