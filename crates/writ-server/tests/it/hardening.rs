@@ -548,7 +548,10 @@ async fn finding_10_alternating_report_periods_are_computed_once_each() {
             }
         }
         if t.app.log.checkpoint().checkpoint.size == size {
-            assert_eq!(t.app.state.report_computations() - before, 2);
+            // Six requests, at most one computation per period (none when
+            // the round before already computed them at this size).
+            let computed = t.app.state.report_computations() - before;
+            assert!(computed <= 2, "{computed} computations for 6 requests");
             return;
         }
         // The log grew meanwhile (the demo's background work): again.
