@@ -278,9 +278,11 @@ impl Witness {
             if matches!(refusal, Refusal::Inconsistent(_)) {
                 // Validly signed but inconsistent: possible evidence of a
                 // fork, kept in the witness's output (tlog-witness allows it).
-                eprintln!(
-                    "witness: refused a checkpoint of `{}` at size {}: {refusal}\n{}",
-                    checkpoint.origin, checkpoint.size, req.checkpoint
+                tracing::warn!(
+                    origin = %checkpoint.origin,
+                    size = checkpoint.size,
+                    checkpoint = %req.checkpoint,
+                    "refused an inconsistent checkpoint: {refusal}"
                 );
             }
             return Err(refusal);
@@ -347,7 +349,7 @@ async fn add_checkpoint(State(w): State<Witness>, body: axum::body::Bytes) -> Re
         )
             .into_response(),
         Err(Refusal::Internal(why)) => {
-            eprintln!("witness: internal error: {why}");
+            tracing::error!("witness internal error: {why}");
             Refusal::Internal(String::new()).into_response()
         }
         Err(r) => r.into_response(),
@@ -371,7 +373,7 @@ async fn monitor(State(w): State<Witness>, UrlPath(hash): UrlPath<String>) -> Re
             .into_response(),
         Ok(None) => (StatusCode::NOT_FOUND, "no checkpoint cosigned yet\n").into_response(),
         Err(e) => {
-            eprintln!("witness: internal error: {e}");
+            tracing::error!("witness internal error: {e}");
             (StatusCode::INTERNAL_SERVER_ERROR, "internal error\n").into_response()
         }
     }

@@ -483,7 +483,7 @@ fn render(s: &Session, f: &Fields, v: &View, status: StatusCode) -> Response {
     };
     let content = html! {
         @if let Some(n) = &v.notice { p.notice role="status" { (n) } }
-        @if v.problems.iter().any(|p| p.field.is_empty()) || !v.problems.is_empty() {
+        @if !v.problems.is_empty() {
             p.error role="alert" { "The order was not sent: see the messages next to the fields." }
         }
         (messages(v, ""))
