@@ -412,6 +412,29 @@ try {
     check(bytes.subarray(0, 21).toString() === 'age-encryption.org/v1', 'an age file');
   });
 
+  await step('a custodian certifies the package and the officer reads the certificate', async () => {
+    await rita.goto(`${url}/console/cases/${cases.warrant}`);
+    await until(rita, /Package 2 is not certified yet/, 'the current package waits for a certificate');
+    await rita.getByText('The declaration').click();
+    check((await rita.locator('section[aria-labelledby="certificate"]').innerText()).includes('803(6)(A)'), 'the custodian reads what they declare');
+    await rita.getByLabel('Your full name', { exact: true }).fill('Rita Ramos');
+    await rita.getByLabel('Your title', { exact: true }).fill('Custodian of Records');
+    await rita.getByLabel('Where you sign').fill('Austin, Texas');
+    await rita.getByLabel('inside the United States').check();
+    await rita.getByLabel('Signature: type /s/ and your full name').fill('/s/ Rita Ramos');
+    await shot(rita, '08b-certificate-form');
+    await submit(rita, () => rita.getByRole('button', { name: 'Sign under penalty of perjury' }).click());
+    const text = await rita.locator('main').innerText();
+    check(text.includes('Recorded: certificate of authenticity signed'), 'the certificate is recorded');
+    check(/Package 2 certified by Rita Ramos, Custodian of Records/.test(text), 'the page names the custodian');
+    await portal.goto(`${url}/portal/cases/${cases.warrant}`);
+    await submit(portal, () => portal.getByRole('link', { name: 'The certificate of authenticity' }).click());
+    const cert = await portal.locator('body').innerText();
+    check(cert.includes('/s/ Rita Ramos') && cert.includes('902(11)'), 'the officer reads the signed certificate');
+    check(cert.includes('I declare under penalty of perjury that the foregoing is true and correct.'), 'the § 1746 declaration');
+    await shot(portal, '08c-certificate');
+  });
+
   await step('the console works without JavaScript and with the keyboard', async () => {
     const plain = await browser.newContext({ javaScriptEnabled: false });
     const page = await plain.newPage();

@@ -82,9 +82,16 @@ pub struct ServeArgs {
     /// WRIT_WEBHOOK_SECRET (`whsec_<base64>`).
     #[arg(long, env = "WRIT_WEBHOOK")]
     pub webhook: Option<String>,
-    /// Who notices are from, as users read it [default: Writ].
+    /// Who notices are from, as users read it, and whose records
+    /// certificates of authenticity certify [default: Writ].
     #[arg(long, env = "WRIT_PROVIDER_NAME")]
     pub provider_name: Option<String>,
+    /// The wording of certificates of authenticity, as TOML (keys `title`,
+    /// `opening`, `statements`, `scope`, `inside_us`, `outside_us`; see
+    /// docs/http.md, "Certificates of authenticity") [default: the federal
+    /// wording, FRE 902(11), (13), (14) and 28 U.S.C. § 1746].
+    #[arg(long, env = "WRIT_CERTIFICATE_TEMPLATE", value_name = "FILE")]
+    pub certificate_template: Option<PathBuf>,
     /// Mark the console's and portal's session cookies `Secure` (when TLS
     /// is terminated in front of the server).
     #[arg(long, env = "WRIT_SECURE_COOKIES")]
@@ -172,6 +179,13 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         ..ServerConfig::default()
     };
     server.secure_cookies = args.secure_cookies || file.secure_cookies.unwrap_or(false);
+    server.provider = args.provider_name.clone().unwrap_or_else(|| "Writ".into());
+    if let Some(path) = &args.certificate_template {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| BadInput(format!("--certificate-template `{}`: {e}", path.display())))?;
+        server.certificate = writ_gateway::certificate::CertificateTemplate::from_toml(&text)
+            .map_err(|e| BadInput(format!("--certificate-template `{}`: {e}", path.display())))?;
+    }
     if let Some(limit) = file.body_limit {
         server.body_limit = limit;
     }

@@ -20,9 +20,8 @@ use crate::auth::User;
 use crate::lifecycle::may_review;
 use crate::{Gateway, GatewayError, Result};
 
-/// The largest attachment accepted, in bytes (25 MiB, what e-mail systems
-/// commonly carry).
-pub const MAX_BYTES: u64 = 25 * 1024 * 1024;
+/// The largest attachment accepted, in bytes: the most an order may announce.
+pub const MAX_BYTES: u64 = writ_model::order::MAX_ATTACHMENT_BYTES;
 
 /// An announced attachment and whether its bytes have arrived.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]

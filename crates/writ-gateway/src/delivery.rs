@@ -500,6 +500,8 @@ impl Gateway {
             available_at: epoch(available),
             expires_at: epoch(available).saturating_add(ttl),
             created_at: epoch(now),
+            files: serde_json::to_string(&collected.sealed.manifest.files)
+                .map_err(|e| GatewayError::Internal(format!("manifest files: {e}")))?,
         };
         self.store()
             .save_fulfilment(&Fulfilled {

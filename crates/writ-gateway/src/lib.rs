@@ -17,6 +17,7 @@ pub mod attachments;
 pub mod auth;
 mod cache;
 pub mod canonical;
+pub mod certificate;
 pub mod delivery;
 pub mod demo;
 pub mod drafts;

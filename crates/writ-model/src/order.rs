@@ -253,8 +253,14 @@ pub struct Attachment {
     #[cfg_attr(feature = "schema", schemars(regex(pattern = r"^[0-9a-f]{64}$")))]
     pub sha256: String,
     #[serde(deserialize_with = "integral")]
+    #[cfg_attr(feature = "schema", schemars(range(min = 0, max = 26_214_400)))]
     pub size: u64,
 }
+
+/// The largest document an order may announce, in bytes (25 MiB, what
+/// e-mail systems carry): a larger one could never be uploaded, so an order
+/// that announces one is an input error.
+pub const MAX_ATTACHMENT_BYTES: u64 = 25 * 1024 * 1024;
 
 /// An order as submitted.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -36,7 +36,8 @@ impl fmt::Display for InputError {
 }
 
 impl InputError {
-    fn at(path: impl Into<String>, message: impl Into<String>) -> Self {
+    /// An error at a JSON path (or a form field's name).
+    pub fn at(path: impl Into<String>, message: impl Into<String>) -> Self {
         Self {
             file: String::new(),
             path: path.into(),
@@ -232,6 +233,16 @@ pub fn check_order(order: &Order) -> Result<(), InputError> {
             return Err(InputError::at(
                 format!("attachments[{i}].sha256"),
                 "expected 64 lowercase hexadecimal digits",
+            ));
+        }
+        if a.size > crate::order::MAX_ATTACHMENT_BYTES {
+            return Err(InputError::at(
+                format!("attachments[{i}].size"),
+                format!(
+                    "{} bytes: a document may have at most {} bytes (25 MiB)",
+                    a.size,
+                    crate::order::MAX_ATTACHMENT_BYTES
+                ),
             ));
         }
     }

@@ -115,6 +115,10 @@ fn limit() -> Value {
     json!({"type": "integer", "minimum": 1, "maximum": 1000, "description": "At most this many cases (default 100)."})
 }
 
+fn generation() -> Value {
+    json!({"type": "integer", "minimum": 1, "description": "A package's generation (1 for the first)."})
+}
+
 fn console_action() -> Value {
     json!({"type": "string", "enum": console::ACTIONS})
 }
@@ -263,6 +267,15 @@ pub(crate) fn table() -> Vec<Op> {
             In::Nothing,
             leak(vec![(200, Out::HtmlOrPdf)]),
             get(agency::letter),
+        ),
+        op(
+            "GET",
+            "/v1/cases/{id}/certificate",
+            Agency,
+            "The certificate of authenticity of the package one of the calling agency's cases has now (US productions, once a custodian signed it): PDF for `Accept: application/pdf`, else HTML; 404 before",
+            In::Nothing,
+            leak(vec![(200, Out::HtmlOrPdf)]),
+            get(agency::certificate),
         ),
         Op {
             params: &[Param("name", "path", attachment_name, true)],
@@ -521,12 +534,24 @@ pub(crate) fn table() -> Vec<Op> {
             )
         },
         Op {
+            params: &[Param("generation", "query", generation, false)],
+            ..op(
+                "GET",
+                "/console/cases/{id}/certificate",
+                Console,
+                "A certificate of authenticity of the case's package (`generation`, else the newest), as the agency gets it",
+                In::Nothing,
+                OK_HTML,
+                get(console::certificate),
+            )
+        },
+        Op {
             params: &[Param("action", "path", console_action, true)],
             ..op(
                 "POST",
                 "/console/cases/{id}/{action}",
                 Console,
-                "A review action from the case page",
+                "A review action from the case page, or `certify`: sign the certificate of authenticity of package `generation`",
                 In::Form(&[
                     "csrf",
                     "drop",
@@ -535,6 +560,12 @@ pub(crate) fn table() -> Vec<Op> {
                     "verified",
                     "mode",
                     "until",
+                    "generation",
+                    "custodian",
+                    "custodian_title",
+                    "place",
+                    "inside_us",
+                    "signature",
                 ]),
                 SEE_OTHER,
                 post(console::act),
@@ -681,6 +712,24 @@ pub(crate) fn table() -> Vec<Op> {
             In::Nothing,
             leak(vec![(200, Out::PdfOrPage)]),
             get(portal::letter_pdf),
+        ),
+        op(
+            "GET",
+            "/portal/cases/{id}/certificate",
+            Portal,
+            "The certificate of authenticity of the case's package (HTML, printable)",
+            In::Nothing,
+            OK_HTML,
+            get(portal::certificate),
+        ),
+        op(
+            "GET",
+            "/portal/cases/{id}/certificate.pdf",
+            Portal,
+            "The certificate of authenticity as a PDF",
+            In::Nothing,
+            leak(vec![(200, Out::PdfOrPage)]),
+            get(portal::certificate_pdf),
         ),
         Op {
             also: &[403],

@@ -52,6 +52,10 @@ pub struct ServerConfig {
     pub token_ttl: i64,
     /// Timeouts and the connection limit of the HTTP server.
     pub conn: conn::ConnLimits,
+    /// The provider's name as agencies and courts read it.
+    pub provider: String,
+    /// The wording of certificates of authenticity.
+    pub certificate: writ_gateway::certificate::CertificateTemplate,
 }
 
 impl Default for ServerConfig {
@@ -63,6 +67,8 @@ impl Default for ServerConfig {
             secure_cookies: false,
             token_ttl: writ_gateway::auth::DEFAULT_TOKEN_SECONDS,
             conn: conn::ConnLimits::default(),
+            provider: "Writ".into(),
+            certificate: writ_gateway::certificate::CertificateTemplate::federal(),
         }
     }
 }

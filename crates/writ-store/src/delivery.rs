@@ -14,7 +14,7 @@ use crate::{
 };
 
 const PACKAGE_COLUMNS: &str = "case_id, agency_id, generation, object, pairs, sha256, size, \
-     state, available_at, expires_at, created_at";
+     state, available_at, expires_at, created_at, files";
 
 /// A case's current package.
 #[derive(Clone, Debug, PartialEq)]
@@ -35,6 +35,9 @@ pub struct PackageRow {
     pub available_at: i64,
     pub expires_at: i64,
     pub created_at: i64,
+    /// JSON array of the manifest's files (`{path, sha256, records}`), as
+    /// sealed into the package.
+    pub files: String,
 }
 
 impl PackageRow {
@@ -54,6 +57,7 @@ impl PackageRow {
             available_at: get(r, 8)?,
             expires_at: get(r, 9)?,
             created_at: get(r, 10)?,
+            files: get(r, 11)?,
         })
     }
 }
@@ -109,12 +113,12 @@ impl Store {
         if let Some(p) = &f.package {
             sqlx::query(AssertSqlSafe(format!(
                 "INSERT INTO packages ({PACKAGE_COLUMNS}) VALUES \
-                 ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+                 ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
                  ON CONFLICT (case_id) DO UPDATE SET generation = excluded.generation, \
                  object = excluded.object, pairs = excluded.pairs, sha256 = excluded.sha256, \
                  size = excluded.size, state = excluded.state, \
                  available_at = excluded.available_at, expires_at = excluded.expires_at, \
-                 created_at = excluded.created_at"
+                 created_at = excluded.created_at, files = excluded.files"
             )))
             .bind(&p.case_id)
             .bind(&p.agency_id)
@@ -127,6 +131,7 @@ impl Store {
             .bind(p.available_at)
             .bind(p.expires_at)
             .bind(p.created_at)
+            .bind(&p.files)
             .execute(&mut *tx)
             .await?;
         }
@@ -438,4 +443,92 @@ async fn commit_if_changed(
     }
     tx.commit().await?;
     Ok(true)
+}
+
+const CERTIFICATE_COLUMNS: &str = "case_id, generation, package_sha256, files, custodian, \
+     custodian_title, place, inside_us, signed_by, signed_at";
+
+/// A records custodian's certificate of authenticity for one generation of
+/// a case's package: what was certified, by whom, where and when.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CertificateRow {
+    pub case_id: String,
+    pub generation: i64,
+    /// The package's SHA-256 as served, copied from the package row.
+    pub package_sha256: String,
+    /// The package's manifest files, copied from the package row.
+    pub files: String,
+    /// The custodian's full name, as signed.
+    pub custodian: String,
+    pub custodian_title: String,
+    /// Where it was signed (city and state or country).
+    pub place: String,
+    /// Signed inside the United States (28 U.S.C. § 1746 (2)), else outside (1).
+    pub inside_us: bool,
+    /// The console user who signed it.
+    pub signed_by: String,
+    pub signed_at: i64,
+}
+
+impl CertificateRow {
+    fn from_row(r: &AnyRow) -> Result<Self> {
+        Ok(Self {
+            case_id: get(r, 0)?,
+            generation: get(r, 1)?,
+            package_sha256: get(r, 2)?,
+            files: get(r, 3)?,
+            custodian: get(r, 4)?,
+            custodian_title: get(r, 5)?,
+            place: get(r, 6)?,
+            inside_us: get::<i64>(r, 7)? != 0,
+            signed_by: get(r, 8)?,
+            signed_at: get(r, 9)?,
+        })
+    }
+}
+
+impl Store {
+    /// Records a certificate; fails with [`StoreError::Exists`] when that
+    /// generation of the package is certified already (a certificate is
+    /// never replaced).
+    pub async fn insert_certificate(&self, c: &CertificateRow) -> Result<()> {
+        let _g = self.write_guard().await;
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query(AssertSqlSafe(format!(
+            "INSERT INTO certificates ({CERTIFICATE_COLUMNS}) VALUES \
+             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (case_id, generation) DO NOTHING"
+        )))
+        .bind(&c.case_id)
+        .bind(c.generation)
+        .bind(&c.package_sha256)
+        .bind(&c.files)
+        .bind(&c.custodian)
+        .bind(&c.custodian_title)
+        .bind(&c.place)
+        .bind(i64::from(c.inside_us))
+        .bind(&c.signed_by)
+        .bind(c.signed_at)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::Exists(
+                "certificate",
+                format!("{} package {}", c.case_id, c.generation),
+            ));
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The certificates of a case, newest generation first.
+    pub async fn certificates(&self, case_id: &str) -> Result<Vec<CertificateRow>> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {CERTIFICATE_COLUMNS} FROM certificates WHERE case_id = $1 \
+             ORDER BY generation DESC"
+        )))
+        .bind(case_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(CertificateRow::from_row).collect()
+    }
 }

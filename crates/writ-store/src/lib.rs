@@ -25,7 +25,7 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, AssertSqlSafe, Executor, Row};
 
-pub use delivery::{DueColumn, Fulfilled, NoticeRow, PackageRow};
+pub use delivery::{CertificateRow, DueColumn, Fulfilled, NoticeRow, PackageRow};
 pub use rows::*;
 pub use sign_in::SignInAttempt;
 

@@ -18,6 +18,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (5, include_str!("../migrations/0005_release_notices.sql")),
     (6, include_str!("../migrations/0006_hardening.sql")),
     (7, include_str!("../migrations/0007_notice_backoff.sql")),
+    (8, include_str!("../migrations/0008_certificates.sql")),
 ];
 
 /// Serializes migrations on PostgreSQL, where several servers may start

@@ -184,3 +184,28 @@ fn malformed_json_is_refused() {
         "{err}"
     );
 }
+
+#[test]
+fn attachments_are_checked() {
+    let doc = |name: &str, sha: &str, size: u64| json!([{"name": name, "media_type": "application/pdf", "sha256": sha, "size": size}]);
+    let sha = "ae800d81c034bf6aa4bfb328ef956c0c8976b9011903bd022fcb2e566afd4294";
+    check(
+        |c| c["order"]["attachments"] = doc("../warrant.pdf", sha, 10),
+        "case.json: order.attachments[0].name: `../warrant.pdf` is not a plain file name",
+    );
+    check(
+        |c| c["order"]["attachments"] = doc("warrant.pdf", "AE80", 10),
+        "case.json: order.attachments[0].sha256: expected 64 lowercase hexadecimal digits",
+    );
+    check(
+        |c| c["order"]["attachments"] = doc("warrant.pdf", sha, 25 * 1024 * 1024 + 1),
+        "case.json: order.attachments[0].size: 26214401 bytes: a document may have at most 26214400 bytes (25 MiB)",
+    );
+    check(
+        |c| c["order"]["attachments"] = json!([{"name": "w.pdf", "media_type": "application/pdf", "sha256": sha, "size": 1.6e34}]),
+        "case.json: order.attachments[0].size: expected a whole number",
+    );
+    let mut case = sample_case();
+    case["order"]["attachments"] = doc("warrant.pdf", sha, 25 * 1024 * 1024);
+    parse::case_file(case.to_string().as_bytes()).expect("25 MiB is allowed");
+}

@@ -348,6 +348,7 @@ pub(crate) async fn case(
     let fail = |e: GatewayError| PageError::new(e, HOME);
     let detail = gw.case_detail(&s.user, &id).await.map_err(fail)?;
     let documents = gw.attachments_of(&detail.case).await.map_err(fail)?;
+    let certificates = gw.certificates(&id).await.map_err(fail)?;
     let (case, agency) = (&detail.case, &detail.agency);
     let now = Timestamp::now();
     let d = &case.decision;
@@ -476,6 +477,9 @@ pub(crate) async fn case(
                     } } }
                 }
             }
+        }
+        @if country.as_deref() == Some(writ_gateway::certificate::US) && !detail.releases.is_empty() {
+            (certificate_section(&state, &s, &id, detail.package.as_ref(), &certificates))
         }
         @if !detail.proposals.is_empty() {
             section aria-labelledby="waiting" {
@@ -629,6 +633,7 @@ fn done_label(action: &str) -> &str {
         "emergency-over" => "the emergency is over",
         "preservation-confirmed" => "production order confirmed",
         "retry-notice" => "the notice will be tried again",
+        "certify" => "certificate of authenticity signed",
         "add" => "agency added (pending until verified)",
         "verify" => "agency verified",
         "suspend" => "agency suspended",
@@ -644,6 +649,114 @@ fn parse_category(s: &str) -> Result<Category, GatewayError> {
         .map_err(|_| GatewayError::Conflict(format!("unknown category `{s}`")))
 }
 
+/// The case page's "Certificate of authenticity" section: the certificates
+/// signed, and for the package as it is now, if not certified yet, what the
+/// custodian declares and the form to sign it.
+fn certificate_section(
+    state: &AppState,
+    s: &Session,
+    id: &str,
+    package: Option<&writ_store::PackageRow>,
+    certificates: &[writ_store::CertificateRow],
+) -> Markup {
+    let config = &state.inner.config;
+    let template = &config.certificate;
+    let unsigned = package.filter(|p| !certificates.iter().any(|c| c.generation == p.generation));
+    let may_sign = matches!(s.user.role, Role::Reviewer | Role::Approver);
+    // What the custodian reads before signing, with their part left blank.
+    let preview = writ_store::CertificateRow {
+        case_id: id.to_owned(),
+        generation: 0,
+        package_sha256: String::new(),
+        files: String::new(),
+        custodian: "[your full name]".into(),
+        custodian_title: "[your title]".into(),
+        place: String::new(),
+        inside_us: true,
+        signed_by: String::new(),
+        signed_at: 0,
+    };
+    let fill = |t: &str| {
+        writ_gateway::certificate::CertificateTemplate::fill(t, &config.provider, &preview)
+    };
+    let link = format!("{}/certificate", case_link(id));
+    html! {
+        section aria-labelledby="certificate" {
+            h2 #certificate { "Certificate of authenticity" }
+            p { "For a US court: a records custodian's certification under Federal Rules of Evidence 902(11), 902(13) and 902(14), signed under penalty of perjury (28 U.S.C. § 1746), delivered to the agency beside the package. It certifies the provider's records, not who wrote a user's content." }
+            @for c in certificates {
+                p.certified { "Package " (c.generation) " certified by " strong { (c.custodian) } ", " (c.custodian_title) ", at " (c.place) " on " (super::letter::when_second(c.signed_at)) " (signed in as " (c.signed_by) "). "
+                    a href={ (link) "?generation=" (c.generation) } { "Read it" }
+                    @if package.is_some_and(|p| p.generation != c.generation) { " — " strong { "the package was replaced since; the agency does not get this certificate" } } }
+            }
+            @match unsigned {
+                Some(p) if may_sign => {
+                    p { "Package " (p.generation) " is not certified yet. You sign as the custodian; this is what you declare:" }
+                    details {
+                        summary { "The declaration" }
+                        p { (fill(&template.opening)) }
+                        ol { @for st in &template.statements { li { (fill(st)) } } }
+                        p { (fill(&template.scope)) }
+                        p { "Then, with the package's files and their SHA-256 values: " (fill(&template.inside_us)) " (signed outside the United States: " (fill(&template.outside_us)) ")" }
+                    }
+                    form method="post" action=(format!("{}/certify", case_link(id))) {
+                        (csrf_field(&s.csrf))
+                        input type="hidden" name="generation" value=(p.generation);
+                        fieldset { legend { "Sign the certificate of package " (p.generation) }
+                            p { label for="custodian" { "Your full name" } " " input #custodian name="custodian" required size="40" autocomplete="name"; }
+                            p { label for="custodian_title" { "Your title" } " " input #custodian_title name="custodian_title" required size="40" placeholder="Custodian of Records"; }
+                            p { label for="place" { "Where you sign" } " " input #place name="place" required size="40" placeholder="City, State or City, Country"; }
+                            p { "Signed " input #inside-yes type="radio" name="inside_us" value="yes" checked; label for="inside-yes" { "inside the United States" } " "
+                                input #inside-no type="radio" name="inside_us" value="no"; label for="inside-no" { "outside the United States" } }
+                            p { label for="signature" { "Signature: type /s/ and your full name" } " " input #signature name="signature" required size="40" placeholder="/s/ Full Name"; }
+                            button type="submit" { "Sign under penalty of perjury" }
+                        }
+                    }
+                },
+                Some(p) => p { "Package " (p.generation) " is not certified yet; a reviewer or approver signs it as the custodian." },
+                None => {},
+            }
+        }
+    }
+}
+
+/// `GET /console/cases/{id}/certificate`: a certificate of the case
+/// (`?generation=N`, else the newest), as the agency gets it.
+pub(crate) async fn certificate(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    query: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Result<Response, PageError> {
+    let Some(s) = session(&state, &headers).await else {
+        return Ok(see_other(HOME, &[]));
+    };
+    let back = case_link(&id);
+    let gw = state.gateway();
+    let fail = |e: GatewayError| PageError::new(e, &back);
+    let detail = gw.case_detail(&s.user, &id).await.map_err(fail)?;
+    let want = query
+        .ok()
+        .and_then(|Query(q)| q.get("generation").and_then(|g| g.parse::<i64>().ok()));
+    let cert = gw
+        .certificates(&id)
+        .await
+        .map_err(fail)?
+        .into_iter()
+        .find(|c| want.is_none_or(|g| g == c.generation))
+        .ok_or_else(|| {
+            fail(GatewayError::NotFound(format!(
+                "a certificate of case `{id}`"
+            )))
+        })?;
+    let about = super::certificate::About {
+        case: &id,
+        reference: &detail.case.reference,
+        agency: &detail.case.signer,
+    };
+    Ok(super::certificate::response(&state, &about, &cert, false))
+}
+
 /// The actions of the case page's forms.
 pub(crate) const ACTIONS: &[&str] = &[
     "approve",
@@ -655,12 +768,13 @@ pub(crate) const ACTIONS: &[&str] = &[
     "emergency-over",
     "preservation-confirmed",
     "retry-notice",
+    "certify",
 ];
 
 /// The change a case page's form asks for, read from the action (the
 /// path's last segment) and the form alone: 422 for a form that does not say
-/// enough, 404 for an action this form does not take. (`retry-notice` takes
-/// no fields and is not a change of the case.)
+/// enough, 404 for an action this form does not take. (`retry-notice` and
+/// `certify` are not changes of the case and are handled apart.)
 pub(crate) fn review_action(action: &str, f: &[(String, String)]) -> Result<Action, AppError> {
     let bad = |why: &str| AppError::Unprocessable(why.to_owned());
     Ok(match action {
@@ -750,6 +864,28 @@ pub(crate) async fn act(
     if action == "retry-notice" {
         gw.retry_notices(&s.user, &id).await.map_err(fail)?;
         return Ok(see_other(&format!("{back}?done=retry-notice"), &[]));
+    }
+    if action == "certify" {
+        let text = |k: &str| field(&f, k).unwrap_or_default().to_owned();
+        let generation = field(&f, "generation")
+            .and_then(|g| g.parse::<i64>().ok())
+            .ok_or_else(|| {
+                PageError::new(
+                    AppError::Unprocessable("generation: the package's number is missing".into()),
+                    &back,
+                )
+            })?;
+        let form = writ_gateway::certificate::CertifyForm {
+            custodian: text("custodian"),
+            custodian_title: text("custodian_title"),
+            place: text("place"),
+            inside_us: field(&f, "inside_us") != Some("no"),
+            signature: text("signature"),
+        };
+        gw.certify(&s.user, &id, generation, &form, Timestamp::now())
+            .await
+            .map_err(fail)?;
+        return Ok(see_other(&format!("{back}?done=certify#certificate"), &[]));
     }
     let act = review_action(&action, &f).map_err(|e| PageError::new(e, &back))?;
     gw.change(Actor::Staff(&s.user), &id, act)

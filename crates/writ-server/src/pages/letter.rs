@@ -29,7 +29,7 @@ pub(crate) struct LogRef {
 }
 
 /// A part of a section.
-enum Block {
+pub(crate) enum Block {
     Para(String),
     /// Monospaced text that must be copied exactly (a hash, a command).
     Code(String),
@@ -39,24 +39,25 @@ enum Block {
     },
 }
 
-struct Section {
-    id: &'static str,
-    heading: &'static str,
-    blocks: Vec<Block>,
+pub(crate) struct Section {
+    pub id: &'static str,
+    pub heading: &'static str,
+    pub blocks: Vec<Block>,
 }
 
-/// The letter's content, rendered as HTML ([`render`]) and PDF ([`pdf`]).
-struct Letter {
-    title: String,
-    facts: Vec<(&'static str, String)>,
-    sections: Vec<Section>,
+/// A document's content (this letter, a certificate of authenticity),
+/// rendered as HTML ([`html_of`]) and PDF ([`pdf_of`]).
+pub(crate) struct Letter {
+    pub title: String,
+    pub facts: Vec<(&'static str, String)>,
+    pub sections: Vec<Section>,
 }
 
-fn when(t: Timestamp) -> String {
+pub(crate) fn when(t: Timestamp) -> String {
     t.to_string().replacen('T', " ", 1).replace('Z', " UTC")
 }
 
-fn when_second(s: i64) -> String {
+pub(crate) fn when_second(s: i64) -> String {
     Timestamp::from_second(s).map(when).unwrap_or_default()
 }
 
@@ -215,15 +216,8 @@ fn letter(
     }
 }
 
-/// The letter for case `c` (the agency's view of it) with its latest
-/// package, as of `now`, as an HTML page.
-pub(crate) fn render(
-    c: &CaseView,
-    package: Option<&PackageRow>,
-    log: Option<&LogRef>,
-    now: Timestamp,
-) -> String {
-    let l = letter(c, package, log, now);
+/// A document as an HTML page.
+pub(crate) fn html_of(l: &Letter) -> String {
     let markup: Markup = html! {
         (DOCTYPE)
         html lang="en" {
@@ -254,15 +248,9 @@ pub(crate) fn render(
     markup.into_string()
 }
 
-/// The same letter as a PDF (A4, the standard Helvetica and Courier fonts,
-/// so that its text can be extracted and searched).
-pub(crate) fn pdf(
-    c: &CaseView,
-    package: Option<&PackageRow>,
-    log: Option<&LogRef>,
-    now: Timestamp,
-) -> Vec<u8> {
-    let l = letter(c, package, log, now);
+/// A document as a PDF (A4, the standard Helvetica and Courier fonts, so
+/// that its text can be extracted and searched).
+pub(crate) fn pdf_of(l: &Letter) -> Vec<u8> {
     let mut w = PdfText::default();
     w.line(Font::Bold, 14.0, &l.title);
     w.gap();
@@ -477,7 +465,14 @@ pub(crate) async fn response(
         vkey: l.vkey().to_string(),
     });
     let now = Timestamp::now();
-    let file: String = id
+    let doc = letter(&case, package.as_ref(), log.as_ref(), now);
+    Ok(serve(&doc, &format!("{id}-letter"), as_pdf))
+}
+
+/// A document as a response, PDF when `as_pdf`, else HTML, to be shown
+/// inline under the file name `name` (`.pdf` or `.html` added).
+pub(crate) fn serve(doc: &Letter, name: &str, as_pdf: bool) -> axum::response::Response {
+    let file: String = name
         .chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || c == '-' {
@@ -488,19 +483,15 @@ pub(crate) async fn response(
         })
         .collect();
     let (content_type, name, body) = if as_pdf {
-        (
-            "application/pdf",
-            format!("{file}-letter.pdf"),
-            pdf(&case, package.as_ref(), log.as_ref(), now),
-        )
+        ("application/pdf", format!("{file}.pdf"), pdf_of(doc))
     } else {
         (
             "text/html; charset=utf-8",
-            format!("{file}-letter.html"),
-            render(&case, package.as_ref(), log.as_ref(), now).into_bytes(),
+            format!("{file}.html"),
+            html_of(doc).into_bytes(),
         )
     };
-    Ok(axum::response::IntoResponse::into_response((
+    axum::response::IntoResponse::into_response((
         [
             ("content-type", content_type.to_owned()),
             ("cache-control", "no-store".to_owned()),
@@ -511,7 +502,7 @@ pub(crate) async fn response(
             ("vary", "accept".to_owned()),
         ],
         body,
-    )))
+    ))
 }
 
 /// Whether a request's `Accept` asks for the PDF rather than HTML.

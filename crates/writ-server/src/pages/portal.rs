@@ -311,6 +311,16 @@ pub(crate) async fn case(
         .agency_attachments(&s.agency, &c.case)
         .await
         .map_err(|e| PageError::new(e, HOME))?;
+    // The certificate of the package the agency can download now, if any.
+    let certified = match &package {
+        Some(p) => gw
+            .certificates(&c.case)
+            .await
+            .map_err(|e| PageError::new(e, HOME))?
+            .into_iter()
+            .any(|x| x.generation == p.generation),
+        None => false,
+    };
     let content = html! {
         @if submitted {
             p.notice role="status" { "Order received: case " code { (c.case) } ". The decision is below." }
@@ -362,6 +372,9 @@ pub(crate) async fn case(
             }
         }
         p { a href={ "/portal/cases/" (encode(&c.case)) "/letter" } { "The response letter" } " (what was produced, refused and pending, with the reasons; " a href={ "/portal/cases/" (encode(&c.case)) "/letter.pdf" } { "as PDF" } ")" }
+        @if certified {
+            p #certificate { a href={ "/portal/cases/" (encode(&c.case)) "/certificate" } { "The certificate of authenticity" } " of the package, signed by the provider's records custodian (" a href={ "/portal/cases/" (encode(&c.case)) "/certificate.pdf" } { "as PDF" } ")" }
+        }
         p { a href="/portal" { "Back to your cases" } }
     };
     Ok(page(
@@ -421,6 +434,40 @@ pub(crate) async fn letter_pdf(
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     letter_as(state, headers, id, true).await
+}
+
+/// `GET /portal/cases/{id}/certificate`: the certificate of authenticity
+/// of the case's package (HTML).
+pub(crate) async fn certificate(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    certificate_as(state, headers, id, false).await
+}
+
+/// `GET /portal/cases/{id}/certificate.pdf`: the same certificate as a PDF.
+pub(crate) async fn certificate_pdf(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    certificate_as(state, headers, id, true).await
+}
+
+async fn certificate_as(
+    state: AppState,
+    headers: HeaderMap,
+    id: String,
+    as_pdf: bool,
+) -> Result<Response, PageError> {
+    let Some(s) = session(&state, &headers).await else {
+        return Ok(see_other(HOME, &[]));
+    };
+    limited(&state, &s)?;
+    crate::routes::agency::certificate_response(&state, &s.agency, &id, as_pdf)
+        .await
+        .map_err(|e| PageError::new(e, HOME))
 }
 
 async fn letter_as(

@@ -249,3 +249,38 @@ pub(crate) async fn letter(
     let as_pdf = crate::pages::letter::wants_pdf(&headers);
     Ok(crate::pages::letter::response(&state, &agency, &id, &headers, as_pdf).await?)
 }
+
+/// `GET /v1/cases/{id}/certificate`: the certificate of authenticity of
+/// the package one of the calling agency's cases has now: PDF for
+/// `Accept: application/pdf`, else HTML; 404 until a custodian signed one.
+pub(crate) async fn certificate(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, AppError> {
+    let body = super::body(body, state.inner.config.body_limit)?;
+    let agency = state.authenticate(&method, &uri, &headers, &body).await?;
+    let as_pdf = crate::pages::letter::wants_pdf(&headers);
+    certificate_response(&state, &agency, &id, as_pdf).await
+}
+
+/// The certificate of `agency`'s case `id` (the API and the portal alike).
+pub(crate) async fn certificate_response(
+    state: &AppState,
+    agency: &str,
+    id: &str,
+    as_pdf: bool,
+) -> Result<Response, AppError> {
+    let (case, cert) = state.gateway().agency_certificate(agency, id).await?;
+    let about = crate::pages::certificate::About {
+        case: &case.case,
+        reference: &case.reference,
+        agency,
+    };
+    Ok(crate::pages::certificate::response(
+        state, &about, &cert, as_pdf,
+    ))
+}

@@ -61,10 +61,23 @@ pub(crate) async fn show(
     Ok(Json(state.inner.gw.review_case(&user, &id).await?).into_response())
 }
 
-/// No fields (an empty body counts as `{}`).
-#[derive(Deserialize, JsonSchema)]
+/// No fields (an empty body counts as `{}`). Only an empty object is
+/// one: serde would take `[]` for a struct without fields.
+#[derive(JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Empty {}
+
+impl<'de> Deserialize<'de> for Empty {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let fields = serde_json::Map::<String, serde_json::Value>::deserialize(d)?;
+        match fields.keys().next() {
+            Some(k) => Err(serde::de::Error::custom(format!(
+                "unknown field `{k}`, there are no fields"
+            ))),
+            None => Ok(Empty {}),
+        }
+    }
+}
 
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

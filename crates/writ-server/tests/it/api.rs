@@ -290,6 +290,26 @@ async fn emergency_waits_for_the_callback_and_is_decided_again() {
 }
 
 #[tokio::test]
+async fn a_review_action_without_fields_takes_only_an_empty_object() {
+    let t = TestApp::start().await;
+    let answer = t
+        .submit(
+            "us-fbi-wfo",
+            &warrant("us-fbi-wfo", "API-EMPTY", "alice@example.com"),
+        )
+        .await;
+    let case = answer.json()["case"].as_str().unwrap().to_owned();
+    let path = format!("/v1/review/cases/{case}/approve");
+    for body in [json!([]), json!({"note": "x"}), json!(null)] {
+        t.as_user("alex", "POST", &path, Some(body))
+            .await
+            .assert_problem(422);
+    }
+    let ok = t.as_user("alex", "POST", &path, Some(json!({}))).await;
+    assert_eq!(ok.status, 200, "{}", ok.text);
+}
+
+#[tokio::test]
 async fn an_agency_may_withdraw_once() {
     let t = TestApp::start().await;
     let answer = t

@@ -1360,6 +1360,176 @@ async fn the_response_letter_says_what_went_out_and_why() {
         .assert_problem(404);
 }
 
+#[tokio::test]
+async fn a_custodian_certifies_a_package_and_the_agency_gets_the_certificate() {
+    let t = TestApp::start().await;
+    let case = new_warrant(&t, "CERT-1").await;
+    t.state().await; // delivery seals the subscriber data
+    let store = t.app.gateway().store();
+    let package = store.package(&case).await.unwrap().expect("a package");
+    let files: Vec<serde_json::Value> = serde_json::from_str(&package.files).unwrap();
+    assert_eq!(files.len(), 1, "{}", package.files);
+    let file_sha = files[0]["sha256"].as_str().unwrap().to_owned();
+    let cert_path = format!("/v1/cases/{case}/certificate");
+    // Nothing to fetch before a custodian signs.
+    t.signed("us-fbi-wfo", "GET", &cert_path, b"")
+        .await
+        .assert_problem(404);
+
+    // The case page offers the form, with what the custodian declares.
+    let rita = sign_in(&t, "rita").await;
+    let page = t
+        .raw(
+            "GET",
+            &format!("/console/cases/{case}"),
+            &headers(Some(&rita.cookie)),
+            vec![],
+        )
+        .await;
+    assert!(page.text.contains("id=\"certificate\""), "{}", page.text);
+    assert!(page.text.contains("Sign under penalty of perjury"));
+    assert!(page.text.contains("803(6)(A)"));
+
+    let generation = package.generation.to_string();
+    let good = [
+        ("generation", generation.as_str()),
+        ("custodian", "Rita Ramos"),
+        ("custodian_title", "Custodian of Records"),
+        ("place", "Austin, Texas"),
+        ("inside_us", "yes"),
+        ("signature", "/s/ Rita Ramos"),
+    ];
+    // Bad forms change nothing: a signature that is not the name, a
+    // missing title, a generation that is not the package's.
+    let before = t.state().await;
+    for (k, v, status) in [
+        ("signature", "Rita Ramos", 422),
+        ("custodian_title", " ", 422),
+        ("generation", "7", 409),
+    ] {
+        let mut f = good.to_vec();
+        f.retain(|(name, _)| *name != k);
+        f.push((k, v));
+        let r = act(&t, &rita, &case, "certify", &f).await;
+        assert_eq!(r.status, status, "{k}: {}", r.text);
+    }
+    // An admin is no custodian.
+    let adam = sign_in(&t, "adam").await;
+    let r = act(&t, &adam, &case, "certify", &good).await;
+    assert_eq!(r.status, 403, "{}", r.text);
+    assert_eq!(t.state().await, before);
+
+    let r = act(&t, &rita, &case, "certify", &good).await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    // Once per package: a certificate is never replaced.
+    let alex = sign_in(&t, "alex").await;
+    let again = act(&t, &alex, &case, "certify", &good).await;
+    assert_eq!(again.status, 409, "{}", again.text);
+
+    // The agency fetches it, HTML and PDF; it names the files and hashes.
+    let html = t.signed("us-fbi-wfo", "GET", &cert_path, b"").await;
+    assert_eq!(html.status, 200, "{}", html.text);
+    for needle in [
+        "CERT-1",
+        case.as_str(),
+        package.sha256.as_str(),
+        file_sha.as_str(),
+        "Rita Ramos",
+        "Custodian of Records",
+        "Austin, Texas",
+        "/s/ Rita Ramos",
+        "902(11)",
+        "803(6)(B)",
+        "I declare under penalty of perjury that the foregoing is true and correct.",
+        "does not certify who wrote",
+    ] {
+        assert!(
+            html.text.contains(needle),
+            "{needle} missing:\n{}",
+            html.text
+        );
+    }
+    // Signed inside the United States: § 1746 (2), not (1).
+    assert!(
+        !html
+            .text
+            .contains("under the laws of the United States of America")
+    );
+    let s = crate::support::sign(
+        "us-fbi-wfo",
+        &t.key("us-fbi-wfo"),
+        "GET",
+        &cert_path,
+        b"",
+        Timestamp::now().as_second(),
+    );
+    let mut h = s.headers.clone();
+    h.push(("accept".into(), "application/pdf".into()));
+    let pdf = t.raw("GET", &cert_path, &h, vec![]).await;
+    assert_eq!(pdf.status, 200, "{}", pdf.text);
+    assert_eq!(pdf.headers["content-type"], "application/pdf");
+    match pdftotext(&pdf.bytes) {
+        Some(text) => {
+            let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+            for needle in [
+                package.sha256.as_str(),
+                file_sha.as_str(),
+                "/s/ Rita Ramos",
+                "902(14)",
+            ] {
+                assert!(
+                    flat.contains(needle),
+                    "{needle} missing from the PDF:\n{text}"
+                );
+            }
+        }
+        None => assert!(
+            std::env::var_os("WRIT_CI").is_none(),
+            "pdftotext is missing"
+        ),
+    }
+    // Another agency: not found.
+    t.signed("us-nypd", "GET", &cert_path, b"")
+        .await
+        .assert_problem(404);
+    // The console shows who signed it, and the certificate itself.
+    let page = t
+        .raw(
+            "GET",
+            &format!("/console/cases/{case}"),
+            &headers(Some(&rita.cookie)),
+            vec![],
+        )
+        .await;
+    assert!(
+        page.text
+            .contains("certified by <strong>Rita Ramos</strong>"),
+        "{}",
+        page.text
+    );
+    assert!(!page.text.contains("Sign under penalty of perjury"));
+    let view = t
+        .raw(
+            "GET",
+            &format!("/console/cases/{case}/certificate"),
+            &headers(Some(&rita.cookie)),
+            vec![],
+        )
+        .await;
+    assert_eq!(view.status, 200);
+    assert!(view.text.contains(file_sha.as_str()));
+
+    // Not a US production: no certificate.
+    let mut order = warrant("br-pf", "CERT-BR", "alice@example.com");
+    order["agency"] = serde_json::json!("br-pf");
+    let r = t.submit("br-pf", &order).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let br = r.json()["case"].as_str().unwrap().to_owned();
+    let r = act(&t, &rita, &br, "certify", &good).await;
+    assert_eq!(r.status, 409, "{}", r.text);
+    assert!(r.text.contains("not a US production"), "{}", r.text);
+}
+
 /// The text of a PDF by `pdftotext`; `None` when it is not installed.
 fn pdftotext(pdf: &[u8]) -> Option<String> {
     let dir = tempfile::tempdir().unwrap();
