@@ -233,3 +233,66 @@ impl Gateway {
         Ok((case, cert))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_state_template_is_read_from_toml_and_filled() {
+        let text = r#"
+title = "Affidavit of custodian of records"
+opening = "I, {custodian}, {custodian_title} of {provider}, state:"
+statements = ["The records were made at or near the time."]
+scope = "Not who wrote a user's content."
+inside_us = "I declare under penalty of perjury under the laws of the State of California that the foregoing is true and correct."
+outside_us = "I declare under penalty of perjury under the laws of the United States of America that the foregoing is true and correct."
+"#;
+        let t = CertificateTemplate::from_toml(text).unwrap();
+        let row = CertificateRow {
+            case_id: "c-1".into(),
+            generation: 1,
+            package_sha256: String::new(),
+            files: "[]".into(),
+            custodian: "Rita Ramos".into(),
+            custodian_title: "Custodian of Records".into(),
+            place: "Austin, Texas".into(),
+            inside_us: true,
+            signed_by: "rita".into(),
+            signed_at: 0,
+        };
+        assert_eq!(
+            CertificateTemplate::fill(&t.opening, "Example Mail", &row),
+            "I, Rita Ramos, Custodian of Records of Example Mail, state:"
+        );
+        // A missing key, an unknown key and no statement are refused.
+        let missing = text.replace("scope = \"Not who wrote a user's content.\"\n", "");
+        assert!(
+            CertificateTemplate::from_toml(&missing)
+                .unwrap_err()
+                .contains("scope")
+        );
+        let unknown = format!("{text}\nfooter = \"x\"\n");
+        assert!(
+            CertificateTemplate::from_toml(&unknown)
+                .unwrap_err()
+                .contains("footer")
+        );
+        let none = text.replace(
+            "statements = [\"The records were made at or near the time.\"]",
+            "statements = []",
+        );
+        assert!(
+            CertificateTemplate::from_toml(&none)
+                .unwrap_err()
+                .contains("statements")
+        );
+        // The federal default has the § 1746 wordings for both places.
+        let f = CertificateTemplate::federal();
+        assert!(
+            f.outside_us
+                .contains("under the laws of the United States of America")
+        );
+        assert!(!f.inside_us.contains("United States"));
+    }
+}
