@@ -72,7 +72,8 @@ pub struct ServeArgs {
     /// [default: http://<listen>].
     #[arg(long, env = "WRIT_PUBLIC_URL")]
     pub public_url: Option<String>,
-    /// Send user notices by e-mail through this SMTP server (`smtp://host:port`).
+    /// Send user notices and agency notifications by e-mail through this
+    /// SMTP server (`smtp://host:port`).
     #[arg(long, env = "WRIT_SMTP")]
     pub smtp: Option<String>,
     /// The sender address of notices [default: notices@<host of --public-url>].
@@ -92,6 +93,11 @@ pub struct ServeArgs {
     /// wording, FRE 902(11), (13), (14) and 28 U.S.C. § 1746].
     #[arg(long, env = "WRIT_CERTIFICATE_TEMPLATE", value_name = "FILE")]
     pub certificate_template: Option<PathBuf>,
+    /// Let admins point agency webhooks at loopback addresses (127.0.0.1,
+    /// ::1): for tests and a demo on one machine only. Private, link-local
+    /// and other non-public addresses stay refused.
+    #[arg(long, env = "WRIT_WEBHOOK_ALLOW_LOOPBACK")]
+    pub webhook_allow_loopback: bool,
     /// Mark the console's and portal's session cookies `Secure` (when TLS
     /// is terminated in front of the server).
     #[arg(long, env = "WRIT_SECURE_COOKIES")]
@@ -179,6 +185,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         ..ServerConfig::default()
     };
     server.secure_cookies = args.secure_cookies || file.secure_cookies.unwrap_or(false);
+    server.webhook_allow_loopback = args.webhook_allow_loopback;
     server.provider = args.provider_name.clone().unwrap_or_else(|| "Writ".into());
     if let Some(path) = &args.certificate_template {
         let text = std::fs::read_to_string(path)
@@ -298,10 +305,18 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         Some(t) => t,
         None => std::time::Duration::from_secs(10),
     };
+    let agency_notices = writ_gateway::agency_notice::AgencyNoticeConfig {
+        outbox: None,
+        smtp: notice.smtp.clone(),
+        public_url: public_url.clone(),
+        provider: notice.provider.clone(),
+        allow_loopback: args.webhook_allow_loopback,
+    };
     let options = AppOptions {
         lease_timeout,
         log_witness,
         notice,
+        agency_notices,
         connector,
         package_ttl,
         database: args.database.or(file.database),

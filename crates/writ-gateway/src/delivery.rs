@@ -68,6 +68,9 @@ pub struct DeliveryConfig {
     pub tick: Duration,
     /// Where user notices go; `None`: no notices.
     pub notices: Option<crate::notice::NoticeConfig>,
+    /// Where agency notifications go (each agency's own address and
+    /// webhook, set by admins) and what they link to.
+    pub agency_notices: crate::agency_notice::AgencyNoticeConfig,
 }
 
 impl DeliveryConfig {
@@ -83,6 +86,7 @@ impl DeliveryConfig {
             package_ttl: Duration::from_secs(30 * 24 * 3600),
             tick: Duration::from_secs(1),
             notices: None,
+            agency_notices: crate::agency_notice::AgencyNoticeConfig::default(),
         }
     }
 
@@ -110,6 +114,8 @@ pub(crate) struct Delivery {
     /// One pass at a time in this process: two passes would seal the same
     /// case twice.
     running: tokio::sync::Mutex<()>,
+    /// Where the agency notifications' last look stopped.
+    agency_watermark: crate::agency_notice::Watermark,
 }
 
 /// A package ready to be served.
@@ -131,13 +137,19 @@ pub struct Pass {
     pub expired: usize,
     pub holds_released: usize,
     pub notified: usize,
+    pub agencies_notified: usize,
     pub failed: usize,
 }
 
 impl Pass {
     /// How many things the pass did; when any, more may be waiting.
     pub fn work(&self) -> usize {
-        self.fulfilled + self.made_available + self.expired + self.holds_released + self.notified
+        self.fulfilled
+            + self.made_available
+            + self.expired
+            + self.holds_released
+            + self.notified
+            + self.agencies_notified
     }
 }
 
@@ -231,6 +243,7 @@ impl Gateway {
                 config,
                 backoff: Mutex::new(HashMap::new()),
                 running: tokio::sync::Mutex::new(()),
+                agency_watermark: Default::default(),
             }))
             .map_err(|_| GatewayError::Internal("delivery is already enabled".into()))
     }
@@ -312,6 +325,13 @@ impl Gateway {
         if let Some(notices) = &delivery.config.notices {
             pass.notified = self.notify_due(notices, now).await?;
         }
+        pass.agencies_notified = self
+            .notify_agencies(
+                &delivery.config.agency_notices,
+                &delivery.agency_watermark,
+                now,
+            )
+            .await?;
         if pass.work() > 0 {
             self.events_written();
         }

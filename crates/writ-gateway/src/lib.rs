@@ -13,6 +13,7 @@
 //! change after intake goes through [`Gateway::change`] with a typed
 //! [`lifecycle::Action`]; the pages read through [`read`].
 
+pub mod agency_notice;
 pub mod attachments;
 pub mod auth;
 mod cache;

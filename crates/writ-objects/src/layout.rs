@@ -11,6 +11,7 @@
 //! <data>/work/              the same, when the objects are in a bucket
 //! <data>/demo/mail/         the demo mail service (`--demo`)
 //! <data>/demo/outbox/       user notices written as files (`--demo`)
+//! <data>/demo/agency-outbox/ agency notifications written as files (`--demo`)
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -69,6 +70,11 @@ pub fn demo_mail(data: &Path) -> PathBuf {
 /// `<data>/demo/outbox`.
 pub fn demo_outbox(data: &Path) -> PathBuf {
     demo(data).join("outbox")
+}
+
+/// `<data>/demo/agency-outbox`.
+pub fn demo_agency_outbox(data: &Path) -> PathBuf {
+    demo(data).join("agency-outbox")
 }
 
 #[cfg(test)]

@@ -57,6 +57,10 @@ pub struct AppOptions {
     /// Witnesses that cosign the log's checkpoints (`--witness`); `None`:
     /// the log is signed by its key alone.
     pub log_witness: Option<writ_tlog::witnessing::WitnessConfig>,
+    /// Agency notifications: SMTP, the public URL their links use, and
+    /// whether webhooks may reach loopback. With `--demo`, e-mails are
+    /// also written to `<data>/demo/agency-outbox/`.
+    pub agency_notices: writ_gateway::agency_notice::AgencyNoticeConfig,
 }
 
 /// The provider's data source for collection.
@@ -94,6 +98,11 @@ impl AppOptions {
                 ..Default::default()
             },
             log_witness: None,
+            agency_notices: writ_gateway::agency_notice::AgencyNoticeConfig {
+                public_url: "http://127.0.0.1:8080".into(),
+                provider: "Writ".into(),
+                ..Default::default()
+            },
         }
     }
 }
@@ -263,6 +272,12 @@ impl App {
             }
             notice.vkey = log.vkey().to_string();
             notice.log = Some(log.clone());
+            let mut agencies = options.agency_notices.clone();
+            if options.demo && agencies.outbox.is_none() {
+                agencies.outbox = Some(layout::demo_agency_outbox(&options.data));
+            }
+            agencies.allow_loopback |= options.server.webhook_allow_loopback;
+            config.agency_notices = agencies;
             if notice.outbox.is_some() || notice.smtp.is_some() || notice.webhook.is_some() {
                 config.notices = Some(notice);
             }

@@ -56,6 +56,9 @@ pub struct ServerConfig {
     pub provider: String,
     /// The wording of certificates of authenticity.
     pub certificate: writ_gateway::certificate::CertificateTemplate,
+    /// Let admins set agency webhooks on loopback addresses (tests and a
+    /// local demo only).
+    pub webhook_allow_loopback: bool,
 }
 
 impl Default for ServerConfig {
@@ -69,6 +72,7 @@ impl Default for ServerConfig {
             conn: conn::ConnLimits::default(),
             provider: "Writ".into(),
             certificate: writ_gateway::certificate::CertificateTemplate::federal(),
+            webhook_allow_loopback: false,
         }
     }
 }

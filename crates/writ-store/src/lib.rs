@@ -11,6 +11,7 @@
 //! power loss. Writes to SQLite are serialised inside the process, which turns
 //! lock contention into queueing instead of `SQLITE_BUSY` errors.
 
+mod agency_notice;
 pub mod check;
 mod delivery;
 mod migrate;
@@ -25,6 +26,7 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, AssertSqlSafe, Executor, Row};
 
+pub use agency_notice::{AgencyNotificationRow, ContactRow, EXPIRING_SECONDS};
 pub use delivery::{CertificateRow, DueColumn, Fulfilled, NoticeRow, PackageRow};
 pub use rows::*;
 pub use sign_in::SignInAttempt;

@@ -19,6 +19,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (6, include_str!("../migrations/0006_hardening.sql")),
     (7, include_str!("../migrations/0007_notice_backoff.sql")),
     (8, include_str!("../migrations/0008_certificates.sql")),
+    (
+        9,
+        include_str!("../migrations/0009_agency_notifications.sql"),
+    ),
 ];
 
 /// Serializes migrations on PostgreSQL, where several servers may start

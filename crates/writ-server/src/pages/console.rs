@@ -640,6 +640,7 @@ fn done_label(action: &str) -> &str {
         "key" => "key added",
         "key-revoke" => "key revoked",
         "callbacks" => "callback numbers saved",
+        "notify" => "notification settings saved",
         other => other,
     }
 }
@@ -1081,6 +1082,8 @@ pub(crate) async fn agency(
     let view = gw.agency_view(&id).await.map_err(fail)?;
     let detail = gw.agency_detail(&s.user, &id).await.map_err(fail)?;
     let (keys, history) = (&detail.keys, &detail.history);
+    let notify = gw.agency_notify(&id).await.map_err(fail)?;
+    let notifications = gw.agency_notifications(&id).await.map_err(fail)?;
     let done = query.ok().and_then(|Query(q)| q.get("done").cloned());
     let a = &view.agency;
     let action = |x: &str| format!("{AGENCIES}/{}/{x}", encode(&id));
@@ -1127,6 +1130,36 @@ pub(crate) async fn agency(
                 textarea #numbers name="numbers" rows="3" cols="30" { (view.callback_numbers.join("\n")) } }
             button type="submit" { "Save numbers" }
         }
+        h2 #notifications { "Notifications" }
+        p { "The agency is told when one of its cases is decided or settled by review, when a package is ready and three days before it expires: by e-mail, and by a signed webhook (Standard Webhooks) if you set one. Messages give the case id and a link to the portal, never the case's contents. A webhook URL must resolve to public addresses only." }
+        form method="post" action=(action("notify")) {
+            (csrf_field(&s.csrf))
+            p { label for="email" { "Contact e-mail address (empty: none)" } br;
+                input #email name="email" type="email" size="40" value=(notify.as_ref().and_then(|n| n.email.clone()).unwrap_or_default()); }
+            p { label for="webhook_url" { "Webhook URL, https:// (empty: none)" } br;
+                input #webhook_url name="webhook_url" type="url" size="60" value=(notify.as_ref().and_then(|n| n.webhook_url.clone()).unwrap_or_default()); }
+            button type="submit" { "Save notification settings" }
+        }
+        @if let Some(secret) = notify.as_ref().and_then(|n| n.webhook_secret.as_deref()) {
+            details {
+                summary { "The webhook's signing secret (give it to the agency by a trusted channel)" }
+                p { code #webhook-secret { (secret) } }
+                p { "Each POST carries " code { "webhook-id" } ", " code { "webhook-timestamp" } " and " code { "webhook-signature" } " (" code { "v1," } " and base64 of HMAC-SHA256 over id.timestamp.body); a new URL gets a new secret." }
+            }
+        }
+        @if !notifications.is_empty() {
+            table #sent-notifications {
+                caption { "Latest notifications" }
+                thead { tr { th { "Case" } th { "What" } th { "State" } th { "When" } th { "Last error" } } }
+                tbody { @for n in &notifications { tr {
+                    td { a href=(case_link(&n.case_id)) { (n.case_id) } }
+                    td { (n.kind.replace('_', " ")) @if n.generation > 0 { " (package " (n.generation) ")" } }
+                    td { (match n.state.as_str() { "sent" => "sent", "dead" => "given up", _ => "waiting" }) " after " (n.attempts) " attempts" }
+                    td { @if let Some(t) = n.sent_at.or(Some(n.created_at)).and_then(Timestamp::from_second) { (time(t)) } }
+                    td { (n.last_error.as_deref().unwrap_or("—")) }
+                } } }
+            }
+        }
         h2 { "History" }
         table {
             thead { tr { th { "When" } th { "Change" } th { "Detail" } th { "By" } } }
@@ -1144,8 +1177,15 @@ pub(crate) async fn agency(
 
 /// The actions of an agency page's forms.
 /// (`add` is posted to the agency id `-`: a new agency.)
-pub(crate) const AGENCY_ACTIONS: &[&str] =
-    &["add", "verify", "suspend", "key", "key-revoke", "callbacks"];
+pub(crate) const AGENCY_ACTIONS: &[&str] = &[
+    "add",
+    "verify",
+    "suspend",
+    "key",
+    "key-revoke",
+    "callbacks",
+    "notify",
+];
 
 pub(crate) async fn agency_act(
     State(state): State<AppState>,
@@ -1191,6 +1231,16 @@ pub(crate) async fn agency_act(
         "callbacks" => {
             gw.set_callback_numbers(&id, &callback_numbers(&f), actor)
                 .await
+        }
+        "notify" => {
+            let settings = writ_gateway::agency_notice::NotifySettings {
+                email: field(&f, "email").unwrap_or_default().to_owned(),
+                webhook_url: field(&f, "webhook_url").unwrap_or_default().to_owned(),
+            };
+            let loopback = state.inner.config.webhook_allow_loopback;
+            gw.set_agency_notify(&s.user, &id, &settings, loopback, Timestamp::now())
+                .await
+                .map(|_| ())
         }
         other => {
             return Err(PageError::new(

@@ -439,3 +439,196 @@ async fn an_endless_gag_is_flagged_for_challenge_and_a_court_extension_is_logged
         .await;
     assert!(!shown.text.contains("challenge_gag"), "{}", shown.text);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agency_is_told_by_email_and_signed_webhook_without_the_cases_contents() {
+    let dir = tempfile::tempdir().unwrap();
+    let smtp = smtp(dir.path());
+    let (hook_url, hooks) = webhook_receiver();
+    let port = smtp.as_ref().map(|s| s.port);
+    let t = TestApp::start_in(dir, |o| {
+        o.server.webhook_allow_loopback = true;
+        if let Some(port) = port {
+            o.agency_notices.smtp =
+                SmtpConfig::parse(&format!("smtp://127.0.0.1:{port}"), "notices@writ.test");
+        }
+    })
+    .await;
+    let gw = t.app.gateway();
+    let adam = writ_gateway::auth::User {
+        name: "adam".into(),
+        role: writ_gateway::auth::Role::Admin,
+    };
+    let rita = writ_gateway::auth::User {
+        name: "rita".into(),
+        role: writ_gateway::auth::Role::Reviewer,
+    };
+    let settings = |email: &str, url: &str| writ_gateway::agency_notice::NotifySettings {
+        email: email.into(),
+        webhook_url: url.into(),
+    };
+    // Only an admin sets them; bad addresses are refused and change nothing.
+    assert!(matches!(
+        gw.set_agency_notify(
+            &rita,
+            "us-fbi-wfo",
+            &settings("", &hook_url),
+            true,
+            Timestamp::now()
+        )
+        .await,
+        Err(writ_gateway::GatewayError::Forbidden(_))
+    ));
+    for (email, url, allow, says) in [
+        ("not an address", "", true, "is not an e-mail address"),
+        ("", "ftp://example.org/", true, "https:// or http://"),
+        ("", &hook_url, false, "not a public address"),
+        ("", "http://10.0.0.7/hook", true, "not a public address"),
+        (
+            "",
+            "http://169.254.169.254/latest/meta-data",
+            true,
+            "not a public address",
+        ),
+        (
+            "",
+            "http://[::ffff:127.0.0.1]:9/x",
+            false,
+            "not a public address",
+        ),
+    ] {
+        let err = gw
+            .set_agency_notify(
+                &adam,
+                "us-fbi-wfo",
+                &settings(email, url),
+                allow,
+                Timestamp::now(),
+            )
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains(says), "{url}: {err}");
+    }
+    assert_eq!(gw.agency_notify("us-fbi-wfo").await.unwrap(), None);
+
+    let contact = gw
+        .set_agency_notify(
+            &adam,
+            "us-fbi-wfo",
+            &settings("duty-officer@fbi-wfo.test", &hook_url),
+            true,
+            Timestamp::now(),
+        )
+        .await
+        .unwrap();
+    let secret = contact.webhook_secret.clone().expect("a secret is made");
+    assert!(secret.starts_with("whsec_"), "{secret}");
+
+    let r = t
+        .submit(
+            "us-fbi-wfo",
+            &crate::support::warrant("us-fbi-wfo", "AN-1", "alice@example.com"),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let case = r.json()["case"].as_str().unwrap().to_owned();
+    // Decided, then the subscriber data's package is ready.
+    wait_for("two webhooks", async || hooks.lock().unwrap().len() >= 2).await;
+    t.state().await;
+    let got = hooks.lock().unwrap().clone();
+    let mut types = Vec::new();
+    let secret_bytes = WebhookConfig::new("", &secret).unwrap().secret;
+    for (headers, body) in &got {
+        let h = |k: &str| {
+            headers
+                .iter()
+                .find(|(n, _)| n == k)
+                .map(|(_, v)| v.clone())
+                .unwrap_or_else(|| panic!("no {k}"))
+        };
+        let ts: i64 = h("webhook-timestamp").parse().unwrap();
+        assert_eq!(
+            h("webhook-signature"),
+            webhook_signature(&secret_bytes, &h("webhook-id"), ts, body).unwrap()
+        );
+        let v: Value = serde_json::from_slice(body).unwrap();
+        assert_eq!(v["data"]["case"], case.as_str(), "{v}");
+        assert!(
+            v["data"]["url"]
+                .as_str()
+                .unwrap()
+                .ends_with(&format!("/portal/cases/{case}")),
+            "{v}"
+        );
+        // Nothing of the case's contents.
+        let text = String::from_utf8_lossy(body);
+        for secret_word in ["alice", "AN-1", "subscriber", "acct-", "2703"] {
+            assert!(!text.contains(secret_word), "{secret_word} in {text}");
+        }
+        types.push(v["type"].as_str().unwrap().to_owned());
+    }
+    types.sort();
+    assert_eq!(types, ["case.decided", "package.ready"], "{got:?}");
+
+    // The same by e-mail: the demo's agency outbox, and SMTP when present.
+    let outbox = t.data().join("demo/agency-outbox");
+    let mut mails: Vec<String> = std::fs::read_dir(&outbox)
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect();
+    if let Some(smtp) = &smtp {
+        wait_for("two e-mails", async || smtp.messages().len() >= 2).await;
+        mails.extend(smtp.messages());
+    }
+    assert!(mails.len() >= 2, "{mails:?}");
+    for m in &mails {
+        assert!(m.contains("duty-officer@fbi-wfo.test"), "{m}");
+        assert!(m.contains(&case), "{m}");
+        assert!(!m.contains("alice") && !m.contains("AN-1"), "{m}");
+    }
+
+    // Each is announced once, whatever the passes.
+    for _ in 0..3 {
+        gw.deliver_once().await.unwrap();
+    }
+    assert_eq!(hooks.lock().unwrap().len(), 2);
+    let rows = gw.agency_notifications("us-fbi-wfo").await.unwrap();
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert!(rows.iter().all(|n| n.state == "sent" && n.attempts == 1));
+
+    // A webhook pointed (behind the checks' back) at a private address is
+    // refused when connecting; the attempt is recorded and retried later.
+    let mut row = gw.agency_notify("us-fbi-wfo").await.unwrap().unwrap();
+    row.webhook_url = Some("http://10.255.255.1:9/hook".into());
+    row.email = None;
+    gw.store().set_agency_notify(&row, "test").await.unwrap();
+    let r = t
+        .submit(
+            "us-fbi-wfo",
+            &crate::support::warrant("us-fbi-wfo", "AN-2", "alice@example.com"),
+        )
+        .await;
+    let second = r.json()["case"].as_str().unwrap().to_owned();
+    wait_for("a failed attempt", async || {
+        gw.agency_notifications("us-fbi-wfo")
+            .await
+            .unwrap()
+            .iter()
+            .any(|n| n.case_id == second && n.attempts > 0)
+    })
+    .await;
+    let failed: Vec<_> = gw
+        .agency_notifications("us-fbi-wfo")
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|n| n.case_id == second)
+        .collect();
+    for n in &failed {
+        assert_eq!(n.state, "pending", "{n:?}");
+        assert!(n.next_attempt_at > Timestamp::now().as_second(), "{n:?}");
+        let error = n.last_error.as_deref().unwrap_or_default();
+        assert!(error.contains("not a public address"), "{error}");
+    }
+    assert_eq!(hooks.lock().unwrap().len(), 2);
+}

@@ -1530,6 +1530,91 @@ async fn a_custodian_certifies_a_package_and_the_agency_gets_the_certificate() {
     assert!(r.text.contains("not a US production"), "{}", r.text);
 }
 
+#[tokio::test]
+async fn an_admin_sets_where_an_agency_is_notified() {
+    let t = TestApp::start().await;
+    let adam = sign_in(&t, "adam").await;
+    let post = |fields: Vec<(&'static str, String)>| {
+        let mut pairs = vec![("csrf".to_owned(), adam.csrf.clone())];
+        pairs.extend(fields.into_iter().map(|(k, v)| (k.to_owned(), v)));
+        let body: Vec<(&str, &str)> = pairs
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let body = form(&body);
+        let cookie = adam.cookie.clone();
+        let t = &t;
+        async move {
+            t.raw(
+                "POST",
+                "/console/agencies/us-fbi-wfo/notify",
+                &headers(Some(&cookie)),
+                body,
+            )
+            .await
+        }
+    };
+    // A webhook to a private or loopback address is refused; nothing is saved.
+    for url in [
+        "http://127.0.0.1:9/hook",
+        "http://192.168.0.10/hook",
+        "http://[fd00::1]/x",
+    ] {
+        let r = post(vec![("email", String::new()), ("webhook_url", url.into())]).await;
+        assert_eq!(r.status, 422, "{url}: {}", r.text);
+        assert!(r.text.contains("not a public address"), "{}", r.text);
+    }
+    assert_eq!(
+        t.app.gateway().agency_notify("us-fbi-wfo").await.unwrap(),
+        None
+    );
+    // An e-mail address alone is saved, and recorded in the history.
+    let r = post(vec![
+        ("email", "duty@fbi-wfo.test".into()),
+        ("webhook_url", String::new()),
+    ])
+    .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let page = t
+        .raw(
+            "GET",
+            "/console/agencies/us-fbi-wfo",
+            &headers(Some(&adam.cookie)),
+            vec![],
+        )
+        .await;
+    assert!(
+        page.text.contains("value=\"duty@fbi-wfo.test\""),
+        "{}",
+        page.text
+    );
+    assert!(
+        r.headers["location"]
+            .to_str()
+            .unwrap()
+            .ends_with("?done=notify"),
+        "{:?}",
+        r.headers
+    );
+    assert!(
+        page.text.contains("e-mail duty@fbi-wfo.test; webhook none"),
+        "{}",
+        page.text
+    );
+    assert!(!page.text.contains("webhook-secret"));
+    // A reviewer may not.
+    let rita = sign_in(&t, "rita").await;
+    let r = t
+        .raw(
+            "POST",
+            "/console/agencies/us-fbi-wfo/notify",
+            &headers(Some(&rita.cookie)),
+            form(&[("csrf", &rita.csrf), ("email", "x@y.test")]),
+        )
+        .await;
+    assert_eq!(r.status, 403, "{}", r.text);
+}
+
 /// The text of a PDF by `pdftotext`; `None` when it is not installed.
 fn pdftotext(pdf: &[u8]) -> Option<String> {
     let dir = tempfile::tempdir().unwrap();
