@@ -431,6 +431,7 @@ impl Generator {
             let p = Public::Verified(Verified {
                 result: "verified".into(),
                 number_source: "registry".into(),
+                check: None,
             });
             out.push(e(self, at, p)?);
         }

@@ -146,13 +146,18 @@ pub struct Reviewed {
     pub on_time: Option<bool>,
 }
 
-/// `verified`: staff recorded an emergency callback.
+/// `verified`: staff recorded an emergency callback, or the callback that
+/// verified the channel of an order they transcribed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Verified {
     /// `verified` or `failed`.
     pub result: String,
     pub number_source: String,
+    /// `channel` for a transcribed order's channel; absent for an
+    /// emergency callback.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check: Option<String>,
 }
 
 /// `disclosed`: a package is ready for the agency.

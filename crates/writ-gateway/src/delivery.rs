@@ -159,7 +159,7 @@ impl Pass {
 /// while an emergency is unverified, and nothing of a rejected or withdrawn
 /// case.
 pub fn releasable(status: CaseStatus, decision: &Decision) -> BTreeSet<(String, Category)> {
-    if decision.awaits_callback() || !status.may_release() {
+    if decision.awaits_callback() || decision.awaits_channel() || !status.may_release() {
         return BTreeSet::new();
     }
     let content_confirmed = status.is_confirmed();

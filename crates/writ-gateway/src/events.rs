@@ -225,6 +225,7 @@ pub fn verified(
     ctx: &CaseContext<'_>,
     verified: bool,
     number_source: &str,
+    check: Option<&str>,
     user: &str,
     at: Timestamp,
     defer: bool,
@@ -232,6 +233,7 @@ pub fn verified(
     let public = Public::Verified(writ_events::Verified {
         result: if verified { "verified" } else { "failed" }.to_owned(),
         number_source: number_source.to_owned(),
+        check: check.map(str::to_owned),
     });
     let committed = commitments(ctx, None, Some(json!({"user": user})))?;
     entry(ctx, at, defer, public, committed)

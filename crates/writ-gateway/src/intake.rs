@@ -206,6 +206,62 @@ impl Gateway {
             }
             .into());
         }
+        if order.transcription.is_some() {
+            return Err(InputError::at(
+                "transcription",
+                "a transcription is recorded by the provider's staff, not sent by the agency",
+            )
+            .into());
+        }
+        self.admit(s.submitter, order, s.body).await
+    }
+
+    /// Records an order that arrived by `channel` (paper, e-mail, fax, in
+    /// person) and that `user` transcribed, for registry entry `agency`: it
+    /// goes through the same intake as a signed one, with that agency as
+    /// its submitter (the country its figures count under), and the
+    /// decision holds every release until another person verifies the
+    /// channel ([`crate::Action::ChannelCheck`]).
+    #[tracing::instrument(name = "record", skip_all, fields(agency = %agency, case))]
+    pub async fn record_order(
+        &self,
+        user: &crate::auth::User,
+        agency: &str,
+        channel: writ_model::order::Channel,
+        order_json: &[u8],
+    ) -> Result<Submitted> {
+        crate::lifecycle::may_review(user)?;
+        if self.agency_row(agency).await?.is_none() {
+            return Err(
+                InputError::at("agency", format!("`{agency}` is not in the registry")).into(),
+            );
+        }
+        let mut order = parse::order(order_json)?;
+        if order
+            .emergency
+            .as_ref()
+            .is_some_and(|e| e.callback.is_some())
+        {
+            return Err(InputError::at(
+                "emergency.callback",
+                "record the callback on the case once the order is recorded",
+            )
+            .into());
+        }
+        order.transcription = Some(writ_model::order::Transcription {
+            channel,
+            transcribed_by: user.name.clone(),
+            transcribed_at: crate::stored_now(),
+            check: None,
+        });
+        let body = serde_json::to_vec(&order)?;
+        self.admit(agency, order, &body).await
+    }
+
+    /// Decides and stores an order from `submitter` (`body`: its bytes as
+    /// received, or as staff recorded it).
+    async fn admit(&self, submitter: &str, order: Order, body: &[u8]) -> Result<Submitted> {
+        let s = Submission { submitter, body };
         // Whether the reference is taken is settled when the case is written.
         let canonical_sha256 = canonical::sha256_hex(canonical::of(&order)?.as_bytes());
 

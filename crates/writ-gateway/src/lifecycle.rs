@@ -75,6 +75,10 @@ pub enum Action {
         number_source: NumberSource,
         verified: bool,
     },
+    /// Staff record the callback to the agency's registered number that
+    /// verifies (or refutes) the channel of an order they transcribed; only
+    /// someone other than the transcriber. The case is decided again.
+    ChannelCheck { verified: bool },
     /// A court extended the secrecy order to `until`, or lifted it (`None`).
     Secrecy { until: Option<Timestamp> },
     /// Staff record that an emergency is over (notice may follow).
@@ -92,6 +96,7 @@ impl Action {
             Action::Propose(p) => p.action().as_str(),
             Action::Confirm => "confirm",
             Action::Callback { .. } => "callback",
+            Action::ChannelCheck { .. } => "channel",
             Action::Secrecy { .. } => "secrecy",
             Action::EmergencyOver => "emergency-over",
             Action::PreservationConfirmed => "preservation-confirmed",
@@ -307,6 +312,9 @@ enum EventSpec {
         verified: bool,
         source: &'static str,
         user: String,
+        /// `channel` for a transcribed order's channel; `None` for an
+        /// emergency callback.
+        check: Option<&'static str>,
     },
     Decided {
         decision: Decision,
@@ -425,6 +433,11 @@ impl Gateway {
                         "an unverified emergency is resolved only by a recorded callback".into(),
                     ));
                 }
+                if case.decision.awaits_channel() && !matches!(proposal, Proposal::Reject { .. }) {
+                    return Err(GatewayError::Conflict(
+                        "a transcribed order is released only once a callback to the agency's registered number verified its channel; no approval clears it".into(),
+                    ));
+                }
                 // Checked now, applied again when confirmed.
                 apply(&case.decision, proposal)?;
                 Ok(Next {
@@ -535,6 +548,56 @@ impl Gateway {
                                 NumberSource::Request => "request",
                             },
                             user: user.name.clone(),
+                            check: None,
+                        },
+                        EventSpec::Decided { decision, resolved },
+                    ],
+                    new_proposal: None,
+                    close_proposals: Vec::new(),
+                })
+            }
+            Action::ChannelCheck { verified } => {
+                let user = staff(actor)?;
+                let mut order = case.order.clone();
+                let Some(t) = order.transcription.as_mut() else {
+                    return Err(GatewayError::Conflict(format!(
+                        "case `{id}` was not transcribed by staff: its agency signed it"
+                    )));
+                };
+                if !case.decision.awaits_channel()
+                    || !matches!(case.status, CaseStatus::InReview | CaseStatus::Decided)
+                {
+                    return Err(GatewayError::Conflict(format!(
+                        "case `{id}` is not waiting for a channel verification"
+                    )));
+                }
+                if t.transcribed_by == user.name {
+                    return Err(GatewayError::Forbidden(
+                        "the person who transcribed an order cannot verify its channel: another person calls the agency back".into(),
+                    ));
+                }
+                t.check = Some(writ_model::order::ChannelCheck {
+                    verified: *verified,
+                    verified_by: user.name.clone(),
+                    verified_at: now,
+                });
+                let (decision, input) = self.redecide(case, &order).await?;
+                let country = self.signer_country(&case.signer).await?;
+                let resolved = resolved_figures(&input, country.as_deref());
+                Ok(Next {
+                    status: if decision.ends_case() {
+                        CaseStatus::Rejected
+                    } else {
+                        decision.status_after()
+                    },
+                    decision: decision.clone(),
+                    order,
+                    events: vec![
+                        EventSpec::Verified {
+                            verified: *verified,
+                            source: "registry",
+                            user: user.name.clone(),
+                            check: Some("channel"),
                         },
                         EventSpec::Decided { decision, resolved },
                     ],
@@ -646,7 +709,8 @@ fn event(ctx: &CaseContext<'_>, spec: EventSpec, now: Timestamp, defer: bool) ->
             verified,
             source,
             user,
-        } => events::verified(ctx, verified, source, &user, now, defer),
+            check,
+        } => events::verified(ctx, verified, source, check, &user, now, defer),
         EventSpec::Decided { decision, resolved } => {
             events::decided(ctx, &decision, Some(resolved), now, defer)
         }

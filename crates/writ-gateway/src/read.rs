@@ -109,7 +109,7 @@ impl Stage {
     }
 
     fn of(decision: &Decision, open_proposals: usize) -> Stage {
-        if decision.awaits_callback() {
+        if decision.awaits_callback() || decision.awaits_channel() {
             Stage::Callback
         } else if open_proposals > 0 {
             Stage::Confirmation
@@ -499,6 +499,10 @@ fn pair_views(case: &Case, releases: &[Release], open: Option<(&str, &str)>) -> 
                 }
                 (None, _) if d.awaits_callback() => PairFate::Waiting(
                     "held until staff record the emergency callback on a registry number"
+                        .to_owned(),
+                ),
+                (None, _) if d.awaits_channel() => PairFate::Waiting(
+                    "held until another person verifies, by a callback to the agency's registered number, that the agency sent this transcribed order"
                         .to_owned(),
                 ),
                 (None, Status::Review) => PairFate::Waiting(format!("needs review: {second}")),

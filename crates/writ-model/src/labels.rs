@@ -4,7 +4,7 @@
 
 use crate::decision::{NotifyWhen, Outcome, Status};
 use crate::lifecycle::{EventState, NoticeState, PackageState, ProposalAction, ProposalState};
-use crate::order::{Category, Instrument, IssuerKind, NumberSource, TargetKind};
+use crate::order::{Category, Channel, Instrument, IssuerKind, NumberSource, TargetKind};
 use crate::registry::{AccountStatus, AgencyKind, AgencyStatus, IdentifierKind, Power};
 
 impl Instrument {
@@ -65,6 +65,18 @@ impl Category {
             Category::Traffic => "Traffic data",
             Category::Location => "Location data",
             Category::Content => "Content",
+        }
+    }
+}
+
+impl Channel {
+    /// The words a person reads.
+    pub fn label(self) -> &'static str {
+        match self {
+            Channel::Email => "e-mail",
+            Channel::Post => "post",
+            Channel::Fax => "fax",
+            Channel::InPerson => "hand delivery",
         }
     }
 }

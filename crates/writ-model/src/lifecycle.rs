@@ -158,14 +158,24 @@ impl Decision {
             .any(|r| r.code == ReasonCode::EMERGENCY_UNVERIFIED)
     }
 
+    /// Whether the order was transcribed by staff and its channel is not
+    /// verified yet: nothing is released, and no approval clears it.
+    pub fn awaits_channel(&self) -> bool {
+        self.reasons
+            .iter()
+            .any(|r| r.code == ReasonCode::CHANNEL_UNVERIFIED)
+    }
+
     /// The status a fresh decision leaves a case in: waiting for a person
-    /// when a `review` pair, a granted `content` pair or an unverified
-    /// emergency is in it, unless the decision ends the case.
+    /// when a `review` pair, a granted `content` pair, an unverified
+    /// emergency or an unverified channel is in it, unless the decision
+    /// ends the case.
     pub fn status_after(&self) -> CaseStatus {
         let needs_person = self.decisions.iter().any(|p| {
             p.status == Status::Review
                 || (p.status == Status::Grant && p.category == Category::Content)
         }) || self.awaits_callback()
+            || self.awaits_channel()
             || self.outcome == Outcome::Review;
         if needs_person && !self.ends_case() {
             CaseStatus::InReview
@@ -190,12 +200,18 @@ impl ReasonCode {
     pub const INSTRUMENT_NOT_AVAILABLE: &'static str = "instrument_not_available";
     pub const NARROWED_IN_REVIEW: &'static str = "narrowed_in_review";
     pub const REJECTED_IN_REVIEW: &'static str = "rejected_in_review";
+    /// A transcribed order whose channel is not verified yet.
+    pub const CHANNEL_UNVERIFIED: &'static str = "channel_unverified";
+    /// A transcribed order the agency did not confirm sending.
+    pub const CHANNEL_REFUTED: &'static str = "channel_refuted";
     /// The codes of the rule book's section L (secrecy and notice): a
     /// court's change to a secrecy order recomputes exactly these.
     pub const SECTION_L: [&'static str; 3] =
         [Self::GAG_NOT_BINDING, Self::INDEFINITE_GAG, Self::LONG_GAG];
     /// The codes Rust adds in review, which no policy pack may use.
     pub const REVIEW: [&'static str; 2] = [Self::NARROWED_IN_REVIEW, Self::REJECTED_IN_REVIEW];
+    /// The codes the engine adds for transcribed orders, outside the pack.
+    pub const CHANNEL: [&'static str; 2] = [Self::CHANNEL_UNVERIFIED, Self::CHANNEL_REFUTED];
 }
 
 #[cfg(test)]

@@ -133,6 +133,16 @@ impl Category {
 }
 
 string_enum! {
+    /// How an order that no agency key signed reached the provider.
+    Channel {
+        Email = "email",
+        Post = "post",
+        Fax = "fax",
+        InPerson = "in_person",
+    }
+}
+
+string_enum! {
     /// Where the number used for an emergency callback came from.
     NumberSource {
         Registry = "registry",
@@ -211,6 +221,33 @@ pub struct Callback {
     pub verified_by: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verified_at: Option<Timestamp>,
+}
+
+/// The provider's record of an order that arrived on paper, by e-mail,
+/// by fax or in person and was transcribed by its staff (never sent by an
+/// agency): nothing of it is released until a callback to the agency's
+/// registered number, by someone other than the transcriber, confirms that
+/// the agency sent it (`channel_unverified`, docs/legal-rules.md).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct Transcription {
+    pub channel: Channel,
+    pub transcribed_by: String,
+    pub transcribed_at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check: Option<ChannelCheck>,
+}
+
+/// The callback that verified (or refuted) a transcribed order's channel.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct ChannelCheck {
+    /// The agency confirmed sending the order.
+    pub verified: bool,
+    pub verified_by: String,
+    pub verified_at: Timestamp,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -313,6 +350,10 @@ pub struct Order {
     )]
     #[cfg_attr(feature = "schema", schemars(with = "Option<Vec<Attachment>>"))]
     pub attachments: Vec<Attachment>,
+    /// Written by the provider for an order its staff transcribed; refused
+    /// from agencies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transcription: Option<Transcription>,
 }
 
 /// At most this many targets in one order (`docs/formats.md`).

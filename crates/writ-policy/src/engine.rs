@@ -11,7 +11,7 @@ use cedar_policy::{Authorizer, Context, Decision as CedarDecision, EntityUid, Po
 use writ_model::decision::{Notify, PolicyRef};
 use writ_model::{
     Category, Country, Decision, DecisionInput, Instrument, NotifyWhen, Order, Outcome,
-    PairDecision, Reason, Status, Timestamp,
+    PairDecision, Reason, ReasonCode, Status, Timestamp,
 };
 
 use crate::facts::{self, Facts, Names, Resolution, is_qualifying_epoc_emergency};
@@ -157,6 +157,65 @@ fn reasons_of<'a, 'b: 'a>(
 /// Decides an order. This never fails: a rule that cannot be evaluated
 /// refuses what it was asked about, and says so in the reasons.
 pub fn decide(pack: &Pack, input: &DecisionInput) -> Decision {
+    let mut decision = decide_order(pack, input);
+    channel(&input.order, &mut decision);
+    decision
+}
+
+/// Where the rule book says how a transcribed order is held.
+const CHANNEL_CITATION: &str =
+    "Writ's rule book, \"Orders transcribed by staff\" (docs/legal-rules.md)";
+
+/// Orders transcribed by staff (docs/legal-rules.md, "Orders transcribed
+/// by staff"): until a callback to the agency's registered number verifies
+/// the channel, the order-level review reason `channel_unverified` holds
+/// every release (preservation holds excepted); a callback in which the
+/// agency does not confirm the order refuses it as a whole
+/// (`channel_refuted`). Orders refused at step 1 stay as they are.
+fn channel(order: &Order, decision: &mut Decision) {
+    let Some(t) = &order.transcription else {
+        return;
+    };
+    if decision.ends_case() && decision.decisions.is_empty() {
+        return;
+    }
+    match &t.check {
+        Some(c) if c.verified => {}
+        Some(_) => {
+            decision.decisions.clear();
+            decision.not_before = None;
+            decision.preserve_until = None;
+            decision.outcome = Outcome::Reject;
+            decision.reasons = vec![Reason {
+                code: ReasonCode::CHANNEL_REFUTED.into(),
+                target: None,
+                category: None,
+                message: format!(
+                    "the order arrived by {} and the agency, called back on its registered number, did not confirm sending it",
+                    t.channel.label()
+                ),
+                citation: CHANNEL_CITATION.into(),
+            }];
+        }
+        None => {
+            decision.reasons.push(Reason {
+                code: ReasonCode::CHANNEL_UNVERIFIED.into(),
+                target: None,
+                category: None,
+                message: format!(
+                    "the order arrived by {} and was transcribed by staff; nothing is released until a callback to the agency's registered number confirms that the agency sent it",
+                    t.channel.label()
+                ),
+                citation: CHANNEL_CITATION.into(),
+            });
+            if !decision.ends_case() {
+                decision.outcome = Outcome::Review;
+            }
+        }
+    }
+}
+
+fn decide_order(pack: &Pack, input: &DecisionInput) -> Decision {
     let order = &input.order;
     let now = input.now;
     let params = &pack.params;

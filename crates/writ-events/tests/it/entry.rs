@@ -91,6 +91,7 @@ fn every_kind() -> Vec<Entry> {
             Public::Verified(Verified {
                 result: "verified".into(),
                 number_source: "registry".into(),
+                check: None,
             }),
         ),
         event(

@@ -26,7 +26,8 @@ async fn every_kind_the_gateway_writes_parses() {
         events::received(&ctx, now, false),
         events::decided(&ctx, d, Some((1, 0)), now, true),
         events::reviewed(&ctx, "confirm", "approver", "ann", d, true, now, false),
-        events::verified(&ctx, true, "registry", "ann", now, false),
+        events::verified(&ctx, true, "registry", None, "ann", now, false),
+        events::verified(&ctx, false, "registry", Some("channel"), "bea", now, false),
         events::disclosed(&ctx, d, "ab", 1, now, false),
         events::preserved(&ctx, 1, now.plus_days(90), true, now, false),
         events::released(&ctx, 1, now, false),
@@ -56,6 +57,8 @@ async fn every_kind_the_gateway_writes_parses() {
         }
         kinds.push(event.kind());
     }
+    // The channel check is a second `verified` entry.
+    kinds.dedup();
     assert_eq!(kinds, Kind::ALL);
 }
 

@@ -91,6 +91,7 @@ fn the_table_names_no_code_the_pack_does_not_have() {
     let mut known: Vec<String> = pack.rules().iter().map(|r| r.code.clone()).collect();
     known.push(NO_DATA_FOUND.to_owned());
     known.push(POLICY_ERROR.to_owned());
+    known.extend(writ_model::ReasonCode::CHANNEL.map(str::to_owned));
     for row in reason_code_rows() {
         let code = row[0].trim_matches('`');
         assert!(

@@ -191,7 +191,7 @@ pub(crate) async fn sign_out(
 
 fn stage_label(stage: Stage) -> &'static str {
     match stage {
-        Stage::Callback => "awaiting emergency callback",
+        Stage::Callback => "awaiting a callback (emergency or channel)",
         Stage::Confirmation => "awaiting second approval",
         Stage::Proposal => "awaiting proposal",
     }
@@ -357,7 +357,10 @@ pub(crate) async fn case(
     let order_json = serde_json::to_string_pretty(&case.order).map_err(|e| fail(e.into()))?;
     let done = query.ok().and_then(|Query(q)| q.get("done").cloned());
     let open = case.status == CaseStatus::InReview;
-    let unverified = d.awaits_callback();
+    // An unverified emergency or transcribed order: no approval until the
+    // callback is recorded.
+    let unverified = d.awaits_callback() || d.awaits_channel();
+    let awaits_channel = d.awaits_channel();
     let action = |a: &str| format!("{}/{a}", case_link(&id));
     // The two-person rule: never offer the proposer its own confirmation.
     let proposer = detail
@@ -396,7 +399,15 @@ pub(crate) async fn case(
                 dt { "Targets" } dd { @for (i, t) in o.targets.iter().enumerate() { @if i > 0 { "; " } (t.kind.label()) " " code { (t.value) } } }
                 dt { "Categories" } dd { (o.categories().iter().map(|c| c.label()).collect::<Vec<_>>().join(", ")) }
                 dt { "Case status" } dd { (case.status.label()) }
-                dt { "Received" } dd { (time(case.received_at)) }
+                dt { "Received" } dd { (time(case.received_at))
+                    @if let Some(t) = &case.order.transcription {
+                        " — by " (t.channel.label()) ", transcribed by " strong.who { (t.transcribed_by) } " at " (time(t.transcribed_at)) "; "
+                        @match &t.check {
+                            Some(c) if c.verified => { "channel verified by " (c.verified_by) " at " (time(c.verified_at)) },
+                            Some(c) => { "the agency did not confirm it (" (c.verified_by) ", " (time(c.verified_at)) ")" },
+                            None => strong { "channel not verified yet" },
+                        }
+                    } }
                 dt { "Deadline" } dd { (time(case.due_at)) " — " (super::countdown(case.due_at, now)) }
                 dt { "Flags" } dd { @if flags.is_empty() { "none" } @for f in flags { span.flag { (f.label()) } } }
                 dt { "Documents" } dd #documents {
@@ -521,7 +532,26 @@ pub(crate) async fn case(
                 }
             }
         }
-        @if unverified {
+        @if awaits_channel {
+            @let transcriber = case.order.transcription.as_ref().map(|t| t.transcribed_by.as_str()).unwrap_or_default();
+            @if transcriber == s.user.name {
+                p.notice { "You transcribed this order: another person calls the agency back to verify that it sent it." }
+            } @else {
+                form method="post" action=(action("channel")) {
+                    (csrf_field(&s.csrf))
+                    fieldset { legend { "Verify the channel" }
+                        p { "Call the agency back on a number from the registry"
+                            @if let Some(a) = &agency { " (" (a.callback_numbers.trim_matches(|c| c == '[' || c == ']').replace('"', "")) ")" }
+                            ", never one from the document or its envelope or e-mail, and ask whether it sent this order (its reference and date)." }
+                        p { "Result: "
+                            label { input type="radio" name="verified" value="true" checked; " the agency confirmed it sent the order" }
+                            label { input type="radio" name="verified" value="false"; " the agency did not confirm it" } }
+                        button type="submit" { "Record the channel callback" }
+                    }
+                }
+            }
+        }
+        @if unverified && !awaits_channel {
             form method="post" action=(action("callback")) {
                 (csrf_field(&s.csrf))
                 fieldset { legend { "Record the emergency callback" }
@@ -629,6 +659,7 @@ fn done_label(action: &str) -> &str {
         "reject" => "rejection proposed; it waits for a different approver",
         "confirm" => "proposal confirmed",
         "callback" => "emergency callback",
+        "channel" => "channel callback",
         "secrecy" => "secrecy order change",
         "emergency-over" => "the emergency is over",
         "preservation-confirmed" => "production order confirmed",
@@ -765,6 +796,7 @@ pub(crate) const ACTIONS: &[&str] = &[
     "reject",
     "confirm",
     "callback",
+    "channel",
     "secrecy",
     "emergency-over",
     "preservation-confirmed",
@@ -807,6 +839,14 @@ pub(crate) fn review_action(action: &str, f: &[(String, String)]) -> Result<Acti
             })
         }
         "confirm" => Action::Confirm,
+        "channel" => {
+            let verified = match field(f, "verified") {
+                Some("true") => true,
+                Some("false") => false,
+                _ => return Err(bad("say whether the agency confirmed the order")),
+            };
+            Action::ChannelCheck { verified }
+        }
         "callback" => {
             let number_source = match field(f, "number_source") {
                 Some("registry") => NumberSource::Registry,
@@ -1154,7 +1194,7 @@ pub(crate) async fn agency(
                 tbody { @for n in &notifications { tr {
                     td { a href=(case_link(&n.case_id)) { (n.case_id) } }
                     td { (n.kind.replace('_', " ")) @if n.generation > 0 { " (package " (n.generation) ")" } }
-                    td { (match n.state.as_str() { "sent" => "sent", "dead" => "given up", _ => "waiting" }) " after " (n.attempts) " attempts" }
+                    td { (match NoticeState::parse(&n.state) { Some(NoticeState::Dead) => "given up", Some(st) => st.label(), None => "waiting" }) " after " (n.attempts) " attempts" }
                     td { @if let Some(t) = n.sent_at.or(Some(n.created_at)).and_then(Timestamp::from_second) { (time(t)) } }
                     td { (n.last_error.as_deref().unwrap_or("—")) }
                 } } }

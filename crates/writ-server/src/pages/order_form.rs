@@ -416,6 +416,7 @@ fn build(
             })
             .into_iter()
             .collect(),
+        transcription: None,
     })
 }
 

@@ -125,6 +125,55 @@ pub(crate) struct CallbackBody {
     verified: bool,
 }
 
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ChannelBody {
+    /// Whether the agency, called back on its registered number, confirmed
+    /// that it sent the transcribed order.
+    verified: bool,
+}
+
+/// An order that arrived on paper, by e-mail, by fax or in person, as
+/// staff transcribed it.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RecordBody {
+    /// The requesting agency's registry id: the case is its own, and its
+    /// figures count under its country.
+    agency: String,
+    /// How the order arrived.
+    channel: writ_model::order::Channel,
+    /// The order as transcribed, in the format agencies sign (without
+    /// `transcription`, which Writ writes).
+    order: serde_json::Value,
+}
+
+/// `POST /v1/review/orders`: record an order that arrived on paper, by
+/// e-mail, by fax or in person (201 with the decision, as for an agency's
+/// own order); nothing is released until another person verifies the
+/// channel (`POST /v1/review/cases/{id}/channel`).
+pub(crate) async fn record(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, AppError> {
+    let body = super::body(body, state.inner.config.body_limit)?;
+    let user = user(&state, &headers).await?;
+    let r: RecordBody = json(&body)?;
+    let order = serde_json::to_vec(&r.order).map_err(|e| AppError::Unprocessable(e.to_string()))?;
+    let answer = state
+        .inner
+        .gw
+        .record_order(&user, &r.agency, r.channel, &order)
+        .await?;
+    let status = if answer.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(answer)).into_response())
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Secrecy {
@@ -180,6 +229,7 @@ actions! {
     reject = "reject",
     confirm = "confirm",
     callback = "callback",
+    channel = "channel",
     secrecy = "secrecy",
     emergency_over = "emergency-over",
     preservation_confirmed = "preservation-confirmed",
@@ -215,6 +265,12 @@ async fn act(
             let c: CallbackBody = json(&body)?;
             Action::Callback {
                 number_source: c.number_source,
+                verified: c.verified,
+            }
+        }
+        "channel" => {
+            let c: ChannelBody = json(&body)?;
+            Action::ChannelCheck {
                 verified: c.verified,
             }
         }

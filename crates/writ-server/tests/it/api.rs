@@ -527,3 +527,153 @@ async fn the_owning_agency_downloads_the_sealed_package() {
         404
     );
 }
+
+#[tokio::test]
+async fn a_transcribed_order_is_released_only_after_another_person_verifies_its_channel() {
+    let t = TestApp::start().await;
+    // An agency cannot claim a transcription.
+    let mut forged = subpoena("us-fbi-wfo", "API-T0", "alice@example.com");
+    forged["transcription"] = json!({"channel": "post", "transcribed_by": "rita",
+        "transcribed_at": "2026-01-01T00:00:00Z", "check": {"verified": true,
+        "verified_by": "alex", "verified_at": "2026-01-01T00:00:00Z"}});
+    t.submit("us-fbi-wfo", &forged).await.assert_problem(422);
+
+    let body = json!({"agency": "us-fbi-wfo", "channel": "post",
+        "order": subpoena("us-fbi-wfo", "API-T1", "alice@example.com")});
+    // Bad input changes nothing: an unknown agency, channel or field.
+    for bad in [
+        json!({"agency": "nobody", "channel": "post", "order": body["order"]}),
+        json!({"agency": "us-fbi-wfo", "channel": "pigeon", "order": body["order"]}),
+        json!({"agency": "us-fbi-wfo", "channel": "post", "order": body["order"], "x": 1}),
+    ] {
+        t.as_user("rita", "POST", "/v1/review/orders", Some(bad))
+            .await
+            .assert_problem(422);
+    }
+    let r = t
+        .as_user("rita", "POST", "/v1/review/orders", Some(body.clone()))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let case = r.json()["case"].as_str().unwrap().to_owned();
+    let d = &r.json()["decision"];
+    // A subpoena for subscriber data would go out at once; transcribed, it waits.
+    assert_eq!(d["outcome"], "review", "{d}");
+    assert!(r.text.contains("channel_unverified"), "{}", r.text);
+    t.state().await;
+    let store = t.app.gateway().store();
+    assert_eq!(store.package(&case).await.unwrap(), None);
+    // No approval clears it, and the transcriber cannot verify it.
+    let path = |action: &str| format!("/v1/review/cases/{case}/{action}");
+    t.as_user("alex", "POST", &path("approve"), None)
+        .await
+        .assert_problem(409);
+    t.as_user(
+        "rita",
+        "POST",
+        &path("channel"),
+        Some(json!({"verified": true})),
+    )
+    .await
+    .assert_problem(403);
+    let v = t
+        .as_user(
+            "alex",
+            "POST",
+            &path("channel"),
+            Some(json!({"verified": true})),
+        )
+        .await;
+    assert_eq!(v.status, 200, "{}", v.text);
+    assert!(!v.text.contains("channel_unverified"), "{}", v.text);
+    assert_eq!(v.json()["decision"]["outcome"], "approve", "{}", v.text);
+    // Once is enough.
+    t.as_user(
+        "avery",
+        "POST",
+        &path("channel"),
+        Some(json!({"verified": true})),
+    )
+    .await
+    .assert_problem(409);
+    t.state().await;
+    assert!(
+        store.package(&case).await.unwrap().is_some(),
+        "released after the callback"
+    );
+    let events = store.events_for_case(&case).await.unwrap();
+    let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(
+        &kinds[..4],
+        ["received", "decided", "verified", "decided"],
+        "{kinds:?}"
+    );
+    assert!(
+        events[2].entry.contains("\"check\":\"channel\""),
+        "{}",
+        events[2].entry
+    );
+    assert!(
+        events[0].entry.contains("\"country\":\"US\""),
+        "{}",
+        events[0].entry
+    );
+
+    // The agency does not confirm it: refused as a whole, nothing released.
+    let mut refuted = body.clone();
+    refuted["order"]["reference"] = json!("API-T2");
+    let r = t
+        .as_user("alex", "POST", "/v1/review/orders", Some(refuted))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let second = r.json()["case"].as_str().unwrap().to_owned();
+    let v = t
+        .as_user(
+            "rita",
+            "POST",
+            &format!("/v1/review/cases/{second}/channel"),
+            Some(json!({"verified": false})),
+        )
+        .await;
+    assert_eq!(v.status, 200, "{}", v.text);
+    assert_eq!(v.json()["decision"]["outcome"], "reject", "{}", v.text);
+    assert!(v.text.contains("channel_refuted"), "{}", v.text);
+    t.state().await;
+    assert_eq!(store.package(&second).await.unwrap(), None);
+    assert_eq!(
+        store.case(&second).await.unwrap().unwrap().status,
+        "rejected"
+    );
+
+    // A transcribed preservation request holds the data at once.
+    let mut hold = json!({
+        "reference": "API-T3",
+        "agency": "us-fbi-wfo",
+        "instrument": "preservation_request",
+        "legal_basis": "18 U.S.C. § 2703(f)",
+        "issued_by": {"kind": "agency_official"},
+        "issued_at": writ_model::Timestamp::now(),
+        "targets": [{"kind": "email", "value": "alice@example.com"}],
+        "categories": ["subscriber", "content"],
+    });
+    hold = json!({"agency": "us-fbi-wfo", "channel": "fax", "order": hold});
+    let r = t
+        .as_user("rita", "POST", "/v1/review/orders", Some(hold))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert!(r.text.contains("channel_unverified"), "{}", r.text);
+    let third = r.json()["case"].as_str().unwrap().to_owned();
+    t.state().await;
+    let holds = store.holds_for_agency("us-fbi-wfo").await.unwrap();
+    assert!(
+        holds.iter().any(|h| h.case_id == third),
+        "the hold is placed before the channel is verified: {holds:?}"
+    );
+    let kinds: Vec<String> = store
+        .events_for_case(&third)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    assert!(kinds.contains(&"preserved".to_owned()), "{kinds:?}");
+}
