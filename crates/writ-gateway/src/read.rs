@@ -320,6 +320,19 @@ impl Gateway {
         Ok(self.store().agencies().await?)
     }
 
+    /// The registry's agencies for staff who record an order that arrived
+    /// on paper: `(id, name, country)`, by id.
+    pub async fn agency_choices(&self, user: &User) -> Result<Vec<(String, String, String)>> {
+        crate::lifecycle::may_review(user)?;
+        Ok(self
+            .store()
+            .agencies()
+            .await?
+            .into_iter()
+            .map(|a| (a.id, a.name, a.country))
+            .collect())
+    }
+
     /// One registry entry with its keys and history (admins).
     pub async fn agency_detail(&self, user: &User, id: &str) -> Result<AgencyDetail> {
         admin(user)?;

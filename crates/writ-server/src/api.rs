@@ -168,6 +168,10 @@ pub(crate) const ORDER_FORM_FIELDS: &[&str] = &[
     "document_keep",
 ];
 
+/// The console's "Record a received order" form: the order form's fields
+/// and these.
+pub(crate) const RECORD_FORM_EXTRA_FIELDS: &[&str] = &["agency", "channel"];
+
 /// Every route of the server.
 pub(crate) fn table() -> Vec<Op> {
     use Auth::*;
@@ -699,6 +703,35 @@ pub(crate) fn table() -> Vec<Op> {
                 In::Multipart(ORDER_FORM_FIELDS, "document"),
                 leak(vec![(200, Out::Html), (303, Out::Redirect)]),
                 post(crate::pages::order_form::post_order).layer(
+                    axum::extract::DefaultBodyLimit::max(
+                        usize::try_from(writ_gateway::attachments::MAX_BYTES + 1024 * 1024)
+                            .unwrap_or(usize::MAX),
+                    ),
+                ),
+            )
+        },
+        op(
+            "GET",
+            "/console/orders/new",
+            Console,
+            "The form to record an order that arrived on paper, by e-mail, by fax or by hand (reviewers and approvers), with the user's draft",
+            In::Nothing,
+            OK_HTML,
+            get(crate::pages::order_form::new_record),
+        ),
+        Op {
+            also: &[401],
+            ..op(
+                "POST",
+                "/console/orders/new",
+                Console,
+                "One of the record form's buttons (`action` as the portal's order form, `submit` records the order), with `agency` (a registry id), `channel` (email, post, fax or in_person) and the document as `document`",
+                In::Multipart(
+                    Vec::leak([ORDER_FORM_FIELDS, RECORD_FORM_EXTRA_FIELDS].concat()),
+                    "document",
+                ),
+                leak(vec![(200, Out::Html), (303, Out::Redirect)]),
+                post(crate::pages::order_form::post_record).layer(
                     axum::extract::DefaultBodyLimit::max(
                         usize::try_from(writ_gateway::attachments::MAX_BYTES + 1024 * 1024)
                             .unwrap_or(usize::MAX),

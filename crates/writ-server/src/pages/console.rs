@@ -60,9 +60,10 @@ pub(crate) async fn session(state: &AppState, headers: &HeaderMap) -> Option<Ses
     })
 }
 
-fn nav(s: Option<&Session>) -> Markup {
+pub(super) fn nav(s: Option<&Session>) -> Markup {
     html! {
         a href="/console" { "Queue" }
+        @if s.is_some_and(|s| s.user.role != Role::Admin) { a href="/console/orders/new" { "Record a received order" } }
         @if s.is_some_and(|s| s.user.role == Role::Admin) { a href="/console/agencies" { "Agencies" } }
         a href="/status" { "Log status" }
         a href="/transparency" { "Transparency report" }
@@ -86,7 +87,11 @@ fn body(
 }
 
 /// Refuses a form whose CSRF token is not the session's.
-fn check_csrf(s: &Session, form: &[(String, String)], back: &str) -> Result<(), PageError> {
+pub(super) fn check_csrf(
+    s: &Session,
+    form: &[(String, String)],
+    back: &str,
+) -> Result<(), PageError> {
     match field(form, "csrf") {
         Some(t) if same(t, &s.csrf) => Ok(()),
         _ => Err(PageError::forbidden(
@@ -660,6 +665,9 @@ fn done_label(action: &str) -> &str {
         "confirm" => "proposal confirmed",
         "callback" => "emergency callback",
         "channel" => "channel callback",
+        "record" => {
+            "order recorded; nothing of it is released until another person verifies its channel"
+        }
         "secrecy" => "secrecy order change",
         "emergency-over" => "the emergency is over",
         "preservation-confirmed" => "production order confirmed",

@@ -5,6 +5,14 @@
 //! API takes (docs/formats.md, "Order"), submitted by the signed-in agency
 //! through the same intake; the document becomes one of its `attachments`.
 //!
+//! The same form serves the console's "Record a received order"
+//! (`/console/orders/new`): staff transcribe an order that arrived on paper,
+//! by e-mail, by fax or by hand, choose the agency from the registry and
+//! the channel, and the order is recorded through
+//! [`writ_gateway::Gateway::record_order`], held until another person
+//! verifies the channel (docs/legal-rules.md, "Orders transcribed by
+//! staff"). [`Desk`] is what differs between the two.
+//!
 //! Everything works without JavaScript: adding or removing a target row,
 //! checking and saving are buttons of the one form, and each of them saves
 //! the draft.
@@ -22,12 +30,91 @@ use writ_model::{
     Category, Country, Instrument, IssuerKind, Name, Order, Target, TargetKind, Timestamp,
 };
 
-use super::portal::{Session, check_csrf, limited, nav, session};
+use super::portal::{Session, limited, session};
 use super::{PageError, csrf_field, encode, layout, page, see_other};
 use crate::AppState;
 
 const HOME: &str = "/portal";
 const NEW: &str = "/portal/orders/new";
+const CONSOLE_NEW: &str = "/console/orders/new";
+
+/// Who fills the form in.
+pub(super) enum Desk<'a> {
+    /// An officer of the agency signed in to the portal: the order is the
+    /// agency's own.
+    Portal(&'a Session),
+    /// The provider's staff, transcribing an order that arrived on paper;
+    /// with the registry's agencies to choose from (id, name, country).
+    Console(&'a super::console::Session, Vec<(String, String, String)>),
+}
+
+impl Desk<'_> {
+    fn home(&self) -> &'static str {
+        match self {
+            Desk::Portal(_) => HOME,
+            Desk::Console(..) => "/console",
+        }
+    }
+
+    fn new_url(&self) -> &'static str {
+        match self {
+            Desk::Portal(_) => NEW,
+            Desk::Console(..) => CONSOLE_NEW,
+        }
+    }
+
+    fn csrf(&self) -> &str {
+        match self {
+            Desk::Portal(s) => &s.csrf,
+            Desk::Console(s, _) => &s.csrf,
+        }
+    }
+
+    fn nav(&self) -> Markup {
+        match self {
+            Desk::Portal(s) => super::portal::nav(Some(s)),
+            Desk::Console(s, _) => super::console::nav(Some(s)),
+        }
+    }
+
+    fn check_csrf(&self, f: &Fields) -> Result<(), PageError> {
+        match self {
+            Desk::Portal(s) => super::portal::check_csrf(s, f),
+            Desk::Console(s, _) => super::console::check_csrf(s, f, CONSOLE_NEW),
+        }
+    }
+
+    /// Whose draft: the agency's in the portal, the staff member's own in
+    /// the console.
+    fn draft_key(&self) -> String {
+        match self {
+            Desk::Portal(s) => s.agency.clone(),
+            Desk::Console(s, _) => format!("console:{}", s.user.name),
+        }
+    }
+
+    /// The form's fields besides the order's.
+    fn extra_fields(&self) -> &'static [&'static str] {
+        match self {
+            Desk::Portal(_) => &[],
+            Desk::Console(..) => crate::api::RECORD_FORM_EXTRA_FIELDS,
+        }
+    }
+
+    /// The agency the order is from, if known.
+    fn agency<'f>(&'f self, f: &'f Fields) -> Option<&'f str> {
+        match self {
+            Desk::Portal(s) => Some(&s.agency),
+            Desk::Console(_, agencies) => {
+                let chosen = first(f, "agency");
+                agencies
+                    .iter()
+                    .find(|(id, ..)| id == chosen)
+                    .map(|(id, ..)| id.as_str())
+            }
+        }
+    }
+}
 
 /// The form's fields as sent: (name, value), names repeated for the rows
 /// of targets and the ticked categories.
@@ -96,6 +183,8 @@ fn field_of(path: &str) -> &'static str {
         "non_disclosure" => "secrecy",
         "emergency" => "emergency",
         "attachments" | "document" => "document",
+        "agency" => "agency",
+        "channel" => "channel",
         _ => "",
     }
 }
@@ -468,7 +557,7 @@ fn issuer_kinds() -> Vec<(&'static str, &'static str)> {
         .collect()
 }
 
-fn render(s: &Session, f: &Fields, v: &View, status: StatusCode) -> Response {
+fn render(desk: &Desk<'_>, f: &Fields, v: &View, status: StatusCode) -> Response {
     let rows = targets(f);
     let instruments: Vec<(&str, &str)> = Instrument::ALL
         .iter()
@@ -488,9 +577,14 @@ fn render(s: &Session, f: &Fields, v: &View, status: StatusCode) -> Response {
             p.error role="alert" { "The order was not sent: see the messages next to the fields." }
         }
         (messages(v, ""))
-        p { "Every field is what the order itself says. Dates are UTC. Nothing is sent to the provider until you press "
-            strong { "Submit the order" } "; every other button keeps a draft that is here when you come back. "
-            "The form makes the same order as " code { "POST /v1/orders" } " (see the provider's documentation, docs/formats.md)." }
+        @match desk {
+            Desk::Portal(_) => p { "Every field is what the order itself says. Dates are UTC. Nothing is sent to the provider until you press "
+                strong { "Submit the order" } "; every other button keeps a draft that is here when you come back. "
+                "The form makes the same order as " code { "POST /v1/orders" } " (see the provider's documentation, docs/formats.md)." },
+            Desk::Console(..) => p { "Transcribe the order exactly as the document says; dates are UTC. "
+                "Nothing of it is released until another person calls the agency back on a number from its registry entry and records that the agency sent it "
+                "(docs/legal-rules.md, \"Orders transcribed by staff\"). Every button but " strong { "Record the order" } " keeps your draft." },
+        }
         @if let Some(fs) = &v.foreseen {
             section #foreseen {
                 h2 { "What the rule book will say" }
@@ -512,8 +606,22 @@ fn render(s: &Session, f: &Fields, v: &View, status: StatusCode) -> Response {
                 }
             }
         }
-        form method="post" action=(NEW) enctype="multipart/form-data" novalidate {
-            (csrf_field(&s.csrf))
+        form method="post" action=(desk.new_url()) enctype="multipart/form-data" novalidate {
+            (csrf_field(desk.csrf()))
+            @if let Desk::Console(_, agencies) = desk {
+                @let choices: Vec<(&str, String)> = agencies.iter().map(|(id, name, country)| (id.as_str(), format!("{name} ({id}, {country})"))).collect();
+                @let choices: Vec<(&str, &str)> = choices.iter().map(|(id, label)| (*id, label.as_str())).collect();
+                @let channels: Vec<(&str, &str)> = writ_model::order::Channel::ALL.iter().map(|c| (c.as_str(), c.label())).collect();
+                fieldset #f-agency {
+                    legend { "Received from" }
+                    (messages(v, "agency"))
+                    p { label for="agency" { "The requesting agency (from the registry: its country is counted)" } br;
+                        (select("agency", "agency", first(f, "agency"), &choices, Some("— choose —"))) }
+                    (messages(v, "channel"))
+                    p { label for="channel" { "How it arrived" } br;
+                        (select("channel", "channel", first(f, "channel"), &channels, Some("— choose —"))) }
+                }
+            }
             fieldset #f-reference {
                 legend { "The order" }
                 (messages(v, "reference"))
@@ -608,13 +716,20 @@ fn render(s: &Session, f: &Fields, v: &View, status: StatusCode) -> Response {
             p {
                 button type="submit" name="action" value="check" { "Check the order" } " "
                 button type="submit" name="action" value="save" { "Save the draft" } " "
-                button type="submit" name="action" value="submit" { strong { "Submit the order" } } " "
+                button type="submit" name="action" value="submit" { strong { @match desk { Desk::Portal(_) => "Submit the order", Desk::Console(..) => "Record the order" } } } " "
                 button type="submit" name="action" value="discard" formnovalidate { "Discard the draft" }
             }
         }
-        p { a href=(HOME) { "Back to your cases" } " · or paste an order as JSON on " a href=(HOME) { "the portal's first page" } }
+        @match desk {
+            Desk::Portal(_) => p { a href=(HOME) { "Back to your cases" } " · or paste an order as JSON on " a href=(HOME) { "the portal's first page" } },
+            Desk::Console(..) => p { a href="/console" { "Back to the queue" } },
+        }
     };
-    page(status, layout("New order", nav(Some(s)), content))
+    let title = match desk {
+        Desk::Portal(_) => "New order",
+        Desk::Console(..) => "Record a received order",
+    };
+    page(status, layout(title, desk.nav(), content))
 }
 
 /// `GET /portal/orders/new`: the form, with the saved draft if any.
@@ -626,11 +741,32 @@ pub(crate) async fn new_order(
         return Ok(see_other(HOME, &[]));
     };
     limited(&state, &s)?;
+    show(&state, &Desk::Portal(&s)).await
+}
+
+/// `GET /console/orders/new`: the form for staff who record an order that
+/// arrived on paper, with their saved draft if any.
+pub(crate) async fn new_record(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, PageError> {
+    let Some(s) = super::console::session(&state, &headers).await else {
+        return Ok(see_other("/console", &[]));
+    };
+    let agencies = state
+        .gateway()
+        .agency_choices(&s.user)
+        .await
+        .map_err(|e| PageError::new(e, "/console"))?;
+    show(&state, &Desk::Console(&s, agencies)).await
+}
+
+async fn show(state: &AppState, desk: &Desk<'_>) -> Result<Response, PageError> {
     let draft = state
         .gateway()
-        .draft(&s.agency)
+        .draft(&desk.draft_key())
         .await
-        .map_err(|e| PageError::new(e, HOME))?;
+        .map_err(|e| PageError::new(e, desk.home()))?;
     let (fields, view) = match draft {
         Some(d) => {
             let notice = Timestamp::from_second(d.saved_at)
@@ -646,7 +782,7 @@ pub(crate) async fn new_order(
         }
         None => (Vec::new(), View::default()),
     };
-    Ok(render(&s, &fields, &view, StatusCode::OK))
+    Ok(render(desk, &fields, &view, StatusCode::OK))
 }
 
 /// The multipart form read: its text fields and the uploaded document.
@@ -665,7 +801,7 @@ async fn text(part: axum::extract::multipart::Field<'_>) -> Result<String, Strin
 }
 
 /// Reads the form: its text fields and the document.
-async fn read(mut m: Multipart) -> Result<Sent, String> {
+async fn read(mut m: Multipart, extra: &[&str]) -> Result<Sent, String> {
     let mut fields = Vec::new();
     let mut document = None;
     let mut unknown = Vec::new();
@@ -683,7 +819,8 @@ async fn read(mut m: Multipart) -> Result<Sent, String> {
             return Err("the form has too many fields".into());
         }
         let text = text(part).await?;
-        if crate::api::ORDER_FORM_FIELDS.contains(&name.as_str()) {
+        if crate::api::ORDER_FORM_FIELDS.contains(&name.as_str()) || extra.contains(&name.as_str())
+        {
             fields.push((name, text));
         } else if unknown.len() < 5 {
             unknown.push(name);
@@ -702,22 +839,6 @@ pub(crate) async fn post_order(
     headers: HeaderMap,
     body: Result<Multipart, MultipartRejection>,
 ) -> Result<Response, PageError> {
-    let bad = |m: String| {
-        PageError::new(
-            GatewayError::Input(writ_model::InputError {
-                file: String::new(),
-                path: String::new(),
-                message: m,
-            }),
-            NEW,
-        )
-    };
-    let no_token = || {
-        PageError::forbidden(
-            "the form's security token is missing or stale; reload the page and try again",
-            NEW,
-        )
-    };
     // Without a session nothing of the form is read: a redirect would lose
     // what the officer wrote, so the answer says to sign in again (the
     // last saved draft is kept).
@@ -730,8 +851,57 @@ pub(crate) async fn post_order(
             HOME,
         ));
     };
+    handle(&state, &Desk::Portal(&s), body).await
+}
+
+/// `POST /console/orders/new`: one of the form's buttons, for staff who
+/// record an order that arrived on paper.
+pub(crate) async fn post_record(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Multipart, MultipartRejection>,
+) -> Result<Response, PageError> {
+    let Some(s) = super::console::session(&state, &headers).await else {
+        return Err(PageError::new(
+            GatewayError::Unauthorized(
+                "you are not signed in to the console, or your session has ended: sign in again; the draft you last saved is kept"
+                    .into(),
+            ),
+            "/console",
+        ));
+    };
+    let agencies = state
+        .gateway()
+        .agency_choices(&s.user)
+        .await
+        .map_err(|e| PageError::new(e, "/console"))?;
+    handle(&state, &Desk::Console(&s, agencies), body).await
+}
+
+async fn handle(
+    state: &AppState,
+    desk: &Desk<'_>,
+    body: Result<Multipart, MultipartRejection>,
+) -> Result<Response, PageError> {
+    let new = desk.new_url();
+    let bad = |m: String| {
+        PageError::new(
+            GatewayError::Input(writ_model::InputError {
+                file: String::new(),
+                path: String::new(),
+                message: m,
+            }),
+            new,
+        )
+    };
+    let no_token = || {
+        PageError::forbidden(
+            "the form's security token is missing or stale; reload the page and try again",
+            new,
+        )
+    };
     let body = body.map_err(|e| bad(e.body_text()))?;
-    let sent = read(body).await.map_err(bad)?;
+    let sent = read(body, desk.extra_fields()).await.map_err(bad)?;
     // The token first, like every form's: a forged post changes nothing,
     // not even the draft.
     if !sent.fields.iter().any(|(k, _)| k == "csrf") {
@@ -747,10 +917,13 @@ pub(crate) async fn post_order(
                 .join(", ")
         )));
     }
-    limited(&state, &s)?;
-    check_csrf(&s, &sent.fields)?;
+    if let Desk::Portal(s) = desk {
+        limited(state, s)?;
+    }
+    desk.check_csrf(&sent.fields)?;
     let gw = state.gateway();
-    let fail = |e: GatewayError| PageError::new(e, NEW);
+    let key = desk.draft_key();
+    let fail = |e: GatewayError| PageError::new(e, new);
     let action = first(&sent.fields, "action").to_owned();
     let mut fields: Fields = sent
         .fields
@@ -758,8 +931,8 @@ pub(crate) async fn post_order(
         .filter(|(k, _)| k != "csrf" && k != "action")
         .collect();
     if action == "discard" {
-        gw.discard_draft(&s.agency).await.map_err(fail)?;
-        return Ok(see_other(NEW, &[]));
+        gw.discard_draft(&key).await.map_err(fail)?;
+        return Ok(see_other(new, &[]));
     }
     let mut view = View::default();
     // The document: a new upload replaces the draft's; otherwise the
@@ -793,7 +966,7 @@ pub(crate) async fn post_order(
         fields = with_targets(&fields, &rows);
     }
     let draft = gw
-        .save_draft(&s.agency, fields.clone(), uploaded, keep)
+        .save_draft(&key, fields.clone(), uploaded, keep)
         .await
         .map_err(fail)?;
     view.document = draft.document.clone();
@@ -802,11 +975,39 @@ pub(crate) async fn post_order(
             view.notice = Some("The draft is saved; it will be here when you come back.".into());
         }
         "check" | "submit" => {
-            let order = match build(&s.agency, &fields, draft.document.as_ref()) {
+            let channel = writ_model::order::Channel::parse(first(&fields, "channel"));
+            if let Desk::Console(..) = desk {
+                if desk.agency(&fields).is_none() {
+                    view.problems.push(Problem {
+                        field: "agency",
+                        message: "choose the agency that sent the order, from the registry".into(),
+                    });
+                }
+                if channel.is_none() {
+                    view.problems.push(Problem {
+                        field: "channel",
+                        message: "say how the order arrived".into(),
+                    });
+                }
+            }
+            let Some(agency) = desk.agency(&fields).map(str::to_owned) else {
+                return Ok(render(
+                    desk,
+                    &fields,
+                    &view,
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                ));
+            };
+            let order = match build(&agency, &fields, draft.document.as_ref()) {
                 Ok(o) => o,
                 Err(p) => {
                     view.problems.extend(p);
-                    return Ok(render(&s, &fields, &view, StatusCode::UNPROCESSABLE_ENTITY));
+                    return Ok(render(
+                        desk,
+                        &fields,
+                        &view,
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                    ));
                 }
             };
             if let Err(e) = writ_model::parse::check_order(&order) {
@@ -814,18 +1015,23 @@ pub(crate) async fn post_order(
                     field: field_of(&e.path),
                     message: e.to_string(),
                 });
-                return Ok(render(&s, &fields, &view, StatusCode::UNPROCESSABLE_ENTITY));
+                return Ok(render(
+                    desk,
+                    &fields,
+                    &view,
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                ));
             }
             if action == "check" || !view.problems.is_empty() {
-                view.foreseen = Some(gw.foresee(&s.agency, &order).await.map_err(fail)?);
+                view.foreseen = Some(gw.foresee(&agency, &order).await.map_err(fail)?);
                 let status = if view.problems.is_empty() {
                     StatusCode::OK
                 } else {
                     StatusCode::UNPROCESSABLE_ENTITY
                 };
-                return Ok(render(&s, &fields, &view, status));
+                return Ok(render(desk, &fields, &view, status));
             }
-            return submit(&state, &s, &fields, order, view).await;
+            return submit(state, desk, &agency, channel, &fields, order, view).await;
         }
         _ => {}
     }
@@ -834,67 +1040,94 @@ pub(crate) async fn post_order(
     } else {
         StatusCode::UNPROCESSABLE_ENTITY
     };
-    Ok(render(&s, &fields, &view, status))
+    Ok(render(desk, &fields, &view, status))
 }
 
 async fn submit(
     state: &AppState,
-    s: &Session,
+    desk: &Desk<'_>,
+    agency: &str,
+    channel: Option<writ_model::order::Channel>,
     fields: &Fields,
     order: Order,
     mut view: View,
 ) -> Result<Response, PageError> {
     let gw = state.gateway();
-    let fail = |e: GatewayError| PageError::new(e, NEW);
+    let fail = |e: GatewayError| PageError::new(e, desk.new_url());
+    let key = desk.draft_key();
     // The document's bytes are at hand before the order that names them
     // is sent, so that an order never announces a document that is lost.
     let document = match &view.document {
-        Some(_) => match gw.draft_document(&s.agency).await.map_err(fail)? {
+        Some(_) => match gw.draft_document(&key).await.map_err(fail)? {
             Some(d) => Some(d),
             None => {
                 view.problems.push(Problem {
                     field: "document",
                     message: "the uploaded document is no longer there; upload it again".into(),
                 });
-                return Ok(render(s, fields, &view, StatusCode::UNPROCESSABLE_ENTITY));
+                return Ok(render(
+                    desk,
+                    fields,
+                    &view,
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                ));
             }
         },
         None => None,
     };
     let body =
         serde_json::to_vec(&order).map_err(|e| fail(GatewayError::Internal(e.to_string())))?;
-    let answer = match gw
-        .submit(Submission {
-            submitter: &s.agency,
-            body: &body,
-        })
-        .await
-    {
+    let answer = match desk {
+        Desk::Portal(_) => {
+            gw.submit(Submission {
+                submitter: agency,
+                body: &body,
+            })
+            .await
+        }
+        Desk::Console(s, _) => match channel {
+            Some(channel) => gw.record_order(&s.user, agency, channel, &body).await,
+            None => Err(GatewayError::Input(writ_model::InputError::at(
+                "channel",
+                "say how the order arrived",
+            ))),
+        },
+    };
+    let answer = match answer {
         Ok(a) => a,
         Err(GatewayError::Input(e)) => {
             view.problems.push(Problem {
                 field: field_of(&e.path),
                 message: e.to_string(),
             });
-            return Ok(render(s, fields, &view, StatusCode::UNPROCESSABLE_ENTITY));
+            return Ok(render(
+                desk,
+                fields,
+                &view,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            ));
         }
         Err(GatewayError::Conflict(m)) => {
             view.problems.push(Problem {
                 field: "reference",
                 message: m,
             });
-            return Ok(render(s, fields, &view, StatusCode::CONFLICT));
+            return Ok(render(desk, fields, &view, StatusCode::CONFLICT));
         }
         Err(e) => return Err(fail(e)),
     };
     if let Some((d, bytes)) = document {
-        gw.put_attachment(&s.agency, &answer.case, &d.name, &bytes)
+        gw.put_attachment(agency, &answer.case, &d.name, &bytes)
             .await
             .map_err(fail)?;
     }
-    gw.discard_draft(&s.agency).await.map_err(fail)?;
+    gw.discard_draft(&key).await.map_err(fail)?;
+    let case = encode(&answer.case);
     Ok(see_other(
-        &format!("{HOME}/cases/{}?submitted=1", encode(&answer.case)),
+        &match desk {
+            Desk::Portal(_) => format!("{HOME}/cases/{case}?submitted=1"),
+            Desk::Console(..) => format!("/console/cases/{case}?done=record"),
+        },
         &[],
     ))
 }

@@ -1901,3 +1901,167 @@ async fn the_order_form_checks_keeps_a_draft_and_submits_with_the_document() {
     assert!(r.text.contains("id=\"error-reference\""), "{}", r.text);
     assert_eq!(t.app.gateway().store().case_count().await.unwrap(), 1);
 }
+
+#[tokio::test]
+async fn staff_record_a_mailed_subpoena_and_another_person_verifies_its_channel() {
+    let t = TestApp::start().await;
+    let rita = sign_in(&t, "rita").await;
+    let page = t
+        .raw(
+            "GET",
+            "/console/orders/new",
+            &headers(Some(&rita.cookie)),
+            vec![],
+        )
+        .await;
+    assert_eq!(page.status, 200, "{}", page.text);
+    assert!(page.text.contains("Record a received order"));
+    assert!(
+        page.text.contains("value=\"us-fbi-wfo\""),
+        "the registry's agencies"
+    );
+    let post = |fields: Vec<(&str, &str)>, file: Option<(&str, &str, &[u8])>| {
+        let (content_type, body) = multipart(&fields, file);
+        let cookie = rita.cookie.clone();
+        let t = &t;
+        async move {
+            t.raw(
+                "POST",
+                "/console/orders/new",
+                &[
+                    ("content-type".to_owned(), content_type),
+                    ("cookie".to_owned(), cookie),
+                ],
+                body,
+            )
+            .await
+        }
+    };
+    let issued = Timestamp::now().plus_days(-1).date_string();
+    let fields = vec![
+        ("csrf", rita.csrf.as_str()),
+        ("reference", "MAIL-1"),
+        ("instrument", "subpoena"),
+        ("legal_basis", "18 U.S.C. § 2703(c)(2)"),
+        ("issuer_kind", "grand_jury"),
+        ("issued_at", issued.as_str()),
+        ("target_kind", "email"),
+        ("target_value", "alice@example.com"),
+        ("category", "subscriber"),
+    ];
+    // Without the agency and the channel nothing is recorded.
+    let before = t.state().await;
+    let mut f = fields.clone();
+    f.push(("action", "submit"));
+    let r = post(f, None).await;
+    assert_eq!(r.status, 422, "{}", r.text);
+    assert!(
+        r.text.contains("choose the agency that sent the order"),
+        "{}",
+        r.text
+    );
+    assert!(r.text.contains("say how the order arrived"), "{}", r.text);
+    assert_eq!(t.state().await.0, before.0);
+
+    let pdf = b"%PDF-1.4\n% a mailed subpoena\n";
+    let mut f = fields.clone();
+    f.extend([
+        ("agency", "us-fbi-wfo"),
+        ("channel", "post"),
+        ("action", "submit"),
+    ]);
+    let r = post(f, Some(("subpoena.pdf", "application/pdf", pdf))).await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let location = r.headers["location"].to_str().unwrap().to_owned();
+    assert!(location.ends_with("?done=record"), "{location}");
+    let case = location
+        .trim_start_matches("/console/cases/")
+        .split('?')
+        .next()
+        .unwrap()
+        .to_owned();
+    t.state().await;
+    let store = t.app.gateway().store();
+    let stored = store.load_case(&case).await.unwrap().unwrap();
+    assert_eq!(stored.signer, "us-fbi-wfo");
+    let tr = stored
+        .order
+        .transcription
+        .as_ref()
+        .expect("a transcription");
+    assert_eq!(
+        (tr.channel.as_str(), tr.transcribed_by.as_str()),
+        ("post", "rita")
+    );
+    assert!(stored.decision.awaits_channel());
+    assert_eq!(
+        stored.order.attachments.len(),
+        1,
+        "the document is attached"
+    );
+    assert_eq!(
+        store.package(&case).await.unwrap(),
+        None,
+        "nothing released"
+    );
+
+    // The transcriber is told another person verifies; no approval is offered.
+    let mine = t
+        .raw("GET", &location, &headers(Some(&rita.cookie)), vec![])
+        .await;
+    assert!(
+        mine.text.contains("Recorded: order recorded"),
+        "{}",
+        mine.text
+    );
+    assert!(
+        mine.text.contains("You transcribed this order"),
+        "{}",
+        mine.text
+    );
+    assert!(!mine.text.contains("Propose approval"));
+    let r = act(&t, &rita, &case, "channel", &[("verified", "true")]).await;
+    assert_eq!(r.status, 403, "{}", r.text);
+
+    let alex = sign_in(&t, "alex").await;
+    let theirs = t
+        .raw(
+            "GET",
+            &format!("/console/cases/{case}"),
+            &headers(Some(&alex.cookie)),
+            vec![],
+        )
+        .await;
+    assert!(
+        theirs.text.contains("Record the channel callback"),
+        "{}",
+        theirs.text
+    );
+    let r = act(&t, &alex, &case, "channel", &[("verified", "true")]).await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    t.state().await;
+    assert!(
+        store.package(&case).await.unwrap().is_some(),
+        "released once verified"
+    );
+    let after = t
+        .raw(
+            "GET",
+            &format!("/console/cases/{case}"),
+            &headers(Some(&alex.cookie)),
+            vec![],
+        )
+        .await;
+    assert!(
+        after.text.contains("channel verified by alex"),
+        "{}",
+        after.text
+    );
+    // The agency sees its case in the portal like any other.
+    let r = portal_sign_in(&t, "us-fbi-wfo", &t.key("us-fbi-wfo")).await;
+    let cookie = set_cookie(&r, "writ_portal");
+    let portal = t
+        .raw("GET", "/portal", &headers(Some(&cookie)), vec![])
+        .await;
+    assert!(portal.text.contains(&case), "{}", portal.text);
+}
