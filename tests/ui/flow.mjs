@@ -435,6 +435,40 @@ try {
     await shot(portal, '08c-certificate');
   });
 
+  await step('staff record a mailed subpoena; it is released only after another person verifies the channel', async () => {
+    await rita.goto(`${url}/console`);
+    await submit(rita, () => rita.getByRole('link', { name: 'Record a received order' }).click());
+    await rita.getByLabel('The requesting agency (from the registry: its country is counted)').selectOption('us-fbi-wfo');
+    await rita.getByLabel('How it arrived').selectOption({ label: 'post' });
+    await rita.getByLabel('Your reference').fill(`UI-mail-${run}`);
+    await rita.getByLabel('Kind of legal process').selectOption({ label: 'Subpoena' });
+    await rita.getByLabel('Legal basis (statute and section)').fill('18 U.S.C. § 2703(c)(2)');
+    await rita.locator('#issuer_kind').selectOption({ label: 'Grand jury' });
+    await rita.getByLabel('Issued', { exact: true }).fill('2026-11-20');
+    await rita.getByLabel('Target 1', { exact: true }).fill('alice@example.com');
+    await rita.getByLabel('Subscriber data').check();
+    await rita.getByLabel('Document').setInputFiles({ name: 'subpoena.pdf', mimeType: 'application/pdf', buffer: pdf });
+    await shot(rita, '08d-record-order');
+    await submit(rita, () => rita.getByRole('button', { name: 'Record the order' }).click());
+    const mine = await rita.locator('main').innerText();
+    check(mine.includes('Recorded: order recorded'), 'the order is recorded');
+    check(/by post, transcribed by rita/.test(mine), 'the case says how it arrived and who transcribed it');
+    check(mine.includes('You transcribed this order'), 'the transcriber is told another person verifies');
+    check((await rita.getByRole('button', { name: 'Propose approval' }).count()) === 0, 'no approval while the channel is unverified');
+    const recorded = new URL(rita.url()).pathname;
+    const alexContext = await browser.newContext();
+    const alex = await consoleSignIn(alexContext, 'alex');
+    await alex.goto(`${url}${recorded}`);
+    await alex.getByLabel('the agency confirmed it sent the order').check();
+    await submit(alex, () => alex.getByRole('button', { name: 'Record the channel callback' }).click());
+    const text = await alex.locator('main').innerText();
+    check(text.includes('Recorded: channel callback'), 'the callback is recorded');
+    check(/channel verified by alex/.test(text), 'the page names who verified it');
+    await until(alex, /Subscriber data\s+Granted\s+Released in package 1 at/, 'released after the callback');
+    await noRawEnums(alex, 'the recorded case');
+    await alexContext.close();
+  });
+
   await step('the console works without JavaScript and with the keyboard', async () => {
     const plain = await browser.newContext({ javaScriptEnabled: false });
     const page = await plain.newPage();
