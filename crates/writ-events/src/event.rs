@@ -37,10 +37,12 @@ pub enum Kind {
     Withdrawn,
     Expired,
     Registry,
+    Queried,
+    Clarified,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 12] = [
+    pub const ALL: [Kind; 14] = [
         Kind::Received,
         Kind::Decided,
         Kind::Reviewed,
@@ -53,6 +55,8 @@ impl Kind {
         Kind::Withdrawn,
         Kind::Expired,
         Kind::Registry,
+        Kind::Queried,
+        Kind::Clarified,
     ];
 
     /// The name as written in entries.
@@ -70,6 +74,8 @@ impl Kind {
             Kind::Withdrawn => "withdrawn",
             Kind::Expired => "expired",
             Kind::Registry => "registry",
+            Kind::Queried => "queried",
+            Kind::Clarified => "clarified",
         }
     }
 
@@ -88,6 +94,8 @@ impl Kind {
             "withdrawn" => Kind::Withdrawn,
             "expired" => Kind::Expired,
             "registry" => Kind::Registry,
+            "queried" => Kind::Queried,
+            "clarified" => Kind::Clarified,
             _ => return None,
         })
     }
@@ -201,6 +209,28 @@ pub struct Extended {
     pub until_day: Option<String>,
 }
 
+/// `queried`: the provider asked the agency for a clarification.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Queried {
+    /// How many of the order's fields are at issue.
+    pub fields: u64,
+    /// The order is incomplete or manifestly wrong: a European Production
+    /// Order's deadline does not run until the answer (Reg. (EU) 2023/1543
+    /// Art. 10(5)).
+    pub incomplete: bool,
+}
+
+/// `clarified`: the agency answered a clarification.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Clarified {
+    /// The new deadline, cut to the hour, when the answer started a
+    /// stopped clock again; `on_time` of later entries compares with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_hour: Option<Timestamp>,
+}
+
 /// `registry`: an agency or a console user changed. Identities are in the
 /// commitment, never here.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -227,6 +257,8 @@ pub enum Public {
     Withdrawn,
     Expired,
     Registry(Registry),
+    Queried(Queried),
+    Clarified(Clarified),
 }
 
 impl Public {
@@ -244,6 +276,8 @@ impl Public {
             Public::Withdrawn => Kind::Withdrawn,
             Public::Expired => Kind::Expired,
             Public::Registry(_) => Kind::Registry,
+            Public::Queried(_) => Kind::Queried,
+            Public::Clarified(_) => Kind::Clarified,
         }
     }
 
@@ -260,6 +294,8 @@ impl Public {
             Public::Notified(p) => serde_json::to_value(p),
             Public::Extended(p) => serde_json::to_value(p),
             Public::Registry(p) => serde_json::to_value(p),
+            Public::Queried(p) => serde_json::to_value(p),
+            Public::Clarified(p) => serde_json::to_value(p),
             Public::Withdrawn | Public::Expired => return Ok(None),
         };
         v.map(Some).map_err(EventError::Json)
@@ -291,6 +327,8 @@ impl Public {
             Kind::Notified => Public::Notified(read(public)?),
             Kind::Extended => Public::Extended(read(public)?),
             Kind::Registry => Public::Registry(read(public)?),
+            Kind::Queried => Public::Queried(read(public)?),
+            Kind::Clarified => Public::Clarified(read(public)?),
             // The gateway writes no `public` for these; an empty object
             // (as earlier entries had) reads the same.
             Kind::Withdrawn | Kind::Expired => match public {

@@ -254,6 +254,37 @@ pub fn extended(
     entry(ctx, at, defer, public, committed)
 }
 
+/// `queried`: staff asked the agency for a clarification.
+pub fn queried(
+    ctx: &CaseContext<'_>,
+    fields: usize,
+    incomplete: bool,
+    user: &str,
+    at: Timestamp,
+    defer: bool,
+) -> Result<NewEvent> {
+    let public = Public::Queried(writ_events::event::Queried {
+        fields: fields as u64,
+        incomplete,
+    });
+    let committed = commitments(ctx, None, Some(json!({"user": user})))?;
+    entry(ctx, at, defer, public, committed)
+}
+
+/// `clarified`: the agency answered; `due`: the new deadline when the
+/// answer started a stopped clock again.
+pub fn clarified(
+    ctx: &CaseContext<'_>,
+    due: Option<Timestamp>,
+    at: Timestamp,
+    defer: bool,
+) -> Result<NewEvent> {
+    let public = Public::Clarified(writ_events::event::Clarified {
+        due_hour: due.map(|d| writ_events::event::cut(d, defer)),
+    });
+    entry(ctx, at, defer, public, commitments(ctx, None, None)?)
+}
+
 /// `withdrawn`: the agency withdrew its order.
 pub fn withdrawn(ctx: &CaseContext<'_>, at: Timestamp, defer: bool) -> Result<NewEvent> {
     entry(

@@ -28,7 +28,9 @@ use writ_model::{
     Account, AccountStatus, CaseStatus, Category, Decision, DecisionInput, Order, ProposalAction,
     ProposalState, Reason, ReasonCode, Status, Timestamp,
 };
-use writ_store::{Case, CaseChange, ClosedProposal, NewEvent, NewProposal, ProposalRow};
+use writ_store::{
+    Case, CaseChange, ClosedProposal, NewEvent, NewMessage, NewProposal, ProposalRow, Side,
+};
 
 use crate::auth::{Role, User};
 use crate::events::{self, CaseContext};
@@ -87,6 +89,16 @@ pub enum Action {
     PreservationConfirmed,
     /// The agency withdraws its order.
     Withdraw,
+    /// Staff ask the agency for a clarification: a message and the order's
+    /// fields at issue; `incomplete` (a European Production Order only)
+    /// stops its deadline until the answer (Reg. (EU) 2023/1543 Art. 10(5)).
+    Query {
+        message: String,
+        fields: Vec<String>,
+        incomplete: bool,
+    },
+    /// The agency answers the open question (`officer`: who, when known).
+    Clarify { message: String },
 }
 
 impl Action {
@@ -101,6 +113,8 @@ impl Action {
             Action::EmergencyOver => "emergency-over",
             Action::PreservationConfirmed => "preservation-confirmed",
             Action::Withdraw => "withdraw",
+            Action::Query { .. } => "query",
+            Action::Clarify { .. } => "clarify",
         }
     }
 }
@@ -112,6 +126,53 @@ pub enum Actor<'a> {
     Staff(&'a User),
     /// The agency whose key signed the order.
     Agency(&'a str),
+}
+
+/// The order's fields a clarification may name.
+pub const QUERY_FIELDS: &[&str] = &[
+    "reference",
+    "instrument",
+    "legal_basis",
+    "issued_by",
+    "validated_by",
+    "issued_at",
+    "expires_at",
+    "respond_by",
+    "offence",
+    "targets",
+    "categories",
+    "date_range",
+    "emergency",
+    "non_disclosure",
+    "attachments",
+];
+
+/// The longest clarification message, in characters.
+pub const MAX_CLARIFICATION: usize = 4000;
+
+/// A clarification message: something to say, at most
+/// [`MAX_CLARIFICATION`] characters, no control characters but line breaks.
+fn clarification_text(field: &str, text: &str) -> Result<String> {
+    let bad = |m: String| GatewayError::Input(writ_model::InputError::at(field, m));
+    let t = text.trim();
+    if t.is_empty() {
+        return Err(bad("write the message".into()));
+    }
+    let n = t.chars().count();
+    if n > MAX_CLARIFICATION {
+        return Err(bad(format!("{n} characters: at most {MAX_CLARIFICATION}")));
+    }
+    if t.chars().any(|c| c.is_control() && c != '\n' && c != '\r') {
+        return Err(bad("no control characters but line breaks".into()));
+    }
+    Ok(t.to_owned())
+}
+
+/// Whether a person may still act on the case: in review, or decided and
+/// not ended.
+fn case_open(case: &Case) -> bool {
+    case.status == CaseStatus::InReview
+        || (case.status == CaseStatus::Decided && !case.decision.ends_case())
 }
 
 /// The longest reason a rejection may give, in characters.
@@ -297,10 +358,19 @@ struct Next {
     events: Vec<EventSpec>,
     new_proposal: Option<NewProposal>,
     close_proposals: Vec<ClosedProposal>,
+    new_message: Option<NewMessage>,
 }
 
 /// An event to write, described before the context exists.
 enum EventSpec {
+    Queried {
+        fields: usize,
+        incomplete: bool,
+        user: String,
+    },
+    Clarified {
+        due: Option<Timestamp>,
+    },
     Reviewed {
         action: &'static str,
         role: &'static str,
@@ -379,6 +449,7 @@ impl Gateway {
             events,
             new_proposal: next.new_proposal,
             close_proposals: next.close_proposals,
+            new_message: next.new_message,
             ..CaseChange::of(&case, now)
         };
         self.store().update_case(&change).await.map_err(conflict)?;
@@ -409,6 +480,7 @@ impl Gateway {
             events,
             new_proposal: None,
             close_proposals: Vec::new(),
+            new_message: None,
         };
         let id = &case.id;
         match action {
@@ -505,6 +577,7 @@ impl Gateway {
                         state: ProposalState::Confirmed,
                         decided_by: Some(user.name.clone()),
                     }],
+                    new_message: None,
                 })
             }
             Action::Callback {
@@ -554,6 +627,7 @@ impl Gateway {
                     ],
                     new_proposal: None,
                     close_proposals: Vec::new(),
+                    new_message: None,
                 })
             }
             Action::ChannelCheck { verified } => {
@@ -603,6 +677,7 @@ impl Gateway {
                     ],
                     new_proposal: None,
                     close_proposals: Vec::new(),
+                    new_message: None,
                 })
             }
             Action::Secrecy { until } => {
@@ -670,7 +745,119 @@ impl Gateway {
                     ..unchanged(vec![EventSpec::Withdrawn])
                 })
             }
+            Action::Query {
+                message,
+                fields,
+                incomplete,
+            } => {
+                let user = staff(actor)?;
+                if !case_open(case) {
+                    return Err(GatewayError::Conflict(format!(
+                        "case `{id}` is {}: there is nothing left to clarify",
+                        case.status
+                    )));
+                }
+                let message = clarification_text("message", message)?;
+                for f in fields {
+                    if !QUERY_FIELDS.contains(&f.as_str()) {
+                        return Err(GatewayError::Input(writ_model::InputError::at(
+                            "fields",
+                            format!(
+                                "`{f}` is not a field of the order; one of {}",
+                                QUERY_FIELDS.join(", ")
+                            ),
+                        )));
+                    }
+                }
+                if *incomplete && case.order.instrument != writ_model::Instrument::Epoc {
+                    return Err(GatewayError::Input(writ_model::InputError::at(
+                        "incomplete",
+                        "only a European Production Order's deadline waits for a clarification (Reg. (EU) 2023/1543 Art. 10(5)); ask without `incomplete`",
+                    )));
+                }
+                Ok(Next {
+                    new_message: Some(NewMessage {
+                        side: Side::Provider,
+                        author: user.name.clone(),
+                        message,
+                        fields: fields.clone(),
+                        incomplete: *incomplete,
+                    }),
+                    ..unchanged(vec![EventSpec::Queried {
+                        fields: fields.len(),
+                        incomplete: *incomplete,
+                        user: user.name.clone(),
+                    }])
+                })
+            }
+            Action::Clarify { message } => {
+                let Actor::Agency(agency) = actor else {
+                    return Err(GatewayError::Forbidden(
+                        "only the agency answers a clarification".into(),
+                    ));
+                };
+                let exchange = self.store().clarifications(id).await?;
+                let open: Vec<_> = exchange
+                    .iter()
+                    .rev()
+                    .take_while(|m| m.side == Side::Provider)
+                    .collect();
+                if open.is_empty() || !case_open(case) {
+                    return Err(GatewayError::Conflict(format!(
+                        "case `{id}` has no open question to answer"
+                    )));
+                }
+                let message = clarification_text("message", message)?;
+                // A stopped clock starts again, with the whole window the
+                // rules give (10 days, or 8 hours for an emergency).
+                let mut decision = case.decision.clone();
+                let due = if open.iter().any(|m| m.incomplete) {
+                    let input = self.decision_input_for(case).await?;
+                    let first = self.engine().decide(&input).due_at;
+                    let window = first.as_second() - case.decided_now.as_second();
+                    let due = now.plus_seconds(window).max(case.due_at);
+                    decision.due_at = due;
+                    Some(due)
+                } else {
+                    None
+                };
+                Ok(Next {
+                    decision,
+                    new_message: Some(NewMessage {
+                        side: Side::Agency,
+                        author: agency.to_owned(),
+                        message,
+                        fields: Vec::new(),
+                        incomplete: false,
+                    }),
+                    ..unchanged(vec![EventSpec::Clarified { due }])
+                })
+            }
         }
+    }
+
+    /// A case's clarification exchange, oldest first (staff).
+    pub async fn clarifications(
+        &self,
+        user: &User,
+        case_id: &str,
+    ) -> Result<Vec<writ_store::MessageRow>> {
+        may_review(user).or_else(|_| {
+            (user.role == Role::Admin).then_some(()).ok_or_else(|| {
+                GatewayError::Forbidden("only the provider's staff read a case".into())
+            })
+        })?;
+        Ok(self.store().clarifications(case_id).await?)
+    }
+
+    /// The clarification exchange of one of the agency's own cases.
+    pub async fn agency_clarifications(
+        &self,
+        agency: &str,
+        case_id: &str,
+    ) -> Result<Vec<writ_store::MessageRow>> {
+        self.agency_case(agency, case_id).await?;
+        Ok(self.store().clarifications(case_id).await?)
     }
 
     /// The engine's input for a case as it stands: its order now, judged as
@@ -716,5 +903,11 @@ fn event(ctx: &CaseContext<'_>, spec: EventSpec, now: Timestamp, defer: bool) ->
         }
         EventSpec::Extended { until, user } => events::extended(ctx, until, &user, now, defer),
         EventSpec::Withdrawn => events::withdrawn(ctx, now, defer),
+        EventSpec::Queried {
+            fields,
+            incomplete,
+            user,
+        } => events::queried(ctx, fields, incomplete, &user, now, defer),
+        EventSpec::Clarified { due } => events::clarified(ctx, due, now, defer),
     }
 }

@@ -754,7 +754,7 @@ impl Store {
             .map_err(|e| StoreError::Corrupt("cases", e.to_string()))?;
         let done = sqlx::query(
             "UPDATE cases SET status = $2, outcome = $3, decision = $4, order_json = $5, \
-             version = version + 1, updated_at = $6 WHERE id = $1 AND version = $7",
+             version = version + 1, updated_at = $6, due_at = $8 WHERE id = $1 AND version = $7",
         )
         .bind(&change.case_id)
         .bind(change.status.as_str())
@@ -763,10 +763,29 @@ impl Store {
         .bind(&order)
         .bind(change.at.as_second())
         .bind(change.expected_version)
+        .bind(change.decision.due_at.as_second())
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::Conflict(change.case_id.clone()));
+        }
+        if let Some(m) = &change.new_message {
+            let fields = serde_json::to_string(&m.fields)
+                .map_err(|e| StoreError::Corrupt("clarifications", e.to_string()))?;
+            sqlx::query(
+                "INSERT INTO clarifications (case_id, seq, side, author, message, fields, incomplete, at) \
+                 SELECT $1, COALESCE(MAX(seq), 0) + 1, $2, $3, $4, $5, $6, $7 \
+                 FROM clarifications WHERE case_id = $1",
+            )
+            .bind(&change.case_id)
+            .bind(m.side.as_str())
+            .bind(&m.author)
+            .bind(&m.message)
+            .bind(&fields)
+            .bind(i64::from(m.incomplete))
+            .bind(change.at.as_second())
+            .execute(&mut *tx)
+            .await?;
         }
         for p in &change.close_proposals {
             sqlx::query(
@@ -801,6 +820,33 @@ impl Store {
         }
         tx.commit().await?;
         Ok(())
+    }
+
+    /// A case's clarification exchange, oldest first.
+    pub async fn clarifications(&self, case_id: &str) -> Result<Vec<MessageRow>> {
+        let rows = sqlx::query(
+            "SELECT seq, side, author, message, fields, incomplete, at FROM clarifications \
+             WHERE case_id = $1 ORDER BY seq",
+        )
+        .bind(case_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let side: String = get(r, 1)?;
+                let fields: String = get(r, 4)?;
+                Ok(MessageRow {
+                    seq: get(r, 0)?,
+                    side: Side::parse(&side).ok_or(StoreError::Corrupt("clarifications", side))?,
+                    author: get(r, 2)?,
+                    message: get(r, 3)?,
+                    fields: serde_json::from_str(&fields)
+                        .map_err(|e| StoreError::Corrupt("clarifications", e.to_string()))?,
+                    incomplete: get::<i64>(r, 5)? != 0,
+                    at: get(r, 6)?,
+                })
+            })
+            .collect()
     }
 
     pub async fn open_proposals(&self, case_id: &str) -> Result<Vec<ProposalRow>> {

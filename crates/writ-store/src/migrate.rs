@@ -23,6 +23,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         9,
         include_str!("../migrations/0009_agency_notifications.sql"),
     ),
+    (10, include_str!("../migrations/0010_clarifications.sql")),
 ];
 
 /// Serializes migrations on PostgreSQL, where several servers may start

@@ -292,6 +292,58 @@ pub struct CaseChange {
     pub holds: Vec<HoldRow>,
     pub new_proposal: Option<NewProposal>,
     pub close_proposals: Vec<ClosedProposal>,
+    /// A message of the case's clarification exchange.
+    pub new_message: Option<NewMessage>,
+}
+
+/// Who wrote a clarification message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Side {
+    /// The provider's staff ask.
+    Provider,
+    /// The agency answers.
+    Agency,
+}
+
+impl Side {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Side::Provider => "provider",
+            Side::Agency => "agency",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Side::Provider, Side::Agency]
+            .into_iter()
+            .find(|x| x.as_str() == s)
+    }
+}
+
+/// A clarification message to store with a case change.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewMessage {
+    pub side: Side,
+    /// The console user, or the agency (and officer) that answered.
+    pub author: String,
+    pub message: String,
+    /// The order's fields at issue (the provider's question).
+    pub fields: Vec<String>,
+    /// The provider's question says the order is incomplete (a European
+    /// Production Order's clock stops until the answer).
+    pub incomplete: bool,
+}
+
+/// A stored clarification message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MessageRow {
+    pub seq: i64,
+    pub side: Side,
+    pub author: String,
+    pub message: String,
+    pub fields: Vec<String>,
+    pub incomplete: bool,
+    pub at: i64,
 }
 
 impl CaseChange {
@@ -308,6 +360,7 @@ impl CaseChange {
             holds: Vec::new(),
             new_proposal: None,
             close_proposals: Vec::new(),
+            new_message: None,
         }
     }
 }

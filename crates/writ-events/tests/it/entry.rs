@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 
 use serde_json::json;
+use writ_events::event::{Clarified, Queried};
 use writ_events::{
     Commitment, Decided, Disclosed, Entry, EntryKind, EntryView, Event, EventError, Extended, Kind,
     Notified, Opening, Preserved, Private, Public, Received, Registry, Released, Restricted,
@@ -120,6 +121,28 @@ fn every_kind() -> Vec<Entry> {
         ),
         event(false, Public::Withdrawn),
         event(false, Public::Expired),
+        event(
+            false,
+            Public::Verified(Verified {
+                result: "failed".into(),
+                number_source: "registry".into(),
+                check: Some("channel".into()),
+            }),
+        ),
+        event(
+            false,
+            Public::Queried(Queried {
+                fields: 2,
+                incomplete: true,
+            }),
+        ),
+        event(false, Public::Clarified(Clarified { due_hour: None })),
+        event(
+            false,
+            Public::Clarified(Clarified {
+                due_hour: Some(t.floor_hour()),
+            }),
+        ),
         Entry::Event(Event {
             case: None,
             hour: t.floor_hour(),

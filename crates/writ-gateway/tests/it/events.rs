@@ -36,6 +36,8 @@ async fn every_kind_the_gateway_writes_parses() {
         events::withdrawn(&ctx, now, false),
         events::expired(&ctx, now, false),
         events::registry("agency_added", Some("US"), json!({"agency": "x"}), now),
+        events::queried(&ctx, 2, true, "ann", now, false),
+        events::clarified(&ctx, Some(now.plus_days(10)), now, false),
     ];
     let mut kinds = Vec::new();
     for e in made {

@@ -354,6 +354,7 @@ pub(crate) async fn case(
     let detail = gw.case_detail(&s.user, &id).await.map_err(fail)?;
     let documents = gw.attachments_of(&detail.case).await.map_err(fail)?;
     let certificates = gw.certificates(&id).await.map_err(fail)?;
+    let exchange = gw.clarifications(&s.user, &id).await.map_err(fail)?;
     let (case, agency) = (&detail.case, &detail.agency);
     let now = Timestamp::now();
     let d = &case.decision;
@@ -374,6 +375,8 @@ pub(crate) async fn case(
         .is_some_and(|p| p.proposed_by == s.user.name);
     let may_confirm = s.user.role == Role::Approver && !detail.proposals.is_empty() && !proposer;
     let hacking = d.codes().contains(&writ_model::ReasonCode::HACKING_REFUSED);
+    let open_for_query = case.status == CaseStatus::InReview
+        || (case.status == CaseStatus::Decided && !d.ends_case());
     let o = &case.order;
     let count = |f: fn(&PairFate) -> bool| detail.pairs.iter().filter(|p| f(&p.fate)).count();
     let released = count(|f| matches!(f, PairFate::Released { .. }));
@@ -514,6 +517,37 @@ pub(crate) async fn case(
                     p { "You proposed this: it waits for a different approver (two-person rule)." }
                 } @else {
                     p { "Only an approver other than the proposer can confirm; it waits for a different approver." }
+                }
+            }
+        }
+        section aria-labelledby="clarification" {
+            h2 #clarification { "Clarification" }
+            @if exchange.is_empty() { p { "Nothing was asked of the agency." } }
+            @for m in &exchange {
+                div.message data-side=(m.side.as_str()) {
+                    p { strong { @match m.side { writ_store::Side::Provider => { "Asked by " (m.author) }, writ_store::Side::Agency => { "Answered by the agency" } } }
+                        " at " (super::letter::when_second(m.at))
+                        @if !m.fields.is_empty() { " — about: " (m.fields.join(", ")) }
+                        @if m.incomplete { " — " strong { "the order is incomplete: its deadline waits for the answer" } } }
+                    pre.message-text { (m.message) }
+                }
+            }
+            @if exchange.last().is_some_and(|m| m.side == writ_store::Side::Provider) { p { "Waiting for the agency's answer." } }
+            @if open_for_query && matches!(s.user.role, Role::Reviewer | Role::Approver) {
+                form method="post" action=(action("query")) {
+                    (csrf_field(&s.csrf))
+                    fieldset { legend { "Ask the agency" }
+                        p { label for="query-message" { "Question (the agency reads it in the portal)" } br;
+                            textarea #query-message name="message" rows="3" cols="70" required {} }
+                        p { "Fields at issue: "
+                            @for f in writ_gateway::lifecycle::QUERY_FIELDS {
+                                label { input type="checkbox" name="field" value=(f); " " (f.replace('_', " ")) } " "
+                            } }
+                        @if case.order.instrument == Instrument::Epoc {
+                            p { label { input type="checkbox" name="incomplete" value="on"; " The order is incomplete, manifestly wrong or lacks what is needed to execute it (Annex III; its deadline waits for the answer, Reg. (EU) 2023/1543 Art. 10(5))" } }
+                        }
+                        button type="submit" { "Ask the agency" }
+                    }
                 }
             }
         }
@@ -665,6 +699,7 @@ fn done_label(action: &str) -> &str {
         "confirm" => "proposal confirmed",
         "callback" => "emergency callback",
         "channel" => "channel callback",
+        "query" => "question sent to the agency",
         "record" => {
             "order recorded; nothing of it is released until another person verifies its channel"
         }
@@ -805,6 +840,7 @@ pub(crate) const ACTIONS: &[&str] = &[
     "confirm",
     "callback",
     "channel",
+    "query",
     "secrecy",
     "emergency-over",
     "preservation-confirmed",
@@ -847,6 +883,15 @@ pub(crate) fn review_action(action: &str, f: &[(String, String)]) -> Result<Acti
             })
         }
         "confirm" => Action::Confirm,
+        "query" => Action::Query {
+            message: field(f, "message").unwrap_or_default().to_owned(),
+            fields: f
+                .iter()
+                .filter(|(k, _)| k == "field")
+                .map(|(_, v)| v.clone())
+                .collect(),
+            incomplete: field(f, "incomplete") == Some("on"),
+        },
         "channel" => {
             let verified = match field(f, "verified") {
                 Some("true") => true,

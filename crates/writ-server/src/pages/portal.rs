@@ -290,7 +290,8 @@ pub(crate) async fn case(
     Path(id): Path<String>,
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<Response, PageError> {
-    let submitted = query.is_ok_and(|Query(q)| q.contains_key("submitted"));
+    let query_done: HashMap<String, String> = query.map(|Query(q)| q).unwrap_or_default();
+    let submitted = query_done.contains_key("submitted");
     let Some(s) = session(&state, &headers).await else {
         return Ok(see_other(HOME, &[]));
     };
@@ -311,6 +312,11 @@ pub(crate) async fn case(
         .agency_attachments(&s.agency, &c.case)
         .await
         .map_err(|e| PageError::new(e, HOME))?;
+    let exchange = gw
+        .agency_clarifications(&s.agency, &c.case)
+        .await
+        .map_err(|e| PageError::new(e, HOME))?;
+    let answered = query_answered(&query_done);
     // The certificate of the package the agency can download now, if any.
     let certified = match &package {
         Some(p) => gw
@@ -372,6 +378,29 @@ pub(crate) async fn case(
             }
         }
         p { a href={ "/portal/cases/" (encode(&c.case)) "/letter" } { "The response letter" } " (what was produced, refused and pending, with the reasons; " a href={ "/portal/cases/" (encode(&c.case)) "/letter.pdf" } { "as PDF" } ")" }
+        @if !exchange.is_empty() {
+            section aria-labelledby="clarification" {
+                h2 #clarification { "Clarification" }
+                @if answered { p.notice role="status" { "Your answer is recorded." } }
+                @for m in &exchange {
+                    div.message data-side=(m.side.as_str()) {
+                        p { strong { @match m.side { writ_store::Side::Provider => "The provider asks", writ_store::Side::Agency => "Your answer" } }
+                            " (" (super::letter::when_second(m.at)) ")"
+                            @if !m.fields.is_empty() { " — about: " (m.fields.join(", ")) }
+                            @if m.incomplete { " — " strong { "the order is incomplete: the provider's deadline waits for your answer" } } }
+                        pre.message-text { (m.message) }
+                    }
+                }
+                @if exchange.last().is_some_and(|m| m.side == writ_store::Side::Provider) {
+                    form method="post" action={ "/portal/cases/" (encode(&c.case)) "/clarification" } {
+                        (csrf_field(&s.csrf))
+                        p { label for="answer" { "Your answer" } br; textarea #answer name="message" rows="4" cols="70" required {} }
+                        p { small { "To correct the order itself, send a new signed order with a new reference; an order is never changed in place." } }
+                        button type="submit" { "Send the answer" }
+                    }
+                }
+            }
+        }
         @if certified {
             p #certificate { a href={ "/portal/cases/" (encode(&c.case)) "/certificate" } { "The certificate of authenticity" } " of the package, signed by the provider's records custodian (" a href={ "/portal/cases/" (encode(&c.case)) "/certificate.pdf" } { "as PDF" } ")" }
         }
@@ -434,6 +463,42 @@ pub(crate) async fn letter_pdf(
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     letter_as(state, headers, id, true).await
+}
+
+fn query_answered(q: &HashMap<String, String>) -> bool {
+    q.get("done").is_some_and(|d| d == "clarification")
+}
+
+/// `POST /portal/cases/{id}/clarification`: the agency's answer to the
+/// provider's open question.
+pub(crate) async fn clarify(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    raw: Result<Bytes, BytesRejection>,
+) -> Result<Response, PageError> {
+    let back = format!("/portal/cases/{}", encode(&id));
+    let Some(s) = session(&state, &headers).await else {
+        return Ok(see_other(HOME, &[]));
+    };
+    limited(&state, &s)?;
+    let f = body(raw, &state)?;
+    check_csrf(&s, &f)?;
+    state
+        .gateway()
+        .change(
+            writ_gateway::Actor::Agency(&s.agency),
+            &id,
+            writ_gateway::Action::Clarify {
+                message: field(&f, "message").unwrap_or_default().to_owned(),
+            },
+        )
+        .await
+        .map_err(|e| PageError::new(e, &back))?;
+    Ok(see_other(
+        &format!("{back}?done=clarification#clarification"),
+        &[],
+    ))
 }
 
 /// `GET /portal/cases/{id}/certificate`: the certificate of authenticity

@@ -284,3 +284,87 @@ pub(crate) async fn certificate_response(
         state, &about, &cert, as_pdf,
     ))
 }
+
+/// The agency's answer to an open clarification question.
+#[derive(Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ClarifyBody {
+    /// The answer (at most 4000 characters). A correction of the order
+    /// itself is a new signed order with a new reference.
+    message: String,
+}
+
+/// One message of a case's clarification exchange, as the agency sees it.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub(crate) struct MessageView {
+    /// `provider` (a question) or `agency` (an answer).
+    side: &'static str,
+    message: String,
+    /// The order's fields a question names.
+    fields: Vec<String>,
+    /// The question says the order is incomplete: a European Production
+    /// Order's deadline waits for the answer.
+    incomplete: bool,
+    at: writ_model::Timestamp,
+}
+
+/// `{messages: [...]}`, oldest first.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub(crate) struct Messages {
+    messages: Vec<MessageView>,
+}
+
+pub(crate) fn message_views(rows: Vec<writ_store::MessageRow>) -> Vec<MessageView> {
+    rows.into_iter()
+        .map(|m| MessageView {
+            side: m.side.as_str(),
+            message: m.message,
+            fields: m.fields,
+            incomplete: m.incomplete,
+            at: writ_model::Timestamp::from_second(m.at).unwrap_or_else(writ_model::Timestamp::now),
+        })
+        .collect()
+}
+
+/// `GET /v1/cases/{id}/clarifications`: the case's clarification exchange.
+pub(crate) async fn clarifications(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, AppError> {
+    let body = super::body(body, state.inner.config.body_limit)?;
+    let agency = state.authenticate(&method, &uri, &headers, &body).await?;
+    let rows = state.inner.gw.agency_clarifications(&agency, &id).await?;
+    Ok(Json(Messages {
+        messages: message_views(rows),
+    })
+    .into_response())
+}
+
+/// `POST /v1/cases/{id}/clarification`: answer the open question.
+pub(crate) async fn clarify(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, AppError> {
+    let body = super::body(body, state.inner.config.body_limit)?;
+    let agency = state.authenticate(&method, &uri, &headers, &body).await?;
+    let c: ClarifyBody =
+        writ_model::parse::from_json(&body).map_err(|e| AppError::Unprocessable(e.to_string()))?;
+    state
+        .inner
+        .gw
+        .change(
+            writ_gateway::Actor::Agency(&agency),
+            &id,
+            writ_gateway::Action::Clarify { message: c.message },
+        )
+        .await?;
+    Ok(Json(state.inner.gw.agency_case(&agency, &id).await?).into_response())
+}

@@ -127,6 +127,21 @@ pub(crate) struct CallbackBody {
 
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+pub(crate) struct QueryBody {
+    /// The question to the agency (at most 4000 characters).
+    message: String,
+    /// The order's fields at issue.
+    #[serde(default)]
+    fields: Vec<String>,
+    /// The order is incomplete, manifestly wrong or lacks what is needed
+    /// to execute it: a European Production Order's deadline waits for the
+    /// answer (Reg. (EU) 2023/1543 Art. 10(5)); other orders' do not.
+    #[serde(default)]
+    incomplete: bool,
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct ChannelBody {
     /// Whether the agency, called back on its registered number, confirmed
     /// that it sent the transcribed order.
@@ -230,6 +245,7 @@ actions! {
     confirm = "confirm",
     callback = "callback",
     channel = "channel",
+    query = "query",
     secrecy = "secrecy",
     emergency_over = "emergency-over",
     preservation_confirmed = "preservation-confirmed",
@@ -266,6 +282,14 @@ async fn act(
             Action::Callback {
                 number_source: c.number_source,
                 verified: c.verified,
+            }
+        }
+        "query" => {
+            let q: QueryBody = json(&body)?;
+            Action::Query {
+                message: q.message,
+                fields: q.fields,
+                incomplete: q.incomplete,
             }
         }
         "channel" => {

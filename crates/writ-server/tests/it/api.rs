@@ -677,3 +677,181 @@ async fn a_transcribed_order_is_released_only_after_another_person_verifies_its_
         .collect();
     assert!(kinds.contains(&"preserved".to_owned()), "{kinds:?}");
 }
+
+#[tokio::test]
+async fn a_clarification_round_trip_is_logged_and_moves_a_stopped_epoc_clock() {
+    let t = TestApp::start().await;
+    let epoc = json!({
+        "reference": "API-Q1",
+        "agency": "de-bka",
+        "instrument": "epoc",
+        "legal_basis": "Regulation (EU) 2023/1543, Art. 5",
+        "issued_by": {"kind": "prosecutor"},
+        "issued_at": writ_model::Timestamp::now().plus_days(-1),
+        "targets": [{"kind": "email", "value": "dieter@example.de"}],
+        "categories": ["subscriber"],
+        "date_range": {"from": "2026-01-01T00:00:00Z", "to": "2026-10-31T23:59:59Z"},
+    });
+    let r = t.submit("de-bka", &epoc).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let case = r.json()["case"].as_str().unwrap().to_owned();
+    let first_due: writ_model::Timestamp =
+        serde_json::from_value(r.json()["decision"]["due_at"].clone()).unwrap();
+    let query = format!("/v1/review/cases/{case}/query");
+    // Bad questions change nothing.
+    for bad in [
+        json!({"message": "  "}),
+        json!({"message": "which?", "fields": ["weather"]}),
+        json!({"message": "which?", "extra": 1}),
+    ] {
+        t.as_user("rita", "POST", &query, Some(bad))
+            .await
+            .assert_problem(422);
+    }
+    // Nothing to answer yet.
+    let answer = format!("/v1/cases/{case}/clarification");
+    t.signed(
+        "de-bka",
+        "POST",
+        &answer,
+        json!({"message": "x"}).to_string().as_bytes(),
+    )
+    .await
+    .assert_problem(409);
+    let q = t
+        .as_user(
+            "rita",
+            "POST",
+            &query,
+            Some(json!({"message": "The date range ends before the account was opened: which period do you mean?",
+                "fields": ["date_range"], "incomplete": true})),
+        )
+        .await;
+    assert_eq!(q.status, 200, "{}", q.text);
+    // The agency reads the question, and another agency cannot.
+    let read = t
+        .signed(
+            "de-bka",
+            "GET",
+            &format!("/v1/cases/{case}/clarifications"),
+            b"",
+        )
+        .await;
+    assert_eq!(read.status, 200, "{}", read.text);
+    let messages = read.json()["messages"].as_array().unwrap().clone();
+    assert_eq!(messages.len(), 1, "{}", read.text);
+    assert_eq!(messages[0]["side"], "provider");
+    assert_eq!(messages[0]["incomplete"], true);
+    assert_eq!(messages[0]["fields"], json!(["date_range"]));
+    assert!(
+        !read.text.contains("rita"),
+        "staff names stay with the provider"
+    );
+    t.signed(
+        "us-fbi-wfo",
+        "GET",
+        &format!("/v1/cases/{case}/clarifications"),
+        b"",
+    )
+    .await
+    .assert_problem(404);
+    // The answer starts the clock again: the whole 10 days from now.
+    let before = writ_model::Timestamp::now();
+    let a = t
+        .signed(
+            "de-bka",
+            "POST",
+            &answer,
+            json!({"message": "From 1 March to 31 October 2026."})
+                .to_string()
+                .as_bytes(),
+        )
+        .await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    let due: writ_model::Timestamp =
+        serde_json::from_value(a.json()["decision"]["due_at"].clone()).unwrap();
+    // (Answered within the second it arrived, the new deadline may equal
+    // the first; it is never earlier.)
+    assert!(due >= first_due, "{due} not before {first_due}");
+    assert!(due >= before.plus_days(10).plus_seconds(-2), "{due}");
+    assert!(
+        due <= writ_model::Timestamp::now().plus_days(10).plus_seconds(2),
+        "{due}"
+    );
+    // Answered: nothing is open any more.
+    t.signed(
+        "de-bka",
+        "POST",
+        &answer,
+        json!({"message": "again"}).to_string().as_bytes(),
+    )
+    .await
+    .assert_problem(409);
+    let events = t
+        .app
+        .gateway()
+        .store()
+        .events_for_case(&case)
+        .await
+        .unwrap();
+    let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+    assert!(
+        kinds.contains(&"queried") && kinds.contains(&"clarified"),
+        "{kinds:?}"
+    );
+    let clarified = events.iter().find(|e| e.kind == "clarified").unwrap();
+    assert!(
+        clarified.entry.contains("\"due_hour\""),
+        "{}",
+        clarified.entry
+    );
+    let queried = events.iter().find(|e| e.kind == "queried").unwrap();
+    assert!(
+        queried.entry.contains("\"incomplete\":true"),
+        "{}",
+        queried.entry
+    );
+
+    // Only a European Production Order's clock stops.
+    let r = t
+        .submit(
+            "us-fbi-wfo",
+            &subpoena("us-fbi-wfo", "API-Q2", "alice@example.com"),
+        )
+        .await;
+    let sub = r.json()["case"].as_str().unwrap().to_owned();
+    t.as_user(
+        "rita",
+        "POST",
+        &format!("/v1/review/cases/{sub}/query"),
+        Some(json!({"message": "which?", "incomplete": true})),
+    )
+    .await
+    .assert_problem(422);
+    // A plain question: the answer moves no deadline.
+    let q = t
+        .as_user(
+            "rita",
+            "POST",
+            &format!("/v1/review/cases/{sub}/query"),
+            Some(json!({"message": "Is the grand jury's number right?", "fields": ["issued_by"]})),
+        )
+        .await;
+    assert_eq!(q.status, 200, "{}", q.text);
+    let due_before = q.json()["decision"]["due_at"].clone();
+    let a = t
+        .signed(
+            "us-fbi-wfo",
+            "POST",
+            &format!("/v1/cases/{sub}/clarification"),
+            json!({"message": "Yes: GJ 2026-114."})
+                .to_string()
+                .as_bytes(),
+        )
+        .await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    assert_eq!(a.json()["decision"]["due_at"], due_before);
+    let events = t.app.gateway().store().events_for_case(&sub).await.unwrap();
+    let clarified = events.iter().find(|e| e.kind == "clarified").unwrap();
+    assert!(!clarified.entry.contains("due_hour"), "{}", clarified.entry);
+}

@@ -23,6 +23,12 @@ fn body_for(path: &str) -> Vec<u8> {
         json!({"number_source": "registry", "verified": true})
     } else if path.ends_with("/secrecy") {
         json!({"lifted": true})
+    } else if path.ends_with("/channel") {
+        json!({"verified": true})
+    } else if path.ends_with("/query") || path.ends_with("/clarification") {
+        json!({"message": "test"})
+    } else if path == "/v1/review/orders" {
+        json!({"agency": OWNER, "channel": "post", "order": warrant(OWNER, "AUTHZ-REC", SECRET_TARGET)})
     } else if path == "/v1/orders" {
         warrant(OWNER, "AUTHZ-NEW", SECRET_TARGET)
     } else {

@@ -519,7 +519,8 @@ async fn every_page_route_needs_its_session() {
         // Nobody signed in, and a made-up cookie: a redirect to sign in;
         // the order form's post says so instead, so that nothing written
         // is lost in a redirect.
-        let upload = *method == "POST" && *pattern == "/portal/orders/new";
+        let upload = *method == "POST"
+            && (*pattern == "/portal/orders/new" || *pattern == "/console/orders/new");
         for cookie in [None, Some("writ_console=writ_pat_nope; writ_portal=nope")] {
             let r = t
                 .raw(method, &path, &headers(cookie), form(&[("csrf", "x")]))
@@ -2064,4 +2065,92 @@ async fn staff_record_a_mailed_subpoena_and_another_person_verifies_its_channel(
         .raw("GET", "/portal", &headers(Some(&cookie)), vec![])
         .await;
     assert!(portal.text.contains(&case), "{}", portal.text);
+}
+
+#[tokio::test]
+async fn a_reviewer_asks_in_the_console_and_the_officer_answers_in_the_portal() {
+    let t = TestApp::start().await;
+    let case = new_warrant(&t, "PAGES-Q1").await;
+    let rita = sign_in(&t, "rita").await;
+    let r = act(
+        &t,
+        &rita,
+        &case,
+        "query",
+        &[
+            ("message", "Which court issued the warrant?"),
+            ("field", "issued_by"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    // A search warrant's deadline does not stop.
+    let r = act(
+        &t,
+        &rita,
+        &case,
+        "query",
+        &[("message", "x"), ("incomplete", "on")],
+    )
+    .await;
+    assert_eq!(r.status, 422, "{}", r.text);
+    let page = t
+        .raw(
+            "GET",
+            &format!("/console/cases/{case}"),
+            &headers(Some(&rita.cookie)),
+            vec![],
+        )
+        .await;
+    assert!(
+        page.text.contains("Which court issued the warrant?"),
+        "{}",
+        page.text
+    );
+    assert!(page.text.contains("Waiting for the agency's answer."));
+
+    let r = portal_sign_in(&t, "us-fbi-wfo", &t.key("us-fbi-wfo")).await;
+    let cookie = set_cookie(&r, "writ_portal");
+    let portal = t
+        .raw(
+            "GET",
+            &format!("/portal/cases/{case}"),
+            &headers(Some(&cookie)),
+            vec![],
+        )
+        .await;
+    assert!(portal.text.contains("The provider asks"), "{}", portal.text);
+    assert!(portal.text.contains("Send the answer"));
+    assert!(
+        !portal.text.contains("rita"),
+        "staff names stay with the provider"
+    );
+    let token = csrf(&portal.text);
+    let r = t
+        .raw(
+            "POST",
+            &format!("/portal/cases/{case}/clarification"),
+            &headers(Some(&cookie)),
+            form(&[
+                ("csrf", &token),
+                ("message", "The US District Court for D.C."),
+            ]),
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let page = t
+        .raw(
+            "GET",
+            &format!("/console/cases/{case}"),
+            &headers(Some(&rita.cookie)),
+            vec![],
+        )
+        .await;
+    assert!(
+        page.text.contains("Answered by the agency"),
+        "{}",
+        page.text
+    );
+    assert!(page.text.contains("The US District Court for D.C."));
+    assert!(!page.text.contains("Waiting for the agency's answer."));
 }
