@@ -232,9 +232,9 @@ impl Gateway {
     ) -> Result<Submitted> {
         crate::lifecycle::may_review(user)?;
         if self.agency_row(agency).await?.is_none() {
-            return Err(
-                InputError::at("agency", format!("`{agency}` is not in the registry")).into(),
-            );
+            return Err(GatewayError::NotFound(format!(
+                "agency `{agency}` in the registry"
+            )));
         }
         let mut order = parse::order(order_json)?;
         if order

@@ -770,9 +770,8 @@ impl Gateway {
                     }
                 }
                 if *incomplete && case.order.instrument != writ_model::Instrument::Epoc {
-                    return Err(GatewayError::Input(writ_model::InputError::at(
-                        "incomplete",
-                        "only a European Production Order's deadline waits for a clarification (Reg. (EU) 2023/1543 Art. 10(5)); ask without `incomplete`",
+                    return Err(GatewayError::Conflict(format!(
+                        "case `{id}` is not a European Production Order: only such an order's deadline waits for a clarification (Reg. (EU) 2023/1543 Art. 10(5)); ask without `incomplete`"
                     )));
                 }
                 Ok(Next {

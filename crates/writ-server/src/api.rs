@@ -116,7 +116,7 @@ fn limit() -> Value {
 }
 
 fn generation() -> Value {
-    json!({"type": "integer", "minimum": 1, "description": "A package's generation (1 for the first)."})
+    json!({"type": "string", "description": "A package's generation (1 for the first); anything else shows the newest certificate."})
 }
 
 fn console_action() -> Value {
@@ -410,15 +410,18 @@ pub(crate) fn table() -> Vec<Op> {
             leak(vec![(200, answer)]),
             post(review::channel),
         ),
-        op(
-            "POST",
-            "/v1/review/orders",
-            Reviewer,
-            "Record an order that arrived on paper, by e-mail, by fax or in person, as transcribed; nothing is released until another person verifies its channel",
-            In::Json(schema::<review::RecordBody>),
-            leak(vec![(201, answer), (200, answer)]),
-            post(review::record),
-        ),
+        Op {
+            also: &[404],
+            ..op(
+                "POST",
+                "/v1/review/orders",
+                Reviewer,
+                "Record an order that arrived on paper, by e-mail, by fax or in person, as transcribed; nothing is released until another person verifies its channel; 404 for an agency not in the registry",
+                In::Json(schema::<review::RecordBody>),
+                leak(vec![(201, answer), (200, answer)]),
+                post(review::record),
+            )
+        },
         op(
             "POST",
             "/v1/review/cases/{id}/secrecy",
@@ -1109,7 +1112,7 @@ pub(crate) fn openapi(ops: &[Op]) -> Value {
 }
 
 /// What an agency sends is an order without `emergency.callback` (the
-/// provider's staff record the callback): `OrderRequest` and
+/// provider's staff record the callback) or `transcription`: `OrderRequest` and
 /// `EmergencyRequest` are `Order` and `Emergency` without it, and the order
 /// route reads them.
 fn request_order(schemas: &mut Map<String, Value>) {
@@ -1123,6 +1126,11 @@ fn request_order(schemas: &mut Map<String, Value>) {
     let Ok(mut order) = serde_json::from_str::<Value>(&order) else {
         return;
     };
+    // Nor `transcription`, which the provider writes for orders its staff
+    // transcribed.
+    if let Some(p) = order["properties"].as_object_mut() {
+        p.remove("transcription");
+    }
     let mut emergency = emergency.clone();
     if let Some(p) = emergency["properties"].as_object_mut() {
         p.remove("callback");

@@ -289,9 +289,24 @@ pub(crate) async fn certificate_response(
 #[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ClarifyBody {
-    /// The answer (at most 4000 characters). A correction of the order
-    /// itself is a new signed order with a new reference.
+    /// The answer: not only white space, at most 4000 characters, no
+    /// control characters but line breaks. A correction of the order itself
+    /// is a new signed order with a new reference.
+    #[schemars(schema_with = "message_schema")]
     message: String,
+}
+
+/// A clarification message's schema, as the gateway checks it.
+pub(crate) fn message_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "type": "string",
+        "minLength": 1,
+        "maxLength": writ_gateway::lifecycle::MAX_CLARIFICATION,
+        "allOf": [
+            {"pattern": "\\S"},
+            {"pattern": "^[^\\u0000-\\u0009\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f]*$"},
+        ],
+    })
 }
 
 /// One message of a case's clarification exchange, as the agency sees it.

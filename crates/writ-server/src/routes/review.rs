@@ -125,13 +125,23 @@ pub(crate) struct CallbackBody {
     verified: bool,
 }
 
+fn query_fields_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "type": "array",
+        "items": {"type": "string", "enum": writ_gateway::lifecycle::QUERY_FIELDS},
+    })
+}
+
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct QueryBody {
-    /// The question to the agency (at most 4000 characters).
+    /// The question to the agency: not only white space, at most 4000
+    /// characters, no control characters but line breaks.
+    #[schemars(schema_with = "crate::routes::agency::message_schema")]
     message: String,
-    /// The order's fields at issue.
+    /// The order's fields at issue (its top-level field names).
     #[serde(default)]
+    #[schemars(schema_with = "query_fields_schema")]
     fields: Vec<String>,
     /// The order is incomplete, manifestly wrong or lacks what is needed
     /// to execute it: a European Production Order's deadline waits for the
@@ -148,6 +158,13 @@ pub(crate) struct ChannelBody {
     verified: bool,
 }
 
+/// The order a record carries: what an agency would sign.
+fn order_request(g: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    // Registers `Order`, of which `OrderRequest` is made.
+    g.subschema_for::<writ_model::Order>();
+    schemars::json_schema!({"$ref": "#/components/schemas/OrderRequest"})
+}
+
 /// An order that arrived on paper, by e-mail, by fax or in person, as
 /// staff transcribed it.
 #[derive(Deserialize, JsonSchema)]
@@ -160,6 +177,7 @@ pub(crate) struct RecordBody {
     channel: writ_model::order::Channel,
     /// The order as transcribed, in the format agencies sign (without
     /// `transcription`, which Writ writes).
+    #[schemars(schema_with = "order_request")]
     order: serde_json::Value,
 }
 

@@ -540,9 +540,17 @@ async fn a_transcribed_order_is_released_only_after_another_person_verifies_its_
 
     let body = json!({"agency": "us-fbi-wfo", "channel": "post",
         "order": subpoena("us-fbi-wfo", "API-T1", "alice@example.com")});
-    // Bad input changes nothing: an unknown agency, channel or field.
+    // Bad input changes nothing: an agency not in the registry (404), an
+    // unknown channel or field (422).
+    t.as_user(
+        "rita",
+        "POST",
+        "/v1/review/orders",
+        Some(json!({"agency": "nobody", "channel": "post", "order": body["order"]})),
+    )
+    .await
+    .assert_problem(404);
     for bad in [
-        json!({"agency": "nobody", "channel": "post", "order": body["order"]}),
         json!({"agency": "us-fbi-wfo", "channel": "pigeon", "order": body["order"]}),
         json!({"agency": "us-fbi-wfo", "channel": "post", "order": body["order"], "x": 1}),
     ] {
@@ -827,7 +835,7 @@ async fn a_clarification_round_trip_is_logged_and_moves_a_stopped_epoc_clock() {
         Some(json!({"message": "which?", "incomplete": true})),
     )
     .await
-    .assert_problem(422);
+    .assert_problem(409);
     // A plain question: the answer moves no deadline.
     let q = t
         .as_user(

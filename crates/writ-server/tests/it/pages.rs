@@ -2093,7 +2093,7 @@ async fn a_reviewer_asks_in_the_console_and_the_officer_answers_in_the_portal() 
         &[("message", "x"), ("incomplete", "on")],
     )
     .await;
-    assert_eq!(r.status, 422, "{}", r.text);
+    assert_eq!(r.status, 409, "{}", r.text);
     let page = t
         .raw(
             "GET",
