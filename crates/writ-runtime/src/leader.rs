@@ -147,15 +147,25 @@ impl Leader {
     }
 }
 
+/// How long a lease check may take: a check that cannot complete (the
+/// lease connection stuck behind a write, or a peer that no longer answers)
+/// counts as a lost lease, so that a sequencer never goes on believing it
+/// holds one it cannot confirm.
+const LEASE_CHECK_LIMIT: Duration = Duration::from_secs(10);
+
 /// Checks every second that `store` still holds the sequencer lease, and
-/// says so on `lost` when it does not; returns once nobody listens.
+/// says so on `lost` when it does not, or cannot tell within
+/// [`LEASE_CHECK_LIMIT`]; returns once nobody listens.
 async fn watch_lease(store: PgStore, mut lost: oneshot::Sender<()>) {
     loop {
         tokio::select! {
             _ = lost.closed() => return,
             _ = tokio::time::sleep(Duration::from_secs(1)) => {}
         }
-        if !store.holds_lease().await {
+        let held = tokio::time::timeout(LEASE_CHECK_LIMIT, store.holds_lease())
+            .await
+            .unwrap_or(false);
+        if !held {
             let _ = lost.send(());
             return;
         }

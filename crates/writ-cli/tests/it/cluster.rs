@@ -400,15 +400,20 @@ async fn failover(pg: &str, objects_arg: &str, tmp: &Path, fault: Fault) {
         let resumed = Instant::now();
         // The resumed server learns it has lost the lease and does not take
         // it back while the second holds it.
-        wait_until(
-            "the resumed server to find its lease lost",
-            Duration::from_secs(30),
-            || {
-                a.lines.lock().unwrap().iter().any(|(t, l)| {
-                    *t >= resumed && (l.contains("lease lost") || l.contains("sequencer stopped"))
-                })
-            },
-        );
+        let found = |a: &Node| {
+            a.lines.lock().unwrap().iter().any(|(t, l)| {
+                *t >= resumed && (l.contains("lease lost") || l.contains("sequencer stopped"))
+            })
+        };
+        let limit = Instant::now() + Duration::from_secs(30);
+        while !found(&a) {
+            assert!(
+                Instant::now() < limit,
+                "timed out waiting for the resumed server to find its lease lost; its log:\n{}",
+                a.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
         dead.lock().unwrap().remove(&leader_url);
         // It still takes orders, which the second server sequences.
         let mut late = Vec::new();
