@@ -204,13 +204,29 @@ pub fn totp(secret_b32: &str, unix_seconds: i64) -> Option<String> {
     Some(format!("{:06}", code % 1_000_000))
 }
 
+/// A fresh TOTP secret (160 bits, base32).
+pub(crate) fn new_totp_secret() -> Result<String> {
+    Ok(base32(&random_bytes::<20>()?))
+}
+
+/// The 30-second step at which `code` is the secret's code, allowing one
+/// step of clock drift either way: the latest step it matches, so that the
+/// step used up cannot be used again as an earlier one.
+pub(crate) fn totp_step(secret_b32: &str, code: &str, now: i64) -> Option<i64> {
+    [30, 0, -30]
+        .iter()
+        .map(|d| now + d)
+        .find(|t| totp(secret_b32, *t).as_deref() == Some(code))
+        .map(|t| t.div_euclid(30))
+}
+
 fn token_hash(token: &str) -> String {
     canonical::sha256_hex(token.as_bytes())
 }
 
 /// What the store keeps of a user name that failed to sign in: its hash,
 /// since people sometimes type a password into the name field.
-fn name_hash(name: &str) -> String {
+pub(crate) fn name_hash(name: &str) -> String {
     canonical::sha256_hex(format!("writ-sign-in\n{name}").as_bytes())
 }
 
@@ -247,7 +263,7 @@ impl Gateway {
     /// personal access token, and returns them once.
     pub async fn create_user(&self, name: &str, role: Role) -> Result<NewUser> {
         let password = random_text::<15>()?;
-        let secret = base32(&random_bytes::<20>()?);
+        let secret = new_totp_secret()?;
         let token = format!("writ_pat_{}", random_text::<20>()?);
         let now = Timestamp::now();
         let user = UserRow {
@@ -317,24 +333,8 @@ impl Gateway {
         let now = now.as_second();
         let key = name_hash(name);
         // The throttle comes first: a refused name costs no password check,
-        // and tells nothing about the password. The attempt is counted now,
-        // as a failure until it succeeds.
-        let attempt = self
-            .store()
-            .begin_sign_in(
-                &key,
-                now,
-                now - THROTTLE_WINDOW_SECONDS,
-                MAX_FAILED_SIGN_INS,
-                now - FAILURE_MEMORY_SECONDS,
-            )
-            .await?;
-        if let writ_store::SignInAttempt::Throttled { oldest } = attempt {
-            let retry_after = (oldest + THROTTLE_WINDOW_SECONDS - now).max(1);
-            return Err(GatewayError::Throttled {
-                retry_after: retry_after.unsigned_abs(),
-            });
-        }
+        // and tells nothing about the password.
+        self.begin_sign_in(&key, now).await?;
         let Some(user) = self.check_credentials(name, password, code, now).await? else {
             return Err(GatewayError::Unauthorized(
                 "wrong name, password or code".into(),
@@ -353,6 +353,29 @@ impl Gateway {
         Ok(token)
     }
 
+    /// Counts a sign-in attempt for a name's hash, as a failure until it
+    /// succeeds (the caller clears the failures then); refused with
+    /// [`GatewayError::Throttled`] after too many failures lately.
+    pub(crate) async fn begin_sign_in(&self, key: &str, now: i64) -> Result<()> {
+        let attempt = self
+            .store()
+            .begin_sign_in(
+                key,
+                now,
+                now - THROTTLE_WINDOW_SECONDS,
+                MAX_FAILED_SIGN_INS,
+                now - FAILURE_MEMORY_SECONDS,
+            )
+            .await?;
+        if let writ_store::SignInAttempt::Throttled { oldest } = attempt {
+            let retry_after = (oldest + THROTTLE_WINDOW_SECONDS - now).max(1);
+            return Err(GatewayError::Throttled {
+                retry_after: retry_after.unsigned_abs(),
+            });
+        }
+        Ok(())
+    }
+
     /// The user whose name, password and TOTP code these are, if any.
     async fn check_credentials(
         &self,
@@ -369,14 +392,7 @@ impl Gateway {
         let password_ok = PasswordHash::new(stored)
             .is_ok_and(|h| argon2().verify_password(password.as_bytes(), &h).is_ok());
         let Some(user) = user else { return Ok(None) };
-        // One step of clock drift either way; the latest step the code
-        // matches is the one used up, so that it cannot be used again as an
-        // earlier one.
-        let step = [30, 0, -30]
-            .iter()
-            .map(|d| now + d)
-            .find(|t| totp(&user.totp_secret, *t).as_deref() == Some(code))
-            .map(|t| t.div_euclid(30));
+        let step = totp_step(&user.totp_secret, code, now);
         let (Some(step), true, false) = (step, password_ok, user.disabled) else {
             return Ok(None);
         };

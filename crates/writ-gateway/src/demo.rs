@@ -209,6 +209,37 @@ impl Gateway {
             ));
         }
         write_new(&users_file, &lines)?;
+        // An officer of the demo's FBI field office, an officer-admin: signs
+        // in to the portal with a code from this secret, then registers a
+        // passkey.
+        let admin = crate::auth::User {
+            name: "demo".into(),
+            role: Role::Admin,
+        };
+        let officer = self
+            .add_officer(
+                crate::officers::OfficerAdmin::Staff(&admin),
+                "us-fbi-wfo",
+                &crate::officers::NewOfficer {
+                    name: "Dana Reyes".into(),
+                    title: "Special Agent".into(),
+                    badge: "4411".into(),
+                    email: "dana.reyes@fbi.example".into(),
+                    phone: "+12025550100".into(),
+                    admin: true,
+                },
+            )
+            .await?;
+        write_new(
+            &dir.join("portal-officers.txt"),
+            &format!(
+                "{} {} {} {}\n",
+                officer.officer.agency_id,
+                officer.officer.email,
+                officer.totp_secret,
+                officer.otpauth_uri
+            ),
+        )?;
         Ok(Seeded {
             fresh: true,
             users_file,

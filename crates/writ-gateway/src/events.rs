@@ -127,7 +127,14 @@ fn entry(
 }
 
 /// `received`: an order is stored.
-pub fn received(ctx: &CaseContext<'_>, at: Timestamp, defer: bool) -> Result<NewEvent> {
+/// `officer`: the officer who submitted it through the portal, if one did
+/// (in the commitment, never in the public fields).
+pub fn received(
+    ctx: &CaseContext<'_>,
+    officer: Option<String>,
+    at: Timestamp,
+    defer: bool,
+) -> Result<NewEvent> {
     let public = Public::Received(writ_events::Received {
         country: ctx.country.map(str::to_owned),
         instrument: ctx.order.instrument,
@@ -135,7 +142,8 @@ pub fn received(ctx: &CaseContext<'_>, at: Timestamp, defer: bool) -> Result<New
         targets: count(ctx.order.targets.len()),
         gag: ctx.order.non_disclosure.is_some(),
     });
-    entry(ctx, at, defer, public, commitments(ctx, None, None)?)
+    let extra = officer.map(|o| json!({"officer": o}));
+    entry(ctx, at, defer, public, commitments(ctx, None, extra)?)
 }
 
 /// A count as logged.
@@ -276,13 +284,15 @@ pub fn queried(
 pub fn clarified(
     ctx: &CaseContext<'_>,
     due: Option<Timestamp>,
+    officer: Option<String>,
     at: Timestamp,
     defer: bool,
 ) -> Result<NewEvent> {
     let public = Public::Clarified(writ_events::event::Clarified {
         due_hour: due.map(|d| writ_events::event::cut(d, defer)),
     });
-    entry(ctx, at, defer, public, commitments(ctx, None, None)?)
+    let extra = officer.map(|o| json!({"officer": o}));
+    entry(ctx, at, defer, public, commitments(ctx, None, extra)?)
 }
 
 /// `withdrawn`: the agency withdrew its order.

@@ -87,6 +87,8 @@ impl Writer {
 pub struct Submission<'a> {
     /// The agency whose key signed the request.
     pub submitter: &'a str,
+    /// The officer who submitted it through the portal, if one did.
+    pub officer: Option<&'a writ_store::OfficerRow>,
     /// The request body, exactly as received.
     pub body: &'a [u8],
 }
@@ -213,7 +215,14 @@ impl Gateway {
             )
             .into());
         }
-        self.admit(s.submitter, order, s.body).await
+        if let Some(o) = s.officer
+            && (o.agency_id != s.submitter || o.removed_at.is_some())
+        {
+            return Err(GatewayError::Forbidden(
+                "the officer does not act for this agency".into(),
+            ));
+        }
+        self.admit(s.submitter, s.officer, order, s.body).await
     }
 
     /// Records an order that arrived by `channel` (paper, e-mail, fax, in
@@ -255,13 +264,23 @@ impl Gateway {
             check: None,
         });
         let body = serde_json::to_vec(&order)?;
-        self.admit(agency, order, &body).await
+        self.admit(agency, None, order, &body).await
     }
 
     /// Decides and stores an order from `submitter` (`body`: its bytes as
     /// received, or as staff recorded it).
-    async fn admit(&self, submitter: &str, order: Order, body: &[u8]) -> Result<Submitted> {
-        let s = Submission { submitter, body };
+    async fn admit(
+        &self,
+        submitter: &str,
+        officer: Option<&writ_store::OfficerRow>,
+        order: Order,
+        body: &[u8],
+    ) -> Result<Submitted> {
+        let s = Submission {
+            submitter,
+            officer,
+            body,
+        };
         // Whether the reference is taken is settled when the case is written.
         let canonical_sha256 = canonical::sha256_hex(canonical::of(&order)?.as_bytes());
 
@@ -289,7 +308,12 @@ impl Gateway {
         };
         let defer = events::deferred(&order, &decision, now);
         let mut evs = vec![
-            events::received(&ctx, now, defer)?,
+            events::received(
+                &ctx,
+                s.officer.map(crate::officers::officer_label),
+                now,
+                defer,
+            )?,
             events::decided(
                 &ctx,
                 &decision,

@@ -27,6 +27,7 @@ pub mod health;
 mod intake;
 pub mod lifecycle;
 pub mod notice;
+pub mod officers;
 pub mod portal;
 pub mod precheck;
 pub mod read;
@@ -131,6 +132,8 @@ struct Inner {
     accounts: cache::TtlCache<Option<String>>,
     /// The portal challenges' MAC key, once read from the case store.
     portal_key: tokio::sync::OnceCell<[u8; 32]>,
+    /// The relying party officers' passkeys belong to.
+    passkeys: std::sync::OnceLock<webauthn_rs::Webauthn>,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -158,6 +161,7 @@ impl Gateway {
                 agencies: cache::TtlCache::new(),
                 accounts: cache::TtlCache::new(),
                 portal_key: tokio::sync::OnceCell::new(),
+                passkeys: std::sync::OnceLock::new(),
             }),
         }
     }

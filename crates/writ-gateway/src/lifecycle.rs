@@ -124,8 +124,30 @@ impl Action {
 pub enum Actor<'a> {
     /// A console user (through the console or the review API).
     Staff(&'a User),
-    /// The agency whose key signed the order.
+    /// The agency whose key signed the order (its API key, or a portal
+    /// session opened with it).
     Agency(&'a str),
+    /// One of the agency's officers, signed in to the portal.
+    Officer(&'a writ_store::OfficerRow),
+}
+
+impl<'a> Actor<'a> {
+    /// The agency acting, for the agency's side (its key or an officer).
+    pub fn agency(&self) -> Option<&'a str> {
+        match self {
+            Actor::Staff(_) => None,
+            Actor::Agency(a) => Some(a),
+            Actor::Officer(o) => Some(o.agency_id.as_str()),
+        }
+    }
+
+    /// The officer acting, if an officer is.
+    pub fn officer(&self) -> Option<&'a writ_store::OfficerRow> {
+        match self {
+            Actor::Officer(o) => Some(o),
+            _ => None,
+        }
+    }
 }
 
 /// The order's fields a clarification may name.
@@ -224,7 +246,7 @@ fn staff<'a>(actor: Actor<'a>) -> Result<&'a User> {
             may_review(user)?;
             Ok(user)
         }
-        Actor::Agency(_) => Err(GatewayError::Forbidden(
+        Actor::Agency(_) | Actor::Officer(_) => Err(GatewayError::Forbidden(
             "only the provider's staff take review actions".into(),
         )),
     }
@@ -370,6 +392,8 @@ enum EventSpec {
     },
     Clarified {
         due: Option<Timestamp>,
+        /// The officer who answered, when one did.
+        officer: Option<String>,
     },
     Reviewed {
         action: &'static str,
@@ -415,7 +439,7 @@ impl Gateway {
         action: Action,
     ) -> Result<Submitted> {
         let case = self.case(case_id).await?;
-        if let Actor::Agency(agency) = actor
+        if let Some(agency) = actor.agency()
             && agency != case.signer
         {
             // Another agency's case does not exist, as far as it can tell.
@@ -722,7 +746,7 @@ impl Gateway {
                 }]))
             }
             Action::Withdraw => {
-                if !matches!(actor, Actor::Agency(_)) {
+                if actor.agency().is_none() {
                     return Err(GatewayError::Forbidden(
                         "only the agency withdraws its order".into(),
                     ));
@@ -790,10 +814,14 @@ impl Gateway {
                 })
             }
             Action::Clarify { message } => {
-                let Actor::Agency(agency) = actor else {
+                let Some(agency) = actor.agency() else {
                     return Err(GatewayError::Forbidden(
                         "only the agency answers a clarification".into(),
                     ));
+                };
+                let author = match actor.officer() {
+                    Some(o) => crate::officers::officer_label(o),
+                    None => agency.to_owned(),
                 };
                 let exchange = self.store().clarifications(id).await?;
                 let open: Vec<_> = exchange
@@ -824,12 +852,15 @@ impl Gateway {
                     decision,
                     new_message: Some(NewMessage {
                         side: Side::Agency,
-                        author: agency.to_owned(),
+                        author: author.clone(),
                         message,
                         fields: Vec::new(),
                         incomplete: false,
                     }),
-                    ..unchanged(vec![EventSpec::Clarified { due }])
+                    ..unchanged(vec![EventSpec::Clarified {
+                        due,
+                        officer: actor.officer().map(crate::officers::officer_label),
+                    }])
                 })
             }
         }
@@ -907,6 +938,6 @@ fn event(ctx: &CaseContext<'_>, spec: EventSpec, now: Timestamp, defer: bool) ->
             incomplete,
             user,
         } => events::queried(ctx, fields, incomplete, &user, now, defer),
-        EventSpec::Clarified { due } => events::clarified(ctx, due, now, defer),
+        EventSpec::Clarified { due, officer } => events::clarified(ctx, due, officer, now, defer),
     }
 }

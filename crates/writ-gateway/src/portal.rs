@@ -45,6 +45,9 @@ pub struct PortalCase {
 pub struct PortalSession {
     /// The agency signed in.
     pub agency: String,
+    /// The officer signed in, when an officer opened the session (rather
+    /// than the agency's key).
+    pub officer: Option<writ_store::OfficerRow>,
     /// The session's secret (what the cookie holds).
     pub secret: String,
 }
@@ -99,7 +102,7 @@ fn redeemed_key(id: &str) -> String {
 
 /// What the store keeps of a session's secret: its SHA-256, so that a copy
 /// of the database does not sign anyone in.
-fn secret_hash(secret: &str) -> String {
+pub(crate) fn secret_hash(secret: &str) -> String {
     hex::encode(sha2::Sha256::digest(secret.as_bytes()))
 }
 
@@ -174,7 +177,7 @@ impl Gateway {
         }
         let secret = hex::encode(crate::random_bytes::<32>()?);
         self.store()
-            .open_portal_session(&secret_hash(&secret), agency, now + SESSION_SECONDS, now)
+            .open_portal_session(&secret_hash(&secret), agency, None, now + SESSION_SECONDS, now)
             .await?;
         Ok(Some(secret))
     }
@@ -183,7 +186,7 @@ impl Gateway {
     /// served (a suspension ends the agency's sessions at its next request,
     /// on every server).
     pub async fn portal_session(&self, secret: &str, now: i64) -> Result<Option<PortalSession>> {
-        let Some(agency) = self
+        let Some((agency, officer)) = self
             .store()
             .portal_session(&secret_hash(secret), now)
             .await?
@@ -193,8 +196,17 @@ impl Gateway {
         if !self.agency_may_be_served(&agency).await? {
             return Ok(None);
         }
+        let officer = match officer {
+            None => None,
+            // A removed officer's sessions end with it; checked again here.
+            Some(id) => match self.store().officer(&id).await? {
+                Some(o) if o.removed_at.is_none() && o.agency_id == agency => Some(o),
+                _ => return Ok(None),
+            },
+        };
         Ok(Some(PortalSession {
             agency,
+            officer,
             secret: secret.to_owned(),
         }))
     }

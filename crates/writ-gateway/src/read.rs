@@ -586,7 +586,15 @@ fn history(case: &Case, events: &[EventRow]) -> Vec<HistoryItem> {
             let (what, by) = match e.kind.as_str() {
                 "received" => (
                     format!("order received ({})", case.order.instrument.label()),
-                    format!("agency {}", text("submitted_by").unwrap_or(&case.signer)),
+                    match text("officer") {
+                        Some(o) => format!(
+                            "{o}, agency {}",
+                            text("submitted_by").unwrap_or(&case.signer)
+                        ),
+                        None => {
+                            format!("agency {}", text("submitted_by").unwrap_or(&case.signer))
+                        }
+                    },
                 ),
                 "decided" => (
                     format!(
@@ -651,6 +659,17 @@ fn history(case: &Case, events: &[EventRow]) -> Vec<HistoryItem> {
                     format!("agency {}", case.signer),
                 ),
                 "expired" => ("the package expired and was deleted".to_owned(), system),
+                "queried" => (
+                    "the provider asked the agency for a clarification".to_owned(),
+                    user.unwrap_or(system),
+                ),
+                "clarified" => (
+                    "the agency answered the clarification".to_owned(),
+                    match text("officer") {
+                        Some(o) => format!("{o}, agency {}", case.signer),
+                        None => format!("agency {}", case.signer),
+                    },
+                ),
                 other => (other.replace('_', " "), system),
             };
             HistoryItem {

@@ -135,6 +135,17 @@ fn tile_path() -> Value {
     json!({"type": "string", "description": "A tile path of c2sp.org/tlog-tiles, such as `0/000` or `entries/000.p/12`."})
 }
 
+/// The fields of the form that adds an officer (`pages::officers`).
+const OFFICER_FIELDS: &[&str] = &[
+    "csrf",
+    "officer_name",
+    "officer_title",
+    "officer_badge",
+    "officer_email",
+    "officer_phone",
+    "officer_admin",
+];
+
 /// The text fields of the portal's order form (`pages::order_form`).
 pub(crate) const ORDER_FORM_FIELDS: &[&str] = &[
     "csrf",
@@ -654,13 +665,23 @@ pub(crate) fn table() -> Vec<Op> {
             )
         },
         Op {
-            params: &[Param("action", "path", agency_action, true)],
+            params: &[
+                Param("action", "path", agency_action, true),
+                Param("officer", "query", string, false),
+            ],
             ..op(
                 "POST",
                 "/console/agencies/{id}/{action}",
                 ConsoleAdmin,
-                "Change an agency: verify, suspend, add or revoke a key, set callback numbers, set where it is notified (`notify`: `email`, `webhook_url`); `add` to the id `-` registers a new agency",
+                "Change an agency: verify, suspend, add or revoke a key, set callback numbers, set where it is notified (`notify`: `email`, `webhook_url`), add an officer (`officer-add`, answering with the officer's code secret), remove one or replace its sign-in after a callback on a registered number (`officer-remove`, `officer-reset` with `called`; the officer in the query); `add` to the id `-` registers a new agency",
                 In::Form(&[
+                    "officer_name",
+                    "officer_title",
+                    "officer_badge",
+                    "officer_email",
+                    "officer_phone",
+                    "officer_admin",
+                    "called",
                     "csrf",
                     "public_key",
                     "key_id",
@@ -702,6 +723,66 @@ pub(crate) fn table() -> Vec<Op> {
             SEE_OTHER,
             post(portal::sign_in),
         ),
+        op(
+            "POST",
+            "/portal/sign-in/code",
+            Public,
+            "An officer's portal sign-in with a TOTP code: the agency, the officer's e-mail address and the code",
+            In::Form(&["agency", "email", "code", "csrf"]),
+            SEE_OTHER,
+            post(crate::pages::officers::code_sign_in),
+        ),
+        op(
+            "POST",
+            "/portal/sign-in/passkey",
+            Public,
+            "An officer's portal sign-in with a passkey: the sign-in page's sealed `state` and the browser's WebAuthn answer as JSON (`credential`)",
+            In::Form(&["state", "credential", "csrf"]),
+            SEE_OTHER,
+            post(crate::pages::officers::passkey_sign_in),
+        ),
+        Op {
+            params: &[Param("done", "query", string, false)],
+            ..op(
+                "GET",
+                "/portal/account",
+                Portal,
+                "The officer's account and passkeys; for an officer-admin, the agency's officers",
+                In::Nothing,
+                OK_HTML,
+                get(crate::pages::officers::account),
+            )
+        },
+        op(
+            "POST",
+            "/portal/passkeys",
+            Portal,
+            "Register a passkey for the signed-in officer: the account page's sealed `state` and the browser's WebAuthn answer as JSON (`credential`)",
+            In::Form(&["state", "credential", "csrf"]),
+            SEE_OTHER,
+            post(crate::pages::officers::register_passkey),
+        ),
+        op(
+            "POST",
+            "/portal/officers",
+            Portal,
+            "An officer-admin adds an officer to the agency; the answer shows the officer's code secret once",
+            In::Form(OFFICER_FIELDS),
+            OK_HTML,
+            post(crate::pages::officers::add),
+        ),
+        Op {
+            params: &[Param("officer", "path", string, true)],
+            ..op(
+                "POST",
+                "/portal/officers/{officer}/remove",
+                Portal,
+                "An officer-admin removes one of the agency's officers; its passkeys and sessions end",
+                In::Form(&["csrf"]),
+                SEE_OTHER,
+                post(crate::pages::officers::remove),
+            )
+        },
         op(
             "POST",
             "/portal/sign-out",

@@ -125,6 +125,8 @@ pub enum StartError {
     Connector(String),
     #[error("portal challenge key: {0}")]
     PortalKey(String),
+    #[error("public URL: {0}")]
+    PublicUrl(String),
     /// Shutting down: these background tasks did not finish in time.
     #[error("{0} did not finish in time")]
     Unfinished(String),
@@ -175,6 +177,10 @@ impl App {
         };
         let gateway = Gateway::new(store.clone(), Arc::new(engine));
         gateway.set_data_folder(options.data.clone());
+        // Officers' passkeys belong to the server's public host.
+        gateway
+            .set_public_url(&options.agency_notices.public_url)
+            .map_err(|e| StartError::PublicUrl(e.to_string()))?;
         // Which witnesses cosign the log is public: a change is logged.
         let (vkeys, quorum) = options.log_witness.as_ref().map_or((Vec::new(), 0), |w| {
             let keys = w.witnesses.iter().map(|x| x.vkey.to_string()).collect();

@@ -17,6 +17,7 @@
 pub(crate) mod certificate;
 pub(crate) mod console;
 pub(crate) mod letter;
+pub(crate) mod officers;
 pub(crate) mod order_form;
 pub(crate) mod portal;
 pub(crate) mod status;
@@ -49,6 +50,26 @@ a:focus,button:focus,input:focus,select:focus,textarea:focus{outline:3px solid #
 .visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}\
 pre{background:#f6f8fa;padding:.5rem;overflow:auto;max-height:30rem}nav.pages a{margin-right:.6rem}\
 dl{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem}dt{font-weight:600}dd{margin:0}";
+
+/// The passkey buttons' script (`button[data-passkey]` in a form whose
+/// `data-options` hold the WebAuthn options as JSON): asks the browser for
+/// a passkey (`get`) or a new one (`create`), puts the answer in the form's
+/// `credential` field and sends the form. Without JavaScript the button
+/// does nothing and the page offers another way.
+const PASSKEY: &str = "document.querySelectorAll('button[data-passkey]').forEach(function(b){\
+b.addEventListener('click',async function(){var f=b.form,err=f.querySelector('.error');\
+try{var P=window.PublicKeyCredential;\
+if(!P||!P.parseRequestOptionsFromJSON)throw new Error('this browser does not support passkeys');\
+var o=JSON.parse(f.dataset.options).publicKey,c;\
+if(b.dataset.passkey==='get'){c=await navigator.credentials.get({publicKey:P.parseRequestOptionsFromJSON(o)});}\
+else{c=await navigator.credentials.create({publicKey:P.parseCreationOptionsFromJSON(o)});}\
+f.elements.credential.value=JSON.stringify(c.toJSON());f.submit();}\
+catch(e){err.textContent=(location.hostname!==f.dataset.host?'Passkeys work at '+f.dataset.host+', not at '+location.hostname+'. ':'')+'The passkey did not work: '+e.message;err.hidden=false;}});});";
+
+/// The script element of [`PASSKEY`], for a page with passkey buttons.
+pub(crate) fn passkey_script() -> Markup {
+    html! { script { (PreEscaped(PASSKEY)) } }
+}
 
 /// The page frame: title, navigation, content.
 pub(crate) fn layout(title: &str, nav: Markup, content: Markup) -> Markup {
@@ -295,10 +316,11 @@ fn content_security_policy() -> &'static str {
             base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(text.as_bytes()))
         };
         format!(
-            "default-src 'none'; style-src 'sha256-{}'; script-src 'sha256-{}'; \
+            "default-src 'none'; style-src 'sha256-{}'; script-src 'sha256-{}' 'sha256-{}'; \
              form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
             hash(STYLE),
-            hash(LOCALISE)
+            hash(LOCALISE),
+            hash(PASSKEY)
         )
     })
 }

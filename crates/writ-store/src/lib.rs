@@ -16,6 +16,7 @@ pub mod check;
 mod delivery;
 mod migrate;
 mod nonces;
+mod officers;
 mod portal;
 mod rows;
 mod sign_in;
@@ -27,6 +28,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, AssertSqlSafe, Executor, Row};
 
 pub use agency_notice::{AgencyNotificationRow, ContactRow, EXPIRING_SECONDS};
+pub use officers::{OfficerRow, PasskeyRow};
 pub use delivery::{CertificateRow, DueColumn, Fulfilled, NoticeRow, PackageRow};
 pub use rows::*;
 pub use sign_in::SignInAttempt;
@@ -1106,7 +1108,7 @@ impl Store {
     }
 }
 
-async fn history(
+pub(crate) async fn history(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     agency_id: &str,
     action: &str,

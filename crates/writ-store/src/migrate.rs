@@ -24,6 +24,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../migrations/0009_agency_notifications.sql"),
     ),
     (10, include_str!("../migrations/0010_clarifications.sql")),
+    (11, include_str!("../migrations/0011_officers.sql")),
 ];
 
 /// Serializes migrations on PostgreSQL, where several servers may start

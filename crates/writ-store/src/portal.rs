@@ -7,11 +7,13 @@ use sqlx::Row;
 use crate::{Result, Store, StoreError};
 
 impl Store {
-    /// Opens a session for an agency, after forgetting expired ones.
+    /// Opens a session for an agency, or one of its officers, after
+    /// forgetting expired ones.
     pub async fn open_portal_session(
         &self,
         secret_hash: &str,
         agency_id: &str,
+        officer_id: Option<&str>,
         expires_at: i64,
         now: i64,
     ) -> Result<()> {
@@ -22,10 +24,12 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         sqlx::query(
-            "INSERT INTO portal_sessions (secret_hash, agency_id, expires_at) VALUES ($1, $2, $3)",
+            "INSERT INTO portal_sessions (secret_hash, agency_id, officer_id, expires_at) \
+             VALUES ($1, $2, $3, $4)",
         )
         .bind(secret_hash)
         .bind(agency_id)
+        .bind(officer_id)
         .bind(expires_at)
         .execute(&mut *tx)
         .await?;
@@ -33,16 +37,22 @@ impl Store {
         Ok(())
     }
 
-    /// The agency of a live session.
-    pub async fn portal_session(&self, secret_hash: &str, now: i64) -> Result<Option<String>> {
+    /// The agency of a live session, and its officer if an officer opened
+    /// it.
+    pub async fn portal_session(
+        &self,
+        secret_hash: &str,
+        now: i64,
+    ) -> Result<Option<(String, Option<String>)>> {
         let row = sqlx::query(
-            "SELECT agency_id FROM portal_sessions WHERE secret_hash = $1 AND expires_at > $2",
+            "SELECT agency_id, officer_id FROM portal_sessions \
+             WHERE secret_hash = $1 AND expires_at > $2",
         )
         .bind(secret_hash)
         .bind(now)
         .fetch_optional(&self.pool)
         .await?;
-        Ok(row.map(|r| r.try_get(0)).transpose()?)
+        row.map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).transpose()
     }
 
     /// Ends a session.

@@ -432,6 +432,7 @@ fn emergency(reference: &str, agency: &str) -> Vec<u8> {
 async fn submit_as(d: &D, agency: &str, body: &[u8]) -> writ_gateway::Submitted {
     d.t.gw
         .submit(writ_gateway::Submission {
+            officer: None,
             submitter: agency,
             body,
         })

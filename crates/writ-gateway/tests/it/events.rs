@@ -23,7 +23,7 @@ async fn every_kind_the_gateway_writes_parses() {
     let d = &case.decision;
     let now = Timestamp::now();
     let made = [
-        events::received(&ctx, now, false),
+        events::received(&ctx, None, now, false),
         events::decided(&ctx, d, Some((1, 0)), now, true),
         events::reviewed(&ctx, "confirm", "approver", "ann", d, true, now, false),
         events::verified(&ctx, true, "registry", None, "ann", now, false),
@@ -37,7 +37,7 @@ async fn every_kind_the_gateway_writes_parses() {
         events::expired(&ctx, now, false),
         events::registry("agency_added", Some("US"), json!({"agency": "x"}), now),
         events::queried(&ctx, 2, true, "ann", now, false),
-        events::clarified(&ctx, Some(now.plus_days(10)), now, false),
+        events::clarified(&ctx, Some(now.plus_days(10)), None, now, false),
     ];
     let mut kinds = Vec::new();
     for e in made {

@@ -280,6 +280,7 @@ async fn run(kind: Kind, steps: Vec<Step>) {
     let pack = writ_policy::Pack::embedded().unwrap();
     let submitted = gw
         .submit(writ_gateway::Submission {
+            officer: None,
             submitter: "us-fbi-wfo",
             body: &body(&kind, 1),
         })

@@ -15,6 +15,7 @@ mod delivery;
 mod events;
 mod foresee;
 mod lifecycle;
+mod officers;
 
 struct T {
     gw: Gateway,
@@ -72,6 +73,7 @@ fn order(reference: &str, instrument: &str, extra: Value) -> Vec<u8> {
 
 async fn submit(t: &T, body: &[u8]) -> writ_gateway::Submitted {
     t.gw.submit(Submission {
+        officer: None,
         submitter: "us-fbi-wfo",
         body,
     })
@@ -143,6 +145,7 @@ async fn concurrent_submissions_of_one_reference_make_one_case() {
         let (gw, body) = (t.gw.clone(), body.clone());
         tasks.push(tokio::spawn(async move {
             gw.submit(Submission {
+                officer: None,
                 submitter: "us-fbi-wfo",
                 body: &body,
             })

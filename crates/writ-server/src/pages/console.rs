@@ -712,6 +712,7 @@ fn done_label(action: &str) -> &str {
         "verify" => "agency verified",
         "suspend" => "agency suspended",
         "key" => "key added",
+        "officer-remove" => "officer removed; their passkeys and sessions ended",
         "key-revoke" => "key revoked",
         "callbacks" => "callback numbers saved",
         "notify" => "notification settings saved",
@@ -1177,6 +1178,11 @@ pub(crate) async fn agency(
     let (keys, history) = (&detail.keys, &detail.history);
     let notify = gw.agency_notify(&id).await.map_err(fail)?;
     let notifications = gw.agency_notifications(&id).await.map_err(fail)?;
+    let mut officers = Vec::new();
+    for o in gw.officers(&id).await.map_err(fail)? {
+        let n = gw.passkey_count(&o.id).await.map_err(fail)?;
+        officers.push((o, n));
+    }
     let done = query.ok().and_then(|Query(q)| q.get("done").cloned());
     let a = &view.agency;
     let action = |x: &str| format!("{AGENCIES}/{}/{x}", encode(&id));
@@ -1216,6 +1222,15 @@ pub(crate) async fn agency(
                 button type="submit" { "Add key" }
             }
         }
+        h2 #officers { "Officers" }
+        p { "People of the agency with portal accounts of their own: a passkey, or a code from an authenticator app. Each addition, removal and replaced sign-in is in the history below and a registry entry in the public log." }
+        (super::officers::table(
+            &officers,
+            &s.csrf,
+            Some(&|o: &str| format!("{}?officer={}", action("officer-remove"), encode(o))),
+            Some((&|o: &str| format!("{}?officer={}", action("officer-reset"), encode(o)), &view.callback_numbers)),
+        ))
+        (super::officers::add_form(&action("officer-add"), &s.csrf))
         h2 { "Callback numbers" }
         form method="post" action=(action("callbacks")) {
             (csrf_field(&s.csrf))
@@ -1278,12 +1293,16 @@ pub(crate) const AGENCY_ACTIONS: &[&str] = &[
     "key-revoke",
     "callbacks",
     "notify",
+    "officer-add",
+    "officer-remove",
+    "officer-reset",
 ];
 
 pub(crate) async fn agency_act(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path((id, action)): Path<(String, String)>,
+    query: Result<Query<HashMap<String, String>>, QueryRejection>,
     raw: Result<Bytes, BytesRejection>,
 ) -> Result<Response, PageError> {
     if !AGENCY_ACTIONS.contains(&action.as_str()) {
@@ -1304,7 +1323,34 @@ pub(crate) async fn agency_act(
     if id == "-" && action == "add" {
         return add_agency(&state, &s, &f).await;
     }
+    let officer = query
+        .ok()
+        .and_then(|Query(q)| q.get("officer").cloned())
+        .unwrap_or_default();
     match action.as_str() {
+        "officer-add" => {
+            let enrolment = gw
+                .add_officer(
+                    writ_gateway::officers::OfficerAdmin::Staff(&s.user),
+                    &id,
+                    &super::officers::new_officer(&f),
+                )
+                .await
+                .map_err(|e| PageError::new(e, &back))?;
+            return Ok(super::officers::enrolment_page(nav(Some(&s)), &enrolment, &back));
+        }
+        "officer-reset" => {
+            let called = field(&f, "called").unwrap_or_default();
+            let enrolment = gw
+                .reset_officer(&s.user, &id, &officer, called)
+                .await
+                .map_err(|e| PageError::new(e, &back))?;
+            return Ok(super::officers::enrolment_page(nav(Some(&s)), &enrolment, &back));
+        }
+        "officer-remove" => {
+            gw.remove_officer(writ_gateway::officers::OfficerAdmin::Staff(&s.user), &id, &officer)
+                .await
+        }
         "verify" => {
             gw.set_agency_status(&id, AgencyStatus::Verified, actor)
                 .await

@@ -1078,9 +1078,10 @@ async fn submit(
     let body =
         serde_json::to_vec(&order).map_err(|e| fail(GatewayError::Internal(e.to_string())))?;
     let answer = match desk {
-        Desk::Portal(_) => {
+        Desk::Portal(s) => {
             gw.submit(Submission {
                 submitter: agency,
+                officer: s.officer.as_ref(),
                 body: &body,
             })
             .await

@@ -1,6 +1,7 @@
-//! The agency portal's pages: an officer signs in by signing a one-time
-//! challenge with the agency's registered request-signing key (`writ agency
-//! sign` makes the signature), then submits orders, sees the agency's own
+//! The agency portal's pages: an officer signs in with a passkey or a TOTP
+//! code (`writ_gateway::officers`), or anyone holding the agency's
+//! registered request-signing key signs a one-time challenge (`writ agency
+//! sign` makes the signature); then submits orders, sees the agency's own
 //! cases and downloads their packages. The sign-in rules, challenges and
 //! sessions are the gateway's (`writ_gateway::portal`); these pages only
 //! render and read forms.
@@ -26,16 +27,19 @@ use super::{
 };
 use crate::{AppError, AppState};
 
-const COOKIE: &str = "writ_portal";
-const HOME: &str = "/portal";
+pub(super) const COOKIE: &str = "writ_portal";
+pub(super) const HOME: &str = "/portal";
 /// The sign-in form's double-submit token.
-const SIGN_IN: SignInCsrf = SignInCsrf {
+pub(super) const SIGN_IN: SignInCsrf = SignInCsrf {
     cookie: "writ_portal_sign_in",
     path: HOME,
 };
 
 pub(super) struct Session {
     pub(super) agency: String,
+    /// The officer signed in; `None` for a session opened with the
+    /// agency's key.
+    pub(super) officer: Option<writ_store::OfficerRow>,
     secret: String,
     pub(super) csrf: String,
 }
@@ -56,6 +60,7 @@ pub(super) async fn session(state: &AppState, headers: &HeaderMap) -> Option<Ses
         .ok()??;
     Some(Session {
         agency: s.agency,
+        officer: s.officer,
         csrf: csrf_token(&s.secret),
         secret: s.secret,
     })
@@ -67,9 +72,10 @@ pub(super) fn nav(s: Option<&Session>) -> Markup {
         a href="/status" { "Log status" }
         a href="/transparency" { "Transparency report" }
         @if let Some(s) = s {
+            a href="/portal/account" { "Your account" }
             form method="post" action="/portal/sign-out" {
                 (csrf_field(&s.csrf))
-                span { (s.agency) " " }
+                span { @if let Some(o) = &s.officer { (o.name) ", " } (s.agency) " " }
                 button type="submit" { "Sign out" }
             }
         }
@@ -97,7 +103,7 @@ pub(super) fn check_csrf(s: &Session, form: &[(String, String)]) -> Result<(), P
 
 /// The sign-in form with a new challenge and its double-submit token (set
 /// as a cookie too).
-async fn sign_in_page(
+pub(super) async fn sign_in_page(
     state: &AppState,
     headers: &HeaderMap,
     status: StatusCode,
@@ -111,11 +117,41 @@ async fn sign_in_page(
         .portal_challenge(Timestamp::now().as_second())
         .await
         .map_err(|e| PageError::new(e, HOME))?;
+    let gw = state.gateway();
+    let now = Timestamp::now().as_second();
+    let (options, passkey_state) = gw
+        .passkey_sign_in_start(now)
+        .await
+        .map_err(|e| PageError::new(e, HOME))?;
+    let host = gw.passkey_host().map_err(|e| PageError::new(e, HOME))?;
     let markup = layout(
         "Agency portal sign-in",
         nav(None),
         html! {
             @if let Some(e) = error { p.error role="alert" { (e) } }
+            h2 { "Officers" }
+            p { "Sign in with your own account: the passkey you registered, or the code from your authenticator app. "
+                "The provider's admin or your agency's officer-admin opens the account; a lost passkey is replaced by the provider after a call to your agency's registered number." }
+            form #passkey-sign-in method="post" action="/portal/sign-in/passkey" data-options=(options.to_string()) data-host=(host) {
+                (csrf_field(&token))
+                input type="hidden" name="state" value=(passkey_state);
+                input type="hidden" name="credential" value="";
+                button type="button" data-passkey="get" { "Sign in with a passkey" }
+                " " small { "(needs JavaScript; passkeys belong to " code { (host) } ")" }
+                p.error role="alert" hidden {}
+            }
+            form method="post" action="/portal/sign-in/code" {
+                (csrf_field(&token))
+                fieldset {
+                    legend { "Or sign in with a code" }
+                    label for="officer-agency" { "Agency id" } input #officer-agency name="agency" required autocomplete="organization";
+                    label for="officer-email" { "Your e-mail address" } input #officer-email name="email" type="email" required autocomplete="username";
+                    label for="officer-code" { "Code" } input #officer-code name="code" required inputmode="numeric" pattern="[0-9]{6}" autocomplete="one-time-code" size="8";
+                    button type="submit" { "Sign in with the code" }
+                }
+            }
+            (super::passkey_script())
+            h2 { "With the agency's key" }
             p { "Sign the challenge below with your agency's registered request-signing key, then paste the signature. "
                 "With the " code { "writ" } " command line:" }
             p { small { "(What the key signs is the line " code { (writ_gateway::auth::PORTAL_SIGN_IN_CONTEXT) } ", a newline, then the challenge; "
@@ -273,6 +309,7 @@ pub(crate) async fn submit(
         .gateway()
         .submit(Submission {
             submitter: &s.agency,
+            officer: s.officer.as_ref(),
             body: order.as_bytes(),
         })
         .await
@@ -487,7 +524,10 @@ pub(crate) async fn clarify(
     state
         .gateway()
         .change(
-            writ_gateway::Actor::Agency(&s.agency),
+            match &s.officer {
+                Some(o) => writ_gateway::Actor::Officer(o),
+                None => writ_gateway::Actor::Agency(&s.agency),
+            },
             &id,
             writ_gateway::Action::Clarify {
                 message: field(&f, "message").unwrap_or_default().to_owned(),

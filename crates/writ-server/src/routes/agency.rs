@@ -80,6 +80,7 @@ pub(crate) async fn submit(
         .inner
         .gw
         .submit(Submission {
+            officer: None,
             submitter: &agency,
             body: &body,
         })

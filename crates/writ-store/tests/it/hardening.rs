@@ -68,10 +68,10 @@ both!(
 async fn suspension_ends_sessions(s: &Store) {
     s.insert_agency(&agency("a1"), "admin").await.unwrap();
     s.insert_agency(&agency("a2"), "admin").await.unwrap();
-    s.open_portal_session("h1", "a1", 10_000, 400)
+    s.open_portal_session("h1", "a1", None, 10_000, 400)
         .await
         .unwrap();
-    s.open_portal_session("h2", "a2", 10_000, 400)
+    s.open_portal_session("h2", "a2", None, 10_000, 400)
         .await
         .unwrap();
     s.set_agency_status("a1", "verified", Some(500), "admin", 500)
@@ -103,7 +103,7 @@ async fn key_revocation_ends_sessions(s: &Store) {
     )
     .await
     .unwrap();
-    s.open_portal_session("h1", "a1", 10_000, 400)
+    s.open_portal_session("h1", "a1", None, 10_000, 400)
         .await
         .unwrap();
     s.revoke_agency_key("a1:k1", "admin", 500).await.unwrap();

@@ -369,15 +369,15 @@ both!(logged_indexes_follow_runs, logged_runs);
 
 async fn portal_sessions(s: &Store) {
     // Sessions: found until they expire or are closed.
-    s.open_portal_session("h1", "us-fbi-wfo", 1_000, 400)
+    s.open_portal_session("h1", "us-fbi-wfo", None, 1_000, 400)
         .await
         .unwrap();
-    s.open_portal_session("h2", "us-nypd", 1_000, 400)
+    s.open_portal_session("h2", "us-nypd", None, 1_000, 400)
         .await
         .unwrap();
     assert_eq!(
-        s.portal_session("h1", 999).await.unwrap().as_deref(),
-        Some("us-fbi-wfo")
+        s.portal_session("h1", 999).await.unwrap(),
+        Some(("us-fbi-wfo".to_owned(), None))
     );
     assert_eq!(s.portal_session("h1", 1_000).await.unwrap(), None);
     s.close_portal_session("h2").await.unwrap();
