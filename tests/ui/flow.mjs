@@ -1,7 +1,8 @@
 // Drives the console and the agency portal of a running `writ serve --demo`
 // in a real Chromium, as people use them:
 //
-//   an officer signs in to the portal with the agency's key, writes a
+//   an officer signs in to the portal with a code, registers a passkey
+//   (Chromium's virtual authenticator) and signs in with it, writes a
 //   search warrant in the order form with its PDF (a draft kept across a
 //   reload, the rule book's check before sending) and pastes an emergency
 //   request as JSON; a reviewer proposes to approve
@@ -78,6 +79,16 @@ function freshTotp(name) {
   lastStep[name] = step;
   return totp(users[name].secret, step * 30);
 }
+
+// The demo's officer: `agency e-mail secret otpauth-URI`.
+const [officerAgency, officerEmail, officerSecret] = readFileSync(
+  join(data, 'demo/portal-officers.txt'),
+  'utf8',
+).trim().split(/\s+/);
+
+// Passkeys belong to a host name, never an IP address: the officer uses
+// the portal at localhost (the server's relying party for a loopback URL).
+const purl = url.replace('//127.0.0.1:', '//localhost:');
 
 // The demo signing key file holds the base64 Ed25519 seed.
 function agencyKey(agency) {
@@ -171,16 +182,56 @@ try {
   const officer = await browser.newContext({ acceptDownloads: true });
   const portal = await officer.newPage();
 
-  await step('an officer signs in to the portal with the agency key', async () => {
-    await portal.goto(`${url}/portal`);
-    const challenge = await portal.locator('input[name=challenge]').inputValue();
+  await step('an officer signs in to the portal with a code and registers a passkey', async () => {
+    const cdp = await officer.newCDPSession(portal);
+    await cdp.send('WebAuthn.enable');
+    await cdp.send('WebAuthn.addVirtualAuthenticator', {
+      options: {
+        protocol: 'ctap2',
+        transport: 'internal',
+        hasResidentKey: true,
+        hasUserVerification: true,
+        isUserVerified: true,
+        automaticPresenceSimulation: true,
+      },
+    });
+    await portal.goto(`${purl}/portal`);
+    await portal.locator('#officer-agency').fill(officerAgency);
+    await portal.getByLabel('Your e-mail address').fill(officerEmail);
+    await portal.getByLabel('Code', { exact: true }).fill(totp(officerSecret));
+    await shot(portal, '01-portal-sign-in');
+    await submit(portal, () => portal.getByRole('button', { name: 'Sign in with the code' }).click());
+    check((await portal.content()).includes('Submit an order'), 'the portal home is shown');
+    check((await portal.locator('header').innerText()).includes('Dana Reyes'), 'the officer is named');
+    await submit(portal, () => portal.getByRole('link', { name: 'Your account' }).click());
+    check((await portal.locator('#passkey-count').innerText()) === '0', 'no passkey yet');
+    await submit(portal, () => portal.getByRole('button', { name: 'Register a passkey' }).click());
+    await until(portal, /Recorded: passkey registered/, 'the passkey is registered');
+    check((await portal.locator('#passkey-count').innerText()) === '1', 'one passkey');
+    check((await portal.locator('#officers').innerText()).includes('Dana Reyes'), 'the officer-admin sees the officers');
+    await shot(portal, '01b-portal-account');
+  });
+
+  await step('the officer signs out and back in with the passkey alone', async () => {
+    await submit(portal, () => portal.getByRole('button', { name: 'Sign out' }).click());
+    check((await portal.content()).includes('Sign in with a passkey'), 'signed out');
+    await submit(portal, () => portal.getByRole('button', { name: 'Sign in with a passkey' }).click());
+    await until(portal, /Submit an order/, 'the passkey signs in');
+    check((await portal.locator('header').innerText()).includes('Dana Reyes'), 'as the officer');
+  });
+
+  await step("the agency's key still signs in to the portal, for agencies that automate", async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${url}/portal`);
+    const challenge = await page.locator('input[name=challenge]').inputValue();
     check(challenge.startsWith('writ-portal-sign-in:'), 'a challenge is shown');
     const signature = sign(null, Buffer.from('writ-portal-sign-in-v1\n' + challenge), agencyKey('us-fbi-wfo')).toString('base64');
-    await portal.getByLabel('Agency id').fill('us-fbi-wfo');
-    await portal.getByLabel('Signature (base64 Ed25519)').fill(signature);
-    await shot(portal, '01-portal-sign-in');
-    await submit(portal, () => portal.getByRole('button', { name: 'Sign in' }).click());
-    check((await portal.content()).includes('Submit an order'), 'the portal home is shown');
+    await page.locator('#agency').fill('us-fbi-wfo');
+    await page.getByLabel('Signature (base64 Ed25519)').fill(signature);
+    await submit(page, () => page.getByRole('button', { name: 'Sign in', exact: true }).click());
+    check((await page.content()).includes('Submit an order'), 'the portal home is shown');
+    await context.close();
   });
 
   const pdf = Buffer.from('%PDF-1.4\n% the signed warrant, as scanned\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n');
@@ -214,7 +265,7 @@ try {
   });
 
   await step('the draft survives a reload, and a subpoena for content is flagged before it is sent', async () => {
-    await portal.goto(`${url}/portal/orders/new`);
+    await portal.goto(`${purl}/portal/orders/new`);
     check((await portal.locator('[role=status]').innerText()).includes('is restored'), 'the draft is restored');
     check(await portal.getByLabel('Your reference').inputValue() === `UI-warrant-${run}`, 'the reference is kept');
     check(await portal.getByLabel('Content', { exact: true }).isChecked(), 'the categories are kept');
@@ -241,7 +292,7 @@ try {
   });
 
   await step('the officer pastes the emergency request as JSON', async () => {
-    await portal.goto(`${url}/portal`);
+    await portal.goto(`${purl}/portal`);
     await portal.getByText('Or paste an order as JSON').click();
     await portal.getByLabel(/The order as JSON/).fill(order('emergency-request.json', `UI-emergency-${run}`));
     await submit(portal, () => portal.getByRole('button', { name: 'Submit the order' }).click());
@@ -305,13 +356,13 @@ try {
   });
 
   await step('the portal shows what was released and what is held', async () => {
-    await portal.goto(`${url}/portal/cases/${cases.warrant}`);
+    await portal.goto(`${purl}/portal/cases/${cases.warrant}`);
     await until(portal, /Subscriber data\s+Granted\s+Released in package 1/, 'the portal shows subscriber data released');
     const text = await portal.locator('main').innerText();
     check(/Content\s+Granted\s+Held: the provider's review is not finished/.test(text), `content held on the portal (${text})`);
     check(text.includes('It holds only the pairs marked released below; 1 more are held'), 'the download says what it holds');
     await noRawEnums(portal, 'the portal case page');
-    await portal.goto(`${url}/portal`);
+    await portal.goto(`${purl}/portal`);
     const row = await portal.locator('tbody tr', { hasText: cases.warrant }).innerText();
     check(row.includes('1 of 2 pairs; 1 held for review'), `the list says what was released (${row})`);
   });
@@ -394,7 +445,7 @@ try {
   });
 
   await step('the officer downloads the sealed package of the warrant', async () => {
-    await portal.goto(`${url}/portal`);
+    await portal.goto(`${purl}/portal`);
     const row = portal.locator('tbody tr', { hasText: cases.warrant });
     check((await row.innerText()).includes('Approved'), 'the officer sees the warrant approved');
     await noRawEnums(portal, 'the portal');
@@ -402,7 +453,7 @@ try {
     // Delivery seals in the background; the page says so until it is ready.
     for (let i = 0; i < 60 && !(await link.count()); i += 1) {
       await portal.waitForTimeout(500);
-      await portal.goto(`${url}/portal`);
+      await portal.goto(`${purl}/portal`);
     }
     await shot(portal, '08-portal-package');
     const [download] = await Promise.all([portal.waitForEvent('download'), link.click()]);
@@ -410,6 +461,12 @@ try {
     await download.saveAs(path);
     const bytes = readFileSync(path);
     check(bytes.subarray(0, 21).toString() === 'age-encryption.org/v1', 'an age file');
+    await portal.goto(`${purl}/portal/cases/${cases.warrant}/letter`);
+    const letter = await portal.locator('body').innerText();
+    check(letter.includes(cases.warrant) && /SHA-256/i.test(letter), 'the officer reads the response letter');
+    await rita.goto(`${url}/console/cases/${cases.warrant}`);
+    check((await rita.locator('main').innerText()).includes('Dana Reyes, Special Agent (badge 4411), agency us-fbi-wfo'),
+      'the case history names the officer who submitted it');
   });
 
   await step('a custodian certifies the package and the officer reads the certificate', async () => {
@@ -427,7 +484,7 @@ try {
     const text = await rita.locator('main').innerText();
     check(text.includes('Recorded: certificate of authenticity signed'), 'the certificate is recorded');
     check(/Package 2 certified by Rita Ramos, Custodian of Records/.test(text), 'the page names the custodian');
-    await portal.goto(`${url}/portal/cases/${cases.warrant}`);
+    await portal.goto(`${purl}/portal/cases/${cases.warrant}`);
     await submit(portal, () => portal.getByRole('link', { name: 'The certificate of authenticity' }).click());
     const cert = await portal.locator('body').innerText();
     check(cert.includes('/s/ Rita Ramos') && cert.includes('902(11)'), 'the officer reads the signed certificate');
@@ -517,6 +574,37 @@ try {
     check(/Name\s+UI test police/.test(added), 'the new entry is named');
     check((await adam.getByLabel(/One E.164 number a line/).inputValue()).includes('+442079460000'), 'its callback number');
     await noRawEnums(adam, 'the agency page');
+    await adminContext.close();
+  });
+
+  await step('an admin adds an officer and replaces a lost passkey only after a callback', async () => {
+    const adminContext = await browser.newContext();
+    const adam = await consoleSignIn(adminContext, 'adam');
+    await adam.goto(`${url}/console/agencies/us-fbi-wfo`);
+    await adam.getByLabel('Badge or staff number').fill('7302');
+    await adam.locator('#officer_name').fill('Sam Ortiz');
+    await adam.getByLabel('Rank or title').fill('Detective');
+    await adam.getByLabel('E-mail address', { exact: true }).fill(`sam.${run}@fbi.example`);
+    await adam.getByLabel(/Phone \(international form/).fill('+1 202 555 0111');
+    await submit(adam, () => adam.getByRole('button', { name: 'Add the officer' }).click());
+    const secret = await adam.locator('#totp-secret').innerText();
+    check(/^[A-Z2-7]{32}$/.test(secret), 'the new officer\'s code secret is shown once');
+    await adam.goto(`${url}/console/agencies/us-fbi-wfo`);
+    const officers = await adam.locator('#officers').innerText();
+    check(officers.includes('Sam Ortiz, Detective (badge 7302)') && officers.includes('Dana Reyes'), 'both officers are listed');
+    check(/Dana Reyes[^\n]*officer-admin/.test(officers) || officers.includes('officer-admin'), 'the officer-admin is marked');
+    const dana = adam.locator('#officers tbody tr', { hasText: 'Dana Reyes' });
+    await dana.getByText('Replace a lost passkey').click();
+    const called = await dana.locator('select[name=called] option').first().getAttribute('value');
+    await submit(adam, () => dana.getByRole('button', { name: 'Record the callback and replace the sign-in' }).click());
+    check((await adam.locator('#totp-secret').innerText()) !== officerSecret, 'a new secret for the officer');
+    await adam.goto(`${url}/console/agencies/us-fbi-wfo`);
+    const history = await adam.locator('main').innerText();
+    check(history.includes(`agency called back on ${called}`), 'the callback is in the agency\'s history');
+    // The officer's passkeys and sessions ended with it.
+    await portal.goto(`${purl}/portal`);
+    check((await portal.content()).includes('Sign in with a passkey'), 'the officer is signed out');
+    await shot(adam, '10b-officers');
     await adminContext.close();
   });
 

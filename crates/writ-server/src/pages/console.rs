@@ -1222,7 +1222,7 @@ pub(crate) async fn agency(
                 button type="submit" { "Add key" }
             }
         }
-        h2 #officers { "Officers" }
+        h2 #officer-list { "Officers" }
         p { "People of the agency with portal accounts of their own: a passkey, or a code from an authenticator app. Each addition, removal and replaced sign-in is in the history below and a registry entry in the public log." }
         (super::officers::table(
             &officers,
