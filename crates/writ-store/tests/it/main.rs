@@ -438,3 +438,108 @@ async fn sign_in_failures(s: &Store) {
 both!(sign_in_failures_are_shared_and_bounded, sign_in_failures);
 
 mod hardening;
+
+async fn officers(s: &Store) {
+    use writ_store::{OfficerRow, PasskeyRow};
+    s.insert_agency(&agency("a1"), "admin").await.unwrap();
+    let reg = |what: &str| NewEvent {
+        case_id: None,
+        kind: "registry".into(),
+        entry: format!("{{\"kind\":\"registry\",\"action\":\"{what}\"}}"),
+        private: "{}".into(),
+        state: "pending".into(),
+        created_at: 1_700_000_000,
+    };
+    let row = OfficerRow {
+        id: "o-1".into(),
+        agency_id: "a1".into(),
+        name: "Dana Reyes".into(),
+        title: "Special Agent".into(),
+        badge: "4411".into(),
+        email: "dana@a1.example".into(),
+        phone: "+12025550100".into(),
+        admin: true,
+        totp_secret: "SECRET".into(),
+        created_at: 1_700_000_000,
+        created_by: "adam".into(),
+        removed_at: None,
+    };
+    s.insert_officer(&row, &reg("officer_add")).await.unwrap();
+    // One live officer per address in an agency.
+    let twin = OfficerRow {
+        id: "o-2".into(),
+        ..row.clone()
+    };
+    assert!(matches!(
+        s.insert_officer(&twin, &reg("officer_add")).await,
+        Err(StoreError::Exists(..))
+    ));
+    assert_eq!(s.officer("o-1").await.unwrap(), Some(row.clone()));
+    assert_eq!(
+        s.officer_by_email("a1", "dana@a1.example").await.unwrap(),
+        Some(row.clone())
+    );
+    let key = PasskeyRow {
+        credential_id: "cred-1".into(),
+        officer_id: "o-1".into(),
+        passkey: "{}".into(),
+        created_at: 1_700_000_001,
+        last_used_at: None,
+    };
+    s.insert_passkey(&key).await.unwrap();
+    assert!(matches!(
+        s.insert_passkey(&key).await,
+        Err(StoreError::Exists(..))
+    ));
+    s.update_passkey("cred-1", "{\"n\":1}", 1_700_000_002)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.passkeys_by_credential("cred-1")
+            .await
+            .unwrap()
+            .map(|p| (p.passkey, p.last_used_at)),
+        Some(("{\"n\":1}".to_owned(), Some(1_700_000_002)))
+    );
+    s.open_portal_session("h1", "a1", Some("o-1"), 10_000, 400)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.portal_session("h1", 500).await.unwrap(),
+        Some(("a1".to_owned(), Some("o-1".to_owned())))
+    );
+    // A reset ends the passkeys and sessions and replaces the secret.
+    s.reset_officer("o-1", "NEW", "called back", "adam", 1_700_000_003, &reg("officer_reset"))
+        .await
+        .unwrap();
+    assert!(s.passkeys("o-1").await.unwrap().is_empty());
+    assert_eq!(s.portal_session("h1", 500).await.unwrap(), None);
+    assert_eq!(s.officer("o-1").await.unwrap().unwrap().totp_secret, "NEW");
+    // Removed: gone from the address, kept by id, and the address is free.
+    s.insert_passkey(&key).await.unwrap();
+    s.remove_officer("o-1", "adam", 1_700_000_004, &reg("officer_remove"))
+        .await
+        .unwrap();
+    assert!(s.passkeys("o-1").await.unwrap().is_empty());
+    assert_eq!(s.officer_by_email("a1", "dana@a1.example").await.unwrap(), None);
+    assert_eq!(
+        s.officer("o-1").await.unwrap().unwrap().removed_at,
+        Some(1_700_000_004)
+    );
+    assert!(matches!(
+        s.remove_officer("o-1", "adam", 1_700_000_005, &reg("officer_remove")).await,
+        Err(StoreError::NotFound(..))
+    ));
+    s.insert_officer(&twin, &reg("officer_add")).await.unwrap();
+    assert_eq!(s.officers("a1").await.unwrap().len(), 2);
+    // Each change wrote its registry event with it.
+    let logged = s.pending_events(100).await.unwrap();
+    let actions: Vec<_> = logged
+        .iter()
+        .filter(|e| e.kind == "registry")
+        .map(|e| e.entry.clone())
+        .collect();
+    assert_eq!(actions.len(), 4, "{actions:?}");
+}
+
+both!(officers_are_kept_with_their_registry_entries, officers);
