@@ -204,9 +204,17 @@ pub fn relying_party(public_url: &str) -> Result<webauthn_rs::Webauthn> {
 
 /// Seals a ceremony's state: `<base64url(json)>.<expires>.<hex hmac>`, the
 /// MAC also covering what the state is for and whom it is bound to.
-fn seal_state(key: &[u8; 32], kind: &str, bound: &str, state: &Value, expires: i64) -> Result<String> {
+fn seal_state(
+    key: &[u8; 32],
+    kind: &str,
+    bound: &str,
+    state: &Value,
+    expires: i64,
+) -> Result<String> {
     let body = B64URL.encode(serde_json::to_vec(state)?);
-    let tag = state_mac(key, kind, bound, &body, expires)?.finalize().into_bytes();
+    let tag = state_mac(key, kind, bound, &body, expires)?
+        .finalize()
+        .into_bytes();
     Ok(format!("{body}.{expires}.{}", hex::encode(tag)))
 }
 
@@ -224,7 +232,13 @@ fn state_mac(
 }
 
 /// Opens a sealed state that has not expired: the JSON and its expiry.
-fn open_state(key: &[u8; 32], kind: &str, bound: &str, sealed: &str, now: i64) -> Option<(Value, i64)> {
+fn open_state(
+    key: &[u8; 32],
+    kind: &str,
+    bound: &str,
+    sealed: &str,
+    now: i64,
+) -> Option<(Value, i64)> {
     let mut parts = sealed.trim().split('.');
     let (body, expires, tag) = (parts.next()?, parts.next()?, parts.next()?);
     if parts.next().is_some() {
@@ -232,7 +246,10 @@ fn open_state(key: &[u8; 32], kind: &str, bound: &str, sealed: &str, now: i64) -
     }
     let expires: i64 = expires.parse().ok()?;
     let tag = hex::decode(tag).ok()?;
-    state_mac(key, kind, bound, body, expires).ok()?.verify_slice(&tag).ok()?;
+    state_mac(key, kind, bound, body, expires)
+        .ok()?
+        .verify_slice(&tag)
+        .ok()?;
     if !(now < expires && expires <= now + CEREMONY_SECONDS) {
         return None;
     }
@@ -385,7 +402,9 @@ impl Gateway {
         }
         let officer = self.officer(agency, id).await?;
         if officer.removed_at.is_some() {
-            return Err(GatewayError::Conflict(format!("officer `{id}` was removed already")));
+            return Err(GatewayError::Conflict(format!(
+                "officer `{id}` was removed already"
+            )));
         }
         let country = self.agency_row(agency).await?.map(|a| a.country);
         let now = Timestamp::now();
@@ -410,7 +429,13 @@ impl Gateway {
     /// and sessions end and a new TOTP secret is returned (shown once);
     /// a `registry` entry (`officer_reset`). Only the provider's admins do
     /// this, never on an e-mail's word.
-    pub async fn reset_officer(&self, by: &User, agency: &str, id: &str, called: &str) -> Result<Enrolment> {
+    pub async fn reset_officer(
+        &self,
+        by: &User,
+        agency: &str,
+        id: &str,
+        called: &str,
+    ) -> Result<Enrolment> {
         OfficerAdmin::Staff(by).check(agency)?;
         let row = self
             .agency_row(agency)
@@ -426,7 +451,9 @@ impl Gateway {
         }
         let mut officer = self.officer(agency, id).await?;
         if officer.removed_at.is_some() {
-            return Err(GatewayError::Conflict(format!("officer `{id}` was removed")));
+            return Err(GatewayError::Conflict(format!(
+                "officer `{id}` was removed"
+            )));
         }
         officer.totp_secret = crate::auth::new_totp_secret()?;
         let now = Timestamp::now();
@@ -436,12 +463,26 @@ impl Gateway {
             json!({"agency": agency, "officer": id, "by": by.name, "called": called}),
             now,
         )?;
-        let detail = format!("{} <{}>: agency called back on {called}", officer.name, officer.email);
+        let detail = format!(
+            "{} <{}>: agency called back on {called}",
+            officer.name, officer.email
+        );
         self.store()
-            .reset_officer(id, &officer.totp_secret, &detail, &by.name, now.as_second(), &event)
+            .reset_officer(
+                id,
+                &officer.totp_secret,
+                &detail,
+                &by.name,
+                now.as_second(),
+                &event,
+            )
             .await?;
         self.events_written();
-        tracing::info!(agency, officer = id, "officer's sign-in replaced after a callback");
+        tracing::info!(
+            agency,
+            officer = id,
+            "officer's sign-in replaced after a callback"
+        );
         Ok(Self::enrolment(officer))
     }
 
@@ -449,7 +490,13 @@ impl Gateway {
     /// be served, the officer live, the code right and not used before
     /// (RFC 6238, section 5.2). Failures count against the address like
     /// the console's. Returns the session's secret, or `None`.
-    pub async fn officer_sign_in(&self, agency: &str, email: &str, code: &str, now: i64) -> Result<Option<String>> {
+    pub async fn officer_sign_in(
+        &self,
+        agency: &str,
+        email: &str,
+        code: &str,
+        now: i64,
+    ) -> Result<Option<String>> {
         let email = email.trim().to_lowercase();
         let key = crate::auth::name_hash(&format!("officer\n{agency}\n{email}"));
         self.begin_sign_in(&key, now).await?;
@@ -515,13 +562,19 @@ impl Gateway {
     /// sealed, unexpired and not used before; the credential one of a live
     /// officer's passkeys, with user verification, on an agency that may be
     /// served. Returns the session's secret, or `None`.
-    pub async fn passkey_sign_in_finish(&self, sealed: &str, credential: &Value, now: i64) -> Result<Option<String>> {
+    pub async fn passkey_sign_in_finish(
+        &self,
+        sealed: &str,
+        credential: &Value,
+        now: i64,
+    ) -> Result<Option<String>> {
         let key = self.state_key().await?;
         let Some((state, expires)) = open_state(&key, "sign-in", "", sealed, now) else {
             return Ok(None);
         };
         let state: DiscoverableAuthentication = serde_json::from_value(state)?;
-        let Ok(credential) = serde_json::from_value::<PublicKeyCredential>(credential.clone()) else {
+        let Ok(credential) = serde_json::from_value::<PublicKeyCredential>(credential.clone())
+        else {
             return Ok(None);
         };
         let rp = self.relying_party()?;
@@ -529,11 +582,7 @@ impl Gateway {
             return Ok(None);
         };
         let credential_id = B64URL.encode(raw_id);
-        let Some(stored) = self
-            .store()
-            .passkeys_by_credential(&credential_id)
-            .await?
-        else {
+        let Some(stored) = self.store().passkeys_by_credential(&credential_id).await? else {
             return Ok(None);
         };
         let Some(officer) = self.store().officer(&stored.officer_id).await? else {
@@ -543,14 +592,19 @@ impl Gateway {
             return Ok(None);
         }
         let mut passkey: Passkey = serde_json::from_str(&stored.passkey)?;
-        let Ok(result) = rp.finish_discoverable_authentication_v2(&credential, state, &passkey) else {
+        let Ok(result) = rp.finish_discoverable_authentication_v2(&credential, state, &passkey)
+        else {
             return Ok(None);
         };
         if !result.user_verified() || !self.agency_may_be_served(&officer.agency_id).await? {
             return Ok(None);
         }
         // Good once, on every server.
-        if !self.store().use_nonce(&used_key(sealed), expires, now).await? {
+        if !self
+            .store()
+            .use_nonce(&used_key(sealed), expires, now)
+            .await?
+        {
             return Ok(None);
         }
         passkey.update_credential(&result);
@@ -563,7 +617,11 @@ impl Gateway {
     /// Starts registering a passkey for a signed-in officer: the options
     /// for `navigator.credentials.create` (a discoverable credential with
     /// user verification) and the sealed state, bound to the officer.
-    pub async fn passkey_register_start(&self, officer: &OfficerRow, now: i64) -> Result<(Value, String)> {
+    pub async fn passkey_register_start(
+        &self,
+        officer: &OfficerRow,
+        now: i64,
+    ) -> Result<(Value, String)> {
         let existing = self.store().passkeys(&officer.id).await?;
         let exclude = existing
             .iter()
@@ -607,7 +665,12 @@ impl Gateway {
         now: i64,
     ) -> Result<()> {
         let key = self.state_key().await?;
-        let refused = || bad("credential", "the passkey could not be registered; start again");
+        let refused = || {
+            bad(
+                "credential",
+                "the passkey could not be registered; start again",
+            )
+        };
         let (state, expires) =
             open_state(&key, "register", &officer.id, sealed, now).ok_or_else(refused)?;
         let state: PasskeyRegistration = serde_json::from_value(state)?;
@@ -617,7 +680,11 @@ impl Gateway {
             .relying_party()?
             .finish_passkey_registration(&credential, &state)
             .map_err(|e| bad("credential", format!("the passkey was refused: {e}")))?;
-        if !self.store().use_nonce(&used_key(sealed), expires, now).await? {
+        if !self
+            .store()
+            .use_nonce(&used_key(sealed), expires, now)
+            .await?
+        {
             return Err(refused());
         }
         let credential_id = B64URL.encode(passkey.cred_id().as_slice());
@@ -660,13 +727,55 @@ mod tests {
         assert_eq!(ok.email, "dana.reyes@fbi.example");
         assert_eq!(ok.phone, "+12025550100");
         for (field, bad) in [
-            ("email", NewOfficer { email: "dana".into(), ..n.clone() }),
-            ("email", NewOfficer { email: "a b@x.example".into(), ..n.clone() }),
-            ("phone", NewOfficer { phone: "202 555 0100".into(), ..n.clone() }),
-            ("phone", NewOfficer { phone: "+1 202 CALL ME".into(), ..n.clone() }),
-            ("name", NewOfficer { name: " ".into(), ..n.clone() }),
-            ("badge", NewOfficer { badge: "x".repeat(51), ..n.clone() }),
-            ("name", NewOfficer { name: "a\u{7}b".into(), ..n.clone() }),
+            (
+                "email",
+                NewOfficer {
+                    email: "dana".into(),
+                    ..n.clone()
+                },
+            ),
+            (
+                "email",
+                NewOfficer {
+                    email: "a b@x.example".into(),
+                    ..n.clone()
+                },
+            ),
+            (
+                "phone",
+                NewOfficer {
+                    phone: "202 555 0100".into(),
+                    ..n.clone()
+                },
+            ),
+            (
+                "phone",
+                NewOfficer {
+                    phone: "+1 202 CALL ME".into(),
+                    ..n.clone()
+                },
+            ),
+            (
+                "name",
+                NewOfficer {
+                    name: " ".into(),
+                    ..n.clone()
+                },
+            ),
+            (
+                "badge",
+                NewOfficer {
+                    badge: "x".repeat(51),
+                    ..n.clone()
+                },
+            ),
+            (
+                "name",
+                NewOfficer {
+                    name: "a\u{7}b".into(),
+                    ..n.clone()
+                },
+            ),
         ] {
             match check_new_officer(&bad) {
                 Err(GatewayError::Input(e)) => assert_eq!(e.path, field, "{e}"),
@@ -695,8 +804,14 @@ mod tests {
     #[test]
     fn the_relying_party_is_the_public_host_or_localhost() {
         let rp = relying_party("https://lawful.example.net/").unwrap();
-        assert_eq!(rp.get_allowed_origins()[0].as_str(), "https://lawful.example.net/");
+        assert_eq!(
+            rp.get_allowed_origins()[0].as_str(),
+            "https://lawful.example.net/"
+        );
         let rp = relying_party("http://127.0.0.1:8080").unwrap();
-        assert_eq!(rp.get_allowed_origins()[0].as_str(), "http://localhost:8080/");
+        assert_eq!(
+            rp.get_allowed_origins()[0].as_str(),
+            "http://localhost:8080/"
+        );
     }
 }

@@ -177,7 +177,13 @@ impl Gateway {
         }
         let secret = hex::encode(crate::random_bytes::<32>()?);
         self.store()
-            .open_portal_session(&secret_hash(&secret), agency, None, now + SESSION_SECONDS, now)
+            .open_portal_session(
+                &secret_hash(&secret),
+                agency,
+                None,
+                now + SESSION_SECONDS,
+                now,
+            )
             .await?;
         Ok(Some(secret))
     }

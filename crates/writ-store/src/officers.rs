@@ -83,7 +83,9 @@ impl Store {
             return Err(StoreError::Exists("officer", row.email.clone()));
         }
         sqlx::query(concat!(
-            "INSERT INTO officers (", columns!(), ") \
+            "INSERT INTO officers (",
+            columns!(),
+            ") \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
         ))
         .bind(&row.id)
@@ -100,8 +102,21 @@ impl Store {
         .bind(row.removed_at)
         .execute(&mut *tx)
         .await?;
-        let detail = format!("{} <{}>{}", row.name, row.email, if row.admin { ", officer-admin" } else { "" });
-        history(&mut tx, &row.agency_id, "officer-add", &detail, &row.created_by, row.created_at).await?;
+        let detail = format!(
+            "{} <{}>{}",
+            row.name,
+            row.email,
+            if row.admin { ", officer-admin" } else { "" }
+        );
+        history(
+            &mut tx,
+            &row.agency_id,
+            "officer-add",
+            &detail,
+            &row.created_by,
+            row.created_at,
+        )
+        .await?;
         insert_event(&mut tx, event).await?;
         tx.commit().await?;
         Ok(())
@@ -109,17 +124,27 @@ impl Store {
 
     /// An officer by id, removed or not.
     pub async fn officer(&self, id: &str) -> Result<Option<OfficerRow>> {
-        let row = sqlx::query(concat!("SELECT ", columns!(), " FROM officers WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            columns!(),
+            " FROM officers WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
         row.as_ref().map(officer_of).transpose()
     }
 
     /// The agency's live officer with this e-mail address.
-    pub async fn officer_by_email(&self, agency_id: &str, email: &str) -> Result<Option<OfficerRow>> {
+    pub async fn officer_by_email(
+        &self,
+        agency_id: &str,
+        email: &str,
+    ) -> Result<Option<OfficerRow>> {
         let row = sqlx::query(concat!(
-            "SELECT ", columns!(), " FROM officers \
+            "SELECT ",
+            columns!(),
+            " FROM officers \
              WHERE agency_id = $1 AND email = $2 AND removed_at IS NULL"
         ))
         .bind(agency_id)
@@ -132,7 +157,9 @@ impl Store {
     /// The agency's officers, live ones first, each group by name.
     pub async fn officers(&self, agency_id: &str) -> Result<Vec<OfficerRow>> {
         let rows = sqlx::query(concat!(
-            "SELECT ", columns!(), " FROM officers WHERE agency_id = $1 \
+            "SELECT ",
+            columns!(),
+            " FROM officers WHERE agency_id = $1 \
              ORDER BY (removed_at IS NOT NULL), name, id"
         ))
         .bind(agency_id)
@@ -143,11 +170,19 @@ impl Store {
 
     /// Removes a live officer: its passkeys and sessions end with it, in
     /// one transaction with the history row and the `registry` event.
-    pub async fn remove_officer(&self, id: &str, actor: &str, at: i64, event: &NewEvent) -> Result<()> {
+    pub async fn remove_officer(
+        &self,
+        id: &str,
+        actor: &str,
+        at: i64,
+        event: &NewEvent,
+    ) -> Result<()> {
         let _g = self.write_guard().await;
         let mut tx = self.begin_write().await?;
         let row = sqlx::query(concat!(
-            "SELECT ", columns!(), " FROM officers WHERE id = $1 AND removed_at IS NULL"
+            "SELECT ",
+            columns!(),
+            " FROM officers WHERE id = $1 AND removed_at IS NULL"
         ))
         .bind(id)
         .fetch_optional(&mut *tx)
@@ -162,7 +197,15 @@ impl Store {
             .await?;
         Self::end_officer_access(&mut tx, id).await?;
         let detail = format!("{} <{}>", row.name, row.email);
-        history(&mut tx, &row.agency_id, "officer-remove", &detail, actor, at).await?;
+        history(
+            &mut tx,
+            &row.agency_id,
+            "officer-remove",
+            &detail,
+            actor,
+            at,
+        )
+        .await?;
         insert_event(&mut tx, event).await?;
         tx.commit().await?;
         Ok(())
@@ -208,7 +251,10 @@ impl Store {
         Ok(())
     }
 
-    async fn end_officer_access(tx: &mut sqlx::Transaction<'static, sqlx::Any>, id: &str) -> Result<()> {
+    async fn end_officer_access(
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        id: &str,
+    ) -> Result<()> {
         sqlx::query("DELETE FROM officer_passkeys WHERE officer_id = $1")
             .bind(id)
             .execute(&mut **tx)
@@ -224,10 +270,11 @@ impl Store {
     pub async fn insert_passkey(&self, row: &PasskeyRow) -> Result<()> {
         let _g = self.write_guard().await;
         let mut tx = self.begin_write().await?;
-        let live = sqlx::query("SELECT agency_id FROM officers WHERE id = $1 AND removed_at IS NULL")
-            .bind(&row.officer_id)
-            .fetch_optional(&mut *tx)
-            .await?;
+        let live =
+            sqlx::query("SELECT agency_id FROM officers WHERE id = $1 AND removed_at IS NULL")
+                .bind(&row.officer_id)
+                .fetch_optional(&mut *tx)
+                .await?;
         let Some(live) = live else {
             return Err(StoreError::NotFound("officer", row.officer_id.clone()));
         };
@@ -245,7 +292,15 @@ impl Store {
         if done.rows_affected() == 0 {
             return Err(StoreError::Exists("passkey", row.credential_id.clone()));
         }
-        history(&mut tx, &agency, "passkey-add", &row.officer_id, &format!("officer:{}", row.officer_id), row.created_at).await?;
+        history(
+            &mut tx,
+            &agency,
+            "passkey-add",
+            &row.officer_id,
+            &format!("officer:{}", row.officer_id),
+            row.created_at,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }

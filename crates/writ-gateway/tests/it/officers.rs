@@ -41,9 +41,12 @@ async fn registry_actions(gw: &writ_gateway::Gateway) -> Vec<String> {
         .filter_map(|e| {
             let v: serde_json::Value = serde_json::from_str(&e.entry).ok()?;
             let action = v["public"]["action"].as_str()?.to_owned();
-            action
-                .starts_with("officer_")
-                .then(|| format!("{action} {}", v["public"]["country"].as_str().unwrap_or("-")))
+            action.starts_with("officer_").then(|| {
+                format!(
+                    "{action} {}",
+                    v["public"]["country"].as_str().unwrap_or("-")
+                )
+            })
         })
         .collect()
 }
@@ -58,19 +61,24 @@ async fn officers_are_added_sign_in_once_per_code_and_are_removed_for_good() {
 
     // Only an admin adds an officer; the details are checked.
     assert!(matches!(
-        gw.add_officer(OfficerAdmin::Staff(&rita), "us-fbi-wfo", &dana()).await,
+        gw.add_officer(OfficerAdmin::Staff(&rita), "us-fbi-wfo", &dana())
+            .await,
         Err(GatewayError::Forbidden(_))
     ));
     let bad = NewOfficer {
         phone: "call me".into(),
         ..dana()
     };
-    match gw.add_officer(OfficerAdmin::Staff(&adam), "us-fbi-wfo", &bad).await {
+    match gw
+        .add_officer(OfficerAdmin::Staff(&adam), "us-fbi-wfo", &bad)
+        .await
+    {
         Err(GatewayError::Input(e)) => assert_eq!(e.path, "phone"),
         other => panic!("{other:?}"),
     }
     assert!(matches!(
-        gw.add_officer(OfficerAdmin::Staff(&adam), "no-such-agency", &dana()).await,
+        gw.add_officer(OfficerAdmin::Staff(&adam), "no-such-agency", &dana())
+            .await,
         Err(GatewayError::NotFound(_))
     ));
     let dana = gw
@@ -81,7 +89,12 @@ async fn officers_are_added_sign_in_once_per_code_and_are_removed_for_good() {
     assert!(dana.otpauth_uri.contains(&dana.totp_secret));
     // The same address twice in one agency is a conflict.
     assert!(matches!(
-        gw.add_officer(OfficerAdmin::Staff(&adam), "us-fbi-wfo", &super::officers::dana()).await,
+        gw.add_officer(
+            OfficerAdmin::Staff(&adam),
+            "us-fbi-wfo",
+            &super::officers::dana()
+        )
+        .await,
         Err(GatewayError::Conflict(_))
     ));
 
@@ -89,30 +102,33 @@ async fn officers_are_added_sign_in_once_per_code_and_are_removed_for_good() {
     let now = Timestamp::now().as_second();
     let code = totp(&dana.totp_secret, now).unwrap();
     let wrong = if code == "000000" { "111111" } else { "000000" };
-    assert!(gw
-        .officer_sign_in("us-fbi-wfo", "d.reyes@fbi.example", wrong, now)
-        .await
-        .unwrap()
-        .is_none());
+    assert!(
+        gw.officer_sign_in("us-fbi-wfo", "d.reyes@fbi.example", wrong, now)
+            .await
+            .unwrap()
+            .is_none()
+    );
     // The address is compared in lower case.
     let secret = gw
         .officer_sign_in("us-fbi-wfo", "D.Reyes@FBI.example", &code, now)
         .await
         .unwrap()
         .expect("the code signs in");
-    assert!(gw
-        .officer_sign_in("us-fbi-wfo", "d.reyes@fbi.example", &code, now)
-        .await
-        .unwrap()
-        .is_none());
+    assert!(
+        gw.officer_sign_in("us-fbi-wfo", "d.reyes@fbi.example", &code, now)
+            .await
+            .unwrap()
+            .is_none()
+    );
     // Another agency's id with the right code: no.
     let later = now + 30;
     let next = totp(&dana.totp_secret, later).unwrap();
-    assert!(gw
-        .officer_sign_in("us-nypd", "d.reyes@fbi.example", &next, later)
-        .await
-        .unwrap()
-        .is_none());
+    assert!(
+        gw.officer_sign_in("us-nypd", "d.reyes@fbi.example", &next, later)
+            .await
+            .unwrap()
+            .is_none()
+    );
     let session = gw.portal_session(&secret, now).await.unwrap().unwrap();
     assert_eq!(session.agency, "us-fbi-wfo");
     let me = session.officer.expect("the session names the officer");
@@ -125,7 +141,12 @@ async fn officers_are_added_sign_in_once_per_code_and_are_removed_for_good() {
         .unwrap();
     assert_eq!(sam.officer.created_by, format!("officer:{}", me.id));
     assert!(matches!(
-        gw.add_officer(OfficerAdmin::Officer(&me), "us-nypd", &super::officers::sam()).await,
+        gw.add_officer(
+            OfficerAdmin::Officer(&me),
+            "us-nypd",
+            &super::officers::sam()
+        )
+        .await,
         Err(GatewayError::Forbidden(_))
     ));
     // A plain officer adds no one.
@@ -150,24 +171,37 @@ async fn officers_are_added_sign_in_once_per_code_and_are_removed_for_good() {
         .await
         .unwrap()
         .unwrap();
-    assert!(gw.portal_session(&sam_session, now).await.unwrap().is_some());
+    assert!(
+        gw.portal_session(&sam_session, now)
+            .await
+            .unwrap()
+            .is_some()
+    );
     // An officer-admin does not remove itself.
     assert!(matches!(
-        gw.remove_officer(OfficerAdmin::Officer(&me), "us-fbi-wfo", &me.id).await,
+        gw.remove_officer(OfficerAdmin::Officer(&me), "us-fbi-wfo", &me.id)
+            .await,
         Err(GatewayError::Conflict(_))
     ));
     gw.remove_officer(OfficerAdmin::Officer(&me), "us-fbi-wfo", &sam.officer.id)
         .await
         .unwrap();
-    assert!(gw.portal_session(&sam_session, now).await.unwrap().is_none());
+    assert!(
+        gw.portal_session(&sam_session, now)
+            .await
+            .unwrap()
+            .is_none()
+    );
     let code = totp(&sam.totp_secret, later).unwrap();
-    assert!(gw
-        .officer_sign_in("us-fbi-wfo", "sam.ortiz@fbi.example", &code, later)
-        .await
-        .unwrap()
-        .is_none());
+    assert!(
+        gw.officer_sign_in("us-fbi-wfo", "sam.ortiz@fbi.example", &code, later)
+            .await
+            .unwrap()
+            .is_none()
+    );
     assert!(matches!(
-        gw.remove_officer(OfficerAdmin::Staff(&adam), "us-fbi-wfo", &sam.officer.id).await,
+        gw.remove_officer(OfficerAdmin::Staff(&adam), "us-fbi-wfo", &sam.officer.id)
+            .await,
         Err(GatewayError::Conflict(_))
     ));
 
@@ -224,13 +258,17 @@ async fn a_lost_passkey_is_replaced_only_after_a_callback_on_a_registered_number
     assert!(!registered.is_empty());
 
     // A number from an e-mail is not a callback.
-    match gw.reset_officer(&adam, "us-fbi-wfo", &id, "+15555550199").await {
+    match gw
+        .reset_officer(&adam, "us-fbi-wfo", &id, "+15555550199")
+        .await
+    {
         Err(GatewayError::Input(e)) => assert_eq!(e.path, "called"),
         other => panic!("{other:?}"),
     }
     // Only an admin replaces a sign-in.
     assert!(matches!(
-        gw.reset_officer(&rita, "us-fbi-wfo", &id, &registered[0]).await,
+        gw.reset_officer(&rita, "us-fbi-wfo", &id, &registered[0])
+            .await,
         Err(GatewayError::Forbidden(_))
     ));
     let fresh = gw
@@ -242,8 +280,8 @@ async fn a_lost_passkey_is_replaced_only_after_a_callback_on_a_registered_number
     // the new one's do.
     assert!(gw.portal_session(&old, now).await.unwrap().is_none());
     let later = now + 30;
-    assert!(gw
-        .officer_sign_in(
+    assert!(
+        gw.officer_sign_in(
             "us-fbi-wfo",
             "d.reyes@fbi.example",
             &totp(&dana.totp_secret, later).unwrap(),
@@ -251,9 +289,10 @@ async fn a_lost_passkey_is_replaced_only_after_a_callback_on_a_registered_number
         )
         .await
         .unwrap()
-        .is_none());
-    assert!(gw
-        .officer_sign_in(
+        .is_none()
+    );
+    assert!(
+        gw.officer_sign_in(
             "us-fbi-wfo",
             "d.reyes@fbi.example",
             &totp(&fresh.totp_secret, later + 30).unwrap(),
@@ -261,7 +300,8 @@ async fn a_lost_passkey_is_replaced_only_after_a_callback_on_a_registered_number
         )
         .await
         .unwrap()
-        .is_some());
+        .is_some()
+    );
     let detail = gw.agency_detail(&adam, "us-fbi-wfo").await.unwrap();
     let reset = detail
         .history
@@ -269,7 +309,12 @@ async fn a_lost_passkey_is_replaced_only_after_a_callback_on_a_registered_number
         .find(|h| h.action == "officer-reset")
         .expect("the reset is in the agency's history");
     assert!(reset.detail.contains(&registered[0]), "{}", reset.detail);
-    assert!(registry_actions(gw).await.iter().any(|a| a == "officer_reset US"));
+    assert!(
+        registry_actions(gw)
+            .await
+            .iter()
+            .any(|a| a == "officer_reset US")
+    );
 }
 
 #[tokio::test]
@@ -282,7 +327,11 @@ async fn what_an_officer_does_in_the_portal_is_recorded_under_its_name() {
         .await
         .unwrap()
         .officer;
-    let body = order("OFF-1", "subpoena", serde_json::json!({"categories": ["subscriber"]}));
+    let body = order(
+        "OFF-1",
+        "subpoena",
+        serde_json::json!({"categories": ["subscriber"]}),
+    );
     // An officer of another agency cannot submit for this one.
     let nypd = gw
         .add_officer(
@@ -316,7 +365,9 @@ async fn what_an_officer_does_in_the_portal_is_recorded_under_its_name() {
     let events = gw.store().events_for_case(&answer.case).await.unwrap();
     let received = events.iter().find(|e| e.kind == "received").unwrap();
     assert!(
-        received.private.contains("Dana Reyes, Special Agent (badge 4411)"),
+        received
+            .private
+            .contains("Dana Reyes, Special Agent (badge 4411)"),
         "{}",
         received.private
     );
@@ -358,9 +409,7 @@ async fn what_an_officer_does_in_the_portal_is_recorded_under_its_name() {
         "{who:?}"
     );
     assert_eq!(
-        who.iter()
-            .filter(|w| w.starts_with("Dana Reyes"))
-            .count(),
+        who.iter().filter(|w| w.starts_with("Dana Reyes")).count(),
         2,
         "{who:?}"
     );

@@ -1337,7 +1337,11 @@ pub(crate) async fn agency_act(
                 )
                 .await
                 .map_err(|e| PageError::new(e, &back))?;
-            return Ok(super::officers::enrolment_page(nav(Some(&s)), &enrolment, &back));
+            return Ok(super::officers::enrolment_page(
+                nav(Some(&s)),
+                &enrolment,
+                &back,
+            ));
         }
         "officer-reset" => {
             let called = field(&f, "called").unwrap_or_default();
@@ -1345,11 +1349,19 @@ pub(crate) async fn agency_act(
                 .reset_officer(&s.user, &id, &officer, called)
                 .await
                 .map_err(|e| PageError::new(e, &back))?;
-            return Ok(super::officers::enrolment_page(nav(Some(&s)), &enrolment, &back));
+            return Ok(super::officers::enrolment_page(
+                nav(Some(&s)),
+                &enrolment,
+                &back,
+            ));
         }
         "officer-remove" => {
-            gw.remove_officer(writ_gateway::officers::OfficerAdmin::Staff(&s.user), &id, &officer)
-                .await
+            gw.remove_officer(
+                writ_gateway::officers::OfficerAdmin::Staff(&s.user),
+                &id,
+                &officer,
+            )
+            .await
         }
         "verify" => {
             gw.set_agency_status(&id, AgencyStatus::Verified, actor)

@@ -52,14 +52,17 @@ pub(crate) fn add_form(action: &str, csrf: &str) -> Markup {
     }
 }
 
+/// A link maker: the URL of an action on an officer, by the officer's id.
+pub(crate) type OfficerUrl<'a> = &'a dyn Fn(&str) -> String;
+
 /// The agency's officers as a table; `remove`, when given, makes a remove
 /// button post to `remove(officer id)`, and `reset` a form that replaces
 /// the officer's sign-in after a callback (the provider's admins only).
 pub(crate) fn table(
     officers: &[(OfficerRow, usize)],
     csrf: &str,
-    remove: Option<&dyn Fn(&str) -> String>,
-    reset: Option<(&dyn Fn(&str) -> String, &[String])>,
+    remove: Option<OfficerUrl<'_>>,
+    reset: Option<(OfficerUrl<'_>, &[String])>,
 ) -> Markup {
     html! {
         @if officers.is_empty() { p { "No officer yet." } } @else {
@@ -312,10 +315,13 @@ pub(crate) async fn register_passkey(
         )
         .await
         .map_err(|e| PageError::new(e, ACCOUNT))?;
-    Ok(see_other(&format!("{ACCOUNT}?done=passkey-registered"), &[]))
+    Ok(see_other(
+        &format!("{ACCOUNT}?done=passkey-registered"),
+        &[],
+    ))
 }
 
-fn officer_admin<'a>(s: &'a portal::Session) -> Result<&'a OfficerRow, PageError> {
+fn officer_admin(s: &portal::Session) -> Result<&OfficerRow, PageError> {
     s.officer.as_ref().filter(|o| o.admin).ok_or_else(|| {
         PageError::forbidden(
             "only one of the agency's officer-admins adds or removes its officers",

@@ -509,9 +509,16 @@ async fn officers(s: &Store) {
         Some(("a1".to_owned(), Some("o-1".to_owned())))
     );
     // A reset ends the passkeys and sessions and replaces the secret.
-    s.reset_officer("o-1", "NEW", "called back", "adam", 1_700_000_003, &reg("officer_reset"))
-        .await
-        .unwrap();
+    s.reset_officer(
+        "o-1",
+        "NEW",
+        "called back",
+        "adam",
+        1_700_000_003,
+        &reg("officer_reset"),
+    )
+    .await
+    .unwrap();
     assert!(s.passkeys("o-1").await.unwrap().is_empty());
     assert_eq!(s.portal_session("h1", 500).await.unwrap(), None);
     assert_eq!(s.officer("o-1").await.unwrap().unwrap().totp_secret, "NEW");
@@ -521,13 +528,17 @@ async fn officers(s: &Store) {
         .await
         .unwrap();
     assert!(s.passkeys("o-1").await.unwrap().is_empty());
-    assert_eq!(s.officer_by_email("a1", "dana@a1.example").await.unwrap(), None);
+    assert_eq!(
+        s.officer_by_email("a1", "dana@a1.example").await.unwrap(),
+        None
+    );
     assert_eq!(
         s.officer("o-1").await.unwrap().unwrap().removed_at,
         Some(1_700_000_004)
     );
     assert!(matches!(
-        s.remove_officer("o-1", "adam", 1_700_000_005, &reg("officer_remove")).await,
+        s.remove_officer("o-1", "adam", 1_700_000_005, &reg("officer_remove"))
+            .await,
         Err(StoreError::NotFound(..))
     ));
     s.insert_officer(&twin, &reg("officer_add")).await.unwrap();
