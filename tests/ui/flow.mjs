@@ -592,8 +592,8 @@ try {
     await adam.goto(`${url}/console/agencies/us-fbi-wfo`);
     const officers = await adam.locator('#officers').innerText();
     check(officers.includes('Sam Ortiz, Detective (badge 7302)') && officers.includes('Dana Reyes'), 'both officers are listed');
-    check(/Dana Reyes[^\n]*officer-admin/.test(officers) || officers.includes('officer-admin'), 'the officer-admin is marked');
     const dana = adam.locator('#officers tbody tr', { hasText: 'Dana Reyes' });
+    check((await dana.innerText()).includes('officer-admin'), 'the officer-admin is marked');
     await dana.getByText('Replace a lost passkey').click();
     const called = await dana.locator('select[name=called] option').first().getAttribute('value');
     await submit(adam, () => dana.getByRole('button', { name: 'Record the callback and replace the sign-in' }).click());

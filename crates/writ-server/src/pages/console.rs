@@ -1178,11 +1178,7 @@ pub(crate) async fn agency(
     let (keys, history) = (&detail.keys, &detail.history);
     let notify = gw.agency_notify(&id).await.map_err(fail)?;
     let notifications = gw.agency_notifications(&id).await.map_err(fail)?;
-    let mut officers = Vec::new();
-    for o in gw.officers(&id).await.map_err(fail)? {
-        let n = gw.passkey_count(&o.id).await.map_err(fail)?;
-        officers.push((o, n));
-    }
+    let officers = super::officers::rows(gw, &id).await.map_err(fail)?;
     let done = query.ok().and_then(|Query(q)| q.get("done").cloned());
     let a = &view.agency;
     let action = |x: &str| format!("{AGENCIES}/{}/{x}", encode(&id));

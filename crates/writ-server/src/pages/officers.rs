@@ -146,6 +146,36 @@ fn signed_in(state: &AppState, secret: &str) -> Response {
     )
 }
 
+/// The answer to a sign-in: the session's cookie, or the sign-in page
+/// again with `denied`.
+async fn answer(
+    state: &AppState,
+    headers: &HeaderMap,
+    result: Result<Option<String>, GatewayError>,
+    denied: &str,
+) -> Result<Response, PageError> {
+    match result {
+        Ok(Some(secret)) => Ok(signed_in(state, &secret)),
+        Ok(None) => {
+            portal::sign_in_page(state, headers, StatusCode::UNAUTHORIZED, Some(denied)).await
+        }
+        Err(e) => Err(PageError::new(e, HOME)),
+    }
+}
+
+/// The agency's officers with how many passkeys each has.
+pub(crate) async fn rows(
+    gw: &writ_gateway::Gateway,
+    agency: &str,
+) -> Result<Vec<(OfficerRow, usize)>, GatewayError> {
+    let mut rows = Vec::new();
+    for o in gw.officers(agency).await? {
+        let n = gw.passkey_count(&o.id).await?;
+        rows.push((o, n));
+    }
+    Ok(rows)
+}
+
 /// `POST /portal/sign-in/code`: an officer's sign-in with a TOTP code.
 pub(crate) async fn code_sign_in(
     State(state): State<AppState>,
@@ -158,23 +188,17 @@ pub(crate) async fn code_sign_in(
     let agency = field(&f, "agency").unwrap_or_default().trim();
     let email = field(&f, "email").unwrap_or_default();
     let code = field(&f, "code").unwrap_or_default();
-    match state
+    let result = state
         .gateway()
         .officer_sign_in(agency, email, code, now)
-        .await
-    {
-        Ok(Some(secret)) => Ok(signed_in(&state, &secret)),
-        Ok(None) => {
-            portal::sign_in_page(
-                &state,
-                &headers,
-                StatusCode::UNAUTHORIZED,
-                Some("the agency, e-mail address or code is wrong, or the code was used already"),
-            )
-            .await
-        }
-        Err(e) => Err(PageError::new(e, HOME)),
-    }
+        .await;
+    answer(
+        &state,
+        &headers,
+        result,
+        "the agency, e-mail address or code is wrong, or the code was used already",
+    )
+    .await
 }
 
 /// `POST /portal/sign-in/passkey`: the browser's answer to the sign-in
@@ -190,23 +214,11 @@ pub(crate) async fn passkey_sign_in(
     let sealed = field(&f, "state").unwrap_or_default();
     let credential = serde_json::from_str(field(&f, "credential").unwrap_or_default())
         .unwrap_or(serde_json::Value::Null);
-    match state
+    let result = state
         .gateway()
         .passkey_sign_in_finish(sealed, &credential, now)
-        .await
-    {
-        Ok(Some(secret)) => Ok(signed_in(&state, &secret)),
-        Ok(None) => {
-            portal::sign_in_page(
-                &state,
-                &headers,
-                StatusCode::UNAUTHORIZED,
-                Some("the passkey was not accepted: it is not registered here, its officer was removed, or the request expired; try again or use your code"),
-            )
-            .await
-        }
-        Err(e) => Err(PageError::new(e, HOME)),
-    }
+        .await;
+    answer(&state, &headers, result, "the passkey was not accepted: it is not registered here, its officer was removed, or the request expired; try again or use your code").await
 }
 
 /// `GET /portal/account`: the officer's own account and passkeys; for an
@@ -240,12 +252,7 @@ pub(crate) async fn account(
     let host = gw.passkey_host().map_err(fail)?;
     let mine = gw.passkey_count(&me.id).await.map_err(fail)?;
     let officers = if me.admin {
-        let mut rows = Vec::new();
-        for o in gw.officers(&s.agency).await.map_err(fail)? {
-            let n = gw.passkey_count(&o.id).await.map_err(fail)?;
-            rows.push((o, n));
-        }
-        rows
+        rows(gw, &s.agency).await.map_err(fail)?
     } else {
         Vec::new()
     };
