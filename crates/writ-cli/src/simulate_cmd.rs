@@ -412,7 +412,7 @@ impl Generator {
             if done {
                 let p = Public::Preserved(Preserved {
                     accounts: targets,
-                    until_day: answered.plus_days(90).date_string(),
+                    until_day: Some(answered.plus_days(90).date_string()),
                     on_time,
                 });
                 out.push(e(self, answered, p)?);

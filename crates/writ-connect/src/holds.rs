@@ -40,6 +40,20 @@ pub enum HoldError {
     BadTime(i64),
 }
 
+/// The `until` of a hold without an end date (9999-12-30T00:00:00Z, the
+/// last whole day every supported database and time library can hold):
+/// data preserved while a European Production Order waits for its
+/// clarification (Reg. (EU) 2023/1543 Art. 10(9)). It ends when its case
+/// does ([`Holds::end_open`]).
+pub const OPEN_ENDED_S: i64 = 253_402_128_000;
+
+/// [`OPEN_ENDED_S`] as a time (moving a known time by the difference
+/// lands on it exactly: the sum lies inside the representable range).
+pub fn open_ended() -> Timestamp {
+    let epoch = Timestamp::from_second(0).unwrap_or_else(Timestamp::now);
+    epoch.plus_seconds(OPEN_ENDED_S - epoch.as_second())
+}
+
 /// The holds table.
 #[derive(Clone, Debug)]
 pub struct Holds {
@@ -127,6 +141,20 @@ impl Holds {
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(hold_of).collect()
+    }
+
+    /// Ends `case`'s holds without an end date at `now` (the case ended
+    /// or its data went out); [`Holds::lapse_holds`] then removes them.
+    /// Returns how many were ended.
+    pub async fn end_open(&self, case: &str, now: Timestamp) -> Result<u64, HoldError> {
+        let done =
+            sqlx::query("UPDATE writ_holds SET until_s = $2 WHERE case_id = $1 AND until_s = $3")
+                .bind(case)
+                .bind(now.as_second())
+                .bind(OPEN_ENDED_S)
+                .execute(&self.pool)
+                .await?;
+        Ok(done.rows_affected())
     }
 
     /// Removes the holds whose time has come (`until <= now`) and returns
@@ -220,4 +248,13 @@ pub(crate) async fn connect(url: &str) -> Result<AnyPool, sqlx::Error> {
         });
     }
     pool.connect_with(options).await
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn an_open_ended_hold_lasts_until_the_agreed_second() {
+        assert_eq!(super::open_ended().as_second(), super::OPEN_ENDED_S);
+        assert_eq!(super::open_ended().date_string(), "9999-12-30");
+    }
 }

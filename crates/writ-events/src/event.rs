@@ -182,8 +182,10 @@ pub struct Disclosed {
 #[serde(deny_unknown_fields)]
 pub struct Preserved {
     pub accounts: u64,
-    /// The hold's last day, `YYYY-MM-DD`.
-    pub until_day: String,
+    /// The hold's last day, `YYYY-MM-DD`; `null` for a hold without an end
+    /// date (a European Production Order waiting for its clarification,
+    /// Reg. (EU) 2023/1543 Art. 10(9)), which ends with its case.
+    pub until_day: Option<String>,
     pub on_time: bool,
 }
 

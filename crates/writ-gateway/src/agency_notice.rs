@@ -1,6 +1,7 @@
 //! Agency notifications (docs/http.md, "Agency notifications"): an agency
 //! is told when one of its cases is decided, when a second person settled
-//! it, when a package is ready and when a package is about to expire, by
+//! it, when its staff ask a question about the order, when a package is
+//! ready and when a package is about to expire, by
 //! e-mail to its contact address and, if the provider's admins set one, by
 //! a webhook signed the Standard Webhooks way. Messages carry a link to the
 //! portal and the case id, never the case's contents: a mailbox or an
@@ -218,9 +219,24 @@ fn kind_words(kind: &str) -> (&'static str, &'static str) {
     match kind {
         "decided" => ("decided", "case.decided"),
         "reviewed" => ("settled by the provider's review", "case.reviewed"),
+        "clarification" => (
+            "the provider asks a question about the order",
+            "case.clarification_requested",
+        ),
         "package_ready" => ("a package is ready to download", "package.ready"),
         "package_expiring" => ("a package expires within three days", "package.expiring"),
         _ => ("updated", "case.updated"),
+    }
+}
+
+/// How a console page names an announcement: its kind, and the package
+/// generation or question it concerns.
+pub fn describe(n: &AgencyNotificationRow) -> String {
+    let (words, _) = kind_words(&n.kind);
+    match n.kind.as_str() {
+        "package_ready" | "package_expiring" => format!("{words} (package {})", n.generation),
+        "clarification" => format!("{words} (question {})", n.generation),
+        _ => words.to_owned(),
     }
 }
 

@@ -309,6 +309,14 @@ impl Gateway {
             let span = tracing::info_span!("case", case = %p.case_id);
             pass.expired += usize::from(self.expire(&p, now).instrument(span).await?);
         }
+        for h in self
+            .store()
+            .open_holds(writ_connect::holds::OPEN_ENDED_S, 64)
+            .await?
+        {
+            let span = tracing::info_span!("case", case = %h.case_id);
+            self.end_open_hold(&h, now).instrument(span).await?;
+        }
         for h in self.store().lapsed_holds(epoch(now), 64).await? {
             let span = tracing::info_span!("case", case = %h.case_id);
             pass.holds_released += usize::from(self.log_release(&h, now).instrument(span).await?);
@@ -399,6 +407,31 @@ impl Gateway {
                         .await
                         .map_err(|e| GatewayError::Internal(format!("holds: {e}")))?;
                 }
+            }
+        }
+
+        // A hold without an end date while the order waits for its
+        // clarification (Art. 10(9)), placed in the provider's systems.
+        if self
+            .store()
+            .open_hold(&row.id, writ_connect::holds::OPEN_ENDED_S)
+            .await?
+            .is_some()
+            && crate::lifecycle::case_open(&case)
+        {
+            for (account, categories) in crate::lifecycle::preservable(decision) {
+                delivery
+                    .config
+                    .provider
+                    .holds
+                    .place(
+                        &row.id,
+                        account,
+                        &categories,
+                        writ_connect::holds::open_ended(),
+                    )
+                    .await
+                    .map_err(|e| GatewayError::Internal(format!("holds: {e}")))?;
             }
         }
 
@@ -605,6 +638,50 @@ impl Gateway {
     }
 
     /// Logs a hold's lapse once.
+    /// Ends a hold without an end date (an Art. 10(9) preservation while a
+    /// European Production Order waits for its clarification) once its
+    /// case has ended or a package was sealed after it was placed (in a
+    /// later second: one sealed in the same second may predate it, and
+    /// keeping the hold until the case ends errs on the safe side): the
+    /// data was produced, or will never be. The lapse is then logged like
+    /// any other.
+    async fn end_open_hold(&self, h: &HoldRow, now: Timestamp) -> Result<()> {
+        let Some(case) = self.store().load_case(&h.case_id).await? else {
+            return Ok(());
+        };
+        let placed = self
+            .store()
+            .events_for_case(&h.case_id)
+            .await?
+            .into_iter()
+            .filter(|e| {
+                e.kind == "preserved"
+                    && serde_json::from_str::<serde_json::Value>(&e.entry)
+                        .is_ok_and(|v| v["public"]["until_day"].is_null())
+            })
+            .map(|e| e.created_at)
+            .max()
+            .unwrap_or(i64::MAX);
+        let produced = self
+            .store()
+            .package(&h.case_id)
+            .await?
+            .is_some_and(|p| p.created_at > placed);
+        if crate::lifecycle::case_open(&case) && !produced {
+            return Ok(());
+        }
+        let delivery = self.delivery()?;
+        delivery
+            .config
+            .provider
+            .holds
+            .end_open(&h.case_id, now)
+            .await
+            .map_err(|e| GatewayError::Internal(format!("holds: {e}")))?;
+        self.store().end_open_hold(h, epoch(now)).await?;
+        Ok(())
+    }
+
     async fn log_release(&self, h: &HoldRow, now: Timestamp) -> Result<bool> {
         let Some(c) = self.load(&h.case_id).await? else {
             return Ok(false);

@@ -310,14 +310,14 @@ pub fn withdrawn(ctx: &CaseContext<'_>, at: Timestamp, defer: bool) -> Result<Ne
 pub fn preserved(
     ctx: &CaseContext<'_>,
     accounts: usize,
-    until: Timestamp,
+    until: Option<Timestamp>,
     on_time: bool,
     at: Timestamp,
     defer: bool,
 ) -> Result<NewEvent> {
     let public = Public::Preserved(writ_events::Preserved {
         accounts: count(accounts),
-        until_day: until.date_string(),
+        until_day: until.map(|u| u.date_string()),
         on_time,
     });
     entry(ctx, at, defer, public, commitments(ctx, None, None)?)

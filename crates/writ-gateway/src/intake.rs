@@ -267,6 +267,46 @@ impl Gateway {
         self.admit(agency, None, order, &body).await
     }
 
+    /// The id of the case whose order `order` corrects: one of the
+    /// submitter's own cases, with the reference `reference`
+    /// (`docs/legal-rules.md`, "Clarification"). A European order is
+    /// corrected only by the issuing authority's corrected certificate:
+    /// the same instrument, issued by the same authority.
+    async fn corrected_case(
+        &self,
+        submitter: &str,
+        order: &Order,
+        reference: &writ_model::Name,
+    ) -> Result<String> {
+        let Some(row) = self
+            .store()
+            .case_by_reference(submitter, reference.as_str())
+            .await?
+        else {
+            return Err(InputError::at(
+                "corrects",
+                format!("no earlier order of yours has the reference `{reference}`"),
+            )
+            .into());
+        };
+        let old: Order = serde_json::from_str(&row.order_json)?;
+        let european = matches!(
+            old.instrument,
+            writ_model::Instrument::Epoc | writ_model::Instrument::EpocPr
+        );
+        if european && (order.instrument != old.instrument || order.issued_by != old.issued_by) {
+            return Err(InputError::at(
+                "corrects",
+                format!(
+                    "`{reference}` is a European order: only the issuing authority's corrected certificate corrects it, an `{}` issued by the same authority (Regulation (EU) 2023/1543 Art. 10(5))",
+                    old.instrument
+                ),
+            )
+            .into());
+        }
+        Ok(row.id)
+    }
+
     /// Decides and stores an order from `submitter` (`body`: its bytes as
     /// received, or as staff recorded it).
     async fn admit(
@@ -283,6 +323,10 @@ impl Gateway {
         };
         // Whether the reference is taken is settled when the case is written.
         let canonical_sha256 = canonical::sha256_hex(canonical::of(&order)?.as_bytes());
+        let corrects = match &order.corrects {
+            Some(reference) => Some(self.corrected_case(s.submitter, &order, reference).await?),
+            None => None,
+        };
 
         // The case store keeps instants to the second: decide with the
         // `now` it will keep, so that every re-decision judges the same
@@ -330,7 +374,7 @@ impl Gateway {
             evs.push(events::preserved(
                 &ctx,
                 accounts.len(),
-                until,
+                Some(until),
                 now <= decision.due_at,
                 now,
                 defer,
@@ -362,6 +406,7 @@ impl Gateway {
                 case: row,
                 events: evs,
                 holds,
+                corrects,
             })
             .await?;
         match written {

@@ -21,6 +21,8 @@
 //!   `notify` and the codes of section L;
 //! - nothing is released from a case that was rejected or withdrawn.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use writ_model::order::{Callback, NumberSource};
@@ -29,7 +31,7 @@ use writ_model::{
     ProposalState, Reason, ReasonCode, Status, Timestamp,
 };
 use writ_store::{
-    Case, CaseChange, ClosedProposal, NewEvent, NewMessage, NewProposal, ProposalRow, Side,
+    Case, CaseChange, ClosedProposal, HoldRow, NewEvent, NewMessage, NewProposal, ProposalRow, Side,
 };
 
 use crate::auth::{Role, User};
@@ -192,7 +194,7 @@ fn clarification_text(field: &str, text: &str) -> Result<String> {
 
 /// Whether a person may still act on the case: in review, or decided and
 /// not ended.
-fn case_open(case: &Case) -> bool {
+pub(crate) fn case_open(case: &Case) -> bool {
     case.status == CaseStatus::InReview
         || (case.status == CaseStatus::Decided && !case.decision.ends_case())
 }
@@ -381,10 +383,17 @@ struct Next {
     new_proposal: Option<NewProposal>,
     close_proposals: Vec<ClosedProposal>,
     new_message: Option<NewMessage>,
+    /// Holds placed by the change (Art. 10(9) preservation).
+    holds: Vec<HoldRow>,
 }
 
 /// An event to write, described before the context exists.
 enum EventSpec {
+    /// A hold without an end date was placed on `accounts` accounts.
+    PreservedOpen {
+        accounts: usize,
+        on_time: bool,
+    },
     Queried {
         fields: usize,
         incomplete: bool,
@@ -474,6 +483,7 @@ impl Gateway {
             new_proposal: next.new_proposal,
             close_proposals: next.close_proposals,
             new_message: next.new_message,
+            holds: next.holds,
             ..CaseChange::of(&case, now)
         };
         self.store().update_case(&change).await.map_err(conflict)?;
@@ -505,6 +515,7 @@ impl Gateway {
             new_proposal: None,
             close_proposals: Vec::new(),
             new_message: None,
+            holds: Vec::new(),
         };
         let id = &case.id;
         match action {
@@ -602,6 +613,7 @@ impl Gateway {
                         decided_by: Some(user.name.clone()),
                     }],
                     new_message: None,
+                    holds: Vec::new(),
                 })
             }
             Action::Callback {
@@ -652,6 +664,7 @@ impl Gateway {
                     new_proposal: None,
                     close_proposals: Vec::new(),
                     new_message: None,
+                    holds: Vec::new(),
                 })
             }
             Action::ChannelCheck { verified } => {
@@ -702,6 +715,7 @@ impl Gateway {
                     new_proposal: None,
                     close_proposals: Vec::new(),
                     new_message: None,
+                    holds: Vec::new(),
                 })
             }
             Action::Secrecy { until } => {
@@ -798,6 +812,38 @@ impl Gateway {
                         "case `{id}` is not a European Production Order: only such an order's deadline waits for a clarification (Reg. (EU) 2023/1543 Art. 10(5)); ask without `incomplete`"
                     )));
                 }
+                let mut events = vec![EventSpec::Queried {
+                    fields: fields.len(),
+                    incomplete: *incomplete,
+                    user: user.name.clone(),
+                }];
+                // The Annex III form: the data is preserved meanwhile where
+                // the order identifies it (Art. 10(9)), with a hold that
+                // ends with the case.
+                let mut holds = Vec::new();
+                let mut preserved = None;
+                if *incomplete {
+                    let accounts = preservable(&case.decision);
+                    preserved = Some(accounts.len() as i64);
+                    let open_until = writ_connect::holds::OPEN_ENDED_S;
+                    let placed = self.store().open_hold(id, open_until).await?.is_some();
+                    if !accounts.is_empty() && !placed {
+                        let names: Vec<&str> = accounts.keys().copied().collect();
+                        holds.push(HoldRow {
+                            agency_id: case.order.agency.as_str().to_owned(),
+                            reference: case.order.reference.as_str().to_owned(),
+                            case_id: id.clone(),
+                            instrument: case.order.instrument.as_str().to_owned(),
+                            accounts: serde_json::to_string(&names)?,
+                            preserve_until: open_until,
+                            renewals: 0,
+                        });
+                        events.push(EventSpec::PreservedOpen {
+                            accounts: accounts.len(),
+                            on_time: now <= case.decision.due_at,
+                        });
+                    }
+                }
                 Ok(Next {
                     new_message: Some(NewMessage {
                         side: Side::Provider,
@@ -805,12 +851,14 @@ impl Gateway {
                         message,
                         fields: fields.clone(),
                         incomplete: *incomplete,
+                        preserved,
+                        enforcing: incomplete
+                            .then(|| case.order.enforcing_authority.as_ref())
+                            .flatten()
+                            .map(|e| format!("{} ({})", e.name, e.country.as_str())),
                     }),
-                    ..unchanged(vec![EventSpec::Queried {
-                        fields: fields.len(),
-                        incomplete: *incomplete,
-                        user: user.name.clone(),
-                    }])
+                    holds,
+                    ..unchanged(events)
                 })
             }
             Action::Clarify { message } => {
@@ -856,6 +904,8 @@ impl Gateway {
                         message,
                         fields: Vec::new(),
                         incomplete: false,
+                        preserved: None,
+                        enforcing: None,
                     }),
                     ..unchanged(vec![EventSpec::Clarified {
                         due,
@@ -864,6 +914,13 @@ impl Gateway {
                 })
             }
         }
+    }
+
+    /// The case whose order case `case_id` corrects, and the cases whose
+    /// orders correct it (the caller has checked who may read the case;
+    /// a correction is always the same agency's).
+    pub async fn corrections(&self, case_id: &str) -> Result<(Option<String>, Vec<String>)> {
+        Ok(self.store().corrections(case_id).await?)
     }
 
     /// A case's clarification exchange, oldest first (staff).
@@ -939,5 +996,24 @@ fn event(ctx: &CaseContext<'_>, spec: EventSpec, now: Timestamp, defer: bool) ->
             user,
         } => events::queried(ctx, fields, incomplete, &user, now, defer),
         EventSpec::Clarified { due, officer } => events::clarified(ctx, due, officer, now, defer),
+        EventSpec::PreservedOpen { accounts, on_time } => {
+            events::preserved(ctx, accounts, None, on_time, now, defer)
+        }
     }
+}
+
+/// The accounts a case's order identifies, with the categories it asks of
+/// each: what an Art. 10(9) preservation holds while the order waits for
+/// its clarification.
+pub(crate) fn preservable(decision: &Decision) -> BTreeMap<&str, Vec<Category>> {
+    let mut held: BTreeMap<&str, Vec<Category>> = BTreeMap::new();
+    for p in &decision.decisions {
+        if let Some(a) = &p.account {
+            let categories = held.entry(a.as_str()).or_default();
+            if !categories.contains(&p.category) {
+                categories.push(p.category);
+            }
+        }
+    }
+    held
 }

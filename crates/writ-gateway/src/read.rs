@@ -637,10 +637,10 @@ fn history(case: &Case, events: &[EventRow]) -> Vec<HistoryItem> {
                     )
                 }
                 "preserved" => (
-                    format!(
-                        "legal hold placed until {}",
-                        field("until_day").unwrap_or_default()
-                    ),
+                    match field("until_day") {
+                        Some(day) => format!("legal hold placed until {day}"),
+                        None => "legal hold placed without an end date while the order waits for its clarification (Reg. (EU) 2023/1543 Art. 10(9))".to_owned(),
+                    },
                     system,
                 ),
                 "released" => ("legal hold lapsed".to_owned(), system),

@@ -20,7 +20,7 @@ pub use ids::{Country, Name};
 pub use lifecycle::{
     CaseStatus, EventState, NoticeState, PackageState, ProposalAction, ProposalState, ReasonCode,
 };
-pub use order::{Category, Instrument, IssuerKind, Order, Target, TargetKind};
+pub use order::{Category, EnforcingAuthority, Instrument, IssuerKind, Order, Target, TargetKind};
 pub use parse::InputError;
 pub use registry::{Account, AccountStatus, Agency, AgencyStatus, PriorHold};
 pub use time::Timestamp;

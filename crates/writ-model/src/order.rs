@@ -174,6 +174,16 @@ pub struct Offence {
     pub committed_in: Option<Country>,
 }
 
+/// The authority of the executing State that a European Production Order
+/// was notified to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct EnforcingAuthority {
+    pub name: String,
+    pub country: Country,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
@@ -343,6 +353,14 @@ pub struct Order {
     pub assistance: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub renews: Option<Name>,
+    /// The `reference` of the agency's earlier order that this one
+    /// corrects: a correction is a new order, never an edit of the old one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub corrects: Option<Name>,
+    /// The enforcing authority a European Production Order was notified to
+    /// (Reg. (EU) 2023/1543 Art. 8); absent when it was not notified.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enforcing_authority: Option<EnforcingAuthority>,
     #[serde(
         default,
         deserialize_with = "null_as_empty",

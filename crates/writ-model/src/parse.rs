@@ -214,6 +214,31 @@ pub fn check_order(order: &Order) -> Result<(), InputError> {
             ),
         ));
     }
+    if let Some(e) = &order.enforcing_authority {
+        if order.instrument != crate::order::Instrument::Epoc
+            && order.instrument != crate::order::Instrument::EpocPr
+        {
+            return Err(InputError::at(
+                "enforcing_authority",
+                format!(
+                    "an `enforcing_authority` is named only on `epoc` and `epoc_pr`, not on `{}`",
+                    order.instrument
+                ),
+            ));
+        }
+        if e.name.trim().is_empty() {
+            return Err(InputError::at(
+                "enforcing_authority.name",
+                "the enforcing authority's name is empty",
+            ));
+        }
+    }
+    if order.corrects.as_ref() == Some(&order.reference) {
+        return Err(InputError::at(
+            "corrects",
+            "an order cannot correct itself: a correction has a reference of its own",
+        ));
+    }
     for (i, a) in order.attachments.iter().enumerate() {
         let plain = !a.name.is_empty()
             && a.name != "."

@@ -14,6 +14,7 @@
 //! two-person rule, roles, which agency sees what) hold here exactly as
 //! there.
 
+pub(crate) mod annex_iii;
 pub(crate) mod certificate;
 pub(crate) mod console;
 pub(crate) mod letter;

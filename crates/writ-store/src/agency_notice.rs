@@ -167,6 +167,24 @@ impl Store {
                 .await?
                 .rows_affected();
         }
+        // A question from the provider's staff waiting for the agency's
+        // answer (`generation` is the message's place in the exchange).
+        added += sqlx::query(
+            "INSERT INTO agency_notifications (id, agency_id, case_id, kind, generation, state, created_at) \
+             SELECT m.case_id || ':clarification:' || CAST(m.seq AS TEXT), c.agency_id, m.case_id, \
+             'clarification', m.seq, 'pending', $2 \
+             FROM clarifications m JOIN cases c ON c.id = m.case_id \
+             JOIN agency_contacts a ON a.agency_id = c.agency_id \
+             WHERE m.side = 'provider' AND m.at >= $1 AND m.at >= a.since \
+             AND NOT EXISTS (SELECT 1 FROM agency_notifications n WHERE \
+             n.id = m.case_id || ':clarification:' || CAST(m.seq AS TEXT)) \
+             LIMIT 256 ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(watermark)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
         // A package ready to download.
         added += sqlx::query(
             "INSERT INTO agency_notifications (id, agency_id, case_id, kind, generation, state, created_at) \

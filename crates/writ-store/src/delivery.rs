@@ -202,6 +202,51 @@ impl Store {
         commit_if_changed(tx, done.rows_affected(), events).await
     }
 
+    /// Case `case_id`'s hold without an end date that is still in force,
+    /// if it has one (`open_until` is the value such a hold carries).
+    pub async fn open_hold(&self, case_id: &str, open_until: i64) -> Result<Option<HoldRow>> {
+        let row = sqlx::query(
+            "SELECT agency_id, reference, case_id, instrument, accounts, preserve_until, renewals \
+             FROM holds WHERE case_id = $1 AND preserve_until = $2 AND released_at IS NULL",
+        )
+        .bind(case_id)
+        .bind(open_until)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| HoldRow::from_row(&r)).transpose()
+    }
+
+    /// Every hold without an end date still in force.
+    pub async fn open_holds(&self, open_until: i64, limit: i64) -> Result<Vec<HoldRow>> {
+        let rows = sqlx::query(
+            "SELECT agency_id, reference, case_id, instrument, accounts, preserve_until, renewals \
+             FROM holds WHERE preserve_until = $1 AND released_at IS NULL \
+             ORDER BY agency_id, reference LIMIT $2",
+        )
+        .bind(open_until)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(HoldRow::from_row).collect()
+    }
+
+    /// Ends a hold without an end date at `at`: the next pass logs its
+    /// release like any lapsed hold's. `false` if it was ended before.
+    pub async fn end_open_hold(&self, hold: &HoldRow, at: i64) -> Result<bool> {
+        let _g = self.write_guard().await;
+        let done = sqlx::query(
+            "UPDATE holds SET preserve_until = $3 WHERE agency_id = $1 AND reference = $2 \
+             AND preserve_until = $4 AND released_at IS NULL",
+        )
+        .bind(&hold.agency_id)
+        .bind(&hold.reference)
+        .bind(at)
+        .bind(hold.preserve_until)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
     /// Holds whose `preserve_until` has passed and whose lapse is not yet
     /// logged.
     pub async fn lapsed_holds(&self, now: i64, limit: i64) -> Result<Vec<HoldRow>> {

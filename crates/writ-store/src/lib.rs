@@ -596,6 +596,13 @@ impl Store {
             for h in &new.holds {
                 upsert_hold(&mut tx, h).await?;
             }
+            if let Some(old) = &new.corrects {
+                sqlx::query("INSERT INTO corrections (case_id, corrects) VALUES ($1, $2)")
+                    .bind(&c.id)
+                    .bind(old)
+                    .execute(&mut *tx)
+                    .await?;
+            }
             out.push(Intake::Stored);
         }
         for chunk in events.chunks(EVENTS_PER_STATEMENT) {
@@ -775,8 +782,9 @@ impl Store {
             let fields = serde_json::to_string(&m.fields)
                 .map_err(|e| StoreError::Corrupt("clarifications", e.to_string()))?;
             sqlx::query(
-                "INSERT INTO clarifications (case_id, seq, side, author, message, fields, incomplete, at) \
-                 SELECT $1, COALESCE(MAX(seq), 0) + 1, $2, $3, $4, $5, $6, $7 \
+                "INSERT INTO clarifications (case_id, seq, side, author, message, fields, incomplete, at, \
+                 preserved, enforcing) \
+                 SELECT $1, COALESCE(MAX(seq), 0) + 1, $2, $3, $4, $5, $6, $7, $8, $9 \
                  FROM clarifications WHERE case_id = $1",
             )
             .bind(&change.case_id)
@@ -786,6 +794,8 @@ impl Store {
             .bind(&fields)
             .bind(i64::from(m.incomplete))
             .bind(change.at.as_second())
+            .bind(m.preserved)
+            .bind(&m.enforcing)
             .execute(&mut *tx)
             .await?;
         }
@@ -824,10 +834,34 @@ impl Store {
         Ok(())
     }
 
+    /// The case whose order case `id` corrects, and the cases whose
+    /// orders correct it, oldest first.
+    pub async fn corrections(&self, id: &str) -> Result<(Option<String>, Vec<String>)> {
+        let corrects = sqlx::query("SELECT corrects FROM corrections WHERE case_id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|r| get::<String>(&r, 0))
+            .transpose()?;
+        let rows = sqlx::query(
+            "SELECT k.case_id FROM corrections k JOIN cases c ON c.id = k.case_id \
+             WHERE k.corrects = $1 ORDER BY c.created_at, c.id",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
+        let by = rows
+            .iter()
+            .map(|r| get::<String>(r, 0))
+            .collect::<Result<Vec<_>>>()?;
+        Ok((corrects, by))
+    }
+
     /// A case's clarification exchange, oldest first.
     pub async fn clarifications(&self, case_id: &str) -> Result<Vec<MessageRow>> {
         let rows = sqlx::query(
-            "SELECT seq, side, author, message, fields, incomplete, at FROM clarifications \
+            "SELECT seq, side, author, message, fields, incomplete, at, preserved, enforcing \
+             FROM clarifications \
              WHERE case_id = $1 ORDER BY seq",
         )
         .bind(case_id)
@@ -846,6 +880,8 @@ impl Store {
                         .map_err(|e| StoreError::Corrupt("clarifications", e.to_string()))?,
                     incomplete: get::<i64>(r, 5)? != 0,
                     at: get(r, 6)?,
+                    preserved: get(r, 7)?,
+                    enforcing: get(r, 8)?,
                 })
             })
             .collect()

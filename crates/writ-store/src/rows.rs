@@ -171,6 +171,8 @@ pub struct NewCase {
     pub case: CaseRow,
     pub events: Vec<NewEvent>,
     pub holds: Vec<HoldRow>,
+    /// The id of the earlier case whose order this one corrects.
+    pub corrects: Option<String>,
 }
 
 /// What became of one new case in [`crate::Store::intake`].
@@ -332,6 +334,12 @@ pub struct NewMessage {
     /// The provider's question says the order is incomplete (a European
     /// Production Order's clock stops until the answer).
     pub incomplete: bool,
+    /// The Annex III form's Art. 10(9) statement: how many accounts were
+    /// preserved meanwhile (only on an incomplete European Production
+    /// Order's question).
+    pub preserved: Option<i64>,
+    /// The enforcing authority the Annex III form also goes to.
+    pub enforcing: Option<String>,
 }
 
 /// A stored clarification message.
@@ -343,6 +351,8 @@ pub struct MessageRow {
     pub message: String,
     pub fields: Vec<String>,
     pub incomplete: bool,
+    pub preserved: Option<i64>,
+    pub enforcing: Option<String>,
     pub at: i64,
 }
 

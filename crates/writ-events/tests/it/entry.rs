@@ -106,7 +106,15 @@ fn every_kind() -> Vec<Entry> {
             false,
             Public::Preserved(Preserved {
                 accounts: 3,
-                until_day: "2027-02-26".into(),
+                until_day: Some("2027-02-26".into()),
+                on_time: true,
+            }),
+        ),
+        event(
+            false,
+            Public::Preserved(Preserved {
+                accounts: 1,
+                until_day: None,
                 on_time: true,
             }),
         ),

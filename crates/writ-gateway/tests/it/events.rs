@@ -29,7 +29,7 @@ async fn every_kind_the_gateway_writes_parses() {
         events::verified(&ctx, true, "registry", None, "ann", now, false),
         events::verified(&ctx, false, "registry", Some("channel"), "bea", now, false),
         events::disclosed(&ctx, d, "ab", 1, now, false),
-        events::preserved(&ctx, 1, now.plus_days(90), true, now, false),
+        events::preserved(&ctx, 1, Some(now.plus_days(90)), true, now, false),
         events::released(&ctx, 1, now, false),
         events::notified(&ctx, 1, "n-1", now, false),
         events::extended(&ctx, None, "ann", now, false),

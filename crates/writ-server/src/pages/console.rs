@@ -355,6 +355,7 @@ pub(crate) async fn case(
     let documents = gw.attachments_of(&detail.case).await.map_err(fail)?;
     let certificates = gw.certificates(&id).await.map_err(fail)?;
     let exchange = gw.clarifications(&s.user, &id).await.map_err(fail)?;
+    let (corrects, corrected_by) = gw.corrections(&id).await.map_err(fail)?;
     let (case, agency) = (&detail.case, &detail.agency);
     let now = Timestamp::now();
     let d = &case.decision;
@@ -393,6 +394,9 @@ pub(crate) async fn case(
                 dt { "Legal basis" } dd { (o.legal_basis) }
                 dt { "Issued by" } dd { (issuer(&o.issued_by)) }
                 @if let Some(v) = &o.validated_by { dt { "Validated by" } dd { (issuer(v)) } }
+                @if let Some(e) = &o.enforcing_authority { dt { "Enforcing authority" } dd { (e.name) " (" (e.country.as_str()) "), notified under Art. 8 of Regulation (EU) 2023/1543" } }
+                @if let Some(old) = &corrects { dt { "Corrects" } dd { "the agency's earlier order " (o.corrects.as_ref().map_or("", |r| r.as_str())) ", case " a.corrects href=(case_link(old)) { (old) } " (which stays as it was decided)" } }
+                @if !corrected_by.is_empty() { dt { "Corrected by" } dd { @for (i, c) in corrected_by.iter().enumerate() { @if i > 0 { ", " } a.corrected-by href=(case_link(c)) { (c) } } " — a newer order of the agency that corrects this one" } }
                 dt { "Issued" } dd { (time(o.issued_at)) }
                 dt { "Expires" } dd { @match o.expires_at { Some(t) => (time(t)), None => "no expiry date given" } }
                 @if let Some(t) = o.respond_by { dt { "Respond by (agency's request)" } dd { (time(t)) } }
@@ -530,6 +534,7 @@ pub(crate) async fn case(
                         @if !m.fields.is_empty() { " — about: " (m.fields.join(", ")) }
                         @if m.incomplete { " — " strong { "the order is incomplete: its deadline waits for the answer" } } }
                     pre.message-text { (m.message) }
+                    @if m.incomplete { (super::annex_iii::form(m, &issuer(&case.order.issued_by))) }
                 }
             }
             @if exchange.last().is_some_and(|m| m.side == writ_store::Side::Provider) { p { "Waiting for the agency's answer." } }
@@ -1257,7 +1262,7 @@ pub(crate) async fn agency(
                 thead { tr { th { "Case" } th { "What" } th { "State" } th { "When" } th { "Last error" } } }
                 tbody { @for n in &notifications { tr {
                     td { a href=(case_link(&n.case_id)) { (n.case_id) } }
-                    td { (n.kind.replace('_', " ")) @if n.generation > 0 { " (package " (n.generation) ")" } }
+                    td { (writ_gateway::agency_notice::describe(n)) }
                     td { (match NoticeState::parse(&n.state) { Some(NoticeState::Dead) => "given up", Some(st) => st.label(), None => "waiting" }) " after " (n.attempts) " attempts" }
                     td { @if let Some(t) = n.sent_at.or(Some(n.created_at)).and_then(Timestamp::from_second) { (time(t)) } }
                     td { (n.last_error.as_deref().unwrap_or("—")) }

@@ -185,6 +185,8 @@ fn field_of(path: &str) -> &'static str {
         "attachments" | "document" => "document",
         "agency" => "agency",
         "channel" => "channel",
+        "corrects" => "corrects",
+        "enforcing_authority" => "enforcing",
         _ => "",
     }
 }
@@ -460,6 +462,45 @@ fn build(
         _ => None,
     };
 
+    let corrects = match first(f, "corrects").trim() {
+        "" => None,
+        r => {
+            let name = Name::parse(r.to_owned());
+            if name.is_none() {
+                problems.push(Problem {
+                    field: "corrects",
+                    message: format!("`{r}` is not a reference"),
+                });
+            }
+            name
+        }
+    };
+    let ea_name = first(f, "ea_name").trim();
+    let ea_country = first(f, "ea_country").trim();
+    let enforcing_authority = match (ea_name, ea_country) {
+        ("", "") => None,
+        (_, "") | ("", _) => {
+            problems.push(Problem {
+                field: "enforcing",
+                message: "give the enforcing authority's name and its country, or neither".into(),
+            });
+            None
+        }
+        (name, country) => match writ_model::Country::parse(&country.to_ascii_uppercase()) {
+            Some(country) => Some(writ_model::EnforcingAuthority {
+                name: name.to_owned(),
+                country,
+            }),
+            None => {
+                problems.push(Problem {
+                    field: "enforcing",
+                    message: format!("`{country}` is not a two-letter country code"),
+                });
+                None
+            }
+        },
+    };
+
     if !problems.is_empty() {
         return Err(problems);
     }
@@ -496,6 +537,8 @@ fn build(
         non_disclosure,
         assistance: Vec::new(),
         renews: None,
+        corrects,
+        enforcing_authority,
         attachments: document
             .map(|d| Attachment {
                 name: d.name.clone(),
@@ -632,6 +675,8 @@ fn render(desk: &Desk<'_>, f: &Fields, v: &View, status: StatusCode) -> Response
                 (messages(v, "legal_basis"))
                 p { label for="legal_basis" { "Legal basis (statute and section)" } br;
                     textarea name="legal_basis" id="legal_basis" rows="2" cols="70" { (first(f, "legal_basis")) } }
+                (messages(v, "corrects"))
+                p { label for="corrects" { "Corrects the earlier order with reference (only for a correction; the earlier order's case stays as it is)" } br; (input("corrects", "text")) }
             }
             fieldset #f-issuer {
                 legend { "Issued by" }
@@ -694,6 +739,12 @@ fn render(desk: &Desk<'_>, f: &Fields, v: &View, status: StatusCode) -> Response
                 label for="offence_years" { "Maximum custodial sentence (years)" } (input("offence_years", "number"))
                 label { input type="checkbox" name="offence_listed" checked[first(f, "offence_listed") == "on"]; " Listed offence" }
                 label for="offence_country" { "Committed in (country code)" } (input("offence_country", "text"))
+            }
+            fieldset #f-enforcing {
+                legend { "Enforcing authority (a European Production Order notified under Art. 8 of Regulation (EU) 2023/1543)" }
+                (messages(v, "enforcing"))
+                label for="ea_name" { "Name" } (input("ea_name", "text"))
+                label for="ea_country" { "Country code" } (input("ea_country", "text"))
             }
             fieldset #f-emergency {
                 legend { "Emergency (emergency requests and European Production Orders only)" }

@@ -353,6 +353,10 @@ pub(crate) async fn case(
         .agency_clarifications(&s.agency, &c.case)
         .await
         .map_err(|e| PageError::new(e, HOME))?;
+    let (corrects, corrected_by) = gw
+        .corrections(&c.case)
+        .await
+        .map_err(|e| PageError::new(e, HOME))?;
     let answered = query_answered(&query_done);
     // The certificate of the package the agency can download now, if any.
     let certified = match &package {
@@ -372,6 +376,8 @@ pub(crate) async fn case(
             dt { "Reference" } dd { (c.reference) }
             dt { "Received" } dd { (time(c.received_at)) }
             dt { "Status" } dd { (c.status.label()) }
+            @if let Some(old) = &corrects { dt { "Corrects" } dd { "your earlier order's case " a.corrects href={ "/portal/cases/" (encode(old)) } { (old) } " (which stays as it was decided)" } }
+            @if !corrected_by.is_empty() { dt { "Corrected by" } dd { @for (i, k) in corrected_by.iter().enumerate() { @if i > 0 { ", " } a.corrected-by href={ "/portal/cases/" (encode(k)) } { (k) } } } }
             dt { "Decision" } dd { strong { (d.outcome.label()) } }
             dt { "Answer due" } dd { (time(d.due_at)) }
             @if let Some(t) = d.not_before { dt { "Not before" } dd { (time(t)) } }
@@ -426,13 +432,14 @@ pub(crate) async fn case(
                             @if !m.fields.is_empty() { " — about: " (m.fields.join(", ")) }
                             @if m.incomplete { " — " strong { "the order is incomplete: the provider's deadline waits for your answer" } } }
                         pre.message-text { (m.message) }
+                        @if m.incomplete { (super::annex_iii::form(m, "your authority, which issued the order")) }
                     }
                 }
                 @if exchange.last().is_some_and(|m| m.side == writ_store::Side::Provider) {
                     form method="post" action={ "/portal/cases/" (encode(&c.case)) "/clarification" } {
                         (csrf_field(&s.csrf))
                         p { label for="answer" { "Your answer" } br; textarea #answer name="message" rows="4" cols="70" required {} }
-                        p { small { "To correct the order itself, send a new signed order with a new reference; an order is never changed in place." } }
+                        p { small { "To correct the order itself, send a new order with a new reference that names this one's reference under \"Corrects\" (" a href="/portal/orders/new" { "the order form" } ", or " code { "corrects" } " in the JSON); an order is never changed in place. For a European Production Order, only the issuing authority's corrected certificate counts." } }
                         button type="submit" { "Send the answer" }
                     }
                 }

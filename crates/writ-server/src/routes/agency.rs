@@ -321,6 +321,15 @@ pub(crate) struct MessageView {
     /// The question says the order is incomplete: a European Production
     /// Order's deadline waits for the answer.
     incomplete: bool,
+    /// For an incomplete European Production Order (the Annex III form):
+    /// how many accounts the provider preserved meanwhile (Art. 10(9));
+    /// 0 when the order did not allow the data to be identified.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    preserved_accounts: Option<i64>,
+    /// For an incomplete European Production Order that was notified: the
+    /// enforcing authority the form also goes to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    enforcing_authority: Option<String>,
     at: writ_model::Timestamp,
 }
 
@@ -337,6 +346,8 @@ pub(crate) fn message_views(rows: Vec<writ_store::MessageRow>) -> Vec<MessageVie
             message: m.message,
             fields: m.fields,
             incomplete: m.incomplete,
+            preserved_accounts: m.preserved,
+            enforcing_authority: m.enforcing,
             at: writ_model::Timestamp::from_second(m.at).unwrap_or_else(writ_model::Timestamp::now),
         })
         .collect()

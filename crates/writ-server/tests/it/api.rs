@@ -863,3 +863,236 @@ async fn a_clarification_round_trip_is_logged_and_moves_a_stopped_epoc_clock() {
     let clarified = events.iter().find(|e| e.kind == "clarified").unwrap();
     assert!(!clarified.entry.contains("due_hour"), "{}", clarified.entry);
 }
+
+/// A console page as `who` sees it.
+async fn console_page(t: &TestApp, who: &crate::pages::Console, path: &str) -> String {
+    let r = t
+        .raw(
+            "GET",
+            path,
+            &crate::pages::headers(Some(&who.cookie)),
+            vec![],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    r.text
+}
+
+/// The holds the provider's systems keep for `case` (the demo mailbox's
+/// holds table): (account, category, until).
+async fn provider_holds(t: &TestApp, case: &str) -> Vec<(String, String, i64)> {
+    let mail = writ_connect::demo::DemoMail::open(&writ_objects::layout::demo_mail(t.data()))
+        .await
+        .unwrap();
+    let mut out = Vec::new();
+    for account in ["acct-de-dieter"] {
+        for c in writ_model::Category::ALL {
+            if let Some(until) = mail
+                .holds()
+                .held_until(account, *c, writ_model::Timestamp::now())
+                .await
+                .unwrap()
+            {
+                out.push((account.to_owned(), c.as_str().to_owned(), until.as_second()));
+            }
+        }
+    }
+    let _ = case;
+    out
+}
+
+#[tokio::test]
+async fn an_incomplete_epoc_is_preserved_meanwhile_and_a_correction_is_a_new_linked_case() {
+    let t = TestApp::start().await;
+    let store = t.app.gateway().store().clone();
+    let epoc = |reference: &str, issuer: &str| {
+        json!({
+            "reference": reference,
+            "agency": "de-bka",
+            "instrument": "epoc",
+            "legal_basis": "Regulation (EU) 2023/1543, Art. 5",
+            "issued_by": {"kind": "prosecutor", "name": issuer},
+            "issued_at": writ_model::Timestamp::now().plus_days(-1),
+            "targets": [{"kind": "email", "value": "dieter@example.de"}],
+            "categories": ["subscriber"],
+            "enforcing_authority": {"name": "Department of Justice, Mutual Legal Assistance", "country": "IE"},
+        })
+    };
+    // An enforcing authority belongs to European orders only.
+    let mut wrong = subpoena("us-fbi-wfo", "API-E0", "alice@example.com");
+    wrong["enforcing_authority"] = json!({"name": "x", "country": "IE"});
+    let p = t.submit("us-fbi-wfo", &wrong).await.assert_problem(422);
+    assert!(p.to_string().contains("enforcing_authority"), "{p}");
+
+    let r = t.submit("de-bka", &epoc("API-E1", "StA Berlin")).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let case = r.json()["case"].as_str().unwrap().to_owned();
+    let account = store
+        .account_by_identifier("email", "dieter@example.de")
+        .await
+        .unwrap();
+    assert!(account.unwrap().contains("\"id\":\"acct-de-dieter\""));
+    t.state().await;
+    assert!(provider_holds(&t, &case).await.is_empty());
+
+    // The Annex III form: the data is preserved meanwhile, without an end.
+    let query = format!("/v1/review/cases/{case}/query");
+    let q = t
+        .as_user(
+            "rita",
+            "POST",
+            &query,
+            Some(json!({"message": "The certificate names no period.", "fields": ["date_range"], "incomplete": true})),
+        )
+        .await;
+    assert_eq!(q.status, 200, "{}", q.text);
+    t.state().await;
+    let held = provider_holds(&t, &case).await;
+    assert_eq!(
+        held,
+        [(
+            "acct-de-dieter".to_owned(),
+            "subscriber".to_owned(),
+            writ_connect::holds::OPEN_ENDED_S
+        )],
+        "held without an end date"
+    );
+    let preserved: Vec<_> = store
+        .events_for_case(&case)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.kind == "preserved")
+        .collect();
+    assert_eq!(preserved.len(), 1);
+    assert!(
+        preserved[0].entry.contains("\"until_day\":null"),
+        "{}",
+        preserved[0].entry
+    );
+    let read = t
+        .signed(
+            "de-bka",
+            "GET",
+            &format!("/v1/cases/{case}/clarifications"),
+            b"",
+        )
+        .await;
+    assert_eq!(
+        read.json()["messages"][0]["preserved_accounts"],
+        1,
+        "{}",
+        read.text
+    );
+    assert!(
+        read.json()["messages"][0]["enforcing_authority"]
+            .as_str()
+            .unwrap()
+            .contains("(IE)"),
+        "{}",
+        read.text
+    );
+    // The console shows the form, addressed to both authorities.
+    let rita = crate::pages::sign_in(&t, "rita").await;
+    let page = console_page(&t, &rita, &format!("/console/cases/{case}")).await;
+    assert!(page.contains("Annex III"), "{page}");
+    assert!(page.contains("Mutual Legal Assistance (IE)"), "{page}");
+    assert!(page.contains("preserved on 1 account"), "{page}");
+    // Asking again preserves nothing twice.
+    let q = t
+        .as_user(
+            "rita",
+            "POST",
+            &query,
+            Some(json!({"message": "And the categories?", "incomplete": true})),
+        )
+        .await;
+    assert_eq!(q.status, 200, "{}", q.text);
+    let n = store
+        .events_for_case(&case)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|e| e.kind == "preserved")
+        .count();
+    assert_eq!(n, 1);
+
+    // A correction is a new order with a new reference, from the same
+    // issuing authority; it never changes the earlier case.
+    let mut stranger = epoc("API-E2", "StA München");
+    stranger["corrects"] = json!("API-E1");
+    let p = t.submit("de-bka", &stranger).await.assert_problem(422);
+    assert!(p.to_string().contains("corrected certificate"), "{p}");
+    let mut nowhere = epoc("API-E2", "StA Berlin");
+    nowhere["corrects"] = json!("API-NONE");
+    t.submit("de-bka", &nowhere).await.assert_problem(422);
+    let mut other = subpoena("us-fbi-wfo", "API-E3", "alice@example.com");
+    other["corrects"] = json!("API-E1");
+    let p = t.submit("us-fbi-wfo", &other).await.assert_problem(422);
+    assert!(p.to_string().contains("no earlier order of yours"), "{p}");
+    let mut itself = epoc("API-E1", "StA Berlin");
+    itself["corrects"] = json!("API-E1");
+    t.submit("de-bka", &itself).await.assert_problem(422);
+    let before = store.case(&case).await.unwrap().unwrap();
+
+    let mut corrected = epoc("API-E2", "StA Berlin");
+    corrected["corrects"] = json!("API-E1");
+    corrected["date_range"] = json!({"from": "2026-03-01T00:00:00Z", "to": "2026-10-31T23:59:59Z"});
+    let r = t.submit("de-bka", &corrected).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let new_case = r.json()["case"].as_str().unwrap().to_owned();
+    // Idempotent when sent again.
+    let again = t.submit("de-bka", &corrected).await;
+    assert_eq!(again.json()["case"], new_case.as_str(), "{}", again.text);
+    assert_eq!(
+        store.corrections(&new_case).await.unwrap(),
+        (Some(case.clone()), vec![])
+    );
+    assert_eq!(
+        store.corrections(&case).await.unwrap(),
+        (None, vec![new_case.clone()])
+    );
+    let after = store.case(&case).await.unwrap().unwrap();
+    assert_eq!(
+        (before.version, &before.order_json, &before.decision),
+        (after.version, &after.order_json, &after.decision),
+        "the earlier case is untouched"
+    );
+    let page = console_page(&t, &rita, &format!("/console/cases/{case}")).await;
+    assert!(page.contains("Corrected by"), "{page}");
+    assert!(page.contains(&new_case), "{page}");
+
+    // The earlier order ends (the agency withdraws it): its hold without
+    // an end date ends with it, and the release is logged.
+    let w = t
+        .signed("de-bka", "POST", &format!("/v1/cases/{case}/withdraw"), b"")
+        .await;
+    assert_eq!(w.status, 200, "{}", w.text);
+    t.state().await;
+    let mut released = false;
+    for _ in 0..50 {
+        t.app.gateway().deliver_once().await.unwrap();
+        released = store
+            .events_for_case(&case)
+            .await
+            .unwrap()
+            .iter()
+            .any(|e| e.kind == "released");
+        if released {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(released, "the release is logged");
+    assert!(
+        provider_holds(&t, &case).await.is_empty(),
+        "nothing held any more"
+    );
+    assert!(
+        store
+            .open_hold(&case, writ_connect::holds::OPEN_ENDED_S)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}

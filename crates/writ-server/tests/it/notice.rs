@@ -587,13 +587,36 @@ async fn an_agency_is_told_by_email_and_signed_webhook_without_the_cases_content
         assert!(!m.contains("alice") && !m.contains("AN-1"), "{m}");
     }
 
+    // A question from the provider's staff is announced too, with the
+    // question's number and without its words.
+    gw.change(
+        writ_gateway::Actor::Staff(&rita),
+        &case,
+        writ_gateway::Action::Query {
+            message: "Which alice do you mean?".into(),
+            fields: vec!["targets".into()],
+            incomplete: false,
+        },
+    )
+    .await
+    .unwrap();
+    wait_for("the question's webhook", async || {
+        hooks.lock().unwrap().len() >= 3
+    })
+    .await;
+    let (_, body) = hooks.lock().unwrap()[2].clone();
+    let v: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(v["type"], "case.clarification_requested", "{v}");
+    assert_eq!(v["data"]["generation"], 1, "{v}");
+    assert!(!String::from_utf8_lossy(&body).contains("alice"), "{v}");
+
     // Each is announced once, whatever the passes.
     for _ in 0..3 {
         gw.deliver_once().await.unwrap();
     }
-    assert_eq!(hooks.lock().unwrap().len(), 2);
+    assert_eq!(hooks.lock().unwrap().len(), 3);
     let rows = gw.agency_notifications("us-fbi-wfo").await.unwrap();
-    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert_eq!(rows.len(), 3, "{rows:?}");
     assert!(rows.iter().all(|n| n.state == "sent" && n.attempts == 1));
 
     // A webhook pointed (behind the checks' back) at a private address is
@@ -630,5 +653,5 @@ async fn an_agency_is_told_by_email_and_signed_webhook_without_the_cases_content
         let error = n.last_error.as_deref().unwrap_or_default();
         assert!(error.contains("not a public address"), "{error}");
     }
-    assert_eq!(hooks.lock().unwrap().len(), 2);
+    assert_eq!(hooks.lock().unwrap().len(), 3);
 }

@@ -55,7 +55,7 @@ fn enc(v: &str) -> String {
 
 const FORM: (&str, &str) = ("content-type", "application/x-www-form-urlencoded");
 
-fn headers(cookie: Option<&str>) -> Vec<(String, String)> {
+pub(crate) fn headers(cookie: Option<&str>) -> Vec<(String, String)> {
     let mut h = vec![(FORM.0.to_owned(), FORM.1.to_owned())];
     if let Some(c) = cookie {
         h.push(("cookie".into(), c.to_owned()));
@@ -119,12 +119,12 @@ fn csrf(page: &str) -> String {
     page[at..].split('"').next().unwrap().to_owned()
 }
 
-struct Console {
-    cookie: String,
+pub(crate) struct Console {
+    pub(crate) cookie: String,
     csrf: String,
 }
 
-async fn sign_in(t: &TestApp, name: &str) -> Console {
+pub(crate) async fn sign_in(t: &TestApp, name: &str) -> Console {
     let (password, secret) = credentials(t, name);
     let page = sign_in_form(t, "/console").await;
     let r = post_console_sign_in(

@@ -182,12 +182,14 @@ async fn intake(s: &Store) {
             case: case("c-1", "a1", "R1"),
             events: vec![event("c-1", "received"), event("c-1", "decided")],
             holds: vec![],
+            corrects: None,
         },
         // The same reference again in the same batch: the first one wins.
         NewCase {
             case: case("c-2", "a1", "R1"),
             events: vec![event("c-2", "received")],
             holds: vec![],
+            corrects: Some("c-9".into()),
         },
         // Another agency may use the same reference.
         NewCase {
@@ -202,6 +204,7 @@ async fn intake(s: &Store) {
                 preserve_until: 1_800_000_000,
                 renewals: 0,
             }],
+            corrects: Some("c-1".into()),
         },
     ];
     let out = s.intake(&batch).await.unwrap();
@@ -210,6 +213,17 @@ async fn intake(s: &Store) {
     assert!(matches!(out[2], Intake::Stored));
     assert_eq!(s.case_count().await.unwrap(), 2);
     assert_eq!(s.events_for_case("c-1").await.unwrap().len(), 2);
+    // A stored correction links both ways; a refused case links nothing.
+    assert_eq!(
+        s.corrections("c-3").await.unwrap(),
+        (Some("c-1".to_owned()), vec![])
+    );
+    assert_eq!(
+        s.corrections("c-1").await.unwrap(),
+        (None, vec!["c-3".to_owned()])
+    );
+    assert_eq!(s.corrections("c-2").await.unwrap(), (None, vec![]));
+    assert_eq!(s.corrections("c-9").await.unwrap(), (None, vec![]));
     assert!(s.events_for_case("c-2").await.unwrap().is_empty());
     assert_eq!(s.holds_for_agency("a2").await.unwrap().len(), 1);
     assert_eq!(
