@@ -1901,6 +1901,57 @@ async fn the_order_form_checks_keeps_a_draft_and_submits_with_the_document() {
     assert_eq!(r.status, 409, "{}", r.text);
     assert!(r.text.contains("id=\"error-reference\""), "{}", r.text);
     assert_eq!(t.app.gateway().store().case_count().await.unwrap(), 1);
+
+    // A correction names the earlier reference; a reference the agency
+    // never used, or an enforcing authority on a warrant, is named next to
+    // its field and nothing is stored.
+    let correction = |corrects: &'static str| -> Vec<(&str, &str)> {
+        other
+            .iter()
+            .map(|&(k, v)| {
+                if k == "reference" {
+                    (k, "FORM-2")
+                } else {
+                    (k, v)
+                }
+            })
+            .chain([("corrects", corrects)])
+            .collect()
+    };
+    let r = post_form(&t, &cookie, &correction("FORM-9"), None).await;
+    assert_eq!(r.status, 422, "{}", r.text);
+    assert!(r.text.contains("id=\"error-corrects\""), "{}", r.text);
+    let mut half = correction("FORM-1");
+    half.push(("ea_name", "Department of Justice"));
+    let r = post_form(&t, &cookie, &half, None).await;
+    assert_eq!(r.status, 422, "{}", r.text);
+    assert!(r.text.contains("id=\"error-enforcing\""), "{}", r.text);
+    half.push(("ea_country", "IE"));
+    let r = post_form(&t, &cookie, &half, None).await;
+    assert_eq!(r.status, 422, "{}", r.text);
+    assert!(
+        r.text.contains("only on `epoc` and `epoc_pr`"),
+        "{}",
+        r.text
+    );
+    assert_eq!(t.app.gateway().store().case_count().await.unwrap(), 1);
+    let r = post_form(&t, &cookie, &correction("FORM-1"), None).await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let location = r.headers["location"].to_str().unwrap().to_owned();
+    let page = t
+        .raw("GET", &location, &headers(Some(&cookie)), vec![])
+        .await;
+    assert!(page.text.contains("Corrects"), "{}", page.text);
+    assert!(page.text.contains(&case), "{}", page.text);
+    let old = t
+        .raw(
+            "GET",
+            &format!("/portal/cases/{case}"),
+            &headers(Some(&cookie)),
+            vec![],
+        )
+        .await;
+    assert!(old.text.contains("Corrected by"), "{}", old.text);
 }
 
 #[tokio::test]
