@@ -444,6 +444,54 @@ try {
     await shot(rita, '07-emergency-decided');
   });
 
+  await step('a reviewer finds a European Production Order incomplete; the agency reads the Annex III form and answers', async () => {
+    // The issuing authority signs in with its key and pastes its order,
+    // naming the enforcing authority it notified.
+    const context = await browser.newContext();
+    const bka = await context.newPage();
+    await bka.goto(`${url}/portal`);
+    const challenge = await bka.locator('input[name=challenge]').inputValue();
+    const signature = sign(null, Buffer.from('writ-portal-sign-in-v1\n' + challenge), agencyKey('de-bka')).toString('base64');
+    await bka.locator('#agency').fill('de-bka');
+    await bka.getByLabel('Signature (base64 Ed25519)').fill(signature);
+    await submit(bka, () => bka.getByRole('button', { name: 'Sign in', exact: true }).click());
+    const epoc = JSON.parse(order('epoc.json', `UI-epoc-${run}`));
+    epoc.issued_at = new Date(Date.now() - 3600 * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
+    epoc.enforcing_authority = { name: 'Department of Justice, Mutual Legal Assistance', country: 'IE' };
+    await bka.getByText('Or paste an order as JSON').click();
+    await bka.getByLabel(/The order as JSON/).fill(JSON.stringify(epoc, null, 2));
+    await submit(bka, () => bka.getByRole('button', { name: 'Submit the order' }).click());
+    const m = (await bka.locator('[role=status]').innerText()).match(/case (c-[0-9a-f]+)/);
+    check(m, 'the European order has a case');
+    const epocCase = m[1];
+
+    await rita.goto(`${url}/console/cases/${epocCase}`);
+    await rita.getByLabel('Question (the agency reads it in the portal)').fill('The certificate names no period for the subscriber data.');
+    await rita.locator('input[name=field][value=date_range]').check();
+    await rita.getByLabel(/The order is incomplete/).check();
+    await submit(rita, () => rita.getByRole('button', { name: 'Ask the agency' }).click());
+    const staff = await rita.locator('main').innerText();
+    check(staff.includes('Annex III'), 'the console shows the Annex III form');
+    check(staff.includes('Mutual Legal Assistance (IE)'), 'addressed to the enforcing authority too');
+    check(/preserved on 1 account/.test(staff), 'the data is preserved meanwhile');
+    await shot(rita, '07b-annex-iii');
+
+    await bka.goto(`${url}/portal/cases/${epocCase}`);
+    const agency = await bka.locator('main').innerText();
+    check(agency.includes('Annex III'), 'the agency reads the Annex III form');
+    check(agency.includes('The certificate names no period'), 'and the question');
+    check(!agency.includes('rita'), 'staff names stay with the provider');
+    await bka.getByLabel('Your answer').fill('From 1 January to 31 October 2026.');
+    await submit(bka, () => bka.getByRole('button', { name: 'Send the answer' }).click());
+    check((await bka.locator('main').innerText()).includes('Your answer is recorded.'), 'the answer is recorded');
+
+    await rita.goto(`${url}/console/cases/${epocCase}`);
+    const after = await rita.locator('main').innerText();
+    check(after.includes('Answered by the agency'), 'the console shows the answer');
+    check(after.includes('the agency answered the clarification'), 'the history has the answer');
+    await context.close();
+  });
+
   await step('the officer downloads the sealed package of the warrant', async () => {
     await portal.goto(`${purl}/portal`);
     const row = portal.locator('tbody tr', { hasText: cases.warrant });
