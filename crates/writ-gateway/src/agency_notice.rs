@@ -377,12 +377,20 @@ impl Gateway {
             provider = config.provider,
         );
         let message_id = format!("<{}@writ-agency>", n.id.replace(':', "."));
+        // The agency's contact address, and the officer who submitted the
+        // order (one message to both).
+        let mut recipients: Vec<String> = contact.email.iter().cloned().collect();
+        if let Some(officer) = self.store().case_officer_email(&n.case_id).await?
+            && !recipients.iter().any(|r| r.eq_ignore_ascii_case(&officer))
+        {
+            recipients.push(officer);
+        }
         let config = config.clone();
         let contact = contact.clone();
         let n = n.clone();
         tokio::task::spawn_blocking(move || -> Result<()> {
-            if let Some(to) = &contact.email {
-                send_mail(&config, to, &subject, &text, &message_id, &n)?;
+            if !recipients.is_empty() {
+                send_mail(&config, &recipients, &subject, &text, &message_id, &n)?;
             }
             if let (Some(url), Some(secret)) = (&contact.webhook_url, &contact.webhook_secret) {
                 let body = serde_json::to_vec(&json!({
@@ -426,7 +434,7 @@ impl Gateway {
 
 fn send_mail(
     config: &AgencyNoticeConfig,
-    to: &str,
+    to: &[String],
     subject: &str,
     text: &str,
     message_id: &str,
@@ -437,9 +445,14 @@ fn send_mail(
         .smtp
         .as_ref()
         .map_or("notices@writ.invalid", |s| s.from.as_str());
-    let message = lettre::Message::builder()
-        .from(from.parse().map_err(|e| bad(format!("from: {e}")))?)
-        .to(to.parse().map_err(|e| bad(format!("to `{to}`: {e}")))?)
+    let mut builder =
+        lettre::Message::builder().from(from.parse().map_err(|e| bad(format!("from: {e}")))?);
+    for address in to {
+        builder = builder.to(address
+            .parse()
+            .map_err(|e| bad(format!("to `{address}`: {e}")))?);
+    }
+    let message = builder
         .subject(subject)
         .message_id(Some(message_id.to_owned()))
         .body(text.to_owned())

@@ -407,6 +407,7 @@ impl Gateway {
                 events: evs,
                 holds,
                 corrects,
+                officer: s.officer.map(|o| o.id.clone()),
             })
             .await?;
         match written {

@@ -13,3 +13,10 @@ CREATE INDEX corrections_corrects ON corrections (corrects);
 -- was notified.
 ALTER TABLE clarifications ADD COLUMN preserved BIGINT;
 ALTER TABLE clarifications ADD COLUMN enforcing TEXT;
+-- The officer who submitted a case through the portal (none for an order
+-- signed with the agency's key or transcribed by staff): told with the
+-- agency's contact address when the agency is notified about the case.
+CREATE TABLE case_officers (
+    case_id TEXT PRIMARY KEY,
+    officer_id TEXT NOT NULL
+);

@@ -596,6 +596,13 @@ impl Store {
             for h in &new.holds {
                 upsert_hold(&mut tx, h).await?;
             }
+            if let Some(officer) = &new.officer {
+                sqlx::query("INSERT INTO case_officers (case_id, officer_id) VALUES ($1, $2)")
+                    .bind(&c.id)
+                    .bind(officer)
+                    .execute(&mut *tx)
+                    .await?;
+            }
             if let Some(old) = &new.corrects {
                 sqlx::query("INSERT INTO corrections (case_id, corrects) VALUES ($1, $2)")
                     .bind(&c.id)
@@ -832,6 +839,19 @@ impl Store {
         }
         tx.commit().await?;
         Ok(())
+    }
+
+    /// The e-mail address of the officer who submitted case `id`, unless
+    /// there is none or the officer was removed since.
+    pub async fn case_officer_email(&self, id: &str) -> Result<Option<String>> {
+        let row = sqlx::query(
+            "SELECT o.email FROM case_officers k JOIN officers o ON o.id = k.officer_id \
+             WHERE k.case_id = $1 AND o.removed_at IS NULL",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| get::<String>(&r, 0)).transpose()
     }
 
     /// The case whose order case `id` corrects, and the cases whose

@@ -173,6 +173,8 @@ pub struct NewCase {
     pub holds: Vec<HoldRow>,
     /// The id of the earlier case whose order this one corrects.
     pub corrects: Option<String>,
+    /// The officer who submitted it, if one did.
+    pub officer: Option<String>,
 }
 
 /// What became of one new case in [`crate::Store::intake`].

@@ -619,6 +619,57 @@ async fn an_agency_is_told_by_email_and_signed_webhook_without_the_cases_content
     assert_eq!(rows.len(), 3, "{rows:?}");
     assert!(rows.iter().all(|n| n.state == "sent" && n.attempts == 1));
 
+    // An order an officer submitted: the officer is told too, in the same
+    // message as the agency's contact address.
+    let dana = gw
+        .store()
+        .officers("us-fbi-wfo")
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|o| o.name == "Dana Reyes")
+        .expect("the demo's officer");
+    let body = serde_json::to_vec(&crate::support::warrant(
+        "us-fbi-wfo",
+        "AN-3",
+        "alice@example.com",
+    ))
+    .unwrap();
+    let by_officer = gw
+        .submit(writ_gateway::Submission {
+            submitter: "us-fbi-wfo",
+            officer: Some(&dana),
+            body: &body,
+        })
+        .await
+        .unwrap()
+        .case;
+    let mail_of = |case: &str| {
+        std::fs::read_dir(&outbox)
+            .unwrap()
+            .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+            .find(|m| m.contains(case) && m.contains("decided"))
+    };
+    wait_for("the officer's e-mail", async || {
+        mail_of(&by_officer).is_some()
+    })
+    .await;
+    let mail = mail_of(&by_officer).unwrap();
+    let to = mail
+        .lines()
+        .find(|l| l.starts_with("To:"))
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        to.contains("duty-officer@fbi-wfo.test") && to.contains("dana.reyes@fbi.example"),
+        "{mail}"
+    );
+    wait_for("the officer's case's webhooks", async || {
+        hooks.lock().unwrap().len() >= 5
+    })
+    .await;
+    let settled = hooks.lock().unwrap().len();
+
     // A webhook pointed (behind the checks' back) at a private address is
     // refused when connecting; the attempt is recorded and retried later.
     let mut row = gw.agency_notify("us-fbi-wfo").await.unwrap().unwrap();
@@ -653,5 +704,5 @@ async fn an_agency_is_told_by_email_and_signed_webhook_without_the_cases_content
         let error = n.last_error.as_deref().unwrap_or_default();
         assert!(error.contains("not a public address"), "{error}");
     }
-    assert_eq!(hooks.lock().unwrap().len(), 3);
+    assert_eq!(hooks.lock().unwrap().len(), settled);
 }

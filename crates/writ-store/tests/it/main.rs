@@ -183,6 +183,7 @@ async fn intake(s: &Store) {
             events: vec![event("c-1", "received"), event("c-1", "decided")],
             holds: vec![],
             corrects: None,
+            officer: None,
         },
         // The same reference again in the same batch: the first one wins.
         NewCase {
@@ -190,6 +191,7 @@ async fn intake(s: &Store) {
             events: vec![event("c-2", "received")],
             holds: vec![],
             corrects: Some("c-9".into()),
+            officer: None,
         },
         // Another agency may use the same reference.
         NewCase {
@@ -205,6 +207,7 @@ async fn intake(s: &Store) {
                 renewals: 0,
             }],
             corrects: Some("c-1".into()),
+            officer: None,
         },
     ];
     let out = s.intake(&batch).await.unwrap();
