@@ -17,6 +17,7 @@
 pub(crate) mod certificate;
 pub(crate) mod console;
 pub(crate) mod letter;
+pub(crate) mod mailbox;
 pub(crate) mod officers;
 pub(crate) mod order_form;
 pub(crate) mod portal;
