@@ -507,3 +507,40 @@ fn mailbox_urls() {
         assert!(ImapSpec::parse(bad, None).is_err(), "{bad}");
     }
 }
+
+/// Every mailbox route, from the route table: an admin is refused (as on
+/// "Record a received order"), a reviewer gets a page or 404 for an unknown
+/// message, and nothing changes. Needs no IMAP server.
+#[tokio::test]
+async fn mailbox_pages_are_for_reviewers_and_approvers() {
+    let t = TestApp::start().await;
+    let adam = sign_in(&t, "adam").await;
+    let rita = sign_in(&t, "rita").await;
+    let before = t.state().await;
+    let mut checked = 0;
+    for (method, pattern, auth) in &writ_server::routes() {
+        if !pattern.starts_with("/console/mailbox") {
+            continue;
+        }
+        assert_eq!(*auth, writ_server::Auth::Console, "{pattern}");
+        let path = pattern
+            .replace("{id}", "m0000")
+            .replace("{action}", "dismiss")
+            .replace("{sha256}", &"0".repeat(64));
+        for (who, expected) in [(&adam, 403), (&rita, if path == "/console/mailbox" { 200 } else { 404 })] {
+            let r = t
+                .raw(
+                    method,
+                    &path,
+                    &headers(Some(&who.cookie)),
+                    form(&[("csrf", &who.csrf)]),
+                )
+                .await;
+            assert_eq!(r.status, expected, "{method} {path}: {}", r.text);
+        }
+        checked += 1;
+    }
+    assert_eq!(checked, 4);
+    assert_eq!(t.state().await, before);
+    assert!(mail(&t).await.is_empty());
+}
