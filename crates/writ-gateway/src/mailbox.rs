@@ -384,7 +384,11 @@ mod tests {
                     .unwrap();
             let got = parse_mail(&raw);
             let what = path.display();
-            assert_eq!(got.message_id.as_deref(), want["message_id"].as_str(), "{what}");
+            assert_eq!(
+                got.message_id.as_deref(),
+                want["message_id"].as_str(),
+                "{what}"
+            );
             assert_eq!(got.from, want["from"].as_str().unwrap(), "{what}");
             assert_eq!(got.subject, want["subject"].as_str().unwrap(), "{what}");
             assert_eq!(got.date, want["date"].as_i64(), "{what}");
@@ -415,7 +419,12 @@ mod tests {
                 want["attachments"],
                 "{what}"
             );
-            assert_eq!(got.notes.len() as u64, want["notes"].as_u64().unwrap(), "{what}: {:?}", got.notes);
+            assert_eq!(
+                got.notes.len() as u64,
+                want["notes"].as_u64().unwrap(),
+                "{what}: {:?}",
+                got.notes
+            );
             seen += 1;
         }
         assert!(seen >= 3, "only {seen} fixtures");

@@ -97,9 +97,7 @@ impl ImapSpec {
             None => decode(u.password().unwrap_or_default())?,
         };
         if password.is_empty() {
-            return Err(
-                "--imap: no password: put it in the URL or in --imap-password-file".into(),
-            );
+            return Err("--imap: no password: put it in the URL or in --imap-password-file".into());
         }
         let mailbox = decode(u.path().trim_start_matches('/'))?;
         Ok(ImapSpec {
@@ -286,16 +284,12 @@ where
         Ok(Err(e)) => return Err(MailboxError::Connect(spec.host.clone(), e)),
         Err(_) => return Err(MailboxError::Timeout),
     }
-    let mut session = match tokio::time::timeout(
-        IO_TIMEOUT,
-        client.login(&spec.user, &spec.password),
-    )
-    .await
-    {
-        Ok(Ok(s)) => s,
-        Ok(Err((e, _))) => return Err(e.into()),
-        Err(_) => return Err(MailboxError::Timeout),
-    };
+    let mut session =
+        match tokio::time::timeout(IO_TIMEOUT, client.login(&spec.user, &spec.password)).await {
+            Ok(Ok(s)) => s,
+            Ok(Err((e, _))) => return Err(e.into()),
+            Err(_) => return Err(MailboxError::Timeout),
+        };
     let kept = read_new(gateway, spec, read, &mut session).await;
     // Logging out is a courtesy; what was kept is kept.
     let _ = tokio::time::timeout(Duration::from_secs(5), session.logout()).await;
@@ -351,10 +345,7 @@ where
             None => fetch.body(),
         }
         .unwrap_or_default();
-        if gateway
-            .keep_mail(uidvalidity, uid, raw, oversize)
-            .await?
-            == writ_store::MailAdded::Added
+        if gateway.keep_mail(uidvalidity, uid, raw, oversize).await? == writ_store::MailAdded::Added
         {
             kept += 1;
         }

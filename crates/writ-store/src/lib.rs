@@ -29,8 +29,8 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, AssertSqlSafe, Executor, Row};
 
 pub use agency_notice::{AgencyNotificationRow, ContactRow, EXPIRING_SECONDS};
-pub use mailbox::{MailAdded, MailRow};
 pub use delivery::{CertificateRow, DueColumn, Fulfilled, NoticeRow, PackageRow};
+pub use mailbox::{MailAdded, MailRow};
 pub use officers::{OfficerRow, PasskeyRow};
 pub use rows::*;
 pub use sign_in::SignInAttempt;

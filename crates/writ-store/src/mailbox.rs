@@ -85,10 +85,11 @@ impl Store {
         let _g = self.write_guard().await;
         let mut tx = self.begin_write().await?;
         if let Some(message_id) = &row.message_id {
-            let known = sqlx::query("SELECT id, uidvalidity, uid FROM mailbox WHERE message_id = $1")
-                .bind(message_id)
-                .fetch_optional(&mut *tx)
-                .await?;
+            let known =
+                sqlx::query("SELECT id, uidvalidity, uid FROM mailbox WHERE message_id = $1")
+                    .bind(message_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
             if let Some(k) = known {
                 let id: String = get(&k, 0)?;
                 let (uidvalidity, uid): (i64, i64) = (get(&k, 1)?, get(&k, 2)?);

@@ -33,10 +33,7 @@ fn link(id: &str) -> String {
 
 fn state_label(m: &MailView) -> String {
     match m.state.as_str() {
-        "transcribed" => format!(
-            "transcribed by {}",
-            m.by.as_deref().unwrap_or("someone")
-        ),
+        "transcribed" => format!("transcribed by {}", m.by.as_deref().unwrap_or("someone")),
         "dismissed" => format!("dismissed by {}", m.by.as_deref().unwrap_or("someone")),
         _ => "new".into(),
     }

@@ -36,7 +36,11 @@ struct Dovecot {
 
 fn dovecot_binary() -> Option<PathBuf> {
     let mut places: Vec<PathBuf> = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).map(|d| d.join("dovecot")).collect())
+        .map(|p| {
+            std::env::split_paths(&p)
+                .map(|d| d.join("dovecot"))
+                .collect()
+        })
         .unwrap_or_default();
     places.push("/usr/sbin/dovecot".into());
     places.into_iter().find(|p| p.is_file())
@@ -259,7 +263,11 @@ async fn mail_becomes_drafts_that_staff_transcribe_or_dismiss() {
     assert_eq!(warrant.sent_at, Some(1_796_308_200));
     assert_eq!((warrant.uid, plain.uid), (1, 2));
     assert_eq!(warrant.state, "new");
-    assert!(warrant.body.contains("signed search warrant"), "{}", warrant.body);
+    assert!(
+        warrant.body.contains("signed search warrant"),
+        "{}",
+        warrant.body
+    );
     assert_eq!(plain.message_id, None);
     assert!(plain.body.contains("Veuillez trouver"), "{}", plain.body);
     let attachments: Vec<serde_json::Value> = serde_json::from_str(&warrant.attachments).unwrap();
@@ -281,7 +289,11 @@ async fn mail_becomes_drafts_that_staff_transcribe_or_dismiss() {
     };
     let list = get("/console/mailbox".into(), rita.cookie.clone()).await;
     assert_eq!(list.status, 200, "{}", list.text);
-    assert!(list.text.contains("Search warrant 2026-114"), "{}", list.text);
+    assert!(
+        list.text.contains("Search warrant 2026-114"),
+        "{}",
+        list.text
+    );
     assert!(list.text.contains("Réquisition urgente"), "{}", list.text);
     assert!(list.text.contains("warrant 2026-114.pdf"), "{}", list.text);
     let message = format!("/console/mailbox/{}", warrant.id);
@@ -327,7 +339,11 @@ async fn mail_becomes_drafts_that_staff_transcribe_or_dismiss() {
         "{}",
         record.text
     );
-    assert!(record.text.contains("warrant 2026-114.pdf"), "{}", record.text);
+    assert!(
+        record.text.contains("warrant 2026-114.pdf"),
+        "{}",
+        record.text
+    );
     let issued = Timestamp::now().plus_days(-1).date_string();
     let (content_type, body) = multipart(
         &[
@@ -440,7 +456,14 @@ async fn mail_becomes_drafts_that_staff_transcribe_or_dismiss() {
         )
         .await;
     assert_eq!(r.status, 403, "{}", r.text);
-    let dismissed = t.app.gateway().store().mail(&plain.id).await.unwrap().unwrap();
+    let dismissed = t
+        .app
+        .gateway()
+        .store()
+        .mail(&plain.id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(
         (dismissed.state.as_str(), dismissed.actor.as_deref()),
         ("dismissed", Some("rita"))
@@ -498,12 +521,7 @@ fn mailbox_urls() {
         (s.tls, s.port, s.password.as_str(), s.mailbox.as_str()),
         (true, 993, "from-file", "INBOX")
     );
-    for bad in [
-        "pop3://a:b@h/",
-        "imap://h/",
-        "imap://a@h/",
-        "not a url",
-    ] {
+    for bad in ["pop3://a:b@h/", "imap://h/", "imap://a@h/", "not a url"] {
         assert!(ImapSpec::parse(bad, None).is_err(), "{bad}");
     }
 }
@@ -527,7 +545,10 @@ async fn mailbox_pages_are_for_reviewers_and_approvers() {
             .replace("{id}", "m0000")
             .replace("{action}", "dismiss")
             .replace("{sha256}", &"0".repeat(64));
-        for (who, expected) in [(&adam, 403), (&rita, if path == "/console/mailbox" { 200 } else { 404 })] {
+        for (who, expected) in [
+            (&adam, 403),
+            (&rita, if path == "/console/mailbox" { 200 } else { 404 }),
+        ] {
             let r = t
                 .raw(
                     method,

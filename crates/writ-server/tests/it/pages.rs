@@ -1635,7 +1635,10 @@ fn pdftotext(pdf: &[u8]) -> Option<String> {
 }
 
 /// A `multipart/form-data` body of text fields and, optionally, one file.
-pub(crate) fn multipart(fields: &[(&str, &str)], file: Option<(&str, &str, &[u8])>) -> (String, Vec<u8>) {
+pub(crate) fn multipart(
+    fields: &[(&str, &str)],
+    file: Option<(&str, &str, &[u8])>,
+) -> (String, Vec<u8>) {
     let boundary = "writ-test-boundary-7f3a";
     let mut body = Vec::new();
     for (k, v) in fields {
