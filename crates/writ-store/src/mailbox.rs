@@ -152,7 +152,7 @@ impl Store {
             .bind(uidvalidity)
             .fetch_one(&self.pool)
             .await?;
-        Ok(get::<Option<i64>>(&r, 0)?)
+        get::<Option<i64>>(&r, 0)
     }
 
     /// The messages, newest first.
