@@ -498,6 +498,41 @@ async fn mail_becomes_drafts_that_staff_transcribe_or_dismiss() {
         .unwrap()
         .unwrap();
     assert_eq!(kept.state, "transcribed");
+
+    // The mailbox rebuilt on the server (its indexes gone: a new
+    // UIDVALIDITY): it is read again from the start. A message with a
+    // Message-ID is recognised and its draft moves to the new address; one
+    // without (the plain one) cannot be, and becomes a new draft.
+    let maildir = dovecot.dir.path().join("mail/Maildir");
+    for entry in std::fs::read_dir(&maildir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if name.starts_with("dovecot") && path.is_file() {
+            std::fs::remove_file(&path).unwrap();
+        }
+    }
+    let rows = wait_for(&t, &dovecot, 4).await;
+    assert_eq!(rows.len(), 4, "{rows:?}");
+    let moved = t
+        .app
+        .gateway()
+        .store()
+        .mail(&warrant.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_ne!(moved.uidvalidity, warrant.uidvalidity);
+    assert_eq!(
+        (moved.state.as_str(), moved.case_id.as_deref()),
+        ("transcribed", Some(case.as_str()))
+    );
+    let plains: Vec<_> = rows
+        .iter()
+        .filter(|r| r.subject == "Réquisition urgente")
+        .collect();
+    assert_eq!(plains.len(), 2, "{rows:?}");
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(mail(&t).await.len(), 4);
 }
 
 #[test]
