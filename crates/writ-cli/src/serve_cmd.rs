@@ -140,6 +140,19 @@ pub struct ServeArgs {
     /// server takes over, e.g. `10s`; at least 2s [default: 10s].
     #[arg(long, env = "WRIT_LEASE_TIMEOUT")]
     pub lease_timeout: Option<String>,
+    /// Read a legal-process mailbox: `imap://user:password@host:port/MAILBOX`
+    /// (plain IMAP, for a server on a trusted network) or `imaps://...`
+    /// (TLS, with the `tls` feature); MAILBOX defaults to INBOX. Each new
+    /// message becomes a draft on the console's Mailbox page.
+    #[arg(long, env = "WRIT_IMAP", value_name = "URL")]
+    pub imap: Option<String>,
+    /// The mailbox's password, read from this file's first line instead of
+    /// the URL (so that it is not on the command line).
+    #[arg(long, env = "WRIT_IMAP_PASSWORD_FILE", value_name = "FILE")]
+    pub imap_password_file: Option<PathBuf>,
+    /// How often the mailbox is read, in seconds [default: 60].
+    #[arg(long, env = "WRIT_IMAP_INTERVAL", value_name = "SECONDS")]
+    pub imap_interval: Option<u64>,
 }
 
 #[derive(Deserialize, Default, Debug)]
@@ -312,7 +325,41 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         provider: notice.provider.clone(),
         allow_loopback: args.webhook_allow_loopback,
     };
+    let imap = match &args.imap {
+        None => {
+            if args.imap_password_file.is_some() || args.imap_interval.is_some() {
+                return Err(BadInput(
+                    "--imap-password-file and --imap-interval need --imap URL".into(),
+                )
+                .into());
+            }
+            None
+        }
+        Some(url) => {
+            let password = match &args.imap_password_file {
+                Some(file) => Some(
+                    std::fs::read_to_string(file)
+                        .map_err(|e| {
+                            BadInput(format!("--imap-password-file {}: {e}", file.display()))
+                        })?
+                        .lines()
+                        .next()
+                        .unwrap_or_default()
+                        .to_owned(),
+                ),
+                None => None,
+            };
+            Some(writ_server::app::ImapSpec::parse(url, password).map_err(BadInput)?)
+        }
+    };
+    let imap_interval = match args.imap_interval {
+        Some(0) => return Err(BadInput("--imap-interval must be at least 1".into()).into()),
+        Some(n) => std::time::Duration::from_secs(n),
+        None => std::time::Duration::from_secs(60),
+    };
     let options = AppOptions {
+        imap,
+        imap_interval,
         lease_timeout,
         log_witness,
         notice,

@@ -26,6 +26,7 @@ pub mod events;
 pub mod health;
 mod intake;
 pub mod lifecycle;
+pub mod mailbox;
 pub mod notice;
 pub mod officers;
 pub mod portal;

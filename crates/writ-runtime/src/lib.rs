@@ -1,7 +1,8 @@
 //! What a Writ server runs besides answering requests: the loops that move
 //! the outbox into the transparency log ([`Publisher`], or [`Leader`] when
 //! several servers share PostgreSQL and one sequences), deliver packages
-//! ([`Delivery`]) and sweep old package objects ([`Sweep`]).
+//! ([`Delivery`]), sweep old package objects ([`Sweep`]) and read the
+//! legal-process mailbox ([`MailboxPoller`]).
 //!
 //! Each is a struct built from what it needs, with `async fn run(self,
 //! shutdown)` that returns once [`Shutdown`] is signalled and its last work
@@ -10,10 +11,12 @@
 
 mod delivery;
 mod leader;
+mod mailbox;
 mod publisher;
 
 pub use delivery::{ConnectorSpec, Delivery, ProviderError, Sweep, provider};
 pub use leader::Leader;
+pub use mailbox::{ImapSpec, MailboxError, MailboxPoller, poll as poll_mailbox};
 pub use publisher::Publisher;
 
 use tokio::sync::watch;

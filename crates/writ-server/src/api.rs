@@ -127,6 +127,14 @@ fn agency_action() -> Value {
     json!({"type": "string", "enum": console::AGENCY_ACTIONS})
 }
 
+fn mailbox_action() -> Value {
+    json!({"type": "string", "enum": crate::pages::mailbox::ACTIONS})
+}
+
+fn sha256() -> Value {
+    json!({"type": "string", "description": "The SHA-256 (hex) of one of the message's attachments."})
+}
+
 fn attachment_name() -> Value {
     json!({"type": "string", "description": "The `name` of one of the order's `attachments`."})
 }
@@ -184,7 +192,9 @@ pub(crate) const ORDER_FORM_FIELDS: &[&str] = &[
 
 /// The console's "Record a received order" form: the order form's fields
 /// and these.
-pub(crate) const RECORD_FORM_EXTRA_FIELDS: &[&str] = &["agency", "channel"];
+/// `mailbox` names the mailbox message being transcribed (`pages::mailbox`):
+/// recording the order marks it transcribed.
+pub(crate) const RECORD_FORM_EXTRA_FIELDS: &[&str] = &["agency", "channel", "mailbox"];
 
 /// Every route of the server.
 pub(crate) fn table() -> Vec<Op> {
@@ -857,6 +867,48 @@ pub(crate) fn table() -> Vec<Op> {
                             .unwrap_or(usize::MAX),
                     ),
                 ),
+            )
+        },
+        op(
+            "GET",
+            "/console/mailbox",
+            Console,
+            "The legal-process mailbox (`--imap`): the messages read from it, newest first, with their state (reviewers and approvers)",
+            In::Nothing,
+            OK_HTML,
+            get(crate::pages::mailbox::list),
+        ),
+        op(
+            "GET",
+            "/console/mailbox/{id}",
+            Console,
+            "A message of the mailbox: its text, its attachments, and the forms to transcribe or dismiss it",
+            In::Nothing,
+            OK_HTML,
+            get(crate::pages::mailbox::message),
+        ),
+        Op {
+            params: &[Param("sha256", "path", sha256, true)],
+            ..op(
+                "GET",
+                "/console/mailbox/{id}/attachments/{sha256}",
+                Console,
+                "An attachment of a mailbox message, as a download",
+                In::Nothing,
+                leak(vec![(200, Out::BytesOrPage)]),
+                get(crate::pages::mailbox::attachment),
+            )
+        },
+        Op {
+            params: &[Param("action", "path", mailbox_action, true)],
+            ..op(
+                "POST",
+                "/console/mailbox/{id}/{action}",
+                Console,
+                "`transcribe`: open the record form with the channel `email`, the chosen `attachment` (its SHA-256) as the document and the message in its `mailbox` field, as the user's draft; `dismiss`: the message carries no order",
+                In::Form(&["csrf", "attachment"]),
+                SEE_OTHER,
+                post(crate::pages::mailbox::act),
             )
         },
         op(

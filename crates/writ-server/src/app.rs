@@ -1,6 +1,6 @@
 //! Assembling a running application: it opens the store and the log,
 //! builds the gateway, spawns the background work of `writ-runtime`
-//! (publisher or leader, delivery, sweep) and builds the HTTP state. It runs
+//! (publisher or leader, delivery, sweep, the mailbox) and builds the HTTP state. It runs
 //! no loop of its own. `writ serve` and the tests start the server the same
 //! way.
 
@@ -61,10 +61,17 @@ pub struct AppOptions {
     /// whether webhooks may reach loopback. With `--demo`, e-mails are
     /// also written to `<data>/demo/agency-outbox/`.
     pub agency_notices: writ_gateway::agency_notice::AgencyNoticeConfig,
+    /// The legal-process mailbox to read (`--imap`); `None`: none.
+    pub imap: Option<ImapSpec>,
+    /// How often the mailbox is read (`--imap-interval`).
+    pub imap_interval: Duration,
 }
 
 /// The provider's data source for collection.
 pub use writ_runtime::ConnectorSpec;
+
+/// Where the legal-process mailbox is.
+pub use writ_runtime::ImapSpec;
 
 impl AppOptions {
     /// Where the objects are: `object_store`, else `objects`, else
@@ -103,6 +110,8 @@ impl AppOptions {
                 provider: "Writ".into(),
                 ..Default::default()
             },
+            imap: None,
+            imap_interval: Duration::from_secs(60),
         }
     }
 }
@@ -292,7 +301,18 @@ impl App {
             let worker = Delivery::new(gateway.clone(), config, sequencing.clone())?;
             let sweep = Sweep::new(gateway.clone(), sequencing.clone(), options.delivery_tick);
             delivery.push(tokio::spawn(worker.run(delivery_stopped.clone())));
-            delivery.push(tokio::spawn(sweep.run(delivery_stopped)));
+            delivery.push(tokio::spawn(sweep.run(delivery_stopped.clone())));
+        }
+        if let Some(spec) = options.imap.clone() {
+            // Like delivery, only the sequencer reads the mailbox, so that
+            // servers sharing a database do not all poll it.
+            let poller = writ_runtime::MailboxPoller::new(
+                gateway.clone(),
+                spec,
+                options.imap_interval,
+                sequencing.clone(),
+            );
+            delivery.push(tokio::spawn(poller.run(delivery_stopped)));
         }
         let state = AppState::new(gateway, Some(log.clone()), options.server);
         // The portal's challenge key is read (or made) now, so that serving

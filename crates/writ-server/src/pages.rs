@@ -18,6 +18,7 @@ pub(crate) mod annex_iii;
 pub(crate) mod certificate;
 pub(crate) mod console;
 pub(crate) mod letter;
+pub(crate) mod mailbox;
 pub(crate) mod officers;
 pub(crate) mod order_form;
 pub(crate) mod portal;

@@ -14,6 +14,7 @@
 mod agency_notice;
 pub mod check;
 mod delivery;
+mod mailbox;
 mod migrate;
 mod nonces;
 mod officers;
@@ -29,6 +30,7 @@ use sqlx::{AnyPool, AssertSqlSafe, Executor, Row};
 
 pub use agency_notice::{AgencyNotificationRow, ContactRow, EXPIRING_SECONDS};
 pub use delivery::{CertificateRow, DueColumn, Fulfilled, NoticeRow, PackageRow};
+pub use mailbox::{MailAdded, MailRow};
 pub use officers::{OfficerRow, PasskeyRow};
 pub use rows::*;
 pub use sign_in::SignInAttempt;

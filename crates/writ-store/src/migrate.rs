@@ -26,6 +26,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (10, include_str!("../migrations/0010_clarifications.sql")),
     (11, include_str!("../migrations/0011_officers.sql")),
     (12, include_str!("../migrations/0012_corrections.sql")),
+    (13, include_str!("../migrations/0013_mailbox.sql")),
 ];
 
 /// Serializes migrations on PostgreSQL, where several servers may start

@@ -15,6 +15,7 @@ mod delivery;
 mod events;
 mod foresee;
 mod lifecycle;
+mod mailbox;
 mod officers;
 
 struct T {

@@ -63,7 +63,7 @@ pub(crate) async fn session(state: &AppState, headers: &HeaderMap) -> Option<Ses
 pub(super) fn nav(s: Option<&Session>) -> Markup {
     html! {
         a href="/console" { "Queue" }
-        @if s.is_some_and(|s| s.user.role != Role::Admin) { a href="/console/orders/new" { "Record a received order" } }
+        @if s.is_some_and(|s| s.user.role != Role::Admin) { a href="/console/orders/new" { "Record a received order" } a href="/console/mailbox" { "Mailbox" } }
         @if s.is_some_and(|s| s.user.role == Role::Admin) { a href="/console/agencies" { "Agencies" } }
         a href="/status" { "Log status" }
         a href="/transparency" { "Transparency report" }
@@ -1421,8 +1421,13 @@ pub(crate) async fn attachment(
         .attachment_for_review(&s.user, &id, &name)
         .await
         .map_err(|e| PageError::new(e, &case_link(&id)))?;
-    let file_name: String = a
-        .name
+    Ok(download(&a.name, bytes))
+}
+
+/// Bytes from outside (an agency, a mailbox) as a download: never shown
+/// inline, sniffed or run.
+pub(super) fn download(name: &str, bytes: Vec<u8>) -> Response {
+    let file_name: String = name
         .chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || ".-_".contains(c) {
@@ -1432,7 +1437,7 @@ pub(crate) async fn attachment(
             }
         })
         .collect();
-    Ok(axum::response::IntoResponse::into_response((
+    axum::response::IntoResponse::into_response((
         [
             ("content-type", "application/octet-stream".to_owned()),
             (
@@ -1443,5 +1448,5 @@ pub(crate) async fn attachment(
             ("content-security-policy", "sandbox".to_owned()),
         ],
         bytes,
-    )))
+    ))
 }

@@ -36,7 +36,12 @@ use crate::AppState;
 
 const HOME: &str = "/portal";
 const NEW: &str = "/portal/orders/new";
-const CONSOLE_NEW: &str = "/console/orders/new";
+pub(super) const CONSOLE_NEW: &str = "/console/orders/new";
+
+/// The key of a staff member's own draft of the record form.
+pub(super) fn console_draft_key(user: &writ_gateway::auth::User) -> String {
+    format!("console:{}", user.name)
+}
 
 /// Who fills the form in.
 pub(super) enum Desk<'a> {
@@ -89,7 +94,7 @@ impl Desk<'_> {
     fn draft_key(&self) -> String {
         match self {
             Desk::Portal(s) => s.agency.clone(),
-            Desk::Console(s, _) => format!("console:{}", s.user.name),
+            Desk::Console(s, _) => console_draft_key(&s.user),
         }
     }
 
@@ -655,6 +660,12 @@ fn render(desk: &Desk<'_>, f: &Fields, v: &View, status: StatusCode) -> Response
                 @let choices: Vec<(&str, String)> = agencies.iter().map(|(id, name, country)| (id.as_str(), format!("{name} ({id}, {country})"))).collect();
                 @let choices: Vec<(&str, &str)> = choices.iter().map(|(id, label)| (*id, label.as_str())).collect();
                 @let channels: Vec<(&str, &str)> = writ_model::order::Channel::ALL.iter().map(|c| (c.as_str(), c.label())).collect();
+                @let mailbox = first(f, "mailbox");
+                @if !mailbox.is_empty() {
+                    input type="hidden" name="mailbox" value=(mailbox);
+                    p.notice { "Transcribing " a href={ "/console/mailbox/" (encode(mailbox)) } { "a message of the legal-process mailbox" }
+                        "; recording the order marks it transcribed." }
+                }
                 fieldset #f-agency {
                     legend { "Received from" }
                     (messages(v, "agency"))
@@ -1126,6 +1137,25 @@ async fn submit(
         },
         None => None,
     };
+    // An order transcribed from the mailbox: the message must still wait.
+    let mailbox = match desk {
+        Desk::Console(s, _) if !first(fields, "mailbox").is_empty() => {
+            let id = first(fields, "mailbox");
+            let m = gw.mail(&s.user, id).await.map_err(fail)?;
+            if m.state != "new" {
+                view.problems.push(Problem {
+                    field: "",
+                    message: format!(
+                        "the mailbox message this draft transcribes is {} already; discard the draft",
+                        m.state
+                    ),
+                });
+                return Ok(render(desk, fields, &view, StatusCode::CONFLICT));
+            }
+            Some((&s.user, id))
+        }
+        _ => None,
+    };
     let body =
         serde_json::to_vec(&order).map_err(|e| fail(GatewayError::Internal(e.to_string())))?;
     let answer = match desk {
@@ -1172,6 +1202,13 @@ async fn submit(
         gw.put_attachment(agency, &answer.case, &d.name, &bytes)
             .await
             .map_err(fail)?;
+    }
+    if let Some((user, id)) = mailbox
+        && let Err(e) = gw.settle_mail(user, id, Some(&answer.case)).await
+    {
+        // Recorded all the same (someone dismissed it meanwhile): the case
+        // stands, and the message says what became of it.
+        tracing::warn!(message = id, case = %answer.case, error = %e, "cannot mark the mailbox message transcribed");
     }
     gw.discard_draft(&key).await.map_err(fail)?;
     let case = encode(&answer.case);

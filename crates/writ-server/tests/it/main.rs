@@ -9,6 +9,7 @@ mod bad_input;
 mod corpus;
 mod hardening;
 mod lifecycle;
+mod mailbox;
 mod notice;
 mod pages;
 mod socket;

@@ -32,7 +32,7 @@ fn code(secret: &str) -> String {
     writ_gateway::auth::totp(secret, Timestamp::now().as_second()).unwrap()
 }
 
-fn form(pairs: &[(&str, &str)]) -> Vec<u8> {
+pub(crate) fn form(pairs: &[(&str, &str)]) -> Vec<u8> {
     pairs
         .iter()
         .map(|(k, v)| format!("{k}={}", enc(v)))
@@ -111,7 +111,7 @@ async fn post_console_sign_in(t: &TestApp, cookie: Option<&str>, fields: &[(&str
 }
 
 /// The CSRF token in a page's forms.
-fn csrf(page: &str) -> String {
+pub(crate) fn csrf(page: &str) -> String {
     let at = page
         .find("name=\"csrf\" value=\"")
         .expect("a form with a CSRF token")
@@ -121,7 +121,7 @@ fn csrf(page: &str) -> String {
 
 pub(crate) struct Console {
     pub(crate) cookie: String,
-    csrf: String,
+    pub(crate) csrf: String,
 }
 
 pub(crate) async fn sign_in(t: &TestApp, name: &str) -> Console {
@@ -1635,7 +1635,10 @@ fn pdftotext(pdf: &[u8]) -> Option<String> {
 }
 
 /// A `multipart/form-data` body of text fields and, optionally, one file.
-fn multipart(fields: &[(&str, &str)], file: Option<(&str, &str, &[u8])>) -> (String, Vec<u8>) {
+pub(crate) fn multipart(
+    fields: &[(&str, &str)],
+    file: Option<(&str, &str, &[u8])>,
+) -> (String, Vec<u8>) {
     let boundary = "writ-test-boundary-7f3a";
     let mut body = Vec::new();
     for (k, v) in fields {

@@ -571,3 +571,88 @@ async fn officers(s: &Store) {
 }
 
 both!(officers_are_kept_with_their_registry_entries, officers);
+
+fn mail(id: &str, uidvalidity: i64, uid: i64, message_id: Option<&str>) -> MailRow {
+    MailRow {
+        id: id.into(),
+        uidvalidity,
+        uid,
+        message_id: message_id.map(str::to_owned),
+        sender: "Clerk <clerk@court.example>".into(),
+        subject: format!("Order {id}"),
+        sent_at: Some(1_700_000_000),
+        body: "Please find the order attached.".into(),
+        note: None,
+        attachments: "[]".into(),
+        state: "new".into(),
+        case_id: None,
+        actor: None,
+        decided_at: None,
+        received_at: 1_700_000_000 + uid,
+    }
+}
+
+async fn mailbox(s: &Store) {
+    assert_eq!(s.mail_last_uid(7).await.unwrap(), None);
+    let a = mail("m-a", 7, 1, Some("<a@court.example>"));
+    let b = mail("m-b", 7, 2, None);
+    assert_eq!(s.add_mail(&a).await.unwrap(), MailAdded::Added);
+    assert_eq!(s.add_mail(&b).await.unwrap(), MailAdded::Added);
+    // A repeated fetch (after a crash, or by a second server) changes nothing.
+    assert_eq!(s.add_mail(&a).await.unwrap(), MailAdded::Known);
+    assert_eq!(
+        s.add_mail(&mail("m-b2", 7, 2, None)).await.unwrap(),
+        MailAdded::Known
+    );
+    assert_eq!(s.mail_last_uid(7).await.unwrap(), Some(2));
+    // The mailbox's UIDVALIDITY changed: the same message (by Message-ID)
+    // moves to its new address, a message without one is a new draft.
+    let moved = mail("m-a-again", 9, 1, Some("<a@court.example>"));
+    assert_eq!(
+        s.add_mail(&moved).await.unwrap(),
+        MailAdded::Moved("m-a".into())
+    );
+    assert_eq!(s.mail_last_uid(9).await.unwrap(), Some(1));
+    assert_eq!(s.mail_last_uid(7).await.unwrap(), Some(2));
+    assert_eq!(s.add_mail(&moved).await.unwrap(), MailAdded::Known);
+    let list = s.mail_list(100).await.unwrap();
+    assert_eq!(list.len(), 2, "{list:?}");
+    assert_eq!(list[0].id, "m-b");
+    let kept = s.mail("m-a").await.unwrap().unwrap();
+    assert_eq!((kept.uidvalidity, kept.uid), (9, 1));
+    assert_eq!(kept.subject, "Order m-a");
+    assert_eq!(kept.sent_at, Some(1_700_000_000));
+    // Settled once: transcribed with its case and who, or dismissed.
+    assert_eq!(
+        s.settle_mail("m-a", Some("c-1"), "rita", 1_700_000_100)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        s.settle_mail("m-a", None, "alex", 1_700_000_101)
+            .await
+            .unwrap(),
+        Some("transcribed".into())
+    );
+    let kept = s.mail("m-a").await.unwrap().unwrap();
+    assert_eq!(kept.state, "transcribed");
+    assert_eq!(kept.case_id.as_deref(), Some("c-1"));
+    assert_eq!(kept.actor.as_deref(), Some("rita"));
+    assert_eq!(kept.decided_at, Some(1_700_000_100));
+    assert_eq!(
+        s.settle_mail("m-b", None, "alex", 1_700_000_102)
+            .await
+            .unwrap(),
+        None
+    );
+    let b = s.mail("m-b").await.unwrap().unwrap();
+    assert_eq!((b.state.as_str(), b.case_id), ("dismissed", None));
+    assert!(matches!(
+        s.settle_mail("m-nope", None, "alex", 1).await,
+        Err(StoreError::NotFound(..))
+    ));
+    assert_eq!(s.mail("m-nope").await.unwrap(), None);
+}
+
+both!(mailbox_keeps_each_message_once, mailbox);
