@@ -180,6 +180,7 @@ pub struct Offence {
 #[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct EnforcingAuthority {
+    #[cfg_attr(feature = "schema", schemars(length(min = 1), regex(pattern = r"\S")))]
     pub name: String,
     pub country: Country,
 }

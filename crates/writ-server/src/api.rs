@@ -1284,6 +1284,12 @@ fn request_order(schemas: &mut Map<String, Value>) {
             {"properties": {"emergency": {"type": "null"}}},
             {"properties": {"instrument": {"enum": ["emergency_request", "epoc"]}}},
         ]},
+        // An enforcing authority only on European orders.
+        {"anyOf": [
+            {"not": {"required": ["enforcing_authority"]}},
+            {"properties": {"enforcing_authority": {"type": "null"}}},
+            {"properties": {"instrument": {"enum": ["epoc", "epoc_pr"]}}},
+        ]},
     ]);
     schemas.insert("OrderRequest".into(), order);
     schemas.insert("EmergencyRequest".into(), emergency);

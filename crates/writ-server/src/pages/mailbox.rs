@@ -182,16 +182,17 @@ pub(crate) async fn act(
     Path((id, action)): Path<(String, String)>,
     raw: Result<Bytes, BytesRejection>,
 ) -> Result<Response, PageError> {
-    let Some(s) = session(&state, &headers).await else {
-        return Ok(see_other("/console", &[]));
-    };
     let back = link(&id);
+    // An unknown action is 404 before anything else, signed in or not.
     if !ACTIONS.contains(&action.as_str()) {
         return Err(PageError::new(
             AppError::NotFound(format!("mailbox action `{action}`")),
             &back,
         ));
     }
+    let Some(s) = session(&state, &headers).await else {
+        return Ok(see_other("/console", &[]));
+    };
     let bytes = crate::routes::body(raw, state.inner.config.body_limit)
         .map_err(|e| PageError::new(e, &back))?;
     let f = form(&bytes);
