@@ -512,6 +512,8 @@ async fn every_page_route_needs_its_session() {
                 "{action}",
                 if pattern.contains("agencies") {
                     "suspend"
+                } else if pattern.contains("mailbox") {
+                    "dismiss"
                 } else {
                     "approve"
                 },
