@@ -35,8 +35,6 @@ ROLE = os.environ.get("WRIT_ST_ROLE", "anonymous")
 DATA = os.environ.get("WRIT_ST_DATA", "writ-data")
 URL = os.environ.get("WRIT_ST_URL", "http://127.0.0.1:8080").rstrip("/")
 AGENCY = os.environ.get("WRIT_ST_AGENCY", "us-fbi-wfo")
-# The reference of the one real order of the run (`submit_case`).
-REFERENCE = "SCHEMATHESIS-CASE"
 
 _state = {}
 
@@ -192,7 +190,7 @@ def submit_case() -> str:
     reach a real case."""
     key = _agency_key()
     order = {
-        "reference": REFERENCE,
+        "reference": "SCHEMATHESIS-%s" % secrets.token_hex(4),
         "agency": AGENCY,
         "instrument": "search_warrant",
         "legal_basis": "18 U.S.C. 2703(a)",
@@ -214,17 +212,3 @@ def submit_case() -> str:
     r = requests.post(URL + "/v1/orders", data=json.dumps(order).encode(), headers={**case.headers, "Content-Type": "application/json"})
     r.raise_for_status()
     return r.json()["case"]
-
-
-@schemathesis.hook
-def map_body(ctx, body):
-    """An order's `corrects` names one of the agency's earlier orders, which
-    a generated string never is (422, `field: corrects`, as documented): a
-    valid generated one is pointed at the run's real order, so that a
-    schema-valid case stays a valid request. Invalid ones are left alone."""
-    if isinstance(body, dict):
-        order = body.get("order") if isinstance(body.get("order"), dict) else body
-        corrects = order.get("corrects")
-        if isinstance(corrects, str) and re.search(r"\S", corrects) and order.get("reference") != REFERENCE:
-            order["corrects"] = REFERENCE
-    return body

@@ -283,11 +283,10 @@ impl Gateway {
             .case_by_reference(submitter, reference.as_str())
             .await?
         else {
-            return Err(InputError::at(
+            return Err(GatewayError::ConflictAt(InputError::at(
                 "corrects",
                 format!("no earlier order of yours has the reference `{reference}`"),
-            )
-            .into());
+            )));
         };
         let old: Order = serde_json::from_str(&row.order_json)?;
         let european = matches!(
@@ -295,14 +294,13 @@ impl Gateway {
             writ_model::Instrument::Epoc | writ_model::Instrument::EpocPr
         );
         if european && (order.instrument != old.instrument || order.issued_by != old.issued_by) {
-            return Err(InputError::at(
+            return Err(GatewayError::ConflictAt(InputError::at(
                 "corrects",
                 format!(
                     "`{reference}` is a European order: only the issuing authority's corrected certificate corrects it, an `{}` issued by the same authority (Regulation (EU) 2023/1543 Art. 10(5))",
                     old.instrument
                 ),
-            )
-            .into());
+            )));
         }
         Ok(row.id)
     }

@@ -71,6 +71,11 @@ pub enum GatewayError {
     /// (HTTP 409).
     #[error("{0}")]
     Conflict(String),
+    /// A field of the input names something that conflicts with what is
+    /// stored, such as an earlier order that is not there (HTTP 409, with
+    /// the field).
+    #[error("{0}")]
+    ConflictAt(InputError),
     #[error("{0} not found")]
     NotFound(String),
     /// It existed and is gone for good (HTTP 410).

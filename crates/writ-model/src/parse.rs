@@ -233,12 +233,6 @@ pub fn check_order(order: &Order) -> Result<(), InputError> {
             ));
         }
     }
-    if order.corrects.as_ref() == Some(&order.reference) {
-        return Err(InputError::at(
-            "corrects",
-            "an order cannot correct itself: a correction has a reference of its own",
-        ));
-    }
     for (i, a) in order.attachments.iter().enumerate() {
         let plain = !a.name.is_empty()
             && a.name != "."

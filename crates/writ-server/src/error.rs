@@ -36,7 +36,7 @@ impl AppError {
         match self {
             AppError::Gateway(e) => match e {
                 GatewayError::Input(_) => StatusCode::UNPROCESSABLE_ENTITY,
-                GatewayError::Conflict(_) => StatusCode::CONFLICT,
+                GatewayError::Conflict(_) | GatewayError::ConflictAt(_) => StatusCode::CONFLICT,
                 GatewayError::NotFound(_) => StatusCode::NOT_FOUND,
                 GatewayError::Gone(_) => StatusCode::GONE,
                 GatewayError::Forbidden(_) => StatusCode::FORBIDDEN,
@@ -125,7 +125,9 @@ impl IntoResponse for AppError {
             return problem(status, "internal error", None);
         }
         let extra = match &self {
-            AppError::Gateway(GatewayError::Input(e)) => Some(json!({"field": e.path})),
+            AppError::Gateway(GatewayError::Input(e) | GatewayError::ConflictAt(e)) => {
+                Some(json!({"field": e.path}))
+            }
             _ => None,
         };
         let mut fault = None;

@@ -1189,6 +1189,13 @@ async fn submit(
                 StatusCode::UNPROCESSABLE_ENTITY,
             ));
         }
+        Err(GatewayError::ConflictAt(e)) => {
+            view.problems.push(Problem {
+                field: field_of(&e.path),
+                message: e.to_string(),
+            });
+            return Ok(render(desk, fields, &view, StatusCode::CONFLICT));
+        }
         Err(GatewayError::Conflict(m)) => {
             view.problems.push(Problem {
                 field: "reference",

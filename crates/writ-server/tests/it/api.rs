@@ -1021,18 +1021,19 @@ async fn an_incomplete_epoc_is_preserved_meanwhile_and_a_correction_is_a_new_lin
     // issuing authority; it never changes the earlier case.
     let mut stranger = epoc("API-E2", "StA München");
     stranger["corrects"] = json!("API-E1");
-    let p = t.submit("de-bka", &stranger).await.assert_problem(422);
+    let p = t.submit("de-bka", &stranger).await.assert_problem(409);
+    assert_eq!(p["field"], "corrects", "{p}");
     assert!(p.to_string().contains("corrected certificate"), "{p}");
     let mut nowhere = epoc("API-E2", "StA Berlin");
     nowhere["corrects"] = json!("API-NONE");
-    t.submit("de-bka", &nowhere).await.assert_problem(422);
+    t.submit("de-bka", &nowhere).await.assert_problem(409);
     let mut other = subpoena("us-fbi-wfo", "API-E3", "alice@example.com");
     other["corrects"] = json!("API-E1");
-    let p = t.submit("us-fbi-wfo", &other).await.assert_problem(422);
+    let p = t.submit("us-fbi-wfo", &other).await.assert_problem(409);
     assert!(p.to_string().contains("no earlier order of yours"), "{p}");
     let mut itself = epoc("API-E1", "StA Berlin");
     itself["corrects"] = json!("API-E1");
-    t.submit("de-bka", &itself).await.assert_problem(422);
+    t.submit("de-bka", &itself).await.assert_problem(409);
     let before = store.case(&case).await.unwrap().unwrap();
 
     let mut corrected = epoc("API-E2", "StA Berlin");

@@ -1924,7 +1924,7 @@ async fn the_order_form_checks_keeps_a_draft_and_submits_with_the_document() {
             .collect()
     };
     let r = post_form(&t, &cookie, &correction("FORM-9"), None).await;
-    assert_eq!(r.status, 422, "{}", r.text);
+    assert_eq!(r.status, 409, "{}", r.text);
     assert!(r.text.contains("id=\"error-corrects\""), "{}", r.text);
     let mut half = correction("FORM-1");
     half.push(("ea_name", "Department of Justice"));
