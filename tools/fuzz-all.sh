@@ -70,7 +70,7 @@ for t in "${targets[@]}"; do
             -max_total_time="$seconds" -malloc_limit_mb=64 -rss_limit_mb=2048 -timeout=10 \
             -print_final_stats=1 -artifact_prefix="artifacts/$t/" >"$log" 2>&1 || status=$?
     fi
-    cpu=$(awk '{printf "%d", $1 + $2}' "$scratch/$t.time" 2>/dev/null || echo "?")
+    cpu=$(tail -n 1 "$scratch/$t.time" 2>/dev/null | awk '{printf "%d", $1 + $2}' || echo "?")
     execs=$(sed -nE 's/^stat::number_of_executed_units: *([0-9]+).*/\1/p' "$log" | tail -n 1)
     corpus=$(ls "$scratch/$t" | wc -l)
     if [ "$status" -eq 0 ]; then
