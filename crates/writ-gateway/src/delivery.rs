@@ -23,7 +23,7 @@
 //! package row names the one that counts, and objects no row names are
 //! swept when this server starts delivering, and hourly while it does.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -387,16 +387,12 @@ impl Gateway {
 
         // 1. Holds.
         if let Some(until) = decision.preserve_until {
-            let mut held: BTreeMap<&str, Vec<Category>> = BTreeMap::new();
-            for p in decision
-                .decisions
-                .iter()
-                .filter(|p| p.status == Status::Preserve)
-            {
-                if let Some(a) = &p.account {
-                    held.entry(a).or_default().push(p.category);
-                }
-            }
+            let held = crate::lifecycle::held_accounts(
+                decision
+                    .decisions
+                    .iter()
+                    .filter(|p| p.status == Status::Preserve),
+            );
             if until > now {
                 for (account, categories) in held {
                     delivery
@@ -419,7 +415,7 @@ impl Gateway {
             .is_some()
             && crate::lifecycle::case_open(&case)
         {
-            for (account, categories) in crate::lifecycle::preservable(decision) {
+            for (account, categories) in crate::lifecycle::held_accounts(&decision.decisions) {
                 delivery
                     .config
                     .provider
@@ -649,26 +645,28 @@ impl Gateway {
         let Some(case) = self.store().load_case(&h.case_id).await? else {
             return Ok(());
         };
-        let placed = self
-            .store()
-            .events_for_case(&h.case_id)
-            .await?
-            .into_iter()
-            .filter(|e| {
-                e.kind == "preserved"
-                    && serde_json::from_str::<serde_json::Value>(&e.entry)
-                        .is_ok_and(|v| v["public"]["until_day"].is_null())
-            })
-            .map(|e| e.created_at)
-            .max()
-            .unwrap_or(i64::MAX);
-        let produced = self
-            .store()
-            .package(&h.case_id)
-            .await?
-            .is_some_and(|p| p.created_at > placed);
-        if crate::lifecycle::case_open(&case) && !produced {
-            return Ok(());
+        // Every pass asks this of every such hold: the case's events are
+        // read only once a package exists, to tell when the hold was placed.
+        if crate::lifecycle::case_open(&case) {
+            let Some(package) = self.store().package(&h.case_id).await? else {
+                return Ok(());
+            };
+            let placed = self
+                .store()
+                .events_for_case(&h.case_id)
+                .await?
+                .into_iter()
+                .filter(|e| {
+                    e.kind == "preserved"
+                        && serde_json::from_str::<serde_json::Value>(&e.entry)
+                            .is_ok_and(|v| v["public"]["until_day"].is_null())
+                })
+                .map(|e| e.created_at)
+                .max()
+                .unwrap_or(i64::MAX);
+            if package.created_at <= placed {
+                return Ok(());
+            }
         }
         let delivery = self.delivery()?;
         delivery

@@ -823,7 +823,7 @@ impl Gateway {
                 let mut holds = Vec::new();
                 let mut preserved = None;
                 if *incomplete {
-                    let accounts = preservable(&case.decision);
+                    let accounts = held_accounts(&case.decision.decisions);
                     preserved = Some(accounts.len() as i64);
                     let open_until = writ_connect::holds::OPEN_ENDED_S;
                     let placed = self.store().open_hold(id, open_until).await?.is_some();
@@ -1002,12 +1002,15 @@ fn event(ctx: &CaseContext<'_>, spec: EventSpec, now: Timestamp, defer: bool) ->
     }
 }
 
-/// The accounts a case's order identifies, with the categories it asks of
-/// each: what an Art. 10(9) preservation holds while the order waits for
-/// its clarification.
-pub(crate) fn preservable(decision: &Decision) -> BTreeMap<&str, Vec<Category>> {
+/// The accounts of `pairs`, each with its categories: what a hold on them
+/// covers. With every pair of a decision, the accounts the order identifies
+/// (an Art. 10(9) preservation while the order waits for its
+/// clarification); with its `preserve` pairs, a preservation order's hold.
+pub(crate) fn held_accounts<'a>(
+    pairs: impl IntoIterator<Item = &'a writ_model::PairDecision>,
+) -> BTreeMap<&'a str, Vec<Category>> {
     let mut held: BTreeMap<&str, Vec<Category>> = BTreeMap::new();
-    for p in &decision.decisions {
+    for p in pairs {
         if let Some(a) = &p.account {
             let categories = held.entry(a.as_str()).or_default();
             if !categories.contains(&p.category) {

@@ -878,9 +878,9 @@ async fn console_page(t: &TestApp, who: &crate::pages::Console, path: &str) -> S
     r.text
 }
 
-/// The holds the provider's systems keep for `case` (the demo mailbox's
-/// holds table): (account, category, until).
-async fn provider_holds(t: &TestApp, case: &str) -> Vec<(String, String, i64)> {
+/// The holds the provider's systems keep on the account of these tests
+/// (the demo mailbox's holds table): (account, category, until).
+async fn provider_holds(t: &TestApp) -> Vec<(String, String, i64)> {
     let mail = writ_connect::demo::DemoMail::open(&writ_objects::layout::demo_mail(t.data()))
         .await
         .unwrap();
@@ -897,7 +897,6 @@ async fn provider_holds(t: &TestApp, case: &str) -> Vec<(String, String, i64)> {
             }
         }
     }
-    let _ = case;
     out
 }
 
@@ -933,7 +932,7 @@ async fn an_incomplete_epoc_is_preserved_meanwhile_and_a_correction_is_a_new_lin
         .unwrap();
     assert!(account.unwrap().contains("\"id\":\"acct-de-dieter\""));
     t.state().await;
-    assert!(provider_holds(&t, &case).await.is_empty());
+    assert!(provider_holds(&t).await.is_empty());
 
     // The Annex III form: the data is preserved meanwhile, without an end.
     let query = format!("/v1/review/cases/{case}/query");
@@ -947,7 +946,7 @@ async fn an_incomplete_epoc_is_preserved_meanwhile_and_a_correction_is_a_new_lin
         .await;
     assert_eq!(q.status, 200, "{}", q.text);
     t.state().await;
-    let held = provider_holds(&t, &case).await;
+    let held = provider_holds(&t).await;
     assert_eq!(
         held,
         [(
@@ -1085,10 +1084,7 @@ async fn an_incomplete_epoc_is_preserved_meanwhile_and_a_correction_is_a_new_lin
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert!(released, "the release is logged");
-    assert!(
-        provider_holds(&t, &case).await.is_empty(),
-        "nothing held any more"
-    );
+    assert!(provider_holds(&t).await.is_empty(), "nothing held any more");
     assert!(
         store
             .open_hold(&case, writ_connect::holds::OPEN_ENDED_S)
