@@ -268,12 +268,18 @@ fn decide_order(pack: &Pack, input: &DecisionInput) -> Decision {
         }
     };
 
+    // Only the rules that can fire for this order's shape (`slice.rs`).
+    let sliced = match pack.slices.for_shape(&facts.shape) {
+        Ok(s) => s,
+        Err(e) => {
+            let v = Verdict::error(Level::Refusal, format!("the pack could not be sliced: {e}"));
+            reasons_of(v.fired.iter(), None, None, &mut decision.reasons);
+            return decision;
+        }
+    };
+
     // Step 1: order-level refusals.
-    // Only the rules that can fire for this instrument (`slice.rs`).
-    let order_rules = pack
-        .slices
-        .order(order.instrument)
-        .unwrap_or(&pack.order_rules);
+    let order_rules = sliced.as_ref().map_or(&pack.order_rules, |s| &s.order);
     let order_verdict = evaluate(
         pack,
         order_rules,
@@ -329,9 +335,9 @@ fn decide_order(pack: &Pack, input: &DecisionInput) -> Decision {
                     let verdict = verdicts
                         .entry((key, category))
                         .or_insert_with_key(|(key, _)| {
-                            let rules = pack
-                                .slices
-                                .pair(order.instrument, category)
+                            let rules = sliced
+                                .as_ref()
+                                .and_then(|s| s.pair(category))
                                 .unwrap_or(&pack.pair_rules);
                             evaluate(
                                 pack,

@@ -5,7 +5,7 @@
 //! renewal names, and computes derived instants. Everything else is left to
 //! the policies, which read these facts through `schema/writ.cedarschema`.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::str::FromStr;
 use std::sync::OnceLock;
 
@@ -19,8 +19,9 @@ use writ_model::{
 
 use crate::instants::Instants;
 use crate::params::Parameters;
+use crate::slice::{OPTIONAL_ORDER_ATTRS, Shape};
 
-type Attrs = HashMap<String, RestrictedExpression>;
+type Attrs = Vec<(String, RestrictedExpression)>;
 
 fn string(s: impl Into<String>) -> RestrictedExpression {
     RestrictedExpression::new_string(s.into())
@@ -216,6 +217,8 @@ pub fn account_key(account: &Account) -> String {
 pub(crate) struct Facts {
     pub entities: Entities,
     pub principal: EntityUid,
+    /// What the slices need to know (`slice.rs`).
+    pub shape: Shape,
 }
 
 impl Facts {
@@ -230,7 +233,7 @@ impl Facts {
             names.submitter.clone(),
             EntityId::new(input.submitted_by.as_deref().unwrap_or("")),
         );
-        let mut submitter_attrs: Attrs = HashMap::from([
+        let mut submitter_attrs: Attrs = Vec::from([
             (
                 "authenticated".to_owned(),
                 boolean(input.submitted_by.is_some()),
@@ -247,14 +250,14 @@ impl Facts {
                 ("established", boolean(instants.requester_established)),
                 ("powers", set(agency.powers.iter().map(|p| p.as_str()))),
             ];
-            submitter_attrs.insert("agency".to_owned(), record(fields)?);
+            submitter_attrs.push(("agency".to_owned(), record(fields)?));
         }
 
         let mut issuers = vec![order.issued_by.kind.as_str()];
         if let Some(v) = &order.validated_by {
             issuers.push(v.kind.as_str());
         }
-        let mut order_attrs: Attrs = HashMap::from([
+        let mut order_attrs: Attrs = Vec::from([
             ("agency".to_owned(), string(order.agency.as_str())),
             ("instrument".to_owned(), string(order.instrument.as_str())),
             (
@@ -294,10 +297,10 @@ impl Facts {
             ),
         ]);
         if order.date_range.is_some() {
-            order_attrs.insert(
+            order_attrs.push((
                 "date_range".to_owned(),
                 record(vec![("inverted", boolean(instants.date_range_inverted))])?,
-            );
+            ));
         }
         if let Some(e) = &order.emergency {
             let mut fields = vec![
@@ -317,7 +320,7 @@ impl Facts {
                     ])?,
                 ));
             }
-            order_attrs.insert("emergency".to_owned(), record(fields)?);
+            order_attrs.push(("emergency".to_owned(), record(fields)?));
         }
         if let Some(o) = &order.offence {
             let mut fields = vec![
@@ -327,7 +330,7 @@ impl Facts {
             if let Some(c) = o.committed_in {
                 fields.push(("committed_in", string(c.as_str())));
             }
-            order_attrs.insert("offence".to_owned(), record(fields)?);
+            order_attrs.push(("offence".to_owned(), record(fields)?));
         }
         if let (Some(nd), Some(gag)) = (&order.non_disclosure, instants.gag) {
             let fields = vec![
@@ -336,7 +339,7 @@ impl Facts {
                 ("indefinite", boolean(gag.indefinite)),
                 ("longer_than_max", boolean(gag.longer_than_max)),
             ];
-            order_attrs.insert("non_disclosure".to_owned(), record(fields)?);
+            order_attrs.push(("non_disclosure".to_owned(), record(fields)?));
         }
         if order.renews.is_some() {
             let mut fields = Vec::new();
@@ -349,14 +352,28 @@ impl Facts {
                     ])?,
                 ));
             }
-            order_attrs.insert("renews".to_owned(), record(fields)?);
+            order_attrs.push(("renews".to_owned(), record(fields)?));
         }
+
+        // The shape is read off the attributes Cedar is given, so that the
+        // slices and the facts cannot disagree.
+        let present = OPTIONAL_ORDER_ATTRS
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| order_attrs.iter().any(|(k, _)| k == *a))
+            .fold(0u8, |bits, (i, _)| bits | (1 << i));
+        let shape = Shape {
+            instrument: order.instrument,
+            present,
+            authenticated: input.submitted_by.is_some(),
+            agency: submitter(input).map(|a| a.country),
+        };
 
         let order_uid = names.order.clone();
         let mut entities = vec![
-            Entity::new(principal.clone(), submitter_attrs, HashSet::new())
+            Entity::new_with_tags(principal.clone(), submitter_attrs, [], [])
                 .map_err(|e| e.to_string())?,
-            Entity::new(order_uid.clone(), order_attrs, HashSet::new())
+            Entity::new_with_tags(order_uid.clone(), order_attrs, [], [])
                 .map_err(|e| e.to_string())?,
         ];
         let mut seen = HashSet::new();
@@ -365,7 +382,7 @@ impl Facts {
                 && let key = account_key(account)
                 && !seen.contains(&key)
             {
-                let attrs: Attrs = HashMap::from([
+                let attrs: Attrs = Vec::from([
                     (
                         "data_location".to_owned(),
                         string(account.data_location.as_str()),
@@ -377,7 +394,7 @@ impl Facts {
                     ),
                 ]);
                 entities.push(
-                    Entity::new(names.account(&key), attrs, HashSet::new())
+                    Entity::new_with_tags(names.account(&key), attrs, [], [])
                         .map_err(|e| e.to_string())?,
                 );
                 seen.insert(key);
@@ -388,6 +405,7 @@ impl Facts {
         Ok(Facts {
             entities,
             principal,
+            shape,
         })
     }
 }

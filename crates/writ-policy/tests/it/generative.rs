@@ -1199,7 +1199,7 @@ proptest! {
         prop_assert_eq!(observed(&first), oracle(&input), "{}", s.json(Offset::UTC));
     }
 
-    /// The pack sliced per instrument and category decides every order as
+    /// The pack sliced per request shape decides every order as
     /// the whole pack does (`src/slice.rs`).
     #[test]
     fn slicing_the_pack_changes_no_decision(s in scenario()) {

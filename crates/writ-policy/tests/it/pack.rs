@@ -312,6 +312,62 @@ when { context.order.instrument == "emergency_request" && context.params.max_tar
 }
 
 #[test]
+fn slicing_by_shape_keeps_a_rule_for_the_shapes_that_reach_its_error() {
+    // Behind the submitter's country and the order's date range, the rule
+    // overflows for two targets: a two-target warrant from a US agency with
+    // a date range reaches the overflow and is refused with
+    // `policy_error`; the same order from an Irish agency, or without a
+    // date range, stops before it, sliced or not.
+    let dir = pack_copy();
+    std::fs::write(
+        dir.path().join("96-shape-test.cedar"),
+        r#"
+@id("X.shape_test")
+@code("broken_order_rule")
+@level("info")
+@message("a rule that overflows for two targets, behind shape tests")
+@citation("a test")
+forbid (principal, action == Writ::Action::"accept", resource)
+when { principal has agency && principal.agency.country == "US" && resource has date_range && resource.target_count * 4611686018427387904 > 0 };
+"#,
+    )
+    .unwrap();
+    let pack = Pack::load_dir(dir.path()).unwrap();
+    let unsliced = pack.clone().without_slicing();
+    let warrant = crate::corpus_dir("public").join("010-us-warrant-mixed-locations.json");
+    let case = parse::case_file(&std::fs::read(warrant).unwrap()).unwrap();
+    let us = case.input();
+    assert_eq!(us.order.targets.len(), 2);
+    assert!(us.order.date_range.is_some());
+    let d = decide(&pack, &us);
+    assert_eq!(d.codes(), vec![writ_policy::POLICY_ERROR]);
+    assert_eq!(d, decide(&unsliced, &us));
+
+    let mut open = us.clone();
+    open.order.date_range = None;
+    let d = decide(&pack, &open);
+    assert!(
+        !d.codes().contains(&writ_policy::POLICY_ERROR),
+        "{:?}",
+        d.codes()
+    );
+    assert_eq!(d, decide(&unsliced, &open));
+
+    let mut irish = us.clone();
+    for a in &mut irish.agencies {
+        a.country = writ_model::Country::IE;
+    }
+    let d = decide(&pack, &irish);
+    assert!(
+        !d.codes().contains(&writ_policy::POLICY_ERROR),
+        "{:?}",
+        d.codes()
+    );
+    assert_eq!(d, decide(&unsliced, &irish));
+    assert_slicing_changes_nothing(&pack);
+}
+
+#[test]
 fn slicing_the_default_pack_changes_no_corpus_decision() {
     assert_slicing_changes_nothing(crate::default_pack());
 }
