@@ -179,7 +179,7 @@ pub fn payload_key(file_key: &FileKey, nonce: &[u8; NONCE]) -> DerivedKey {
 /// is the 11-byte big-endian `counter` followed by 1 for the last chunk and
 /// 0 otherwise.
 pub fn encrypt_chunk(
-    cipher: &ChaCha20Poly1305,
+    cipher: &PayloadCipher,
     counter: u64,
     last: bool,
     chunk: &mut [u8],
@@ -188,17 +188,44 @@ pub fn encrypt_chunk(
     nonce[3..11].copy_from_slice(&counter.to_be_bytes());
     nonce[11] = u8::from(last);
     let tag = cipher
-        .encrypt_in_place_detached(Nonce::from_slice(&nonce), b"", chunk)
+        .0
+        .seal_in_place_separate_tag(
+            ring::aead::Nonce::assume_unique_for_key(nonce),
+            ring::aead::Aad::empty(),
+            chunk,
+        )
         .map_err(|_| SealError::Stream {
             what: "cannot encrypt a chunk",
             source: std::io::Error::other("chunk too long"),
         })?;
-    Ok(tag.into())
+    let mut out = [0u8; TAG];
+    out.copy_from_slice(tag.as_ref());
+    Ok(out)
+}
+
+/// The ChaCha20-Poly1305 key of a payload. STREAM chunks are encrypted with
+/// `ring`'s implementation (assembly on x86-64 and ARM), the bulk of the
+/// work of sealing; the header's small wrap uses RustCrypto's.
+#[derive(Clone)]
+pub struct PayloadCipher(std::sync::Arc<ring::aead::LessSafeKey>);
+
+impl std::fmt::Debug for PayloadCipher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PayloadCipher")
+    }
 }
 
 /// The cipher of a payload key.
-pub fn payload_cipher(key: &DerivedKey) -> ChaCha20Poly1305 {
-    ChaCha20Poly1305::new(Key::from_slice(key.as_slice()))
+pub fn payload_cipher(key: &DerivedKey) -> Result<PayloadCipher, SealError> {
+    let key = ring::aead::UnboundKey::new(&ring::aead::CHACHA20_POLY1305, key.as_slice()).map_err(
+        |_| SealError::Stream {
+            what: "cannot use the payload key",
+            source: std::io::Error::other("a ChaCha20-Poly1305 key is 32 bytes"),
+        },
+    )?;
+    Ok(PayloadCipher(std::sync::Arc::new(
+        ring::aead::LessSafeKey::new(key),
+    )))
 }
 
 /// Everything needed to write one age file to one X25519 recipient: the

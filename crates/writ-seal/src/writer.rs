@@ -8,12 +8,13 @@
 //!    out with a gap for each tag, so encryption works in place);
 //! 2. one encryption thread per core takes whole segments from a shared
 //!    queue and encrypts their chunks;
-//! 3. one output thread puts segments back in order, writes them and hashes
-//!    the bytes written (the SHA-256 of the age file, which the log commits
-//!    to), so hashing overlaps with encryption instead of following it.
+//! 3. one output thread puts segments back in order and writes them;
+//! 4. one hashing thread hashes the bytes written (the SHA-256 of the age
+//!    file, which the log commits to), so hashing overlaps with encryption
+//!    and writing instead of following them.
 //!
 //! Memory is bounded by a fixed pool of segments: the caller blocks until
-//! the output thread has written one and handed it back, so at most
+//! the hashing thread has hashed one and handed it back, so at most
 //! [`SEGMENTS`] × 1 MiB are in flight whatever the size of the file.
 
 use std::collections::BTreeMap;
@@ -22,11 +23,10 @@ use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-use chacha20poly1305::ChaCha20Poly1305;
 use sha2::{Digest, Sha256};
 
 use crate::SealError;
-use crate::agev1::{CHUNK, Sealing, TAG, encrypt_chunk, payload_cipher};
+use crate::agev1::{CHUNK, PayloadCipher, Sealing, TAG, encrypt_chunk, payload_cipher};
 use crate::hash::hex;
 
 /// Chunks per segment: 1 MiB of plaintext, large enough that handing a
@@ -116,7 +116,7 @@ impl Segment {
     /// Encrypts every chunk in place and writes each tag after its chunk.
     /// Only the last chunk of the file may be short, so the result is one
     /// contiguous run of bytes.
-    fn encrypt(&mut self, cipher: &ChaCha20Poly1305) -> Result<(), SealError> {
+    fn encrypt(&mut self, cipher: &PayloadCipher) -> Result<(), SealError> {
         // An empty payload is one empty, final chunk.
         let chunks = self.plain.div_ceil(CHUNK).max(1);
         let mut out = 0;
@@ -187,7 +187,7 @@ impl<W: Write + Send + 'static> AgeWriter<W> {
     /// Starts an age file with the given header, nonce and payload key on
     /// `workers` encryption threads.
     pub fn with_sealing(out: W, sealing: Sealing, workers: usize) -> Result<Self, SealError> {
-        let cipher = payload_cipher(&sealing.payload_key);
+        let cipher = payload_cipher(&sealing.payload_key)?;
         let mut prefix = sealing.header;
         prefix.extend_from_slice(&sealing.nonce);
 
@@ -373,7 +373,7 @@ fn fresh(mut segment: Segment, index: u64) -> Segment {
 fn encrypt_loop(
     work: &Mutex<Receiver<Segment>>,
     done: &Sender<Result<Segment, SealError>>,
-    cipher: &ChaCha20Poly1305,
+    cipher: &PayloadCipher,
 ) {
     loop {
         let next = match work.lock() {
@@ -399,38 +399,63 @@ fn output_loop<W: Write>(
         what: "cannot write the package",
         source: e,
     };
-    let mut hasher = Sha256::new();
-    out.write_all(&prefix).map_err(write_error)?;
-    hasher.update(&prefix);
-    let mut bytes = prefix.len() as u64;
-    let mut waiting: BTreeMap<u64, Segment> = BTreeMap::new();
-    let mut next = 0u64;
-    for result in done {
-        let segment = result?;
-        waiting.insert(segment.index, segment);
-        while let Some(segment) = waiting.remove(&next) {
-            let data = segment
-                .buf
-                .get(..segment.out)
-                .ok_or_else(|| pipeline("a segment longer than its buffer"))?;
-            out.write_all(data).map_err(write_error)?;
-            hasher.update(data);
-            bytes += data.len() as u64;
-            next += 1;
-            let last = segment.last;
-            // The caller may have finished and dropped its end of the pool.
-            let _ = free.send(segment);
-            if last {
-                out.flush().map_err(write_error)?;
-                return Ok(Written {
-                    inner: out,
-                    sha256: hex(&hasher.finalize()),
-                    bytes,
-                });
+    // Writing (a copy into the page cache) and hashing are both sequential
+    // over the file, so each has its own thread: a segment goes from here
+    // to the hashing thread once written, and from there back to the pool.
+    std::thread::scope(|scope| {
+        let (hash_tx, hash_rx) = channel::<Segment>();
+        let mut hasher = Sha256::new();
+        hasher.update(&prefix);
+        let hashing = std::thread::Builder::new()
+            .name("writ-seal-hash".into())
+            .spawn_scoped(scope, move || {
+                for segment in hash_rx {
+                    hasher.update(segment.buf.get(..segment.out).unwrap_or_default());
+                    // The caller may have finished and dropped its end of
+                    // the pool.
+                    let _ = free.send(segment);
+                }
+                hex(&hasher.finalize())
+            })
+            .map_err(|e| SealError::Stream {
+                what: "cannot start a sealing thread",
+                source: e,
+            })?;
+        out.write_all(&prefix).map_err(write_error)?;
+        let mut bytes = prefix.len() as u64;
+        let mut waiting: BTreeMap<u64, Segment> = BTreeMap::new();
+        let mut next = 0u64;
+        for result in done {
+            let segment = result?;
+            waiting.insert(segment.index, segment);
+            while let Some(segment) = waiting.remove(&next) {
+                let data = segment
+                    .buf
+                    .get(..segment.out)
+                    .ok_or_else(|| pipeline("a segment longer than its buffer"))?;
+                out.write_all(data).map_err(write_error)?;
+                bytes += data.len() as u64;
+                next += 1;
+                let last = segment.last;
+                if hash_tx.send(segment).is_err() {
+                    return Err(pipeline("the hashing thread stopped"));
+                }
+                if last {
+                    out.flush().map_err(write_error)?;
+                    drop(hash_tx);
+                    let sha256 = hashing
+                        .join()
+                        .map_err(|_| pipeline("the hashing thread panicked"))?;
+                    return Ok(Written {
+                        inner: out,
+                        sha256,
+                        bytes,
+                    });
+                }
             }
         }
-    }
-    Err(pipeline("the payload ended without its last chunk"))
+        Err(pipeline("the payload ended without its last chunk"))
+    })
 }
 
 fn pipeline(what: &str) -> SealError {
