@@ -3,11 +3,11 @@
 //! prefix a report covers.
 
 use writ_tlog::Hash;
-use writ_tlog::builder::TreeBuilder;
-use writ_tlog::hash::leaf_hash;
+use writ_tlog::hash::{leaf_hash, node_hash};
 use writ_tlog::tiles::{self, TILE_WIDTH};
 use writ_tlog::verify::Fetch;
 
+use crate::figures::{Batch, Reader};
 use crate::{ReportError, Tally};
 
 /// What reading a prefix established.
@@ -19,17 +19,20 @@ pub struct Prefix {
     pub root: Hash,
 }
 
-/// One entry bundle of the prefix: its leaf hashes and its entries as read.
+/// One entry bundle of the prefix: the root of its entries' subtree and
+/// its entries as read.
 struct Bundle {
-    leaves: Vec<Hash>,
-    parsed: Vec<crate::Parsed>,
+    root: Hash,
+    batch: Batch,
 }
 
 /// Reads, checks, hashes and parses bundle `n` of a tree of `tree_size`
-/// leaves, up to entry `count` of the log.
+/// leaves, up to entry `count` of the log. `leaves` is room for the leaf
+/// hashes.
 fn read_bundle(
     fetch: &dyn Fetch,
-    parser: &crate::Parser,
+    reader: &mut Reader<'_>,
+    leaves: &mut Vec<Hash>,
     n: u64,
     tree_size: u64,
     count: u64,
@@ -54,21 +57,42 @@ fn read_bundle(
     let take = usize::try_from(count.saturating_sub(first))
         .unwrap_or(usize::MAX)
         .min(entries.len());
-    let mut leaves = Vec::with_capacity(take);
-    let mut parsed = Vec::with_capacity(take);
+    leaves.clear();
+    let mut batch = Batch::with_capacity(take);
     for (i, entry) in entries.iter().take(take).enumerate() {
         leaves.push(leaf_hash(entry));
-        parsed.push(parser.parse(first + i as u64, entry)?);
+        reader.read(first + i as u64, entry, &mut batch)?;
     }
-    Ok(Bundle { leaves, parsed })
+    Ok(Bundle {
+        root: subtree_root(leaves),
+        batch,
+    })
+}
+
+/// The RFC 6962 root of consecutive subtrees: of leaves (their hashes), or
+/// of the bundles of a tree (the roots of their entries, every bundle but
+/// the last full).
+fn subtree_root(hashes: &[Hash]) -> Hash {
+    match hashes {
+        [] => Hash::empty(),
+        [one] => *one,
+        _ => {
+            // The largest power of two below the count.
+            let n = hashes.len();
+            let k = 1usize << (usize::BITS - 1 - (n - 1).leading_zeros());
+            let (left, right) = hashes.split_at(k);
+            node_hash(&subtree_root(left), &subtree_root(right))
+        }
+    }
 }
 
 /// Reads the first `count` entries of a log whose published tree has
 /// `tree_size` leaves into `tally`, and returns the root of those entries.
 /// `progress` is called with the entries read so far.
 ///
-/// Worker threads read, hash and parse the bundles; this thread counts
-/// them in log order.
+/// Worker threads read, hash and parse the bundles, and compute the root of
+/// each; this thread counts them in log order, and computes the root of the
+/// bundles' roots.
 pub fn read_prefix(
     fetch: &dyn Fetch,
     tree_size: u64,
@@ -95,9 +119,11 @@ pub fn read_prefix(
         for w in 0..workers {
             let tx = tx.clone();
             scope.spawn(move || {
+                let mut reader = Reader::new(parser);
+                let mut leaves = Vec::with_capacity(TILE_WIDTH as usize);
                 let mut n = w;
                 while n < bundles && !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                    let bundle = read_bundle(fetch, parser, n, tree_size, count);
+                    let bundle = read_bundle(fetch, &mut reader, &mut leaves, n, tree_size, count);
                     let failed = bundle.is_err();
                     if tx.send((n, bundle)).is_err() || failed {
                         return;
@@ -108,7 +134,9 @@ pub fn read_prefix(
         }
         drop(tx);
         let result = (|| {
-            let mut builder = TreeBuilder::new();
+            // Each worker's group numbers, as the tally numbers them.
+            let mut groups = vec![Vec::new(); workers as usize];
+            let mut roots = Vec::with_capacity(usize::try_from(bundles).unwrap_or(0));
             let mut waiting = std::collections::BTreeMap::new();
             let mut next = 0u64;
             while next < bundles {
@@ -123,16 +151,17 @@ pub fn read_prefix(
                     }
                 };
                 let bundle: Bundle = bundle?;
-                for parsed in bundle.parsed {
-                    tally.apply(parsed)?;
-                }
-                builder.push_leaf_hashes(&bundle.leaves, &mut |_, _| {});
-                progress(builder.size());
+                let worker = groups
+                    .get_mut((next % workers) as usize)
+                    .ok_or_else(|| ReportError::Log(format!("entry bundle {next} was not read")))?;
+                tally.apply_batch(bundle.batch, worker)?;
+                roots.push(bundle.root);
+                progress(tally_size(next, count));
                 next += 1;
             }
             Ok(Prefix {
-                size: builder.size(),
-                root: builder.root(),
+                size: count,
+                root: subtree_root(&roots),
             })
         })();
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
@@ -140,6 +169,11 @@ pub fn read_prefix(
         drop(rx);
         result
     })
+}
+
+/// Entries read once bundle `n` is counted.
+fn tally_size(n: u64, count: u64) -> u64 {
+    ((n + 1) * TILE_WIDTH).min(count)
 }
 
 /// Computes the (unsigned) report of `period` over the log up to
@@ -217,4 +251,42 @@ pub fn verify(
     }
     report.check_figures(&tally.finish())?;
     Ok(Accepted { log, size })
+}
+
+#[cfg(test)]
+mod tests {
+    use writ_tlog::builder::TreeBuilder;
+
+    use super::*;
+
+    #[test]
+    fn the_roots_of_bundles_fold_to_the_root_of_the_tree() {
+        let sizes = [
+            0u64,
+            1,
+            2,
+            3,
+            255,
+            256,
+            257,
+            511,
+            512,
+            513,
+            768,
+            1000,
+            1024,
+            1025,
+            256 * 7 + 5,
+        ];
+        for size in sizes {
+            let leaves: Vec<Hash> = (0..size).map(|i| leaf_hash(&i.to_be_bytes())).collect();
+            let mut builder = TreeBuilder::new();
+            builder.push_leaf_hashes(&leaves, &mut |_, _| {});
+            let roots: Vec<Hash> = leaves
+                .chunks(TILE_WIDTH as usize)
+                .map(subtree_root)
+                .collect();
+            assert_eq!(subtree_root(&roots), builder.root(), "size {size}");
+        }
+    }
 }
