@@ -230,11 +230,20 @@ struct CaseState {
     content: bool,
     disclosed: bool,
     withdrawn: bool,
-    preserved: Option<u64>,
+    /// Whether a hold was placed, and the accounts of the last one (kept
+    /// apart rather than as an `Option<u64>`, which takes twice the room:
+    /// the table holds millions of cases).
+    held: bool,
+    held_accounts: u64,
     on_time: Option<bool>,
 }
 
 impl CaseState {
+    /// The accounts of the last hold placed, if any.
+    fn preserved(&self) -> Option<u64> {
+        self.held.then_some(self.held_accounts)
+    }
+
     fn outcome(&self) -> CaseOutcome {
         if self.content {
             CaseOutcome::Content
@@ -486,7 +495,8 @@ impl Tally {
                     content: false,
                     disclosed: false,
                     withdrawn: false,
-                    preserved: None,
+                    held: false,
+                    held_accounts: 0,
                     on_time: None,
                 };
                 if !self.cases.insert(case, state) {
@@ -527,7 +537,8 @@ impl Tally {
                 on_time
             }
             Event::Preserved { accounts, on_time } => {
-                state.preserved = Some(accounts);
+                state.held = true;
+                state.held_accounts = accounts;
                 on_time
             }
             Event::Withdrawn => {
@@ -564,7 +575,7 @@ impl Tally {
                 let p = preservation.entry(case.group).or_default();
                 p.requests += 1;
                 p.accounts_specified += case.targets;
-                if let Some(accounts) = case.preserved {
+                if let Some(accounts) = case.preserved() {
                     p.preserved += 1;
                     p.accounts_preserved += accounts;
                 } else if case.withdrawn {
