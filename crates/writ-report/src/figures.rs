@@ -332,6 +332,9 @@ impl Cases {
 /// A country and instrument as an entry names them.
 type Group = (Option<String>, String);
 
+/// A country and instrument borrowed from an entry's bytes.
+type GroupRef<'a> = (Option<Cow<'a, str>>, Cow<'a, str>);
+
 /// Reads entries in log order and counts them for one period.
 #[derive(Debug)]
 pub struct Tally {
@@ -732,11 +735,7 @@ impl Parser {
     }
 
     /// Reads entry `index` of the log, its group borrowed from its bytes.
-    fn read<'a>(
-        &self,
-        index: u64,
-        bytes: &'a [u8],
-    ) -> Result<Inner<(Option<Cow<'a, str>>, Cow<'a, str>)>, ReportError> {
+    fn read<'a>(&self, index: u64, bytes: &'a [u8]) -> Result<Inner<GroupRef<'a>>, ReportError> {
         let bad = |reason: String| ReportError::Entry { index, reason };
         let raw = match crate::lean::view(bytes) {
             Some(view) => view,

@@ -90,9 +90,9 @@ fn subtree_root(hashes: &[Hash]) -> Hash {
 /// `tree_size` leaves into `tally`, and returns the root of those entries.
 /// `progress` is called with the entries read so far.
 ///
-/// Worker threads read, hash and parse the bundles, and compute the root of
-/// each; this thread counts them in log order, and computes the root of the
-/// bundles' roots.
+/// Worker threads read, hash and parse the bundles (runs of [`RUN`] in a
+/// row), and compute the root of each; this thread counts them in log
+/// order, and computes the root of the bundles' roots.
 pub fn read_prefix(
     fetch: &dyn Fetch,
     tree_size: u64,
@@ -106,14 +106,18 @@ pub fn read_prefix(
         )));
     }
     let bundles = count.div_ceil(TILE_WIDTH);
+    // Twice as many readers as cores, so that reads from disk overlap.
     let workers = std::thread::available_parallelism()
         .map_or(2, |n| n.get())
-        .clamp(1, 4) as u64;
+        .saturating_mul(2)
+        .clamp(2, 8) as u64;
+    let runs = bundles.div_ceil(RUN);
     let parser = tally.parser();
     let stop = std::sync::atomic::AtomicBool::new(false);
     std::thread::scope(|scope| {
-        type Item = (u64, Result<Bundle, ReportError>);
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Item>(8 * workers as usize);
+        // A run of bundles as read, up to the first that could not be.
+        type Item = (u64, Vec<Result<Bundle, ReportError>>);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Item>(2 * workers as usize);
         let stop = &stop;
         let parser = &parser;
         for w in 0..workers {
@@ -121,14 +125,23 @@ pub fn read_prefix(
             scope.spawn(move || {
                 let mut reader = Reader::new(parser);
                 let mut leaves = Vec::with_capacity(TILE_WIDTH as usize);
-                let mut n = w;
-                while n < bundles && !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                    let bundle = read_bundle(fetch, &mut reader, &mut leaves, n, tree_size, count);
-                    let failed = bundle.is_err();
-                    if tx.send((n, bundle)).is_err() || failed {
+                let mut run = w;
+                while run < runs && !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let mut read = Vec::with_capacity(RUN as usize);
+                    let mut failed = false;
+                    for n in run * RUN..((run + 1) * RUN).min(bundles) {
+                        let bundle =
+                            read_bundle(fetch, &mut reader, &mut leaves, n, tree_size, count);
+                        failed = bundle.is_err();
+                        read.push(bundle);
+                        if failed {
+                            break;
+                        }
+                    }
+                    if tx.send((run, read)).is_err() || failed {
                         return;
                     }
-                    n += workers;
+                    run += workers;
                 }
             });
         }
@@ -139,24 +152,31 @@ pub fn read_prefix(
             let mut roots = Vec::with_capacity(usize::try_from(bundles).unwrap_or(0));
             let mut waiting = std::collections::BTreeMap::new();
             let mut next = 0u64;
-            while next < bundles {
-                let bundle = match waiting.remove(&next) {
-                    Some(b) => b,
+            while next < runs {
+                let read = match waiting.remove(&next) {
+                    Some(r) => r,
                     None => {
-                        let (n, b) = rx.recv().map_err(|_| {
-                            ReportError::Log(format!("entry bundle {next} was not read"))
+                        let (run, r) = rx.recv().map_err(|_| {
+                            ReportError::Log(format!("entry bundle {} was not read", next * RUN))
                         })?;
-                        waiting.insert(n, b);
+                        waiting.insert(run, r);
                         continue;
                     }
                 };
-                let bundle: Bundle = bundle?;
-                let worker = groups
-                    .get_mut((next % workers) as usize)
-                    .ok_or_else(|| ReportError::Log(format!("entry bundle {next} was not read")))?;
-                tally.apply_batch(bundle.batch, worker)?;
-                roots.push(bundle.root);
-                progress(tally_size(next, count));
+                let worker = groups.get_mut((next % workers) as usize).ok_or_else(|| {
+                    ReportError::Log(format!("entry bundle {} was not read", next * RUN))
+                })?;
+                let mut n = next * RUN;
+                for bundle in read {
+                    let bundle: Bundle = bundle?;
+                    tally.apply_batch(bundle.batch, worker)?;
+                    roots.push(bundle.root);
+                    progress(tally_size(n, count));
+                    n += 1;
+                }
+                if n != ((next + 1) * RUN).min(bundles) {
+                    return Err(ReportError::Log(format!("entry bundle {n} was not read")));
+                }
                 next += 1;
             }
             Ok(Prefix {
@@ -170,6 +190,9 @@ pub fn read_prefix(
         result
     })
 }
+
+/// Bundles a reader thread reads in a row and hands over at once.
+const RUN: u64 = 8;
 
 /// Entries read once bundle `n` is counted.
 fn tally_size(n: u64, count: u64) -> u64 {
