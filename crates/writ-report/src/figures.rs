@@ -11,6 +11,7 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 use writ_events::{EntryKind, EntryView, Kind, Unit};
@@ -229,11 +230,20 @@ struct CaseState {
     content: bool,
     disclosed: bool,
     withdrawn: bool,
-    preserved: Option<u64>,
+    /// Whether a hold was placed, and the accounts of the last one (kept
+    /// apart rather than as an `Option<u64>`, which takes twice the room:
+    /// the table holds millions of cases).
+    held: bool,
+    held_accounts: u64,
     on_time: Option<bool>,
 }
 
 impl CaseState {
+    /// The accounts of the last hold placed, if any.
+    fn preserved(&self) -> Option<u64> {
+        self.held.then_some(self.held_accounts)
+    }
+
     fn outcome(&self) -> CaseOutcome {
         if self.content {
             CaseOutcome::Content
@@ -276,6 +286,55 @@ impl CaseKey {
     }
 }
 
+/// A hash map with a fast, randomly seeded hasher: the case table holds
+/// millions of cases.
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
+fn fast_map<K, V>() -> FastMap<K, V> {
+    HashMap::with_hasher(foldhash::fast::RandomState::default())
+}
+
+/// The cases read so far, by key.
+#[derive(Debug)]
+struct Cases {
+    ids: FastMap<u64, CaseState>,
+    texts: FastMap<Box<str>, CaseState>,
+}
+
+impl Cases {
+    fn new() -> Self {
+        Cases {
+            ids: fast_map(),
+            texts: fast_map(),
+        }
+    }
+
+    /// Adds a case; false if its key was already there (it is replaced).
+    fn insert(&mut self, key: CaseKey, state: CaseState) -> bool {
+        match key {
+            CaseKey::Id(n) => self.ids.insert(n, state).is_none(),
+            CaseKey::Text(t) => self.texts.insert(t, state).is_none(),
+        }
+    }
+
+    fn get_mut(&mut self, key: &CaseKey) -> Option<&mut CaseState> {
+        match key {
+            CaseKey::Id(n) => self.ids.get_mut(n),
+            CaseKey::Text(t) => self.texts.get_mut(t),
+        }
+    }
+
+    fn values(&self) -> impl Iterator<Item = &CaseState> {
+        self.ids.values().chain(self.texts.values())
+    }
+}
+
+/// A country and instrument as an entry names them.
+type Group = (Option<String>, String);
+
+/// A country and instrument borrowed from an entry's bytes.
+type GroupRef<'a> = (Option<Cow<'a, str>>, Cow<'a, str>);
+
 /// Reads entries in log order and counts them for one period.
 #[derive(Debug)]
 pub struct Tally {
@@ -284,10 +343,10 @@ pub struct Tally {
     end: String,
     months: Vec<String>,
     entries: u64,
-    cases: HashMap<CaseKey, CaseState>,
+    cases: Cases,
     /// (country, instrument) of each group, by index.
-    groups: Vec<(Option<String>, String)>,
-    group_index: HashMap<(Option<String>, String), u32>,
+    groups: Vec<Group>,
+    group_index: HashMap<Group, u32>,
     /// Restricted entries of the period: letter, selector, event.
     restricted: [u64; 3],
 }
@@ -300,7 +359,7 @@ impl Tally {
             months: period.months(),
             period,
             entries: 0,
-            cases: HashMap::new(),
+            cases: Cases::new(),
             groups: Vec::new(),
             group_index: HashMap::new(),
             restricted: [0; 3],
@@ -333,11 +392,86 @@ impl Tally {
         }
     }
 
+    /// The index of a group, numbered on first sight.
+    fn group(&mut self, key: Group) -> Result<u32, ReportError> {
+        if let Some(g) = self.group_index.get(&key) {
+            return Ok(*g);
+        }
+        let g = u32::try_from(self.groups.len()).map_err(|_| ReportError::Entry {
+            index: self.entries,
+            reason: "too many countries and instruments".into(),
+        })?;
+        self.groups.push(key.clone());
+        self.group_index.insert(key, g);
+        Ok(g)
+    }
+
     /// Counts the next entry, as [`Parser::parse`] read it.
     pub fn apply(&mut self, parsed: Parsed) -> Result<(), ReportError> {
+        let inner = match parsed.0 {
+            Inner::Skip => Inner::Skip,
+            Inner::Restricted(unit) => Inner::Restricted(unit),
+            Inner::Received {
+                case,
+                group,
+                month,
+                emergency,
+                targets,
+            } => Inner::Received {
+                case,
+                group: self.group(group)?,
+                month,
+                emergency,
+                targets,
+            },
+            Inner::Event { case, event } => Inner::Event { case, event },
+        };
+        self.count(inner)
+    }
+
+    /// Counts the entries of a batch a [`Reader`] read, in log order;
+    /// `groups` numbers the reader's groups as this tally does (and grows
+    /// with the groups the batch names first).
+    pub(crate) fn apply_batch(
+        &mut self,
+        batch: Batch,
+        groups: &mut Vec<u32>,
+    ) -> Result<(), ReportError> {
+        for key in batch.new_groups {
+            groups.push(self.group(key)?);
+        }
+        for item in batch.items {
+            let inner = match item {
+                Inner::Received {
+                    case,
+                    group,
+                    month,
+                    emergency,
+                    targets,
+                } => Inner::Received {
+                    case,
+                    group: groups.get(group as usize).copied().ok_or_else(|| {
+                        ReportError::Entry {
+                            index: self.entries,
+                            reason: "group not read".into(),
+                        }
+                    })?,
+                    month,
+                    emergency,
+                    targets,
+                },
+                other => other,
+            };
+            self.count(inner)?;
+        }
+        Ok(())
+    }
+
+    /// Counts the next entry, its group numbered.
+    fn count(&mut self, inner: Inner<u32>) -> Result<(), ReportError> {
         let index = self.entries;
         self.entries += 1;
-        let (case, event) = match parsed.0 {
+        let (case, event) = match inner {
             Inner::Skip => return Ok(()),
             Inner::Restricted(unit) => {
                 if let Some(n) = self.restricted.get_mut(unit) {
@@ -347,24 +481,11 @@ impl Tally {
             }
             Inner::Received {
                 case,
-                group: key,
+                group,
                 month,
                 emergency,
                 targets,
             } => {
-                let group = match self.group_index.get(&key) {
-                    Some(g) => *g,
-                    None => {
-                        let g =
-                            u32::try_from(self.groups.len()).map_err(|_| ReportError::Entry {
-                                index,
-                                reason: "too many countries and instruments".into(),
-                            })?;
-                        self.groups.push(key.clone());
-                        self.group_index.insert(key, g);
-                        g
-                    }
-                };
                 let state = CaseState {
                     group,
                     month,
@@ -377,10 +498,11 @@ impl Tally {
                     content: false,
                     disclosed: false,
                     withdrawn: false,
-                    preserved: None,
+                    held: false,
+                    held_accounts: 0,
                     on_time: None,
                 };
-                if self.cases.insert(case, state).is_some() {
+                if !self.cases.insert(case, state) {
                     return Err(ReportError::Entry {
                         index,
                         reason: "a second `received` entry for its case".into(),
@@ -418,7 +540,8 @@ impl Tally {
                 on_time
             }
             Event::Preserved { accounts, on_time } => {
-                state.preserved = Some(accounts);
+                state.held = true;
+                state.held_accounts = accounts;
                 on_time
             }
             Event::Withdrawn => {
@@ -455,7 +578,7 @@ impl Tally {
                 let p = preservation.entry(case.group).or_default();
                 p.requests += 1;
                 p.accounts_specified += case.targets;
-                if let Some(accounts) = case.preserved {
+                if let Some(accounts) = case.preserved() {
                     p.preserved += 1;
                     p.accounts_preserved += accounts;
                 } else if case.withdrawn {
@@ -523,15 +646,16 @@ impl Tally {
 /// An entry as read by a [`Parser`], waiting to be counted by
 /// [`Tally::apply`].
 #[derive(Debug)]
-pub struct Parsed(Inner);
+pub struct Parsed(Inner<Group>);
 
+/// An entry as read; `G` names its group (country and instrument).
 #[derive(Debug)]
-enum Inner {
+enum Inner<G> {
     Skip,
     Restricted(usize),
     Received {
         case: CaseKey,
-        group: (Option<String>, String),
+        group: G,
         month: u8,
         emergency: bool,
         targets: u64,
@@ -540,6 +664,29 @@ enum Inner {
         case: CaseKey,
         event: Event,
     },
+}
+
+impl<G> Inner<G> {
+    fn map_group<H>(self, f: impl FnOnce(G) -> H) -> Inner<H> {
+        match self {
+            Inner::Skip => Inner::Skip,
+            Inner::Restricted(unit) => Inner::Restricted(unit),
+            Inner::Received {
+                case,
+                group,
+                month,
+                emergency,
+                targets,
+            } => Inner::Received {
+                case,
+                group: f(group),
+                month,
+                emergency,
+                targets,
+            },
+            Inner::Event { case, event } => Inner::Event { case, event },
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -581,8 +728,19 @@ pub struct Parser {
 impl Parser {
     /// Reads entry `index` of the log.
     pub fn parse(&self, index: u64, bytes: &[u8]) -> Result<Parsed, ReportError> {
+        let inner = self.read(index, bytes)?;
+        Ok(Parsed(inner.map_group(|(country, instrument)| {
+            (country.map(Cow::into_owned), instrument.into_owned())
+        })))
+    }
+
+    /// Reads entry `index` of the log, its group borrowed from its bytes.
+    fn read<'a>(&self, index: u64, bytes: &'a [u8]) -> Result<Inner<GroupRef<'a>>, ReportError> {
         let bad = |reason: String| ReportError::Entry { index, reason };
-        let raw = EntryView::parse(bytes).map_err(|e| bad(format!("not an entry: {e}")))?;
+        let raw = match crate::lean::view(bytes) {
+            Some(view) => view,
+            None => EntryView::parse(bytes).map_err(|e| bad(format!("not an entry: {e}")))?,
+        };
         let kind = match raw.kind {
             EntryKind::Restricted => {
                 let unit = match raw.unit {
@@ -595,13 +753,13 @@ impl Parser {
                     .period
                     .as_deref()
                     .ok_or_else(|| bad("restricted entry without `period`".into()))?;
-                return Ok(Parsed(if Period::parse(period)? == self.period {
+                return Ok(if Period::parse(period)? == self.period {
                     Inner::Restricted(unit)
                 } else {
                     Inner::Skip
-                }));
+                });
             }
-            EntryKind::Event(Kind::Registry) => return Ok(Parsed(Inner::Skip)),
+            EntryKind::Event(Kind::Registry) => return Ok(Inner::Skip),
             EntryKind::Event(kind) => kind,
         };
         let name = kind.as_str();
@@ -617,26 +775,25 @@ impl Parser {
                 .as_deref()
                 .ok_or_else(|| bad("entry without `hour`".into()))?;
             if hour < self.start.as_str() || hour >= self.end.as_str() {
-                return Ok(Parsed(Inner::Skip));
+                return Ok(Inner::Skip);
             }
             let public = public.ok_or_else(|| bad("`received` without `public`".into()))?;
             let instrument = public
                 .instrument
-                .ok_or_else(|| bad("`received` without `instrument`".into()))?
-                .into_owned();
+                .ok_or_else(|| bad("`received` without `instrument`".into()))?;
             let month = self
                 .months
                 .iter()
                 .position(|m| hour.starts_with(m.as_str()))
                 .and_then(|m| u8::try_from(m).ok())
                 .ok_or_else(|| bad(format!("`hour` `{hour}` is not a timestamp")))?;
-            return Ok(Parsed(Inner::Received {
+            return Ok(Inner::Received {
                 case,
-                group: (public.country.map(Cow::into_owned), instrument),
+                group: (public.country, instrument),
                 month,
                 emergency: public.emergency.unwrap_or(false),
                 targets: public.targets.unwrap_or(0),
-            }));
+            });
         }
         let on_time = public.as_ref().and_then(|p| p.on_time);
         let event = match kind {
@@ -675,6 +832,99 @@ impl Parser {
             Kind::Withdrawn => Event::Withdrawn,
             _ => Event::Other { on_time },
         };
-        Ok(Parsed(Inner::Event { case, event }))
+        Ok(Inner::Event { case, event })
+    }
+}
+
+/// Entries a [`Reader`] read, in log order, waiting for
+/// [`Tally::apply_batch`].
+#[derive(Debug, Default)]
+pub(crate) struct Batch {
+    /// Groups this batch names first among the reader's batches, in the
+    /// order of the reader's numbers.
+    new_groups: Vec<Group>,
+    items: Vec<Inner<u32>>,
+}
+
+impl Batch {
+    pub(crate) fn with_capacity(entries: usize) -> Self {
+        Batch {
+            new_groups: Vec::new(),
+            items: Vec::with_capacity(entries),
+        }
+    }
+}
+
+/// A [`Parser`] for one thread: it numbers the groups it reads itself, so
+/// that a batch names each group once.
+#[derive(Debug)]
+pub(crate) struct Reader<'p> {
+    parser: &'p Parser,
+    groups: FastMap<String, u32>,
+    key: String,
+}
+
+impl<'p> Reader<'p> {
+    pub(crate) fn new(parser: &'p Parser) -> Self {
+        Reader {
+            parser,
+            groups: fast_map(),
+            key: String::new(),
+        }
+    }
+
+    /// Reads entry `index` of the log into `batch`.
+    pub(crate) fn read(
+        &mut self,
+        index: u64,
+        bytes: &[u8],
+        batch: &mut Batch,
+    ) -> Result<(), ReportError> {
+        let inner = self.parser.read(index, bytes)?;
+        let item = match inner {
+            Inner::Received {
+                case,
+                group: (country, instrument),
+                month,
+                emergency,
+                targets,
+            } => {
+                // The country's length first, so that no two groups share a
+                // key.
+                self.key.clear();
+                match &country {
+                    Some(c) => {
+                        let _ = write!(self.key, "{}:{c}", c.len());
+                    }
+                    None => self.key.push('-'),
+                }
+                self.key.push_str(&instrument);
+                let group = match self.groups.get(self.key.as_str()) {
+                    Some(g) => *g,
+                    None => {
+                        let g =
+                            u32::try_from(self.groups.len()).map_err(|_| ReportError::Entry {
+                                index,
+                                reason: "too many countries and instruments".into(),
+                            })?;
+                        self.groups.insert(self.key.clone(), g);
+                        batch
+                            .new_groups
+                            .push((country.map(Cow::into_owned), instrument.into_owned()));
+                        g
+                    }
+                };
+                Inner::Received {
+                    case,
+                    group,
+                    month,
+                    emergency,
+                    targets,
+                }
+            }
+            other => other.map_group(|_| 0),
+        };
+        batch.items.push(item);
+        Ok(())
     }
 }

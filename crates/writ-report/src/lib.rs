@@ -14,6 +14,7 @@
 mod countries;
 mod figures;
 mod html;
+mod lean;
 mod period;
 pub mod render;
 mod report;

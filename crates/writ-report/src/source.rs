@@ -3,11 +3,11 @@
 //! prefix a report covers.
 
 use writ_tlog::Hash;
-use writ_tlog::builder::TreeBuilder;
-use writ_tlog::hash::leaf_hash;
+use writ_tlog::hash::{leaf_hash, node_hash};
 use writ_tlog::tiles::{self, TILE_WIDTH};
 use writ_tlog::verify::Fetch;
 
+use crate::figures::{Batch, Reader};
 use crate::{ReportError, Tally};
 
 /// What reading a prefix established.
@@ -19,17 +19,20 @@ pub struct Prefix {
     pub root: Hash,
 }
 
-/// One entry bundle of the prefix: its leaf hashes and its entries as read.
+/// One entry bundle of the prefix: the root of its entries' subtree and
+/// its entries as read.
 struct Bundle {
-    leaves: Vec<Hash>,
-    parsed: Vec<crate::Parsed>,
+    root: Hash,
+    batch: Batch,
 }
 
 /// Reads, checks, hashes and parses bundle `n` of a tree of `tree_size`
-/// leaves, up to entry `count` of the log.
+/// leaves, up to entry `count` of the log. `leaves` is room for the leaf
+/// hashes.
 fn read_bundle(
     fetch: &dyn Fetch,
-    parser: &crate::Parser,
+    reader: &mut Reader<'_>,
+    leaves: &mut Vec<Hash>,
     n: u64,
     tree_size: u64,
     count: u64,
@@ -54,21 +57,42 @@ fn read_bundle(
     let take = usize::try_from(count.saturating_sub(first))
         .unwrap_or(usize::MAX)
         .min(entries.len());
-    let mut leaves = Vec::with_capacity(take);
-    let mut parsed = Vec::with_capacity(take);
+    leaves.clear();
+    let mut batch = Batch::with_capacity(take);
     for (i, entry) in entries.iter().take(take).enumerate() {
         leaves.push(leaf_hash(entry));
-        parsed.push(parser.parse(first + i as u64, entry)?);
+        reader.read(first + i as u64, entry, &mut batch)?;
     }
-    Ok(Bundle { leaves, parsed })
+    Ok(Bundle {
+        root: subtree_root(leaves),
+        batch,
+    })
+}
+
+/// The RFC 6962 root of consecutive subtrees: of leaves (their hashes), or
+/// of the bundles of a tree (the roots of their entries, every bundle but
+/// the last full).
+fn subtree_root(hashes: &[Hash]) -> Hash {
+    match hashes {
+        [] => Hash::empty(),
+        [one] => *one,
+        _ => {
+            // The largest power of two below the count.
+            let n = hashes.len();
+            let k = 1usize << (usize::BITS - 1 - (n - 1).leading_zeros());
+            let (left, right) = hashes.split_at(k);
+            node_hash(&subtree_root(left), &subtree_root(right))
+        }
+    }
 }
 
 /// Reads the first `count` entries of a log whose published tree has
 /// `tree_size` leaves into `tally`, and returns the root of those entries.
 /// `progress` is called with the entries read so far.
 ///
-/// Worker threads read, hash and parse the bundles; this thread counts
-/// them in log order.
+/// Worker threads read, hash and parse the bundles (runs of [`RUN`] in a
+/// row), and compute the root of each; this thread counts them in log
+/// order, and computes the root of the bundles' roots.
 pub fn read_prefix(
     fetch: &dyn Fetch,
     tree_size: u64,
@@ -82,57 +106,82 @@ pub fn read_prefix(
         )));
     }
     let bundles = count.div_ceil(TILE_WIDTH);
+    // Twice as many readers as cores, so that reads from disk overlap.
     let workers = std::thread::available_parallelism()
         .map_or(2, |n| n.get())
-        .clamp(1, 4) as u64;
+        .saturating_mul(2)
+        .clamp(2, 8) as u64;
+    let runs = bundles.div_ceil(RUN);
     let parser = tally.parser();
     let stop = std::sync::atomic::AtomicBool::new(false);
     std::thread::scope(|scope| {
-        type Item = (u64, Result<Bundle, ReportError>);
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Item>(8 * workers as usize);
+        // A run of bundles as read, up to the first that could not be.
+        type Item = (u64, Vec<Result<Bundle, ReportError>>);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Item>(2 * workers as usize);
         let stop = &stop;
         let parser = &parser;
         for w in 0..workers {
             let tx = tx.clone();
             scope.spawn(move || {
-                let mut n = w;
-                while n < bundles && !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                    let bundle = read_bundle(fetch, parser, n, tree_size, count);
-                    let failed = bundle.is_err();
-                    if tx.send((n, bundle)).is_err() || failed {
+                let mut reader = Reader::new(parser);
+                let mut leaves = Vec::with_capacity(TILE_WIDTH as usize);
+                let mut run = w;
+                while run < runs && !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let mut read = Vec::with_capacity(RUN as usize);
+                    let mut failed = false;
+                    for n in run * RUN..((run + 1) * RUN).min(bundles) {
+                        let bundle =
+                            read_bundle(fetch, &mut reader, &mut leaves, n, tree_size, count);
+                        failed = bundle.is_err();
+                        read.push(bundle);
+                        if failed {
+                            break;
+                        }
+                    }
+                    if tx.send((run, read)).is_err() || failed {
                         return;
                     }
-                    n += workers;
+                    run += workers;
                 }
             });
         }
         drop(tx);
         let result = (|| {
-            let mut builder = TreeBuilder::new();
+            // Each worker's group numbers, as the tally numbers them.
+            let mut groups = vec![Vec::new(); workers as usize];
+            let mut roots = Vec::with_capacity(usize::try_from(bundles).unwrap_or(0));
             let mut waiting = std::collections::BTreeMap::new();
             let mut next = 0u64;
-            while next < bundles {
-                let bundle = match waiting.remove(&next) {
-                    Some(b) => b,
+            while next < runs {
+                let read = match waiting.remove(&next) {
+                    Some(r) => r,
                     None => {
-                        let (n, b) = rx.recv().map_err(|_| {
-                            ReportError::Log(format!("entry bundle {next} was not read"))
+                        let (run, r) = rx.recv().map_err(|_| {
+                            ReportError::Log(format!("entry bundle {} was not read", next * RUN))
                         })?;
-                        waiting.insert(n, b);
+                        waiting.insert(run, r);
                         continue;
                     }
                 };
-                let bundle: Bundle = bundle?;
-                for parsed in bundle.parsed {
-                    tally.apply(parsed)?;
+                let worker = groups.get_mut((next % workers) as usize).ok_or_else(|| {
+                    ReportError::Log(format!("entry bundle {} was not read", next * RUN))
+                })?;
+                let mut n = next * RUN;
+                for bundle in read {
+                    let bundle: Bundle = bundle?;
+                    tally.apply_batch(bundle.batch, worker)?;
+                    roots.push(bundle.root);
+                    progress(tally_size(n, count));
+                    n += 1;
                 }
-                builder.push_leaf_hashes(&bundle.leaves, &mut |_, _| {});
-                progress(builder.size());
+                if n != ((next + 1) * RUN).min(bundles) {
+                    return Err(ReportError::Log(format!("entry bundle {n} was not read")));
+                }
                 next += 1;
             }
             Ok(Prefix {
-                size: builder.size(),
-                root: builder.root(),
+                size: count,
+                root: subtree_root(&roots),
             })
         })();
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
@@ -140,6 +189,14 @@ pub fn read_prefix(
         drop(rx);
         result
     })
+}
+
+/// Bundles a reader thread reads in a row and hands over at once.
+const RUN: u64 = 8;
+
+/// Entries read once bundle `n` is counted.
+fn tally_size(n: u64, count: u64) -> u64 {
+    ((n + 1) * TILE_WIDTH).min(count)
 }
 
 /// Computes the (unsigned) report of `period` over the log up to
@@ -217,4 +274,42 @@ pub fn verify(
     }
     report.check_figures(&tally.finish())?;
     Ok(Accepted { log, size })
+}
+
+#[cfg(test)]
+mod tests {
+    use writ_tlog::builder::TreeBuilder;
+
+    use super::*;
+
+    #[test]
+    fn the_roots_of_bundles_fold_to_the_root_of_the_tree() {
+        let sizes = [
+            0u64,
+            1,
+            2,
+            3,
+            255,
+            256,
+            257,
+            511,
+            512,
+            513,
+            768,
+            1000,
+            1024,
+            1025,
+            256 * 7 + 5,
+        ];
+        for size in sizes {
+            let leaves: Vec<Hash> = (0..size).map(|i| leaf_hash(&i.to_be_bytes())).collect();
+            let mut builder = TreeBuilder::new();
+            builder.push_leaf_hashes(&leaves, &mut |_, _| {});
+            let roots: Vec<Hash> = leaves
+                .chunks(TILE_WIDTH as usize)
+                .map(subtree_root)
+                .collect();
+            assert_eq!(subtree_root(&roots), builder.root(), "size {size}");
+        }
+    }
 }
