@@ -243,7 +243,8 @@ impl Facts {
                 string(input.submitted_by.clone().unwrap_or_default()),
             ),
         ]);
-        if let Some(agency) = submitter(input) {
+        let agency = submitter(input);
+        if let Some(agency) = agency {
             let fields = vec![
                 ("country", string(agency.country.as_str())),
                 ("status", string(agency.status.as_str())),
@@ -366,7 +367,7 @@ impl Facts {
             instrument: order.instrument,
             present,
             authenticated: input.submitted_by.is_some(),
-            agency: submitter(input).map(|a| a.country),
+            agency: agency.map(|a| a.country),
         };
 
         let order_uid = names.order.clone();

@@ -408,24 +408,7 @@ impl Tally {
 
     /// Counts the next entry, as [`Parser::parse`] read it.
     pub fn apply(&mut self, parsed: Parsed) -> Result<(), ReportError> {
-        let inner = match parsed.0 {
-            Inner::Skip => Inner::Skip,
-            Inner::Restricted(unit) => Inner::Restricted(unit),
-            Inner::Received {
-                case,
-                group,
-                month,
-                emergency,
-                targets,
-            } => Inner::Received {
-                case,
-                group: self.group(group)?,
-                month,
-                emergency,
-                targets,
-            },
-            Inner::Event { case, event } => Inner::Event { case, event },
-        };
+        let inner = parsed.0.try_map_group(|g| self.group(g))?;
         self.count(inner)
     }
 
@@ -441,27 +424,15 @@ impl Tally {
             groups.push(self.group(key)?);
         }
         for item in batch.items {
-            let inner = match item {
-                Inner::Received {
-                    case,
-                    group,
-                    month,
-                    emergency,
-                    targets,
-                } => Inner::Received {
-                    case,
-                    group: groups.get(group as usize).copied().ok_or_else(|| {
-                        ReportError::Entry {
-                            index: self.entries,
-                            reason: "group not read".into(),
-                        }
-                    })?,
-                    month,
-                    emergency,
-                    targets,
-                },
-                other => other,
-            };
+            let inner = item.try_map_group(|g| {
+                groups
+                    .get(g as usize)
+                    .copied()
+                    .ok_or_else(|| ReportError::Entry {
+                        index: self.entries,
+                        reason: "group not read".into(),
+                    })
+            })?;
             self.count(inner)?;
         }
         Ok(())
@@ -667,8 +638,10 @@ enum Inner<G> {
 }
 
 impl<G> Inner<G> {
-    fn map_group<H>(self, f: impl FnOnce(G) -> H) -> Inner<H> {
-        match self {
+    /// The same entry with its group named by `f` (only a `received`
+    /// entry names one).
+    fn try_map_group<H, E>(self, f: impl FnOnce(G) -> Result<H, E>) -> Result<Inner<H>, E> {
+        Ok(match self {
             Inner::Skip => Inner::Skip,
             Inner::Restricted(unit) => Inner::Restricted(unit),
             Inner::Received {
@@ -679,13 +652,13 @@ impl<G> Inner<G> {
                 targets,
             } => Inner::Received {
                 case,
-                group: f(group),
+                group: f(group)?,
                 month,
                 emergency,
                 targets,
             },
             Inner::Event { case, event } => Inner::Event { case, event },
-        }
+        })
     }
 }
 
@@ -729,9 +702,11 @@ impl Parser {
     /// Reads entry `index` of the log.
     pub fn parse(&self, index: u64, bytes: &[u8]) -> Result<Parsed, ReportError> {
         let inner = self.read(index, bytes)?;
-        Ok(Parsed(inner.map_group(|(country, instrument)| {
-            (country.map(Cow::into_owned), instrument.into_owned())
-        })))
+        inner
+            .try_map_group(|(country, instrument)| {
+                Ok((country.map(Cow::into_owned), instrument.into_owned()))
+            })
+            .map(Parsed)
     }
 
     /// Reads entry `index` of the log, its group borrowed from its bytes.
@@ -881,49 +856,30 @@ impl<'p> Reader<'p> {
         batch: &mut Batch,
     ) -> Result<(), ReportError> {
         let inner = self.parser.read(index, bytes)?;
-        let item = match inner {
-            Inner::Received {
-                case,
-                group: (country, instrument),
-                month,
-                emergency,
-                targets,
-            } => {
-                // The country's length first, so that no two groups share a
-                // key.
-                self.key.clear();
-                match &country {
-                    Some(c) => {
-                        let _ = write!(self.key, "{}:{c}", c.len());
-                    }
-                    None => self.key.push('-'),
+        let item = inner.try_map_group(|(country, instrument)| {
+            // The country's length first, so that no two groups share a
+            // key.
+            self.key.clear();
+            match &country {
+                Some(c) => {
+                    let _ = write!(self.key, "{}:{c}", c.len());
                 }
-                self.key.push_str(&instrument);
-                let group = match self.groups.get(self.key.as_str()) {
-                    Some(g) => *g,
-                    None => {
-                        let g =
-                            u32::try_from(self.groups.len()).map_err(|_| ReportError::Entry {
-                                index,
-                                reason: "too many countries and instruments".into(),
-                            })?;
-                        self.groups.insert(self.key.clone(), g);
-                        batch
-                            .new_groups
-                            .push((country.map(Cow::into_owned), instrument.into_owned()));
-                        g
-                    }
-                };
-                Inner::Received {
-                    case,
-                    group,
-                    month,
-                    emergency,
-                    targets,
-                }
+                None => self.key.push('-'),
             }
-            other => other.map_group(|_| 0),
-        };
+            self.key.push_str(&instrument);
+            if let Some(g) = self.groups.get(self.key.as_str()) {
+                return Ok(*g);
+            }
+            let g = u32::try_from(self.groups.len()).map_err(|_| ReportError::Entry {
+                index,
+                reason: "too many countries and instruments".into(),
+            })?;
+            self.groups.insert(self.key.clone(), g);
+            batch
+                .new_groups
+                .push((country.map(Cow::into_owned), instrument.into_owned()));
+            Ok(g)
+        })?;
         batch.items.push(item);
         Ok(())
     }
