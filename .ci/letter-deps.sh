@@ -7,4 +7,4 @@ if command -v pdftotext >/dev/null 2>&1; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get install -y -qq poppler-utils >/dev/null || { apt-get update -qq && apt-get install -y -qq poppler-utils >/dev/null; }
-pdftotext -v 2>&1 | head -n 1
+pdftotext -v 2>&1 | sed -n 1p

@@ -7,4 +7,4 @@ if ! command -v cvc5 >/dev/null 2>&1; then
   apt-get update -qq
   apt-get install -y -qq cvc5 >/dev/null
 fi
-cvc5 --version | head -n 1
+cvc5 --version | sed -n 1p

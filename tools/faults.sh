@@ -55,12 +55,12 @@ start() {
     pid=$server
     url=""
     for _ in $(seq 1 300); do
-        url=$(sed -n 's/^listening on //p' "$log" | head -n 1)
+        url=$(sed -n 's/^listening on //p' "$log" | sed -n 1p)
         if [ -n "$url" ]; then
             # Signals must reach the server, not strace (which would detach
             # and leave it running).
             if [ $# -gt 0 ]; then
-                pid=$(pgrep -P "$server" | head -n 1)
+                pid=$(pgrep -P "$server" | sed -n 1p)
             fi
             return 0
         fi
@@ -125,7 +125,7 @@ for sc in $syscalls; do
                     out=$("$writ" submit --server "$url" --agency us-fbi-wfo --json \
                         --key "$run/demo/agencies/us-fbi-wfo/signing.key" "$work/order.json" \
                         2>"$work/submit.err")
-                    case_id=$(sed -nE 's/.*"case" *: *"(c-[0-9a-f]+)".*/\1/p' <<<"$out" | head -n 1)
+                    case_id=$(sed -nE 's/.*"case" *: *"(c-[0-9a-f]+)".*/\1/p' <<<"$out" | sed -n 1p)
                     if [ -n "$case_id" ]; then
                         acked+=("$case_id")
                     else

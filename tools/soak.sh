@@ -53,7 +53,7 @@ start() {
     server=$!
     url=""
     for _ in $(seq 1 600); do
-        url=$(sed -n 's/^listening on //p' "$work/server.log" | head -n 1)
+        url=$(sed -n 's/^listening on //p' "$work/server.log" | sed -n 1p)
         [ -n "$url" ] && return 0
         kill -0 "$server" 2>/dev/null || return 1
         sleep 0.05
@@ -100,7 +100,7 @@ EOF
 # reason goes to the file `refused`).
 submit() {
     "$writ" submit --server "$url" --agency us-fbi-wfo --key "$key" --json "$1" 2>"$1.err" |
-        sed -nE 's/.*"case" *: *"(c-[0-9a-f]+)".*/\1/p' | head -n 1
+        sed -nE 's/.*"case" *: *"(c-[0-9a-f]+)".*/\1/p' | sed -n 1p
 }
 
 # Sends subpoenas until the server goes away.
@@ -281,7 +281,7 @@ echo "orders acknowledged: $acked; lost: $lost"
 echo "confirmations acknowledged: $confirmed; lost: $lost_confirmed"
 echo "submissions refused or cut off by a kill: $(wc -l <"$work/refused")"
 cut -d' ' -f2- "$work/refused" | sed -E 's/c-[0-9a-f]+/c-…/g; s/[0-9]+/N/g' | sort | uniq -c |
-    sort -rn | head -n 5 | sed 's/^/  /'
+    sort -rn | sed -n 1,5p | sed 's/^/  /'
 echo "servers that exited by themselves before the kill: $exited"
 echo "events still pending after the drain: $unlogged"
 echo "writ check: $((checks - check_failures)) of $checks passed; writ log verify: $((checks - verify_failures)) of $checks passed"
