@@ -66,7 +66,19 @@ pub async fn start(key: &CosignerKey, data: &Path, logs: &[&NoteVerifier], addr:
     let witness = Witness::open(key, data, logs.iter().map(|v| (*v).clone()).collect())
         .await
         .unwrap();
-    let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
+    // A witness restarted on its old address may find the old listener
+    // still open: an aborted task lets go of it only when next polled.
+    let mut tries = 0;
+    let listener = loop {
+        match tokio::net::TcpListener::bind(addr).await {
+            Ok(l) => break l,
+            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse && tries < 250 => {
+                tries += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            Err(e) => panic!("binding {addr}: {e}"),
+        }
+    };
     let addr = listener.local_addr().unwrap();
     let w = witness.clone();
     let task = tokio::spawn(async move {
