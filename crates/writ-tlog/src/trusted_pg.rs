@@ -17,8 +17,13 @@
 //! `idle_session_timeout` and `idle_in_transaction_session_timeout` to the
 //! lease's time-out: the holder checks its lease every second, so a live
 //! holder is never idle that long, and PostgreSQL ends the session of one
-//! that is, which releases the lock. When the hung server resumes, its
-//! connection is gone and every write it attempts fails: it can write
+//! that is, which releases the lock. A statement on that connection may not
+//! run longer than the time-out either (`statement_timeout`), and while one
+//! runs PostgreSQL checks every second that the holder is still connected
+//! (`client_connection_check_interval`): a holder that dies mid-statement
+//! loses the lock within a second, one that hangs mid-statement within twice
+//! the time-out (the statement's, then the idle session's). When the hung
+//! server resumes, its connection is gone and every write it attempts fails: it can write
 //! nothing, and it learns at its next check that it has lost the lease.
 //!
 //! The other servers open the store through a pool ([`PgStore::reader`]): they
@@ -150,14 +155,21 @@ impl PgStore {
             .as_millis()
             .clamp(MIN_LEASE_TIMEOUT_MS, i32::MAX as u128);
         // Session settings, before the lock: a session that goes idle this
-        // long is ended by the server, and the lock with it.
-        for setting in [
-            "idle_session_timeout",
-            "idle_in_transaction_session_timeout",
+        // long is ended by the server, and the lock with it; so is one whose
+        // statement runs this long (stuck behind a lock). While a statement
+        // runs, the server also checks every second that the holder is still
+        // connected: a holder that died mid-statement would otherwise keep
+        // the lock until that statement ended.
+        let millis = millis.to_string();
+        for (setting, value) in [
+            ("idle_session_timeout", millis.as_str()),
+            ("idle_in_transaction_session_timeout", millis.as_str()),
+            ("statement_timeout", millis.as_str()),
+            ("client_connection_check_interval", "1000"),
         ] {
             sqlx::query("SELECT set_config($1, $2, false)")
                 .bind(setting)
-                .bind(millis.to_string())
+                .bind(value)
                 .execute(&mut conn)
                 .await?;
         }

@@ -241,6 +241,48 @@ enum Fault {
     },
 }
 
+/// What every other session on `database` is doing, and which of them hold
+/// an advisory lock (the sequencer lease): for the message of a failure.
+fn sessions(database: &str) -> String {
+    use sqlx::{Connection as _, Row as _};
+    tokio::task::block_in_place(|| {
+        tokio::runtime::Handle::current().block_on(async {
+            let mut conn = match sqlx::PgConnection::connect(database).await {
+                Ok(conn) => conn,
+                Err(e) => return format!("cannot connect: {e}"),
+            };
+            let rows = sqlx::query(
+                "SELECT a.pid, coalesce(a.state, ''), coalesce(a.wait_event_type, ''),
+                        coalesce(a.wait_event, ''), left(coalesce(a.query, ''), 160),
+                        EXISTS (SELECT 1 FROM pg_locks l WHERE l.pid = a.pid
+                                AND l.locktype = 'advisory' AND l.granted)
+                 FROM pg_stat_activity a
+                 WHERE a.datname = current_database() AND a.pid <> pg_backend_pid()",
+            )
+            .fetch_all(&mut conn)
+            .await;
+            match rows {
+                Ok(rows) => rows
+                    .iter()
+                    .map(|r| {
+                        format!(
+                            "pid {} {} wait {}/{} advisory lock {}: {}",
+                            r.get::<i32, _>(0),
+                            r.get::<String, _>(1),
+                            r.get::<String, _>(2),
+                            r.get::<String, _>(3),
+                            r.get::<bool, _>(5),
+                            r.get::<String, _>(4).replace('\n', " "),
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+                Err(e) => format!("cannot list sessions: {e}"),
+            }
+        })
+    })
+}
+
 fn signal(child: &Child, name: &str) {
     let status = Command::new("kill")
         .args([&format!("-{name}"), &child.id().to_string()])
@@ -374,11 +416,17 @@ async fn failover(pg: &str, objects_arg: &str, tmp: &Path, fault: Fault) {
         Fault::Pause { .. } => signal(&a.child, "STOP"),
     }
     let killed_at = Instant::now();
-    wait_until(
-        "the other server to take over",
-        Duration::from_secs(30),
-        || b.sequencing_since().is_some_and(|t| t > killed_at),
-    );
+    let limit = killed_at + Duration::from_secs(30);
+    while !b.sequencing_since().is_some_and(|t| t > killed_at) {
+        assert!(
+            Instant::now() < limit,
+            "timed out waiting for the other server to take over; its log:\n{}\n\
+             sessions on the database:\n{}",
+            b.log_text(),
+            sessions(&database)
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let took_over = b.sequencing_since().unwrap() - killed_at;
     if let Fault::Pause {
         lease_timeout,
@@ -396,8 +444,10 @@ async fn failover(pg: &str, objects_arg: &str, tmp: &Path, fault: Fault) {
         let resume_at = killed_at + pause;
         std::thread::sleep(resume_at.saturating_duration_since(Instant::now()));
         let stopped_for = killed_at.elapsed();
-        signal(&a.child, "CONT");
+        // Taken before the signal: the resumed server may write its first
+        // lines before `kill` returns.
         let resumed = Instant::now();
+        signal(&a.child, "CONT");
         // The resumed server learns it has lost the lease and does not take
         // it back while the second holds it.
         let found = |a: &Node| {
