@@ -417,7 +417,7 @@ async fn failover(pg: &str, objects_arg: &str, tmp: &Path, fault: Fault) {
     }
     let killed_at = Instant::now();
     let limit = killed_at + Duration::from_secs(30);
-    while !b.sequencing_since().is_some_and(|t| t > killed_at) {
+    while b.sequencing_since().is_none_or(|t| t <= killed_at) {
         assert!(
             Instant::now() < limit,
             "timed out waiting for the other server to take over; its log:\n{}\n\
