@@ -181,6 +181,56 @@ async fn a_silent_holder_loses_the_lease_after_its_timeout() {
     ));
 }
 
+/// A holder that dies while one of its statements waits behind a lock (its
+/// connection closes, but PostgreSQL would notice only when the statement
+/// ends) frees the lease within seconds, well before its time-out, while
+/// the lock it waited for is still held.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_holder_that_dies_mid_statement_frees_the_lease() {
+    let Some(pg) = postgres() else { return };
+    let url = fresh(&pg).await;
+    let holder = lease(&url).await;
+    let mut blocker = sqlx::PgConnection::connect(&url).await.unwrap();
+    sqlx::query("BEGIN").execute(&mut blocker).await.unwrap();
+    sqlx::query("LOCK TABLE tlog_staged IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut blocker)
+        .await
+        .unwrap();
+    let stuck = {
+        let holder = holder.clone();
+        tokio::spawn(async move {
+            let batch = StagedBatch {
+                first: 0,
+                count: 1,
+                entries: vec![0, 1, 7],
+            };
+            let _ = holder.stage(batch).await;
+        })
+    };
+    // The statement is sent and waits for the lock; then the holder dies.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(
+        !stuck.is_finished(),
+        "the statement did not wait for the lock"
+    );
+    stuck.abort();
+    let _ = stuck.await;
+    drop(holder);
+    let died = std::time::Instant::now();
+    loop {
+        if let Lease::Held(_) = PgStore::try_lease(&url, LEASE_TIMEOUT).await.unwrap() {
+            break;
+        }
+        assert!(
+            died.elapsed() < LEASE_TIMEOUT / 2,
+            "a holder that died mid-statement kept the lease for {:?}",
+            died.elapsed()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    sqlx::query("ROLLBACK").execute(&mut blocker).await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn log_moves_between_lease_holders() {
     let Some(pg) = postgres() else { return };
