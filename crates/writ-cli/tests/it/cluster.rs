@@ -97,10 +97,23 @@ impl Node {
 }
 
 /// Waits for a condition, up to a limit.
-pub fn wait_until(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
+pub fn wait_until(what: &str, limit: Duration, f: impl FnMut() -> bool) {
+    wait_explained(what, limit, f, String::new);
+}
+
+/// [`wait_until`], whose failure message ends with `details()` (a server's
+/// log, what the database holds), computed only if it times out.
+pub fn wait_explained(
+    what: &str,
+    limit: Duration,
+    mut f: impl FnMut() -> bool,
+    details: impl FnOnce() -> String,
+) {
     let start = Instant::now();
     while !f() {
-        assert!(start.elapsed() < limit, "timed out waiting for {what}");
+        if start.elapsed() >= limit {
+            panic!("timed out waiting for {what}\n{}", details());
+        }
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -416,17 +429,18 @@ async fn failover(pg: &str, objects_arg: &str, tmp: &Path, fault: Fault) {
         Fault::Pause { .. } => signal(&a.child, "STOP"),
     }
     let killed_at = Instant::now();
-    let limit = killed_at + Duration::from_secs(30);
-    while b.sequencing_since().is_none_or(|t| t <= killed_at) {
-        assert!(
-            Instant::now() < limit,
-            "timed out waiting for the other server to take over; its log:\n{}\n\
-             sessions on the database:\n{}",
-            b.log_text(),
-            sessions(&database)
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_explained(
+        "the other server to take over",
+        Duration::from_secs(30),
+        || b.sequencing_since().is_some_and(|t| t > killed_at),
+        || {
+            format!(
+                "its log:\n{}\nsessions on the database:\n{}",
+                b.log_text(),
+                sessions(&database)
+            )
+        },
+    );
     let took_over = b.sequencing_since().unwrap() - killed_at;
     if let Fault::Pause {
         lease_timeout,
@@ -455,15 +469,12 @@ async fn failover(pg: &str, objects_arg: &str, tmp: &Path, fault: Fault) {
                 *t >= resumed && (l.contains("lease lost") || l.contains("sequencer stopped"))
             })
         };
-        let limit = Instant::now() + Duration::from_secs(30);
-        while !found(&a) {
-            assert!(
-                Instant::now() < limit,
-                "timed out waiting for the resumed server to find its lease lost; its log:\n{}",
-                a.log_text()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        wait_explained(
+            "the resumed server to find its lease lost",
+            Duration::from_secs(30),
+            || found(&a),
+            || format!("its log:\n{}", a.log_text()),
+        );
         dead.lock().unwrap().remove(&leader_url);
         // It still takes orders, which the second server sequences.
         let mut late = Vec::new();

@@ -207,8 +207,25 @@ async fn a_holder_that_dies_mid_statement_frees_the_lease() {
             let _ = holder.stage(batch).await;
         })
     };
-    // The statement is sent and waits for the lock; then the holder dies.
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    // Once the statement waits for the lock, the holder dies.
+    let sent = std::time::Instant::now();
+    loop {
+        let waiting: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM pg_stat_activity
+               WHERE datname = current_database() AND wait_event_type = 'Lock')",
+        )
+        .fetch_one(&mut blocker)
+        .await
+        .unwrap();
+        if waiting {
+            break;
+        }
+        assert!(
+            !stuck.is_finished() && sent.elapsed() < std::time::Duration::from_secs(10),
+            "the statement did not wait for the lock"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
     assert!(
         !stuck.is_finished(),
         "the statement did not wait for the lock"
