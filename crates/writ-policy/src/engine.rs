@@ -7,13 +7,14 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
-use cedar_policy::{Authorizer, Context, Decision as CedarDecision, EntityUid, PolicySet, Request};
+use cedar_policy::{Context, EntityUid};
 use writ_model::decision::{Notify, PolicyRef};
 use writ_model::{
     Category, Country, Decision, DecisionInput, Instrument, NotifyWhen, Order, Outcome,
     PairDecision, Reason, ReasonCode, Status, Timestamp,
 };
 
+use crate::compiled::RuleSet;
 use crate::facts::{self, Facts, Names, Resolution, is_qualifying_epoc_emergency};
 use crate::instants::Instants;
 use crate::pack::{Level, Pack};
@@ -68,43 +69,33 @@ impl<'a> Verdict<'a> {
 /// grant, so any error is itself a refusal (`error_level`).
 fn evaluate<'a>(
     pack: &'a Pack,
-    set: &PolicySet,
+    set: &RuleSet,
     facts: &Facts,
     action: &EntityUid,
-    resource: EntityUid,
+    resource: &EntityUid,
     context: Option<&Context>,
     error_level: Level,
 ) -> Verdict<'a> {
-    let request = context
-        .ok_or_else(|| "no context for this request".to_owned())
-        .and_then(|context| {
-            Request::new(
-                facts.principal.clone(),
-                action.clone(),
-                resource,
-                context.clone(),
-                None,
-            )
-            .map_err(|e| e.to_string())
-        });
-    let request = match request {
-        Ok(r) => r,
-        Err(e) => {
-            return Verdict::error(error_level, format!("the request could not be built: {e}"));
-        }
+    let Some(context) = context else {
+        return Verdict::error(
+            error_level,
+            "the request could not be built: no context for this request".to_owned(),
+        );
     };
-    let response = Authorizer::new().is_authorized(&request, set, &facts.entities);
-    let errors: Vec<String> = response
-        .diagnostics()
-        .errors()
-        .map(|e| e.to_string())
-        .collect();
-    if !errors.is_empty() {
-        return Verdict::error(error_level, errors.join("; "));
+    let answer = set.authorize(
+        &facts.principal,
+        action,
+        resource,
+        context,
+        &facts.entities,
+        pack.cedar_authorizer,
+    );
+    if !answer.errors.is_empty() {
+        return Verdict::error(error_level, answer.errors.join("; "));
     }
     let mut verdict = Verdict::default();
-    if response.decision() == CedarDecision::Deny {
-        for id in response.diagnostics().reason() {
+    if !answer.allowed {
+        for id in &answer.reasons {
             match pack.rule(id) {
                 Some(rule) => verdict.fired.push(Fired {
                     code: &rule.code,
@@ -285,7 +276,7 @@ fn decide_order(pack: &Pack, input: &DecisionInput) -> Decision {
         order_rules,
         &facts,
         &names.accept,
-        names.order.clone(),
+        &names.order,
         Some(&pack.contexts.order),
         Level::Refusal,
     );
@@ -344,7 +335,7 @@ fn decide_order(pack: &Pack, input: &DecisionInput) -> Decision {
                                 rules,
                                 &facts,
                                 &names.disclose,
-                                names.account(key),
+                                &names.account(key),
                                 pack.contexts.pair(category),
                                 Level::Deny,
                             )

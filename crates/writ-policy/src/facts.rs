@@ -9,9 +9,11 @@ use std::collections::HashSet;
 use std::str::FromStr;
 use std::sync::OnceLock;
 
-use cedar_policy::{
-    Context, Entities, Entity, EntityId, EntityTypeName, EntityUid, RestrictedExpression,
-};
+use cedar_policy::{Context, Entities, EntityId, EntityTypeName, EntityUid, RestrictedExpression};
+use cedar_policy_core::ast::{self, Literal, PartialValue, Value};
+use cedar_policy_core::entities::{Entities as CoreEntities, NoEntitiesSchema, TCComputation};
+use cedar_policy_core::extensions::Extensions;
+use smol_str::SmolStr;
 use writ_model::{
     Account, AccountStatus, Agency, Category, DecisionInput, Order, PriorHold, Target, TargetKind,
     order::normalize,
@@ -21,31 +23,37 @@ use crate::instants::Instants;
 use crate::params::Parameters;
 use crate::slice::{OPTIONAL_ORDER_ATTRS, Shape};
 
-type Attrs = Vec<(String, RestrictedExpression)>;
+/// An entity's attributes. Entities are built from Cedar values directly:
+/// the facts are values already, and evaluating restricted expressions to
+/// the same values cost more than a rule's evaluation.
+type Attrs = Vec<(SmolStr, PartialValue)>;
 
-fn string(s: impl Into<String>) -> RestrictedExpression {
-    RestrictedExpression::new_string(s.into())
+fn string(s: impl Into<SmolStr>) -> Value {
+    Value::from(s.into())
 }
 
-fn long(v: i64) -> RestrictedExpression {
-    RestrictedExpression::new_long(v)
+fn long(v: i64) -> Value {
+    Value::from(v)
 }
 
-fn boolean(v: bool) -> RestrictedExpression {
-    RestrictedExpression::new_bool(v)
+fn boolean(v: bool) -> Value {
+    Value::from(v)
 }
 
-fn set<I, S>(items: I) -> RestrictedExpression
+fn set<I, S>(items: I) -> Value
 where
     I: IntoIterator<Item = S>,
-    S: Into<String>,
+    S: Into<SmolStr>,
 {
-    RestrictedExpression::new_set(items.into_iter().map(string))
+    Value::set_of_lits(items.into_iter().map(|s| Literal::from(s.into())), None)
 }
 
-fn record(fields: Vec<(&str, RestrictedExpression)>) -> Result<RestrictedExpression, String> {
-    RestrictedExpression::new_record(fields.into_iter().map(|(k, v)| (k.to_owned(), v)))
-        .map_err(|e| e.to_string())
+fn record(fields: Vec<(&str, Value)>) -> Value {
+    Value::record(fields, None)
+}
+
+fn attr(name: &str, value: Value) -> (SmolStr, PartialValue) {
+    (SmolStr::new(name), PartialValue::Value(value))
 }
 
 pub(crate) fn uid(type_name: &str, id: &str) -> Result<EntityUid, String> {
@@ -99,7 +107,11 @@ pub(crate) struct Contexts {
 impl Contexts {
     pub fn build(params: &Parameters) -> Result<Self, String> {
         let names = Names::get()?;
-        let params = record(vec![("max_targets", long(i64::from(params.max_targets)))])?;
+        let params = RestrictedExpression::new_record([(
+            "max_targets".to_owned(),
+            RestrictedExpression::new_long(i64::from(params.max_targets)),
+        )])
+        .map_err(|e| e.to_string())?;
         let order = Context::from_pairs([("params".to_owned(), params.clone())])
             .map_err(|e| e.to_string())?;
         let pairs = Category::ALL
@@ -111,7 +123,10 @@ impl Contexts {
                         "order".to_owned(),
                         RestrictedExpression::new_entity_uid(names.order.clone()),
                     ),
-                    ("category".to_owned(), string(c.as_str())),
+                    (
+                        "category".to_owned(),
+                        RestrictedExpression::new_string(c.as_str().to_owned()),
+                    ),
                 ])
                 .map_err(|e| e.to_string())
             })
@@ -234,13 +249,10 @@ impl Facts {
             EntityId::new(input.submitted_by.as_deref().unwrap_or("")),
         );
         let mut submitter_attrs: Attrs = Vec::from([
-            (
-                "authenticated".to_owned(),
-                boolean(input.submitted_by.is_some()),
-            ),
-            (
-                "agency_id".to_owned(),
-                string(input.submitted_by.clone().unwrap_or_default()),
+            attr("authenticated", boolean(input.submitted_by.is_some())),
+            attr(
+                "agency_id",
+                string(input.submitted_by.as_deref().unwrap_or_default()),
             ),
         ]);
         let agency = submitter(input);
@@ -251,7 +263,7 @@ impl Facts {
                 ("established", boolean(instants.requester_established)),
                 ("powers", set(agency.powers.iter().map(|p| p.as_str()))),
             ];
-            submitter_attrs.push(("agency".to_owned(), record(fields)?));
+            submitter_attrs.push(attr("agency", record(fields)));
         }
 
         let mut issuers = vec![order.issued_by.kind.as_str()];
@@ -259,48 +271,39 @@ impl Facts {
             issuers.push(v.kind.as_str());
         }
         let mut order_attrs: Attrs = Vec::from([
-            ("agency".to_owned(), string(order.agency.as_str())),
-            ("instrument".to_owned(), string(order.instrument.as_str())),
-            (
-                "issued_by".to_owned(),
-                string(order.issued_by.kind.as_str()),
-            ),
-            ("issuers".to_owned(), set(issuers)),
-            (
-                "issued_after_now".to_owned(),
-                boolean(instants.issued_after_now),
-            ),
-            (
-                "three_months_passed".to_owned(),
-                boolean(instants.three_months_passed),
-            ),
-            (
-                "issued_under_e_evidence".to_owned(),
+            attr("agency", string(order.agency.as_str())),
+            attr("instrument", string(order.instrument.as_str())),
+            attr("issued_by", string(order.issued_by.kind.as_str())),
+            attr("issuers", set(issuers)),
+            attr("issued_after_now", boolean(instants.issued_after_now)),
+            attr("three_months_passed", boolean(instants.three_months_passed)),
+            attr(
+                "issued_under_e_evidence",
                 boolean(instants.issued_under_e_evidence),
             ),
-            (
-                "issued_under_uk_agreement".to_owned(),
+            attr(
+                "issued_under_uk_agreement",
                 boolean(instants.issued_under_uk_agreement),
             ),
-            ("expired".to_owned(), boolean(instants.expired)),
-            ("target_count".to_owned(), long(order.targets.len() as i64)),
-            (
-                "target_kinds".to_owned(),
+            attr("expired", boolean(instants.expired)),
+            attr("target_count", long(order.targets.len() as i64)),
+            attr(
+                "target_kinds",
                 set(order.targets.iter().map(|t| t.kind.as_str())),
             ),
-            (
-                "categories".to_owned(),
+            attr(
+                "categories",
                 set(order.categories().iter().map(|c| c.as_str())),
             ),
-            (
-                "assistance".to_owned(),
-                set(order.assistance.iter().cloned()),
+            attr(
+                "assistance",
+                set(order.assistance.iter().map(String::as_str)),
             ),
         ]);
         if order.date_range.is_some() {
-            order_attrs.push((
-                "date_range".to_owned(),
-                record(vec![("inverted", boolean(instants.date_range_inverted))])?,
+            order_attrs.push(attr(
+                "date_range",
+                record(vec![("inverted", boolean(instants.date_range_inverted))]),
             ));
         }
         if let Some(e) = &order.emergency {
@@ -318,10 +321,10 @@ impl Facts {
                     record(vec![
                         ("verified", boolean(c.verified)),
                         ("number_source", string(c.number_source.as_str())),
-                    ])?,
+                    ]),
                 ));
             }
-            order_attrs.push(("emergency".to_owned(), record(fields)?));
+            order_attrs.push(attr("emergency", record(fields)));
         }
         if let Some(o) = &order.offence {
             let mut fields = vec![
@@ -331,7 +334,7 @@ impl Facts {
             if let Some(c) = o.committed_in {
                 fields.push(("committed_in", string(c.as_str())));
             }
-            order_attrs.push(("offence".to_owned(), record(fields)?));
+            order_attrs.push(attr("offence", record(fields)));
         }
         if let (Some(nd), Some(gag)) = (&order.non_disclosure, instants.gag) {
             let fields = vec![
@@ -340,7 +343,7 @@ impl Facts {
                 ("indefinite", boolean(gag.indefinite)),
                 ("longer_than_max", boolean(gag.longer_than_max)),
             ];
-            order_attrs.push(("non_disclosure".to_owned(), record(fields)?));
+            order_attrs.push(attr("non_disclosure", record(fields)));
         }
         if order.renews.is_some() {
             let mut fields = Vec::new();
@@ -350,10 +353,10 @@ impl Facts {
                     record(vec![
                         ("lapsed", boolean(lapsed)),
                         ("renewals", long(i64::from(hold.renewals))),
-                    ])?,
+                    ]),
                 ));
             }
-            order_attrs.push(("renews".to_owned(), record(fields)?));
+            order_attrs.push(attr("renews", record(fields)));
         }
 
         // The shape is read off the attributes Cedar is given, so that the
@@ -370,12 +373,19 @@ impl Facts {
             agency: agency.map(|a| a.country),
         };
 
-        let order_uid = names.order.clone();
+        let entity = |uid: &EntityUid, attrs: Attrs| {
+            let uid: &ast::EntityUID = uid.as_ref();
+            ast::Entity::new_with_attr_partial_value(
+                uid.clone(),
+                attrs,
+                HashSet::new(),
+                HashSet::new(),
+                [],
+            )
+        };
         let mut entities = vec![
-            Entity::new_with_tags(principal.clone(), submitter_attrs, [], [])
-                .map_err(|e| e.to_string())?,
-            Entity::new_with_tags(order_uid.clone(), order_attrs, [], [])
-                .map_err(|e| e.to_string())?,
+            entity(&principal, submitter_attrs),
+            entity(&names.order, order_attrs),
         ];
         let mut seen = HashSet::new();
         for r in resolved {
@@ -384,24 +394,23 @@ impl Facts {
                 && !seen.contains(&key)
             {
                 let attrs: Attrs = Vec::from([
-                    (
-                        "data_location".to_owned(),
-                        string(account.data_location.as_str()),
-                    ),
-                    ("us_person".to_owned(), boolean(account.holder.us_person)),
-                    (
-                        "located_in".to_owned(),
-                        string(account.holder.located_in.as_str()),
-                    ),
+                    attr("data_location", string(account.data_location.as_str())),
+                    attr("us_person", boolean(account.holder.us_person)),
+                    attr("located_in", string(account.holder.located_in.as_str())),
                 ]);
-                entities.push(
-                    Entity::new_with_tags(names.account(&key), attrs, [], [])
-                        .map_err(|e| e.to_string())?,
-                );
+                entities.push(entity(&names.account(&key), attrs));
                 seen.insert(key);
             }
         }
-        let entities = Entities::from_entities(entities, None).map_err(|e| e.to_string())?;
+        // No entity has a parent: there is no hierarchy to close.
+        let entities = CoreEntities::from_entities(
+            entities,
+            None::<&NoEntitiesSchema>,
+            TCComputation::AssumeAlreadyComputed,
+            Extensions::all_available(),
+        )
+        .map_err(|e| e.to_string())?
+        .into();
 
         Ok(Facts {
             entities,

@@ -11,6 +11,7 @@
 //! The engine never fails and never lets an error through: a rule that cannot
 //! be evaluated refuses the pair or order it was asked about.
 
+mod compiled;
 mod conformance;
 mod engine;
 pub mod facts;

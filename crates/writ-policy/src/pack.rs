@@ -8,6 +8,7 @@ use cedar_policy::{
     ActionConstraint, EntityUid, Policy, PolicyId, PolicySet, Schema, ValidationMode, Validator,
 };
 
+use crate::compiled::RuleSet;
 use crate::params::{PackManifest, Parameters};
 
 /// The schema every pack is validated against: the facts the engine gives.
@@ -101,8 +102,11 @@ pub struct Pack {
     pub id: String,
     pub version: String,
     pub params: Parameters,
-    pub(crate) order_rules: PolicySet,
-    pub(crate) pair_rules: PolicySet,
+    pub(crate) order_rules: RuleSet,
+    pub(crate) pair_rules: RuleSet,
+    /// Evaluate through Cedar's `Authorizer` rather than the compiled sets
+    /// (`compiled.rs`): for the tests that compare the two.
+    pub(crate) cedar_authorizer: bool,
     pub(crate) rules: HashMap<PolicyId, Rule>,
     /// The request contexts, from the parameters.
     pub(crate) contexts: crate::facts::Contexts,
@@ -293,8 +297,9 @@ impl Pack {
             id: manifest.id,
             version: manifest.version,
             params: manifest.parameters,
-            order_rules,
-            pair_rules,
+            order_rules: RuleSet::new(order_rules.policies()).map_err(PackError::Invalid)?,
+            pair_rules: RuleSet::new(pair_rules.policies()).map_err(PackError::Invalid)?,
+            cedar_authorizer: false,
             rules,
         };
         crate::conformance::check(&pack).map_err(PackError::Invalid)?;
@@ -314,6 +319,15 @@ impl Pack {
     #[doc(hidden)]
     pub fn without_slicing(mut self) -> Self {
         self.slices = crate::slice::Slices::default();
+        self
+    }
+
+    /// The same pack evaluating every request through Cedar's `Authorizer`
+    /// instead of its compiled sets: decisions must not change (the tests
+    /// compare both).
+    #[doc(hidden)]
+    pub fn with_cedar_authorizer(mut self) -> Self {
+        self.cedar_authorizer = true;
         self
     }
 

@@ -41,6 +41,8 @@ use cedar_policy::{Policy, PolicySet};
 use serde_json::Value;
 use writ_model::{Category, Country, Instrument};
 
+use crate::compiled::RuleSet;
+
 /// The optional attributes of the order entity (`facts.rs`), in the order of
 /// the bits of [`Shape::present`].
 pub(crate) const OPTIONAL_ORDER_ATTRS: [&str; 5] = [
@@ -353,13 +355,13 @@ fn can_fire(steps: &[Step], shape: &Shape, category: Option<Category>) -> bool {
 /// The sets one shape evaluates.
 #[derive(Debug)]
 pub(crate) struct ShapeSets {
-    pub order: PolicySet,
+    pub order: RuleSet,
     /// One per category, in `Category::ALL` order.
-    pairs: Vec<PolicySet>,
+    pairs: Vec<RuleSet>,
 }
 
 impl ShapeSets {
-    pub fn pair(&self, category: Category) -> Option<&PolicySet> {
+    pub fn pair(&self, category: Category) -> Option<&RuleSet> {
         let i = Category::ALL.iter().position(|c| *c == category)?;
         self.pairs.get(i)
     }
@@ -414,13 +416,12 @@ impl Slices {
 
     fn sets(&self, shape: &Shape) -> Result<ShapeSets, String> {
         let slice = |rules: &[(Policy, Vec<Step>)], category| {
-            let mut set = PolicySet::new();
-            for (p, steps) in rules {
-                if can_fire(steps, shape, category) {
-                    set.add(p.clone()).map_err(|e| e.to_string())?;
-                }
-            }
-            Ok::<_, String>(set)
+            RuleSet::new(
+                rules
+                    .iter()
+                    .filter(|(_, steps)| can_fire(steps, shape, category))
+                    .map(|(p, _)| p),
+            )
         };
         Ok(ShapeSets {
             order: slice(&self.order, None)?,
@@ -437,7 +438,7 @@ mod tests {
     use super::*;
     use crate::Pack;
 
-    fn ids(set: &PolicySet) -> Vec<String> {
+    fn ids(set: &RuleSet) -> Vec<String> {
         let mut ids: Vec<String> = set.policies().map(|p| p.id().to_string()).collect();
         ids.sort();
         ids

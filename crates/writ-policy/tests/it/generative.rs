@@ -1209,6 +1209,17 @@ proptest! {
         prop_assert_eq!(decide(default_pack(), &input), decide(unsliced, &input));
     }
 
+    /// The compiled sets (each condition built once, membership in literal
+    /// sets written as comparisons: `src/compiled.rs`) decide every order
+    /// as Cedar's `Authorizer` does.
+    #[test]
+    fn compiled_sets_decide_as_cedars_authorizer(s in scenario()) {
+        static AUTHORIZER: std::sync::OnceLock<writ_policy::Pack> = std::sync::OnceLock::new();
+        let authorizer = AUTHORIZER.get_or_init(|| default_pack().clone().with_cedar_authorizer());
+        let input = s.input();
+        prop_assert_eq!(decide(default_pack(), &input), decide(authorizer, &input));
+    }
+
     /// A refusal at step 1 releases nothing; no pair is granted or sent to
     /// review in a category its instrument cannot reach; one pair per
     /// (target, category) otherwise.

@@ -225,18 +225,25 @@ fn reasons_carry_message_and_citation() {
     assert!(r.citation.contains("2703(c)(2)"), "{}", r.citation);
 }
 
-/// Every case of the public corpus decided by `pack` and by the same pack
-/// unsliced: the slicing must change nothing.
+/// Every case of the public corpus decided by `pack`, by the same pack
+/// unsliced, and by the same pack through Cedar's `Authorizer` rather than
+/// its compiled sets: neither the slicing nor the compiled conditions may
+/// change anything.
 fn assert_slicing_changes_nothing(pack: &Pack) {
     let unsliced = pack.clone().without_slicing();
+    let authorizer = pack.clone().with_cedar_authorizer();
+    let unsliced_authorizer = unsliced.clone().with_cedar_authorizer();
     let mut cases = 0;
     for entry in std::fs::read_dir(crate::corpus_dir("public")).unwrap() {
         let path = entry.unwrap().path();
         let case = parse::case_file(&std::fs::read(&path).unwrap()).unwrap();
         let input = case.input();
+        let decided = decide(pack, &input);
+        assert_eq!(decided, decide(&unsliced, &input), "{}", path.display());
+        assert_eq!(decided, decide(&authorizer, &input), "{}", path.display());
         assert_eq!(
-            decide(pack, &input),
-            decide(&unsliced, &input),
+            decided,
+            decide(&unsliced_authorizer, &input),
             "{}",
             path.display()
         );
@@ -272,6 +279,45 @@ when { resource.target_count * 4611686018427387904 > 0 && resource.instrument ==
     let d = decide(&pack, &case.input());
     assert_eq!(d.outcome, Outcome::Reject);
     assert_eq!(d.codes(), vec![writ_policy::POLICY_ERROR]);
+    assert_slicing_changes_nothing(&pack);
+}
+
+#[test]
+fn a_membership_test_whose_operand_fails_refuses_as_cedar_does() {
+    // The compiled sets write `[1, 2].contains(x)` as `x == 1 || x == 2`
+    // (`src/compiled.rs`): when `x` overflows (two targets or more), the
+    // order is refused with `policy_error` and the very message Cedar's
+    // `Authorizer` gives; with one target the rule is evaluated and holds.
+    let dir = pack_copy();
+    std::fs::write(
+        dir.path().join("96-member.cedar"),
+        r#"
+@id("X.member")
+@code("member_rule")
+@level("refusal")
+@message("a rule with a membership test that overflows for two targets")
+@citation("a test")
+forbid (principal, action == Writ::Action::"accept", resource)
+when { [1, 2, 4611686018427387904].contains(resource.target_count * 4611686018427387904) };
+"#,
+    )
+    .unwrap();
+    let pack = Pack::load_dir(dir.path()).unwrap();
+    let authorizer = pack.clone().with_cedar_authorizer();
+    let warrant = crate::corpus_dir("public").join("010-us-warrant-mixed-locations.json");
+    let case = parse::case_file(&std::fs::read(warrant).unwrap()).unwrap();
+    let two = case.input();
+    assert_eq!(two.order.targets.len(), 2);
+    let d = decide(&pack, &two);
+    assert_eq!(d.codes(), vec![writ_policy::POLICY_ERROR]);
+    assert!(d.reasons[0].message.contains("overflow"), "{:?}", d.reasons);
+    assert_eq!(d, decide(&authorizer, &two));
+
+    let mut one = two.clone();
+    one.order.targets.truncate(1);
+    let d = decide(&pack, &one);
+    assert_eq!(d.codes(), vec!["member_rule"]);
+    assert_eq!(d, decide(&authorizer, &one));
     assert_slicing_changes_nothing(&pack);
 }
 
@@ -334,6 +380,7 @@ when { principal has agency && principal.agency.country == "US" && resource has 
     .unwrap();
     let pack = Pack::load_dir(dir.path()).unwrap();
     let unsliced = pack.clone().without_slicing();
+    let authorizer = pack.clone().with_cedar_authorizer();
     let warrant = crate::corpus_dir("public").join("010-us-warrant-mixed-locations.json");
     let case = parse::case_file(&std::fs::read(warrant).unwrap()).unwrap();
     let us = case.input();
@@ -342,6 +389,8 @@ when { principal has agency && principal.agency.country == "US" && resource has 
     let d = decide(&pack, &us);
     assert_eq!(d.codes(), vec![writ_policy::POLICY_ERROR]);
     assert_eq!(d, decide(&unsliced, &us));
+    // The same error, message included, as Cedar's `Authorizer` reports.
+    assert_eq!(d, decide(&authorizer, &us));
 
     let mut open = us.clone();
     open.order.date_range = None;
