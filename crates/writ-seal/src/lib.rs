@@ -24,6 +24,7 @@
 //! it works over any [`std::io::Write`].
 
 pub mod agev1;
+mod early_sync;
 pub mod hash;
 pub mod manifest;
 mod open;

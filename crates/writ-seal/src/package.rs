@@ -7,12 +7,13 @@ use std::path::{Path, PathBuf};
 use age::x25519::Recipient;
 
 use crate::SealError;
+use crate::early_sync::EarlySync;
 use crate::manifest::{FileEntry, MANIFEST_PATH, Manifest, PackageHeader, check_entry_path};
 use crate::spool::Spooled;
 use crate::writer::AgeWriter;
 
 // No buffer between the age writer and the file: it writes whole segments.
-type Sink = AgeWriter<File>;
+type Sink = AgeWriter<EarlySync>;
 
 /// A package being written. Files are appended one by one; [`finish`]
 /// appends the manifest, closes the age stream, syncs the file and renames
@@ -65,6 +66,7 @@ impl PackageWriter {
             .tempfile_in(dir)
             .map_err(SealError::io("cannot create a temporary package in", dir))?;
         let (file, temp) = named.into_parts();
+        let file = EarlySync::new(file).map_err(SealError::io("cannot start syncing", &temp))?;
         let stream = AgeWriter::new(file, recipient)?;
         let mut tar = tar::Builder::new(stream);
         tar.mode(tar::HeaderMode::Deterministic);
@@ -153,6 +155,9 @@ impl PackageWriter {
             .map_err(SealError::stream("cannot end the tar"))?;
         let written = stream.finish()?;
         let (file, sha256, size) = (written.inner, written.sha256, written.bytes);
+        let (file, _) = file
+            .finish()
+            .map_err(SealError::io("cannot sync package", &self.temp))?;
         file.sync_all()
             .map_err(SealError::io("cannot sync package", &self.temp))?;
         drop(file);
