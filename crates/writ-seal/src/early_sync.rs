@@ -111,6 +111,22 @@ mod tests {
     }
 
     #[test]
+    fn an_early_sync_that_fails_fails_the_file() {
+        // Writes to /dev/null succeed, and syncing it fails (EINVAL): the
+        // error of the early sync must come out of `finish`.
+        let null = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/null")
+            .unwrap();
+        let mut out = EarlySync::new(null).unwrap();
+        let block = vec![0u8; 1 << 20];
+        for _ in 0..2 * SYNC_EVERY / block.len() as u64 {
+            out.write_all(&block).unwrap();
+        }
+        assert!(out.finish().is_err());
+    }
+
+    #[test]
     fn a_short_file_is_not_synced_early() {
         let dir = tempfile::tempdir().unwrap();
         let mut out = EarlySync::new(File::create(dir.path().join("p")).unwrap()).unwrap();
