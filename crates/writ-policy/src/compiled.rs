@@ -211,8 +211,9 @@ fn literal_set(e: &Expr) -> Option<Vec<Literal>> {
     literals.filter(|l| !l.is_empty())
 }
 
-/// `a || b || ...` of the given expressions (at least one).
-fn any_of(mut terms: Vec<Expr>) -> Expr {
+/// `t(l1) || t(l2) || ...` over the literals (at least one).
+fn any_of(literals: Vec<Literal>, term: impl Fn(Expr) -> Expr) -> Expr {
+    let mut terms: Vec<Expr> = literals.into_iter().map(|l| term(Expr::val(l))).collect();
     let last = terms.pop().unwrap_or_else(|| Expr::val(false));
     terms
         .into_iter()
@@ -235,35 +236,19 @@ fn comparisons(e: &Expr) -> Expr {
             else_expr,
         } => Expr::ite(sub(test_expr), sub(then_expr), sub(else_expr)),
         ExprKind::UnaryApp { op, arg } => Expr::unary_app(*op, sub(arg)),
-        ExprKind::BinaryApp {
-            op: BinaryOp::Contains,
-            arg1,
-            arg2,
-        } if literal_set(arg1).is_some() => {
-            let x = sub(arg2);
-            let literals = literal_set(arg1).unwrap_or_default();
-            any_of(
-                literals
-                    .into_iter()
-                    .map(|l| Expr::is_eq(x.clone(), Expr::val(l)))
-                    .collect(),
-            )
+        ExprKind::BinaryApp { op, arg1, arg2 } => {
+            match (op, literal_set(arg1), literal_set(arg2)) {
+                (BinaryOp::Contains, Some(literals), _) => {
+                    let x = sub(arg2);
+                    any_of(literals, |l| Expr::is_eq(x.clone(), l))
+                }
+                (BinaryOp::ContainsAny, _, Some(literals)) => {
+                    let s = sub(arg1);
+                    any_of(literals, |l| Expr::contains(s.clone(), l))
+                }
+                _ => Expr::binary_app(*op, sub(arg1), sub(arg2)),
+            }
         }
-        ExprKind::BinaryApp {
-            op: BinaryOp::ContainsAny,
-            arg1,
-            arg2,
-        } if literal_set(arg2).is_some() => {
-            let s = sub(arg1);
-            let literals = literal_set(arg2).unwrap_or_default();
-            any_of(
-                literals
-                    .into_iter()
-                    .map(|l| Expr::contains(s.clone(), Expr::val(l)))
-                    .collect(),
-            )
-        }
-        ExprKind::BinaryApp { op, arg1, arg2 } => Expr::binary_app(*op, sub(arg1), sub(arg2)),
         _ => e.clone(),
     };
     rewritten.with_maybe_source_loc(loc)
@@ -302,5 +287,40 @@ mod tests {
             rewritten(r#"[].contains(context.x)"#),
             parse_expr(r#"[].contains(context.x)"#).unwrap().to_string()
         );
+    }
+
+    /// `Pack::with_cedar_authorizer` reaches Cedar's `Authorizer`, which
+    /// reads the policies and never the compiled conditions: with every
+    /// compiled condition of an unsliced pack made `false`, the compiled
+    /// path finds no rule allowing the order, and Cedar's decides as usual.
+    /// (The tests that compare both paths rely on this.)
+    #[test]
+    fn the_cedar_authorizer_does_not_read_the_compiled_conditions() {
+        let mut pack = crate::Pack::embedded().unwrap().without_slicing();
+        for set in [&mut pack.order_rules, &mut pack.pair_rules] {
+            for p in &mut set.compiled {
+                p.condition = Expr::val(false);
+            }
+        }
+        let case = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../corpus/public/001-us-subpoena-subscriber.json"
+        );
+        let input = writ_model::parse::case_file(&std::fs::read(case).unwrap())
+            .unwrap()
+            .input();
+        let compiled = crate::decide(&pack, &input);
+        assert_eq!(compiled.codes(), vec![crate::POLICY_ERROR]);
+        assert!(
+            compiled.reasons[0].message.contains("no rule allowed"),
+            "{:?}",
+            compiled.reasons
+        );
+        let cedar = crate::decide(&pack.with_cedar_authorizer(), &input);
+        assert_eq!(
+            cedar,
+            crate::decide(&crate::Pack::embedded().unwrap(), &input)
+        );
+        assert!(!cedar.codes().contains(&crate::POLICY_ERROR));
     }
 }
