@@ -237,7 +237,10 @@ async fn migrate(args: MigrateArgs) -> anyhow::Result<ExitCode> {
     writ_tlog::trusted::SqliteStore::open(&source_file)
         .await
         .with_context(|| format!("opening the log's tables in `{}`", source_file.display()))?;
-    let target = writ_store::Store::open(&args.to)
+    // The copy runs in one transaction that waits while each source table
+    // is read, which may take longer than a server's transactions ever
+    // wait: allow an hour before PostgreSQL ends it.
+    let target = writ_store::Store::open_with(&args.to, std::time::Duration::from_secs(3600))
         .await
         .with_context(|| format!("opening `{}`", args.to))?;
     let target_trusted = writ_tlog::trusted_pg::PgStore::reader(&args.to)

@@ -137,7 +137,9 @@ pub struct ServeArgs {
     pub witness_bound: Option<String>,
     /// With PostgreSQL: how long the sequencer may stop answering (a hung
     /// or frozen process) before PostgreSQL ends its lease and another
-    /// server takes over, e.g. `10s`; at least 2s [default: 10s].
+    /// server takes over, and how long any server's open transaction may
+    /// wait for it before PostgreSQL rolls it back and frees its rows, e.g.
+    /// `10s`; at least 2s [default: 10s].
     #[arg(long, env = "WRIT_LEASE_TIMEOUT")]
     pub lease_timeout: Option<String>,
     /// Read a legal-process mailbox: `imap://user:password@host:port/MAILBOX`

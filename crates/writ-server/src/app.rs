@@ -35,7 +35,9 @@ pub struct AppOptions {
     /// asks for the sequencer lease (how soon it takes over from a dead one).
     pub lease_poll: Duration,
     /// With PostgreSQL, how long a sequencer that has stopped answering
-    /// keeps the lease (`docs/deployment.md`, "A hung sequencer").
+    /// keeps the lease, and how long any server's transaction may wait
+    /// for it before PostgreSQL rolls it back (`docs/deployment.md`, "A
+    /// hung sequencer").
     pub lease_timeout: Duration,
     pub server: ServerConfig,
     /// The log's checkpoint period (maximum merge delay).
@@ -174,7 +176,9 @@ impl App {
             .database
             .clone()
             .unwrap_or_else(|| layout::database_url(&options.data));
-        let store = Store::open(&url).await?;
+        // A hung server frees the case rows its open transactions hold
+        // within the same bound as the sequencer lease.
+        let store = Store::open_with(&url, options.lease_timeout).await?;
         let pack =
             Arc::new(writ_policy::Pack::embedded().map_err(|e| StartError::Policy(e.to_string()))?);
         let engine = move |input: &writ_model::DecisionInput| writ_policy::decide(&pack, input);

@@ -10,6 +10,18 @@
 //! connection is opened that way, so that a committed transaction survives a
 //! power loss. Writes to SQLite are serialised inside the process, which turns
 //! lock contention into queueing instead of `SQLITE_BUSY` errors.
+//!
+//! **On PostgreSQL a hung server cannot hold rows for long.** A server that
+//! hangs (stopped, frozen by its hypervisor) with a transaction open keeps
+//! its connection, and the rows that transaction locked stay locked for the
+//! other servers. Every connection therefore sets
+//! `idle_in_transaction_session_timeout` ([`Store::open_with`]; 10 s by
+//! default): PostgreSQL ends a session whose transaction waits that long for
+//! its client, which rolls the transaction back and frees its rows. The
+//! store's transactions run statements back to back and never wait on
+//! anything else, so a live server is never idle that long inside one; a
+//! hung server that resumes finds its connection gone, and its commit fails
+//! (nothing it had not yet acknowledged is kept).
 
 mod agency_notice;
 pub mod check;
@@ -117,10 +129,21 @@ impl std::fmt::Debug for Store {
     }
 }
 
+/// How long a transaction may wait for its client before PostgreSQL ends
+/// its session, unless [`Store::open_with`] says otherwise.
+pub const IDLE_IN_TRANSACTION: Duration = Duration::from_secs(10);
+
 impl Store {
     /// Opens (and creates, for SQLite) the database at `url` and brings its
     /// schema up to date.
     pub async fn open(url: &str) -> Result<Self> {
+        Self::open_with(url, IDLE_IN_TRANSACTION).await
+    }
+
+    /// [`Store::open`], with PostgreSQL ending the session of a transaction
+    /// that waits `idle_in_transaction` for its client (at least a second;
+    /// not used on SQLite, where only this process holds locks).
+    pub async fn open_with(url: &str, idle_in_transaction: Duration) -> Result<Self> {
         sqlx::any::install_default_drivers();
         let backend = if url.starts_with("sqlite:") {
             Backend::Sqlite
@@ -163,6 +186,24 @@ impl Store {
                     conn.execute("PRAGMA synchronous=FULL").await?;
                     conn.execute("PRAGMA busy_timeout=10000").await?;
                     conn.execute("PRAGMA foreign_keys=ON").await?;
+                    Ok(())
+                })
+            });
+        }
+        if backend == Backend::Postgres {
+            let millis = idle_in_transaction
+                .as_millis()
+                .clamp(1000, i32::MAX as u128)
+                .to_string();
+            pool = pool.after_connect(move |conn, _meta| {
+                let millis = millis.clone();
+                Box::pin(async move {
+                    sqlx::query(
+                        "SELECT set_config('idle_in_transaction_session_timeout', $1, false)",
+                    )
+                    .bind(millis)
+                    .execute(&mut *conn)
+                    .await?;
                     Ok(())
                 })
             });

@@ -121,3 +121,58 @@ both!(
     portal_sessions_outlive_key_revocation_no_more,
     key_revocation_ends_sessions
 );
+
+/// A server that hangs with a transaction open (here: a transaction that
+/// locks an agency's row and then waits) holds that row only until the
+/// store's idle-in-transaction time-out: PostgreSQL then ends its session,
+/// another server's write of the same row goes through, and the hung
+/// server's commit fails without changing anything.
+#[tokio::test]
+async fn a_hung_transaction_frees_its_rows_on_postgres() {
+    let Ok(server) = std::env::var("WRIT_TEST_POSTGRES") else {
+        eprintln!("skipped: set WRIT_TEST_POSTGRES to a server URL");
+        return;
+    };
+    let url = writ_testdb::fresh_database(&server, "writ_store_hung").await;
+    let timeout = std::time::Duration::from_secs(2);
+    let hung = Store::open_with(&url, timeout).await.unwrap();
+    let other = Store::open_with(&url, timeout).await.unwrap();
+    hung.insert_agency(&agency("a1"), "admin").await.unwrap();
+
+    let mut tx = hung.pool().begin().await.unwrap();
+    sqlx::query("UPDATE agencies SET name = 'changed by the hung server' WHERE id = 'a1'")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    // The hung server now says nothing; the other server writes the row.
+    let started = std::time::Instant::now();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        other.set_agency_status(
+            "a1",
+            "verified",
+            Some(1_700_000_100),
+            "admin",
+            1_700_000_100,
+        ),
+    )
+    .await
+    .expect("the row stayed locked: the hung transaction was not ended")
+    .unwrap();
+    let waited = started.elapsed();
+    assert!(
+        waited >= std::time::Duration::from_millis(1500),
+        "the write did not wait for the lock ({waited:?}): the test proves nothing"
+    );
+    assert!(
+        waited < std::time::Duration::from_secs(10),
+        "the row was freed after {waited:?}, not within the 2 s time-out"
+    );
+    assert!(
+        tx.commit().await.is_err(),
+        "the hung server's commit went through after its session was ended"
+    );
+    let row = other.agency("a1").await.unwrap().unwrap();
+    assert_eq!(row.status, "verified");
+    assert_eq!(row.name, "Agency a1");
+}
