@@ -179,6 +179,34 @@ for sc in $syscalls; do
         done
     done
 done
+# A package large enough for early syncs (a sync of its data every 16 MiB
+# while it is written: crates/writ-seal/src/early_sync.rs), whose first
+# `fdatasync` fails. Sealing must fail and leave no package: a later sync of
+# the same file might not report the lost write again. (The orders above
+# make packages far smaller than 16 MiB.) Skipped with MODE=kill and when
+# fdatasync is not among the system calls.
+if [ "$mode" = error ] && [[ " $syscalls " == *" fdatasync "* ]]; then
+    recipient=$(sed -n 's/^# public key: //p' "$template/demo/agencies/us-fbi-wfo/age-identity.txt")
+    for err in $errors; do
+        seal="$work/seal"
+        rm -rf "$seal"
+        mkdir -p "$seal"
+        tried=$((tried + 1))
+        strace -f -qq -o /dev/null -e trace=fdatasync -e inject="fdatasync:error=$err:when=1" \
+            "$writ" bench seal-child --account bulk-67108864 --recipient "$recipient" \
+            --work "$seal" >"$work/seal.out" 2>"$work/seal.err"
+        status=$?
+        left=$(find "$seal" -name '*.age' -o -name '.writ-seal-*' | head -n 1)
+        if [ "$status" -ne 0 ] && [ -z "$left" ] && grep -q "cannot sync package" "$work/seal.err"; then
+            verdict="ok (sealing failed: $(tail -n 1 "$work/seal.err" | sed 's/^error: //; s/ `[^`]*`//'))"
+        else
+            verdict="CORRUPTED: exit $status, left ${left:-nothing}, $(tail -n 1 "$work/seal.err")"
+            bad=$((bad + 1))
+        fi
+        printf '%-10s %-7s %5s  %5s %7s %6s  %s\n' "fdatasync" "$err" 1 - - - "64 MiB package: $verdict"
+    done
+fi
+
 suffix=""
 [ "$mode" = kill ] && suffix="; the server was killed at $killed_total of them"
 echo "fault points tried: $tried; lost or corrupted: $bad; orders acknowledged: $acked_total, refused: $refused_total$suffix"

@@ -138,16 +138,28 @@ pub fn backup(args: BackupArgs) -> anyhow::Result<ExitCode> {
             )?;
         }
     }
-    // Everything else but the database, the live log and work in progress.
+    // Everything else but the database, the live log and work in progress:
+    // temporary files (a package being sealed, a letter being written) are
+    // renamed or removed by the running server at any moment.
     let skip = |rel: &str| {
         rel == layout::DATABASE
             || rel.starts_with(&format!("{}-", layout::DATABASE))
             || rel == log_rel
             || rel == work_rel
             || rel.starts_with(".writ-backup-")
+            || is_temporary(rel)
     };
     for rel in walk(data, "", &skip)? {
-        add_file(&mut tar, &mut files, &rel, &data.join(&rel))?;
+        let source = data.join(&rel);
+        let file = match std::fs::File::open(&source) {
+            Ok(file) => file,
+            // Listed a moment ago, removed since by the running server.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => {
+                return Err(e).with_context(|| format!("cannot read `{}`", source.display()));
+            }
+        };
+        add_open_file(&mut tar, &mut files, &rel, &source, file)?;
     }
 
     let manifest = Manifest {
@@ -221,6 +233,18 @@ async fn snapshot_database(db: &Path, snapshot: &Path) -> anyhow::Result<(u64, O
         Some((size, note)) => (u64::try_from(size)?, Some(note)),
         None => (0, None),
     })
+}
+
+/// Whether a file is one the server writes under a temporary name before
+/// renaming it into place (`.<name>.tmp`, `.writ-seal-<random>.partial`).
+/// The object store's are `<name>.tmp-<16 hex digits>`.
+fn is_temporary(rel: &str) -> bool {
+    let name = rel.rsplit('/').next().unwrap_or(rel);
+    let hidden = name.starts_with('.') && (name.ends_with(".tmp") || name.ends_with(".partial"));
+    let object = name
+        .rsplit_once(".tmp-")
+        .is_some_and(|(_, tail)| tail.len() == 16 && tail.bytes().all(|b| b.is_ascii_hexdigit()));
+    hidden || object
 }
 
 /// Relative paths of the files under `root/rel`, sorted, minus `skip`.
@@ -310,6 +334,17 @@ fn add_file(
 ) -> anyhow::Result<()> {
     let file = std::fs::File::open(source)
         .with_context(|| format!("cannot read `{}`", source.display()))?;
+    add_open_file(tar, files, path, source, file)
+}
+
+/// [`add_file`], of a file already open.
+fn add_open_file(
+    tar: &mut Tar,
+    files: &mut Vec<FileEntry>,
+    path: &str,
+    source: &Path,
+    file: std::fs::File,
+) -> anyhow::Result<()> {
     let size = file.metadata()?.len();
     let mut reader = Hashing {
         inner: file.take(size),
@@ -371,7 +406,11 @@ pub fn restore(args: RestoreArgs) -> anyhow::Result<ExitCode> {
                     };
                 }
             }
-            eprintln!("error: `{}`: {e:#}", args.from.display());
+            eprintln!(
+                "error: `{}`: {}",
+                args.from.display(),
+                crate::input::message(&e)
+            );
             eprintln!("nothing was restored");
             Ok(ExitCode::from(1))
         }
@@ -455,4 +494,29 @@ fn unpack(file: std::fs::File, target: &Path) -> anyhow::Result<Manifest> {
         bail!("`{extra}` is in the archive but not in the manifest");
     }
     Ok(manifest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_temporary;
+
+    #[test]
+    fn temporary_names_are_those_the_server_renames() {
+        for name in [
+            "demo/outbox/.n-1-acct.eml.tmp",
+            "objects/packages/.writ-seal-x5JNYQ.partial",
+            "objects/packages/c-0123456789abcdef.age.tmp-0123456789abcdef",
+        ] {
+            assert!(is_temporary(name), "{name}");
+        }
+        for name in [
+            "demo/outbox/n-1-acct.eml",
+            "objects/packages/c-0123456789abcdef.age",
+            "notes.tmp",
+            "objects/packages/c-1.age.tmp-xyz",
+            "demo/agencies/us-fbi-wfo/age-identity.txt",
+        ] {
+            assert!(!is_temporary(name), "{name}");
+        }
+    }
 }

@@ -176,7 +176,7 @@ async fn intake(args: IntakeArgs) -> anyhow::Result<ExitCode> {
                     }
                     Err(e) => {
                         if failures == 0 {
-                            eprintln!("order {i}: {e:#}");
+                            eprintln!("order {i}: {}", crate::input::message(&e));
                         }
                         failures += 1;
                     }

@@ -37,3 +37,57 @@ pub fn exit_code_of(e: &anyhow::Error) -> u8 {
         1
     }
 }
+
+/// An error and its causes on one line (`outer: cause: cause`), each said
+/// once. Many errors already quote their cause in their own message (`case
+/// store: database: pool timed out`), and the chain as it is would repeat
+/// it after them.
+pub fn message(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if text.is_empty() || out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cause_quoted_by_its_error_is_said_once() {
+        let sealing = writ_seal::SealError::Io {
+            what: "cannot sync package",
+            path: "p.age".into(),
+            source: std::io::Error::other("disk on fire"),
+        };
+        let e = anyhow::Error::from(sealing).context("sealing case c-1");
+        assert_eq!(
+            message(&e),
+            "sealing case c-1: cannot sync package `p.age`: disk on fire"
+        );
+        // What the chain alone would print.
+        assert_eq!(
+            format!("{e:#}"),
+            "sealing case c-1: cannot sync package `p.age`: disk on fire: disk on fire"
+        );
+    }
+
+    #[test]
+    fn causes_not_quoted_are_kept_in_order() {
+        let e = anyhow::anyhow!("connection refused")
+            .context("cannot reach the server")
+            .context("submitting order.json");
+        assert_eq!(
+            message(&e),
+            "submitting order.json: cannot reach the server: connection refused"
+        );
+    }
+}

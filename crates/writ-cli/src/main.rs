@@ -172,7 +172,7 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", input::message(&e));
             ExitCode::from(input::exit_code_of(&e))
         }
     }
