@@ -3,7 +3,7 @@
 //! prefix a report covers.
 
 use writ_tlog::Hash;
-use writ_tlog::hash::{leaf_hash, node_hash};
+use writ_tlog::hash::{leaf_hashes, root_of};
 use writ_tlog::tiles::{self, TILE_WIDTH};
 use writ_tlog::verify::Fetch;
 
@@ -57,33 +57,16 @@ fn read_bundle(
     let take = usize::try_from(count.saturating_sub(first))
         .unwrap_or(usize::MAX)
         .min(entries.len());
-    leaves.clear();
+    let entries = &entries[..take];
+    leaf_hashes(entries, leaves);
     let mut batch = Batch::with_capacity(take);
-    for (i, entry) in entries.iter().take(take).enumerate() {
-        leaves.push(leaf_hash(entry));
+    for (i, entry) in entries.iter().enumerate() {
         reader.read(first + i as u64, entry, &mut batch)?;
     }
     Ok(Bundle {
-        root: subtree_root(leaves),
+        root: root_of(leaves),
         batch,
     })
-}
-
-/// The RFC 6962 root of consecutive subtrees: of leaves (their hashes), or
-/// of the bundles of a tree (the roots of their entries, every bundle but
-/// the last full).
-fn subtree_root(hashes: &[Hash]) -> Hash {
-    match hashes {
-        [] => Hash::empty(),
-        [one] => *one,
-        _ => {
-            // The largest power of two below the count.
-            let n = hashes.len();
-            let k = 1usize << (usize::BITS - 1 - (n - 1).leading_zeros());
-            let (left, right) = hashes.split_at(k);
-            node_hash(&subtree_root(left), &subtree_root(right))
-        }
-    }
 }
 
 /// Reads the first `count` entries of a log whose published tree has
@@ -181,7 +164,9 @@ pub fn read_prefix(
             }
             Ok(Prefix {
                 size: count,
-                root: subtree_root(&roots),
+                // The bundles' roots are those of consecutive subtrees, every
+                // one but the last of a full bundle's width (a power of two).
+                root: root_of(&roots),
             })
         })();
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
@@ -279,6 +264,7 @@ pub fn verify(
 #[cfg(test)]
 mod tests {
     use writ_tlog::builder::TreeBuilder;
+    use writ_tlog::hash::leaf_hash;
 
     use super::*;
 
@@ -305,11 +291,8 @@ mod tests {
             let leaves: Vec<Hash> = (0..size).map(|i| leaf_hash(&i.to_be_bytes())).collect();
             let mut builder = TreeBuilder::new();
             builder.push_leaf_hashes(&leaves, &mut |_, _| {});
-            let roots: Vec<Hash> = leaves
-                .chunks(TILE_WIDTH as usize)
-                .map(subtree_root)
-                .collect();
-            assert_eq!(subtree_root(&roots), builder.root(), "size {size}");
+            let roots: Vec<Hash> = leaves.chunks(TILE_WIDTH as usize).map(root_of).collect();
+            assert_eq!(root_of(&roots), builder.root(), "size {size}");
         }
     }
 }

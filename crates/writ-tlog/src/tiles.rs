@@ -292,21 +292,11 @@ impl HashReader for TileSet {
 /// The hash of the perfect subtree over consecutive hashes (a power of two
 /// of them, as concatenated bytes).
 pub fn subtree_hash(bytes: &[u8]) -> Hash {
-    let mut level: Vec<Hash> = bytes
+    let level: Vec<Hash> = bytes
         .chunks_exact(HASH_SIZE)
         .filter_map(Hash::from_slice)
         .collect();
-    while level.len() > 1 {
-        level = level
-            .chunks(2)
-            .map(|pair| match pair {
-                [l, r] => node_hash(l, r),
-                [one] => *one,
-                _ => Hash::empty(),
-            })
-            .collect();
-    }
-    level.first().copied().unwrap_or_else(Hash::empty)
+    crate::hash::root_of(&level)
 }
 
 /// Errors reading an entry bundle.

@@ -277,7 +277,9 @@ fn bundle_leaves(fetch: &dyn Fetch, n: u64, size: u64) -> Result<Vec<Hash>, Veri
             reason: format!("{} entries, expected {}", entries.len(), id.width),
         });
     }
-    Ok(entries.into_iter().map(leaf_hash).collect())
+    let mut leaves = Vec::new();
+    crate::hash::leaf_hashes(&entries, &mut leaves);
+    Ok(leaves)
 }
 
 /// An entry read from a log and proven to be in its signed checkpoint.

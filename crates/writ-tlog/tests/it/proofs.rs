@@ -3,7 +3,7 @@
 //! every other index failing; property tests for larger trees.
 
 use proptest::prelude::*;
-use writ_tlog::hash::{Hash, leaf_hash, node_hash};
+use writ_tlog::hash::{Hash, leaf_hash, leaf_hashes, node_hash, root_of};
 use writ_tlog::tree::{
     self, HashReader, NodeId, TreeError, consistency_proof, inclusion_proof, tree_hash,
     verify_consistency, verify_inclusion,
@@ -179,8 +179,52 @@ fn empty_tree() {
     assert!(verify_inclusion(&leaf_hash(b"x"), 0, 0, &[], &Hash::empty()).is_err());
 }
 
+#[test]
+fn batched_roots_are_the_rfc_roots_for_every_size_up_to_600() {
+    let all = leaves(600);
+    for n in 0..=all.len() {
+        assert_eq!(root_of(&all[..n]), naive_mth(&all[..n]), "{n} leaves");
+    }
+}
+
+#[test]
+fn batched_leaf_hashes_match_known_values() {
+    // SHA-256 of the single byte 0x00: the leaf hash of an empty entry.
+    let mut out = vec![Hash::default(); 3];
+    leaf_hashes(&[b"", b"", b""], &mut out);
+    for h in &out {
+        assert_eq!(
+            h.to_hex(),
+            "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d"
+        );
+    }
+    leaf_hashes(&[], &mut out);
+    assert!(out.is_empty());
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Entries of every length around the block boundaries, in any mix and
+    /// order, hash as one at a time does.
+    #[test]
+    fn batched_leaf_hashes_are_leaf_hashes(
+        entries in proptest::collection::vec(
+            prop_oneof![
+                proptest::collection::vec(any::<u8>(), 0..200),
+                proptest::collection::vec(any::<u8>(), 200..700),
+                (0usize..12).prop_flat_map(|k| proptest::collection::vec(any::<u8>(), 64 * k + 54..64 * k + 57)),
+            ],
+            0..300,
+        )
+    ) {
+        let slices: Vec<&[u8]> = entries.iter().map(Vec::as_slice).collect();
+        let mut batched = Vec::new();
+        leaf_hashes(&slices, &mut batched);
+        let one_by_one: Vec<Hash> = slices.iter().map(|e| leaf_hash(e)).collect();
+        prop_assert_eq!(&batched, &one_by_one);
+        prop_assert_eq!(root_of(&batched), naive_mth(&one_by_one));
+    }
 
     #[test]
     fn larger_trees(size in 1u64..5000, a in any::<u64>(), b in any::<u64>()) {
