@@ -94,26 +94,36 @@ pub fn leaf_hash(entry: &[u8]) -> Hash {
 /// when their messages have the same number of 64-byte blocks, so entries are
 /// hashed grouped by that number.
 pub fn leaf_hashes(entries: &[&[u8]], out: &mut Vec<Hash>) {
-    // SHA-256 pads a message with 0x80 and its length in 8 bytes.
-    let blocks = |entry: &[u8]| (1 + entry.len() + 9).div_ceil(64);
-    let mut order: Vec<(usize, usize)> = entries
+    out.clear();
+    for chunk in entries.chunks(1 << 16) {
+        push_leaf_hashes(chunk, out);
+    }
+}
+
+/// Appends the leaf hashes of at most 2^32 entries to `out`.
+fn push_leaf_hashes(entries: &[&[u8]], out: &mut Vec<Hash>) {
+    // SHA-256 pads a message with 0x80 and its length in 8 bytes. Each
+    // entry's block count in the high half of a key, its index in the low.
+    let blocks = |entry: &[u8]| ((1 + entry.len() + 9).div_ceil(64) as u64) << 32;
+    let mut order: Vec<u64> = entries
         .iter()
         .enumerate()
-        .map(|(i, e)| (blocks(e), i))
+        .map(|(i, e)| blocks(e) | i as u64)
         .collect();
     order.sort_unstable();
-    let grouped: Vec<&[u8]> = order.iter().map(|&(_, i)| entries[i]).collect();
+    let index = |key: u64| (key & u64::from(u32::MAX)) as usize;
+    let grouped: Vec<&[u8]> = order.iter().map(|&k| entries[index(k)]).collect();
     let mut digests = vec![[0u8; HASH_SIZE]; entries.len()];
     let mut start = 0;
-    while let Some(&(b, _)) = order.get(start) {
-        let end = start + order[start..].partition_point(|&(c, _)| c == b);
+    while let Some(&first) = order.get(start) {
+        let end = start + order[start..].partition_point(|&k| k >> 32 == first >> 32);
         tape_sha256::hash_many_prefixed(&[0], &grouped[start..end], &mut digests[start..end]);
         start = end;
     }
-    out.clear();
-    out.resize(entries.len(), Hash::default());
-    for (&(_, i), digest) in order.iter().zip(digests) {
-        out[i] = Hash(digest);
+    let base = out.len();
+    out.resize(base + entries.len(), Hash::default());
+    for (&k, digest) in order.iter().zip(digests) {
+        out[base + index(k)] = Hash(digest);
     }
 }
 

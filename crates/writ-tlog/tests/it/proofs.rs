@@ -200,6 +200,16 @@ fn batched_leaf_hashes_match_known_values() {
     }
     leaf_hashes(&[], &mut out);
     assert!(out.is_empty());
+    // More entries than one call sorts at once.
+    let many: Vec<Vec<u8>> = (0..70_000u32)
+        .map(|i| i.to_be_bytes().repeat(1 + i as usize % 40))
+        .collect();
+    let slices: Vec<&[u8]> = many.iter().map(Vec::as_slice).collect();
+    leaf_hashes(&slices, &mut out);
+    assert_eq!(out.len(), many.len());
+    for (i, (h, e)) in out.iter().zip(&slices).enumerate() {
+        assert_eq!(*h, leaf_hash(e), "entry {i}");
+    }
 }
 
 proptest! {
