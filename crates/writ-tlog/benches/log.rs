@@ -200,7 +200,6 @@ fn audit(c: &mut Criterion) {
         b.iter(|| verify_log(&fetch, &vkey, None, &mut |_, _| {}).unwrap())
     });
     g.finish();
-
 }
 
 /// The hashing an audit does, alone, on one core: a leaf hash of every entry
