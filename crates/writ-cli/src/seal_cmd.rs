@@ -236,7 +236,7 @@ pub fn child(args: ChildArgs) -> Result<ExitCode> {
     for (i, (account, category)) in scope.pairs().enumerate() {
         let mut spool = Spool::create(&args.work.join(format!("{i}.ndjson")))?;
         for record in scope.records(&DemoData, account, category)? {
-            spool.record(&record?.data)?;
+            spool.line(record?.data.as_str().as_bytes())?;
         }
         spools.push(spool.finish(file_path(account, category)?)?);
     }

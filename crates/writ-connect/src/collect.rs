@@ -150,7 +150,7 @@ pub fn collect_with(
                 let mut spool = Spool::create(&spool_path)?;
                 let mut records = job.scope.records(connector, account, *category)?;
                 for record in records.by_ref() {
-                    spool.record(&record?.data)?;
+                    spool.line(record?.data.as_str().as_bytes())?;
                 }
                 let dropped = records.dropped();
                 let spooled = spool.finish_unsynced(path)?;

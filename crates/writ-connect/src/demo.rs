@@ -41,7 +41,7 @@ use writ_model::order::DateRange;
 use writ_model::{Category, Timestamp};
 
 use crate::holds::{self, HoldError, Holds};
-use crate::{ConnectError, Connector, Record, RecordStream};
+use crate::{ConnectError, Connector, Json, Record, RecordStream};
 
 mod people;
 
@@ -189,12 +189,12 @@ pub fn generate(
         Category::Traffic | Category::Content => holder.with_stretch(&plan),
         _ => holder,
     };
-    (lo..hi).filter_map(move |i| {
-        let record = make(&holder, &plan, category, i, count);
-        match (record.at, range) {
+    (lo..hi).filter_map(move |i| match make(&holder, &plan, category, i, count) {
+        Ok(record) => match (record.at, range) {
             (Some(at), Some(r)) if at < r.from || at > r.to => None,
             _ => Some(Ok(record)),
-        }
+        },
+        Err(e) => Some(Err(e)),
     })
 }
 
@@ -875,9 +875,18 @@ fn written(h: &Holder, m: &Mail<'_>, size: u64) -> (String, Option<(Spec, u64)>)
     (body, attachment)
 }
 
-/// A message's body and attachments. `size` is about how many bytes the
+/// A message's attachment: its bytes are drawn while the record is written
+/// ([`push_attachment`]).
+struct Attachment {
+    name: String,
+    kind: &'static str,
+    /// How many bytes it has (before base64).
+    size: usize,
+}
+
+/// A message's body and attachment. `size` is about how many bytes the
 /// message takes: the body, and attachments (in base64) for the rest.
-fn content(h: &Holder, m: &Mail<'_>, r: &mut Rng, size: u64) -> (String, Vec<serde_json::Value>) {
+fn content(h: &Holder, m: &Mail<'_>, r: &mut Rng, size: u64) -> (String, Option<Attachment>) {
     let (body, attachment) = if h.filler {
         let body = filler(r, usize::try_from(size.min(4096)).unwrap_or(4096));
         let spec = m
@@ -888,30 +897,104 @@ fn content(h: &Holder, m: &Mail<'_>, r: &mut Rng, size: u64) -> (String, Vec<ser
     } else {
         written(h, m, size)
     };
-    let mut attachments = Vec::new();
-    if let Some(((name, kind), rest)) = attachment
-        && rest > 0
-    {
-        // Base64 grows by 4/3: draw 3/4 of the remaining bytes.
-        let raw = usize::try_from(rest / 4 * 3).unwrap_or(0);
-        let mut bytes = Vec::with_capacity(raw + 8);
-        bytes.extend_from_slice(magic(kind));
-        while bytes.len() < raw {
-            bytes.extend_from_slice(&r.next().to_le_bytes());
-        }
-        bytes.truncate(raw);
-        let name = Ctx::new(h, m.contact, m.when, m.n).fill(name);
-        attachments.push(json!({
-            "name": name,
-            "type": kind,
-            "size": raw,
-            "data_base64": base64::engine::general_purpose::STANDARD.encode(&bytes),
-        }));
-    }
-    (body, attachments)
+    let attachment = attachment
+        .filter(|(_, rest)| *rest > 0)
+        .map(|((name, kind), rest)| Attachment {
+            name: Ctx::new(h, m.contact, m.when, m.n).fill(name),
+            kind,
+            // Base64 grows by 4/3: draw 3/4 of the remaining bytes.
+            size: usize::try_from(rest / 4 * 3).unwrap_or(0),
+        });
+    (body, attachment)
 }
 
-fn make(h: &Holder, plan: &Plan, category: Category, i: u64, count: u64) -> Record {
+/// Writes a message record as compact JSON, its keys in the order of
+/// `fields`. The attachment's bytes are drawn from `r` and
+/// encoded into the record a few KiB at a time: a large message is never
+/// held twice, and base64, which needs no escaping, is not scanned for it.
+fn message_json(
+    fields: &[(&str, &str)],
+    to: &str,
+    attachment: Option<&Attachment>,
+    r: &mut Rng,
+) -> Result<Json, ConnectError> {
+    let size = attachment.map_or(0, |a| a.size);
+    let mut out = String::with_capacity(size / 3 * 4 + 4096 + 512);
+    out.push('{');
+    for (i, (key, value)) in fields.iter().enumerate() {
+        if *key == "attachments" {
+            out.push_str("\"attachments\":[");
+            if let Some(a) = attachment {
+                push_attachment(&mut out, a, r)?;
+            }
+            out.push(']');
+        } else if *key == "to" {
+            out.push_str("\"to\":[");
+            push_string(&mut out, to)?;
+            out.push(']');
+        } else {
+            push_string(&mut out, key)?;
+            out.push(':');
+            push_string(&mut out, value)?;
+        }
+        if i + 1 < fields.len() {
+            out.push(',');
+        }
+    }
+    out.push('}');
+    Ok(Json::trusted(out))
+}
+
+fn push_attachment(out: &mut String, a: &Attachment, r: &mut Rng) -> Result<(), ConnectError> {
+    use std::fmt::Write as _;
+    // Three bytes make four characters: every chunk but the last is a
+    // multiple of three, so the chunks' base64 is the whole's.
+    const CHUNK: usize = 3 * 1024;
+    out.push_str("{\"name\":");
+    push_string(out, &a.name)?;
+    out.push_str(",\"type\":");
+    push_string(out, a.kind)?;
+    write!(out, ",\"size\":{},\"data_base64\":\"", a.size)
+        .map_err(|e| ConnectError::Other(format!("cannot write a demo record: {e}")))?;
+    // The bytes are the type's magic number, then the generator's words
+    // (little-endian), cut to the size.
+    let mut buf = Vec::with_capacity(CHUNK + 8);
+    buf.extend_from_slice(magic(a.kind));
+    let (mut drawn, mut left) = (buf.len(), a.size);
+    while left > 0 {
+        while buf.len() < CHUNK && drawn < a.size {
+            buf.extend_from_slice(&r.next().to_le_bytes());
+            drawn += 8;
+        }
+        let n = buf.len().min(CHUNK).min(left);
+        base64::engine::general_purpose::STANDARD.encode_string(&buf[..n], out);
+        left -= n;
+        buf.drain(..n);
+    }
+    out.push_str("\"}");
+    Ok(())
+}
+
+/// Appends `s` as a JSON string.
+fn push_string(out: &mut String, s: &str) -> Result<(), ConnectError> {
+    let text = serde_json::to_string(s)
+        .map_err(|e| ConnectError::Other(format!("cannot write a demo record: {e}")))?;
+    out.push_str(&text);
+    Ok(())
+}
+
+/// A record built as a value, written as compact JSON.
+fn value_json(value: &serde_json::Value) -> Result<Json, ConnectError> {
+    Json::of(value).map_err(|e| ConnectError::Other(format!("cannot write a demo record: {e}")))
+}
+
+fn make(
+    h: &Holder,
+    plan: &Plan,
+    category: Category,
+    i: u64,
+    count: u64,
+) -> Result<Record, ConnectError> {
     let seed = plan.seed;
     let (at, data) = match category {
         Category::Subscriber => {
@@ -1001,29 +1084,40 @@ fn make(h: &Holder, plan: &Plan, category: Category, i: u64, count: u64) -> Reco
                 });
                 (Some(m.at), data)
             } else {
-                let (body, attachments) = content(h, &m, &mut r, nominal);
-                let mut data = json!({
-                    "at": m.at.to_string(),
-                    "message_id": message_id,
-                    "from": from,
-                    "to": [to],
-                    "subject": m.subject,
-                    "body": body,
-                    "attachments": attachments,
-                });
-                if let (Some(prev), Some(map)) = (&m.reply_to, data.as_object_mut()) {
-                    map.insert("in_reply_to".into(), prev.message_id(h, seed).into());
+                let (body, attachment) = content(h, &m, &mut r, nominal);
+                let at = m.at.to_string();
+                let in_reply_to = m.reply_to.as_ref().map(|prev| prev.message_id(h, seed));
+                // In the order a value built for this record keeps them;
+                // `to` and `attachments` are lists, filled in by
+                // `message_json`.
+                let mut fields = vec![
+                    ("at", at.as_str()),
+                    ("message_id", message_id.as_str()),
+                    ("from", from.as_str()),
+                    ("to", ""),
+                    ("subject", m.subject.as_str()),
+                    ("body", body.as_str()),
+                    ("attachments", ""),
+                ];
+                if let Some(id) = &in_reply_to {
+                    fields.push(("in_reply_to", id.as_str()));
                 }
-                (Some(m.at), data)
+                let data = message_json(&fields, &to, attachment.as_ref(), &mut r)?;
+                return Ok(Record {
+                    account: h.account.clone(),
+                    category,
+                    at: Some(m.at),
+                    data,
+                });
             }
         }
     };
-    Record {
+    Ok(Record {
         account: h.account.clone(),
         category,
         at,
-        data,
-    }
+        data: value_json(&data)?,
+    })
 }
 
 /// SplitMix64: small, fast, and enough for generated demo data.

@@ -22,7 +22,7 @@ use serde_json::Value;
 use writ_model::order::DateRange;
 use writ_model::{Category, Timestamp};
 
-use crate::{ConnectError, Connector, Record, RecordStream};
+use crate::{ConnectError, Connector, Json, Record, RecordStream};
 
 /// Reads records from a provider endpoint.
 #[derive(Clone, Debug)]
@@ -130,33 +130,25 @@ impl<R: BufRead> NdjsonStream<R> {
                     "data after the `@end` trailer".into(),
                 ));
             }
-            let value: Value = serde_json::from_slice(&line)
+            let text = std::str::from_utf8(&line)
                 .map_err(|e| ConnectError::Protocol(format!("line {}: {e}", self.records + 1)))?;
-            if let Some(end) = value
-                .as_object()
-                .filter(|o| o.len() == 1)
-                .and_then(|o| o.get("@end"))
-            {
-                let sent = end.get("records").and_then(Value::as_u64);
-                if sent != Some(self.records) {
-                    return Err(ConnectError::Protocol(format!(
-                        "the trailer announces {sent:?} records, {} were received",
-                        self.records
-                    )));
-                }
-                self.ended = true;
-                continue;
-            }
-            if !value.is_object() {
+            if !text.trim_start().starts_with('{') {
                 return Err(ConnectError::Protocol(format!(
                     "line {} is not an object",
                     self.records + 1
                 )));
             }
-            let at = match value.get("at") {
+            // Only `at` and `@end` are read; the rest is checked to be JSON
+            // and kept as sent, without building values for it.
+            let peek: Peek = serde_json::from_str(text)
+                .map_err(|e| ConnectError::Protocol(format!("line {}: {e}", self.records + 1)))?;
+            if peek.end.is_some() && self.is_trailer(text)? {
+                continue;
+            }
+            let at = match peek.at {
                 None | Some(Value::Null) => None,
                 Some(Value::String(s)) => Some(
-                    Timestamp::parse(s)
+                    Timestamp::parse(&s)
                         .map_err(|e| ConnectError::Protocol(format!("`at`: {e}")))?,
                 ),
                 Some(other) => {
@@ -165,15 +157,54 @@ impl<R: BufRead> NdjsonStream<R> {
                     )));
                 }
             };
+            // The parse above checked the whole line, and `read_until` left
+            // no newline inside it.
+            let data = Json::trusted(
+                text.trim_matches(|c: char| c.is_ascii_whitespace())
+                    .to_owned(),
+            );
             self.records += 1;
             return Ok(Some(Record {
                 account: self.account.clone(),
                 category: self.category,
                 at,
-                data: value,
+                data,
             }));
         }
     }
+
+    /// Whether `text`, a line with an `@end` field, is the trailer (an
+    /// object with that field alone); if so, checks its count and ends the
+    /// stream.
+    fn is_trailer(&mut self, text: &str) -> Result<bool, ConnectError> {
+        let value: Value = serde_json::from_str(text)
+            .map_err(|e| ConnectError::Protocol(format!("line {}: {e}", self.records + 1)))?;
+        let Some(end) = value
+            .as_object()
+            .filter(|o| o.len() == 1)
+            .and_then(|o| o.get("@end"))
+        else {
+            return Ok(false);
+        };
+        let sent = end.get("records").and_then(Value::as_u64);
+        if sent != Some(self.records) {
+            return Err(ConnectError::Protocol(format!(
+                "the trailer announces {sent:?} records, {} were received",
+                self.records
+            )));
+        }
+        self.ended = true;
+        Ok(true)
+    }
+}
+
+/// The fields of a line that the connector reads; the others are skipped.
+#[derive(serde::Deserialize)]
+struct Peek {
+    #[serde(default)]
+    at: Option<Value>,
+    #[serde(rename = "@end", default)]
+    end: Option<serde::de::IgnoredAny>,
 }
 
 impl<R: BufRead> Iterator for NdjsonStream<R> {

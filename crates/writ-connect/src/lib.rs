@@ -43,7 +43,56 @@ pub struct Record {
     /// describes the account as it stands.
     pub at: Option<Timestamp>,
     /// The record as it goes into the package, one JSON line.
-    pub data: serde_json::Value,
+    pub data: Json,
+}
+
+/// A record's JSON exactly as it goes into a package: one JSON value on one
+/// line, without the newline that ends it.
+///
+/// Built from a value ([`Json::of`], compact, as `serde_json` writes it) or
+/// from a line a provider sent ([`Json::line`], kept as sent once it is known
+/// to be a JSON object), so that records a connector already holds as JSON
+/// reach the package without being parsed into values and written again.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Json(String);
+
+impl Json {
+    /// `value` written as compact JSON.
+    pub fn of<T: serde::Serialize + ?Sized>(value: &T) -> Result<Self, serde_json::Error> {
+        // Compact output escapes every newline inside strings, so it is one
+        // line.
+        serde_json::to_string(value).map(Self)
+    }
+
+    /// A line that holds one JSON object, as it is, without surrounding
+    /// whitespace. Anything else, a newline inside it included, is refused.
+    pub fn line(line: &str) -> Result<Self, serde_json::Error> {
+        let text = line.trim_matches(|c: char| c.is_ascii_whitespace());
+        if text.contains('\n') {
+            return Err(serde::de::Error::custom("a record must fit on one line"));
+        }
+        if !text.starts_with('{') {
+            return Err(serde::de::Error::custom("a record must be a JSON object"));
+        }
+        serde_json::from_str::<serde::de::IgnoredAny>(text)?;
+        Ok(Self(text.to_owned()))
+    }
+
+    /// JSON that its maker has checked or written itself: one value, no
+    /// raw newline, no surrounding whitespace.
+    pub(crate) fn trusted(text: String) -> Self {
+        debug_assert!(!text.contains('\n'));
+        Self(text)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The record parsed, for reading its fields.
+    pub fn value(&self) -> Result<serde_json::Value, serde_json::Error> {
+        serde_json::from_str(&self.0)
+    }
 }
 
 /// A stream of records.

@@ -28,7 +28,7 @@ use sqlx::{Column, Row, ValueRef};
 use writ_model::order::DateRange;
 use writ_model::{Category, Timestamp};
 
-use crate::{ConnectError, Connector, Record, RecordStream};
+use crate::{ConnectError, Connector, Json, Record, RecordStream};
 
 /// How times are passed to and read from the database.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
@@ -258,6 +258,7 @@ fn record_of(
         account: account.to_owned(),
         category,
         at,
-        data: Value::Object(object),
+        data: Json::of(&object)
+            .map_err(|e| ConnectError::Protocol(format!("cannot write the row as JSON: {e}")))?,
     })
 }

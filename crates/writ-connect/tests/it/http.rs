@@ -54,7 +54,7 @@ fn streams_records_with_the_range_and_token() {
         .map(Result::unwrap)
         .collect();
     assert_eq!(records.len(), 2);
-    assert_eq!(records[1].data["from"], "y");
+    assert_eq!(records[1].data.value().unwrap()["from"], "y");
     assert_eq!(records[0].at.unwrap().to_string(), "2026-02-01T00:00:00Z");
     let request = seen.recv().unwrap();
     assert!(
@@ -107,4 +107,72 @@ fn a_wrong_count_is_an_error_and_404_is_no_data_and_500_fails() {
             .records("a", Category::Traffic, None)
             .is_err()
     );
+}
+
+/// A provider's line goes into the package as it was sent (without the
+/// whitespace around it), not parsed and written again.
+#[test]
+fn records_are_kept_as_the_provider_sent_them() {
+    let body = "  {\"from\": \"x\", \"at\":\"2026-02-01T00:00:00Z\",  \"n\": 1.50}\r\n{\"@end\":{\"records\":1}, \"note\": \"not a trailer\"}\n{\"@end\":{\"records\":2}}\n";
+    let (base, _seen) = serve_once("200 OK", body);
+    let records: Vec<_> = HttpConnector::new(&base, None)
+        .records("alice@example.com", Category::Subscriber, None)
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(records.len(), 2);
+    assert_eq!(
+        records[0].data.as_str(),
+        "{\"from\": \"x\", \"at\":\"2026-02-01T00:00:00Z\",  \"n\": 1.50}"
+    );
+    assert_eq!(records[0].at.unwrap().to_string(), "2026-02-01T00:00:00Z");
+    // An object with `@end` and more is a record, not the trailer.
+    assert_eq!(records[1].data.value().unwrap()["note"], "not a trailer");
+}
+
+#[test]
+fn lines_that_are_not_one_json_object_are_refused() {
+    for (body, expected) in [
+        ("[1, 2]\n{\"@end\":{\"records\":0}}\n", "not an object"),
+        ("{\"at\": 5}\n{\"@end\":{\"records\":1}}\n", "not a time"),
+        (
+            "{\"a\": 1} x\n{\"@end\":{\"records\":1}}\n",
+            "trailing characters",
+        ),
+        ("{\"a\": \n", "EOF"),
+        (
+            "{\"at\":\"2026-02-01T00:00:00Z\",\"at\":\"2027-02-01T00:00:00Z\"}\n{\"@end\":{\"records\":1}}\n",
+            "duplicate field `at`",
+        ),
+    ] {
+        let (base, _seen) = serve_once("200 OK", body);
+        let error = HttpConnector::new(&base, None)
+            .records("alice@example.com", Category::Traffic, None)
+            .unwrap()
+            .find_map(Result::err)
+            .unwrap_or_else(|| panic!("{body:?} was taken"));
+        assert!(error.to_string().contains(expected), "{body:?}: {error}");
+    }
+}
+
+#[test]
+fn a_json_line_is_one_object_on_one_line() {
+    use writ_connect::Json;
+    assert_eq!(
+        Json::line(" {\"a\": [1, 2]}\r\n").unwrap().as_str(),
+        "{\"a\": [1, 2]}"
+    );
+    for bad in [
+        "[1]",
+        "\"text\"",
+        "{\"a\":\n1}",
+        "{\"a\": 1} {}",
+        "{\"a\":",
+        "",
+    ] {
+        assert!(Json::line(bad).is_err(), "{bad:?}");
+    }
+    let of = Json::of(&serde_json::json!({"body": "two\nlines"})).unwrap();
+    assert_eq!(of.as_str(), "{\"body\":\"two\\nlines\"}");
+    assert_eq!(of.value().unwrap()["body"], "two\nlines");
 }

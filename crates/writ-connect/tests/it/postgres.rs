@@ -83,7 +83,10 @@ traffic = "SELECT sent_at AS at, sender, size FROM messages WHERE owner = $1 AND
         .await
         .unwrap();
         assert_eq!(sql_records.len(), 1);
-        assert_eq!(sql_records[0].data["sender"], "x@example.com");
+        assert_eq!(
+            sql_records[0].data.value().unwrap()["sender"],
+            "x@example.com"
+        );
 
         // Once the hold lapses it is reported once and deletion proceeds.
         let after = t("2027-03-02T00:00:00Z");

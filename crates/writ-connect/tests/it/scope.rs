@@ -31,7 +31,7 @@ impl Connector for Misbehaving {
             account: acc.to_owned(),
             category: cat,
             at: at.map(t),
-            data: json!({"n": n, "at": at}),
+            data: writ_connect::Json::of(&json!({"n": n, "at": at})).unwrap(),
         };
         let account = account.to_owned();
         Ok(Box::new(
@@ -138,7 +138,7 @@ fn without_a_range_every_dated_record_of_the_pair_passes() {
         .unwrap();
     let n: Vec<u64> = records
         .by_ref()
-        .map(|r| r.unwrap().data["n"].as_u64().unwrap())
+        .map(|r| r.unwrap().data.value().unwrap()["n"].as_u64().unwrap())
         .collect();
     assert_eq!(n, [1, 2, 3, 7, 8]);
     assert_eq!(records.dropped().total(), 3);

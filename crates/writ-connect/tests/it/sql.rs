@@ -49,17 +49,17 @@ traffic = "SELECT sent_at AS at, sender, size, score, raw FROM messages WHERE ow
         .collect();
     assert_eq!(traffic.len(), 2);
     assert_eq!(traffic[0].at.unwrap().to_string(), "2026-01-01T00:00:00Z");
-    assert_eq!(traffic[0].data["sender"], "x@example.com");
-    assert_eq!(traffic[0].data["raw"], "AQI=");
-    assert_eq!(traffic[0].data["score"], 0.5);
-    assert!(traffic[1].data["score"].is_null());
+    assert_eq!(traffic[0].data.value().unwrap()["sender"], "x@example.com");
+    assert_eq!(traffic[0].data.value().unwrap()["raw"], "AQI=");
+    assert_eq!(traffic[0].data.value().unwrap()["score"], 0.5);
+    assert!(traffic[1].data.value().unwrap()["score"].is_null());
     let profile: Vec<_> = sql
         .records("u2", Category::Subscriber, None)
         .unwrap()
         .map(Result::unwrap)
         .collect();
     assert_eq!(profile.len(), 1);
-    assert_eq!(profile[0].data["name"], "Bram");
+    assert_eq!(profile[0].data.value().unwrap()["name"], "Bram");
     assert!(profile[0].at.is_none());
     assert!(sql.records("u1", Category::Content, None).is_err());
 }
