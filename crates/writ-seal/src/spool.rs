@@ -78,9 +78,10 @@ impl<W: Write> RecordWriter<W> {
     }
 }
 
-/// A file of records on its way into a package: written and counted on
-/// the caller's thread and hashed on a second one (`ParallelHashingWriter`),
-/// so that hashing overlaps with producing the records.
+/// A file of records on its way into a package: counted on the caller's
+/// thread, hashed on a second one and written on a third
+/// (`ParallelHashingWriter`), so that hashing and writing overlap with
+/// producing the records.
 #[derive(Debug)]
 pub struct Spool {
     path: PathBuf,
@@ -191,7 +192,7 @@ impl Spool {
         })?;
         let (file, sha256, size) = hashing
             .finish()
-            .map_err(SealError::stream("cannot hash the spool"))?;
+            .map_err(SealError::io("cannot write spool file", &self.path))?;
         let spooled = Spooled {
             entry: FileEntry {
                 path: entry_path,

@@ -285,3 +285,65 @@ fn long_account_ids_use_gnu_long_names_and_round_trip() {
     let text = fs::read_to_string(out.join(&account).join("subscriber.ndjson")).unwrap();
     assert_eq!(text.lines().count(), 3);
 }
+
+/// Writes in pieces of every size around the block boundaries: the hash and
+/// the count are those of the bytes, and the inner writer gets them all, in
+/// order.
+#[test]
+fn the_parallel_hashing_writer_hashes_and_writes_every_byte_in_order() {
+    use std::io::Write;
+    let data: Vec<u8> = (0..3_000_000u32).map(|i| (i * 7 + i / 251) as u8).collect();
+    for piece in [1, 1000, 4096, 262_143, 262_144, 262_145, 1_000_000] {
+        let mut w = writ_seal::ParallelHashingWriter::new(Vec::new()).unwrap();
+        for chunk in data.chunks(piece) {
+            w.write_all(chunk).unwrap();
+        }
+        w.flush().unwrap();
+        let (inner, sha256, bytes) = w.finish().unwrap();
+        assert_eq!(bytes, data.len() as u64, "{piece}");
+        assert_eq!(sha256, writ_seal::hash::sha256_hex(&data), "{piece}");
+        assert!(inner == data, "{piece}");
+    }
+}
+
+/// A writer that fails once it has taken `room` bytes.
+struct Full {
+    room: usize,
+}
+
+impl std::io::Write for Full {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.room == 0 {
+            return Err(std::io::Error::from_raw_os_error(28)); // ENOSPC
+        }
+        let n = buf.len().min(self.room);
+        self.room -= n;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A failed write on the writing thread is reported with its own error,
+/// by a later write or by `finish`, never lost.
+#[test]
+fn the_parallel_hashing_writer_reports_the_inner_writers_error() {
+    use std::io::Write;
+    for (room, total) in [(0, 4096), (100, 1 << 20), (300_000, 8 << 20)] {
+        let mut w = writ_seal::ParallelHashingWriter::new(Full { room }).unwrap();
+        let mut error = None;
+        for _ in 0..total / 1024 {
+            if let Err(e) = w.write_all(&[7u8; 1024]) {
+                error = Some(e);
+                break;
+            }
+        }
+        let error = match error {
+            Some(e) => e,
+            None => w.finish().err().expect("the error is reported"),
+        };
+        assert_eq!(error.raw_os_error(), Some(28), "{room}: {error}");
+    }
+}
