@@ -1,7 +1,8 @@
 //! The per-byte costs of sealing, one core: a 64 KiB STREAM chunk
 //! encrypted with the cipher sealing uses (`ring`'s ChaCha20-Poly1305,
 //! through `agev1::encrypt_chunk`) and with RustCrypto's (the header's
-//! wrap), and the SHA-256 of a chunk (the package's hash).
+//! wrap), and the SHA-256 of a chunk (the package's hash), with `sha2` (what
+//! sealing uses) and with `ring`.
 //!
 //! `cargo bench -p writ-seal --bench chunks` reports each as time per chunk
 //! and throughput.
@@ -50,6 +51,14 @@ fn main() {
     });
     group.bench_function("SHA-256", |b| {
         b.iter(|| black_box(sha2::Sha256::digest(black_box(&chunk))))
+    });
+    group.bench_function("SHA-256, ring", |b| {
+        b.iter(|| {
+            black_box(ring::digest::digest(
+                &ring::digest::SHA256,
+                black_box(&chunk),
+            ))
+        })
     });
     group.finish();
     c.final_summary();
