@@ -908,38 +908,44 @@ fn content(h: &Holder, m: &Mail<'_>, r: &mut Rng, size: u64) -> (String, Option<
     (body, attachment)
 }
 
-/// Writes a message record as compact JSON, its keys in the order of
-/// `fields`. The attachment's bytes are drawn from `r` and
+/// A message record's fields, as [`message_json`] writes them.
+struct Message<'a> {
+    at: &'a str,
+    message_id: &'a str,
+    from: &'a str,
+    to: &'a str,
+    subject: &'a str,
+    body: &'a str,
+    attachment: Option<&'a Attachment>,
+    in_reply_to: Option<&'a str>,
+}
+
+/// Writes a message record as compact JSON, its keys in the order a value
+/// built for it would keep. The attachment's bytes are drawn from `r` and
 /// encoded into the record a few KiB at a time: a large message is never
 /// held twice, and base64, which needs no escaping, is not scanned for it.
-fn message_json(
-    fields: &[(&str, &str)],
-    to: &str,
-    attachment: Option<&Attachment>,
-    r: &mut Rng,
-) -> Result<Json, ConnectError> {
-    let size = attachment.map_or(0, |a| a.size);
-    let mut out = String::with_capacity(size / 3 * 4 + 4096 + 512);
-    out.push('{');
-    for (i, (key, value)) in fields.iter().enumerate() {
-        if *key == "attachments" {
-            out.push_str("\"attachments\":[");
-            if let Some(a) = attachment {
-                push_attachment(&mut out, a, r)?;
-            }
-            out.push(']');
-        } else if *key == "to" {
-            out.push_str("\"to\":[");
-            push_string(&mut out, to)?;
-            out.push(']');
-        } else {
-            push_string(&mut out, key)?;
-            out.push(':');
-            push_string(&mut out, value)?;
-        }
-        if i + 1 < fields.len() {
-            out.push(',');
-        }
+fn message_json(m: &Message<'_>, r: &mut Rng) -> Result<Json, ConnectError> {
+    let size = m.attachment.map_or(0, |a| a.size);
+    let mut out = String::with_capacity(size / 3 * 4 + m.body.len() + 1024);
+    for (key, value) in [
+        ("{\"at\":", m.at),
+        (",\"message_id\":", m.message_id),
+        (",\"from\":", m.from),
+        (",\"to\":[", m.to),
+        ("],\"subject\":", m.subject),
+        (",\"body\":", m.body),
+    ] {
+        out.push_str(key);
+        push_string(&mut out, value)?;
+    }
+    out.push_str(",\"attachments\":[");
+    if let Some(a) = m.attachment {
+        push_attachment(&mut out, a, r)?;
+    }
+    out.push(']');
+    if let Some(id) = m.in_reply_to {
+        out.push_str(",\"in_reply_to\":");
+        push_string(&mut out, id)?;
     }
     out.push('}');
     Ok(Json::trusted(out))
@@ -1087,22 +1093,17 @@ fn make(
                 let (body, attachment) = content(h, &m, &mut r, nominal);
                 let at = m.at.to_string();
                 let in_reply_to = m.reply_to.as_ref().map(|prev| prev.message_id(h, seed));
-                // In the order a value built for this record keeps them;
-                // `to` and `attachments` are lists, filled in by
-                // `message_json`.
-                let mut fields = vec![
-                    ("at", at.as_str()),
-                    ("message_id", message_id.as_str()),
-                    ("from", from.as_str()),
-                    ("to", ""),
-                    ("subject", m.subject.as_str()),
-                    ("body", body.as_str()),
-                    ("attachments", ""),
-                ];
-                if let Some(id) = &in_reply_to {
-                    fields.push(("in_reply_to", id.as_str()));
-                }
-                let data = message_json(&fields, &to, attachment.as_ref(), &mut r)?;
+                let message = Message {
+                    at: &at,
+                    message_id: &message_id,
+                    from: &from,
+                    to: &to,
+                    subject: &m.subject,
+                    body: &body,
+                    attachment: attachment.as_ref(),
+                    in_reply_to: in_reply_to.as_deref(),
+                };
+                let data = message_json(&message, &mut r)?;
                 return Ok(Record {
                     account: h.account.clone(),
                     category,
