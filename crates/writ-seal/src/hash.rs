@@ -77,13 +77,13 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 /// Like [`HashingWriter`], but the caller's thread only copies: the
 /// bytes are hashed on a second thread and written to the inner writer on a
 /// third, so that producing, hashing and writing them overlap. Bytes are
-/// handed over in blocks of [`BLOCK`] through bounded channels, so at most a
+/// handed over in blocks of 256 KiB through bounded channels, so at most a
 /// few MiB are in flight.
 ///
-/// The inner writer belongs to the writing thread until [`finish`]
-/// (`ParallelHashingWriter::finish`) returns it: `flush` does not wait for
-/// it, and a write error is reported by the next block handed over or by
-/// `finish`.
+/// The inner writer belongs to the writing thread until
+/// [`finish`](ParallelHashingWriter::finish) returns it: `flush` does not
+/// wait for it, and a write error is reported by the next block handed over
+/// or by `finish`.
 #[derive(Debug)]
 pub struct ParallelHashingWriter<W> {
     pending: Vec<u8>,
