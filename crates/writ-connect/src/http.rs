@@ -142,7 +142,7 @@ impl<R: BufRead> NdjsonStream<R> {
             // and kept as sent, without building values for it.
             let peek: Peek = serde_json::from_str(text)
                 .map_err(|e| ConnectError::Protocol(format!("line {}: {e}", self.records + 1)))?;
-            if peek.end.is_some() && self.is_trailer(text)? {
+            if peek.end.0 && self.is_trailer(text)? {
                 continue;
             }
             let at = match peek.at {
@@ -204,7 +204,19 @@ struct Peek {
     #[serde(default)]
     at: Option<Value>,
     #[serde(rename = "@end", default)]
-    end: Option<serde::de::IgnoredAny>,
+    end: Present,
+}
+
+/// Whether a field is there, whatever its value (`null` included, which an
+/// `Option` would take for absence).
+#[derive(Default)]
+struct Present(bool);
+
+impl<'de> serde::Deserialize<'de> for Present {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        serde::de::IgnoredAny::deserialize(d)?;
+        Ok(Present(true))
+    }
 }
 
 impl<R: BufRead> Iterator for NdjsonStream<R> {
