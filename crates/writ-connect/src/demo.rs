@@ -952,7 +952,6 @@ fn message_json(m: &Message<'_>, r: &mut Rng) -> Result<Json, ConnectError> {
 }
 
 fn push_attachment(out: &mut String, a: &Attachment, r: &mut Rng) -> Result<(), ConnectError> {
-    use std::fmt::Write as _;
     // Three bytes make four characters: every chunk but the last is a
     // multiple of three, so the chunks' base64 is the whole's.
     const CHUNK: usize = 3 * 1024;
@@ -960,8 +959,9 @@ fn push_attachment(out: &mut String, a: &Attachment, r: &mut Rng) -> Result<(), 
     push_string(out, &a.name)?;
     out.push_str(",\"type\":");
     push_string(out, a.kind)?;
-    write!(out, ",\"size\":{},\"data_base64\":\"", a.size)
-        .map_err(|e| ConnectError::Other(format!("cannot write a demo record: {e}")))?;
+    out.push_str(",\"size\":");
+    out.push_str(&a.size.to_string());
+    out.push_str(",\"data_base64\":\"");
     // The bytes are the type's magic number, then the generator's words
     // (little-endian), cut to the size.
     let mut buf = Vec::with_capacity(CHUNK + 8);

@@ -132,17 +132,11 @@ impl<R: BufRead> NdjsonStream<R> {
             }
             let text = std::str::from_utf8(&line)
                 .map_err(|e| ConnectError::Protocol(format!("line {}: {e}", self.records + 1)))?;
-            if !text.trim_start().starts_with('{') {
-                return Err(ConnectError::Protocol(format!(
-                    "line {} is not an object",
-                    self.records + 1
-                )));
-            }
             // Only `at` and `@end` are read; the rest is checked to be JSON
             // and kept as sent, without building values for it.
-            let peek: Peek = serde_json::from_str(text)
+            let (data, peek) = Json::read::<Peek>(text)
                 .map_err(|e| ConnectError::Protocol(format!("line {}: {e}", self.records + 1)))?;
-            if peek.end.0 && self.is_trailer(text)? {
+            if peek.end.0 && self.is_trailer(data.as_str())? {
                 continue;
             }
             let at = match peek.at {
@@ -157,12 +151,6 @@ impl<R: BufRead> NdjsonStream<R> {
                     )));
                 }
             };
-            // The parse above checked the whole line, and `read_until` left
-            // no newline inside it.
-            let data = Json::trusted(
-                text.trim_matches(|c: char| c.is_ascii_whitespace())
-                    .to_owned(),
-            );
             self.records += 1;
             return Ok(Some(Record {
                 account: self.account.clone(),

@@ -67,15 +67,25 @@ impl Json {
     /// A line that holds one JSON object, as it is, without surrounding
     /// whitespace. Anything else, a newline inside it included, is refused.
     pub fn line(line: &str) -> Result<Self, serde_json::Error> {
+        Self::read::<serde::de::IgnoredAny>(line).map(|(json, _)| json)
+    }
+
+    /// [`Json::line`], reading `T` from the object in the same pass: the
+    /// fields `T` names are read, the others checked and skipped.
+    pub fn read<T: serde::de::DeserializeOwned>(
+        line: &str,
+    ) -> Result<(Self, T), serde_json::Error> {
         let text = line.trim_matches(|c: char| c.is_ascii_whitespace());
         if text.contains('\n') {
-            return Err(serde::de::Error::custom("a record must fit on one line"));
+            return Err(serde::de::Error::custom(
+                "a newline inside a record would split it",
+            ));
         }
         if !text.starts_with('{') {
-            return Err(serde::de::Error::custom("a record must be a JSON object"));
+            return Err(serde::de::Error::custom("the record is not an object"));
         }
-        serde_json::from_str::<serde::de::IgnoredAny>(text)?;
-        Ok(Self(text.to_owned()))
+        let fields = serde_json::from_str(text)?;
+        Ok((Self(text.to_owned()), fields))
     }
 
     /// JSON that its maker has checked or written itself: one value, no

@@ -85,7 +85,9 @@ impl<W: Write> RecordWriter<W> {
 #[derive(Debug)]
 pub struct Spool {
     path: PathBuf,
-    out: BufWriter<ParallelHashingWriter<File>>,
+    // Buffers on its own (blocks handed to the hashing thread), so it needs
+    // no `BufWriter` in front, which would copy every byte once more.
+    out: ParallelHashingWriter<File>,
     records: u64,
 }
 
@@ -128,11 +130,11 @@ impl Spool {
             .truncate(true)
             .open(path)
             .map_err(SealError::io("cannot create spool file", path))?;
-        let hashing =
+        let out =
             ParallelHashingWriter::new(file).map_err(SealError::stream("cannot start hashing"))?;
         Ok(Self {
             path: path.to_owned(),
-            out: BufWriter::with_capacity(BUFFER, hashing),
+            out,
             records: 0,
         })
     }
@@ -186,11 +188,8 @@ impl Spool {
     }
 
     fn close(self, entry_path: String) -> Result<(File, Spooled), SealError> {
-        let hashing = self.out.into_inner().map_err(|e| SealError::Stream {
-            what: "cannot flush records",
-            source: e.into_error(),
-        })?;
-        let (file, sha256, size) = hashing
+        let (file, sha256, size) = self
+            .out
             .finish()
             .map_err(SealError::io("cannot write spool file", &self.path))?;
         let spooled = Spooled {
