@@ -217,7 +217,7 @@ enum CaseOutcome {
 }
 
 /// What the log says about one case so far.
-#[derive(Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct CaseState {
     group: u32,
     month: u8,
@@ -230,9 +230,7 @@ struct CaseState {
     content: bool,
     disclosed: bool,
     withdrawn: bool,
-    /// Whether a hold was placed, and the accounts of the last one (kept
-    /// apart rather than as an `Option<u64>`, which takes twice the room:
-    /// the table holds millions of cases).
+    /// Whether a hold was placed, and the accounts of the last one.
     held: bool,
     held_accounts: u64,
     on_time: Option<bool>,
@@ -261,9 +259,115 @@ impl CaseState {
     }
 }
 
+/// A [`CaseState`] whose counts fit in 32 bits, in 24 bytes instead of 56:
+/// the case table holds millions of cases, looked up in no order, so its
+/// size is what reading them costs. A case whose counts do not fit is kept
+/// whole instead ([`Cases`]).
+#[derive(Clone, Copy, Debug)]
+struct Packed {
+    group: u32,
+    targets: u32,
+    accounts: u32,
+    abroad: u32,
+    held_accounts: u32,
+    month: u8,
+    /// The flags, `decided` and `on_time` ([`Packed::FLAGS`]).
+    bits: u16,
+}
+
+impl Packed {
+    const EMERGENCY: u16 = 1;
+    const REVIEW_REJECTED: u16 = 1 << 1;
+    const CONTENT: u16 = 1 << 2;
+    const DISCLOSED: u16 = 1 << 3;
+    const WITHDRAWN: u16 = 1 << 4;
+    const HELD: u16 = 1 << 5;
+    /// `on_time` in bits 6 and 7: none, false, true.
+    const ON_TIME: u32 = 6;
+    /// `decided` in bits 8 and 9.
+    const DECIDED: u32 = 8;
+    /// The flags in the order of their bits.
+    const FLAGS: [u16; 6] = [
+        Self::EMERGENCY,
+        Self::REVIEW_REJECTED,
+        Self::CONTENT,
+        Self::DISCLOSED,
+        Self::WITHDRAWN,
+        Self::HELD,
+    ];
+
+    /// The state packed, or `None` if a count takes more than 32 bits.
+    fn pack(s: &CaseState) -> Option<Self> {
+        let flags = [
+            s.emergency,
+            s.review_rejected,
+            s.content,
+            s.disclosed,
+            s.withdrawn,
+            s.held,
+        ];
+        let mut bits = 0;
+        for (flag, set) in Self::FLAGS.into_iter().zip(flags) {
+            if set {
+                bits |= flag;
+            }
+        }
+        let on_time: u16 = match s.on_time {
+            None => 0,
+            Some(false) => 1,
+            Some(true) => 2,
+        };
+        let decided: u16 = match s.decided {
+            Decided::None => 0,
+            Decided::NoData => 1,
+            Decided::Reject => 2,
+            Decided::Other => 3,
+        };
+        bits |= on_time << Self::ON_TIME | decided << Self::DECIDED;
+        Some(Packed {
+            group: s.group,
+            targets: u32::try_from(s.targets).ok()?,
+            accounts: u32::try_from(s.accounts).ok()?,
+            abroad: u32::try_from(s.abroad).ok()?,
+            held_accounts: u32::try_from(s.held_accounts).ok()?,
+            month: s.month,
+            bits,
+        })
+    }
+
+    fn unpack(self) -> CaseState {
+        let flag = |f: u16| self.bits & f != 0;
+        CaseState {
+            group: self.group,
+            month: self.month,
+            emergency: flag(Self::EMERGENCY),
+            targets: self.targets.into(),
+            accounts: self.accounts.into(),
+            abroad: self.abroad.into(),
+            decided: match (self.bits >> Self::DECIDED) & 3 {
+                0 => Decided::None,
+                1 => Decided::NoData,
+                2 => Decided::Reject,
+                _ => Decided::Other,
+            },
+            review_rejected: flag(Self::REVIEW_REJECTED),
+            content: flag(Self::CONTENT),
+            disclosed: flag(Self::DISCLOSED),
+            withdrawn: flag(Self::WITHDRAWN),
+            held: flag(Self::HELD),
+            held_accounts: self.held_accounts.into(),
+            on_time: match (self.bits >> Self::ON_TIME) & 3 {
+                0 => None,
+                1 => Some(false),
+                _ => Some(true),
+            },
+        }
+    }
+}
+
 /// Case ids as Writ makes them (`c-` and 16 hex digits) are kept as
 /// integers; any other id as text.
-#[derive(Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 enum CaseKey {
     Id(u64),
     Text(Box<str>),
@@ -294,38 +398,67 @@ fn fast_map<K, V>() -> FastMap<K, V> {
     HashMap::with_hasher(foldhash::fast::RandomState::default())
 }
 
-/// The cases read so far, by key.
+/// The cases read so far, by key: each in exactly one of two maps.
 #[derive(Debug)]
 struct Cases {
-    ids: FastMap<u64, CaseState>,
-    texts: FastMap<Box<str>, CaseState>,
+    /// Cases with a Writ id whose state packs.
+    packed: FastMap<u64, Packed>,
+    /// The others: ids not in Writ's form, and counts beyond 32 bits.
+    whole: FastMap<CaseKey, CaseState>,
 }
 
 impl Cases {
     fn new() -> Self {
         Cases {
-            ids: fast_map(),
-            texts: fast_map(),
+            packed: fast_map(),
+            whole: fast_map(),
         }
     }
 
     /// Adds a case; false if its key was already there (it is replaced).
     fn insert(&mut self, key: CaseKey, state: CaseState) -> bool {
-        match key {
-            CaseKey::Id(n) => self.ids.insert(n, state).is_none(),
-            CaseKey::Text(t) => self.texts.insert(t, state).is_none(),
+        let mut new = self.whole.is_empty() || self.whole.remove(&key).is_none();
+        if let CaseKey::Id(n) = key {
+            match Packed::pack(&state) {
+                Some(packed) => return self.packed.insert(n, packed).is_none() && new,
+                None => new &= self.packed.remove(&n).is_none(),
+            }
+        }
+        self.whole.insert(key, state);
+        new
+    }
+
+    /// Changes the case under `key` with `change`; false if there is none.
+    fn update(&mut self, key: &CaseKey, change: impl FnOnce(&mut CaseState)) -> bool {
+        if let CaseKey::Id(n) = key
+            && let Some(packed) = self.packed.get_mut(n)
+        {
+            let mut state = packed.unpack();
+            change(&mut state);
+            match Packed::pack(&state) {
+                Some(p) => *packed = p,
+                None => {
+                    self.packed.remove(n);
+                    self.whole.insert(key.clone(), state);
+                }
+            }
+            return true;
+        }
+        if self.whole.is_empty() {
+            return false;
+        }
+        match self.whole.get_mut(key) {
+            Some(state) => {
+                change(state);
+                true
+            }
+            None => false,
         }
     }
 
-    fn get_mut(&mut self, key: &CaseKey) -> Option<&mut CaseState> {
-        match key {
-            CaseKey::Id(n) => self.ids.get_mut(n),
-            CaseKey::Text(t) => self.texts.get_mut(t),
-        }
-    }
-
-    fn values(&self) -> impl Iterator<Item = &CaseState> {
-        self.ids.values().chain(self.texts.values())
+    fn values(&self) -> impl Iterator<Item = CaseState> {
+        let packed = self.packed.values().map(|p| p.unpack());
+        packed.chain(self.whole.values().copied())
     }
 }
 
@@ -484,46 +617,45 @@ impl Tally {
             Inner::Event { case, event } => (case, event),
         };
         // Events of cases received in other periods do not count here.
-        let Some(state) = self.cases.get_mut(&case) else {
-            return Ok(());
-        };
-        let on_time = match event {
-            Event::Decided {
-                decided,
-                accounts,
-                abroad,
-                on_time,
-            } => {
-                state.decided = decided;
-                state.accounts = accounts;
-                state.abroad = abroad;
-                on_time
-            }
-            Event::Reviewed { confirmed, on_time } => {
-                if let Some(rejected) = confirmed {
-                    state.review_rejected = rejected;
+        self.cases.update(&case, |state| {
+            let on_time = match event {
+                Event::Decided {
+                    decided,
+                    accounts,
+                    abroad,
+                    on_time,
+                } => {
+                    state.decided = decided;
+                    state.accounts = accounts;
+                    state.abroad = abroad;
+                    on_time
                 }
-                on_time
+                Event::Reviewed { confirmed, on_time } => {
+                    if let Some(rejected) = confirmed {
+                        state.review_rejected = rejected;
+                    }
+                    on_time
+                }
+                Event::Disclosed { content, on_time } => {
+                    state.disclosed = true;
+                    state.content |= content;
+                    on_time
+                }
+                Event::Preserved { accounts, on_time } => {
+                    state.held = true;
+                    state.held_accounts = accounts;
+                    on_time
+                }
+                Event::Withdrawn => {
+                    state.withdrawn = true;
+                    None
+                }
+                Event::Other { on_time } => on_time,
+            };
+            if on_time.is_some() {
+                state.on_time = on_time;
             }
-            Event::Disclosed { content, on_time } => {
-                state.disclosed = true;
-                state.content |= content;
-                on_time
-            }
-            Event::Preserved { accounts, on_time } => {
-                state.held = true;
-                state.held_accounts = accounts;
-                on_time
-            }
-            Event::Withdrawn => {
-                state.withdrawn = true;
-                None
-            }
-            Event::Other { on_time } => on_time,
-        };
-        if on_time.is_some() {
-            state.on_time = on_time;
-        }
+        });
         Ok(())
     }
 
@@ -542,6 +674,7 @@ impl Tally {
             })
             .collect();
         for case in self.cases.values() {
+            let case = &case;
             let Some((_, instrument)) = self.groups.get(case.group as usize) else {
                 continue;
             };
@@ -882,5 +1015,83 @@ impl<'p> Reader<'p> {
         })?;
         batch.items.push(item);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(counts: [u64; 4], bits: u16) -> CaseState {
+        let bit = |n: u16| bits & (1 << n) != 0;
+        CaseState {
+            group: u32::from(bits) * 7919,
+            month: (bits % 6) as u8,
+            emergency: bit(0),
+            targets: counts[0],
+            accounts: counts[1],
+            abroad: counts[2],
+            decided: [
+                Decided::None,
+                Decided::NoData,
+                Decided::Reject,
+                Decided::Other,
+            ][usize::from(bits >> 6 & 3)],
+            review_rejected: bit(1),
+            content: bit(2),
+            disclosed: bit(3),
+            withdrawn: bit(4),
+            held: bit(5),
+            held_accounts: counts[3],
+            on_time: [None, Some(false), Some(true)][usize::from(bits >> 8 & 3) % 3],
+        }
+    }
+
+    #[test]
+    fn a_packed_case_is_the_case() {
+        assert_eq!(std::mem::size_of::<Packed>(), 24);
+        assert_eq!(std::mem::size_of::<(u64, Packed)>(), 32);
+        let big = u64::from(u32::MAX);
+        for bits in 0..1024u16 {
+            for counts in [[0, 0, 0, 0], [1, 2, 3, 4], [big, big, big, big]] {
+                let s = state(counts, bits);
+                let packed = Packed::pack(&s).unwrap_or_else(|| panic!("{s:?}"));
+                assert_eq!(packed.unpack(), s);
+            }
+            for field in 0..4 {
+                let mut counts = [5; 4];
+                counts[field] = big + 1;
+                assert!(Packed::pack(&state(counts, bits)).is_none());
+            }
+        }
+    }
+
+    #[test]
+    fn a_case_whose_counts_outgrow_32_bits_is_kept_whole() {
+        let mut cases = Cases::new();
+        let small = state([1, 0, 0, 0], 0);
+        let id = CaseKey::Id(7);
+        let text = CaseKey::of("case-7");
+        assert!(cases.insert(id.clone(), small));
+        assert!(cases.insert(text.clone(), small));
+        assert_eq!((cases.packed.len(), cases.whole.len()), (1, 1));
+        assert!(cases.update(&id, |s| s.accounts = u64::from(u32::MAX) + 1));
+        assert_eq!((cases.packed.len(), cases.whole.len()), (0, 2));
+        assert!(cases.update(&id, |s| s.abroad = 2));
+        assert!(!cases.update(&CaseKey::Id(8), |s| s.abroad = 2));
+        let mut all: Vec<CaseState> = cases.values().collect();
+        all.sort_by_key(|s| s.accounts);
+        assert_eq!(all[0], small);
+        assert_eq!(
+            (all[1].targets, all[1].accounts, all[1].abroad),
+            (1, u64::from(u32::MAX) + 1, 2)
+        );
+        // A key is in one map only, whichever holds it.
+        assert!(!cases.insert(id.clone(), small));
+        assert_eq!((cases.packed.len(), cases.whole.len()), (1, 1));
+        assert!(!cases.insert(id, state([u64::MAX, 0, 0, 0], 0)));
+        assert_eq!((cases.packed.len(), cases.whole.len()), (0, 2));
+        assert!(!cases.insert(text, small));
+        assert_eq!(cases.values().count(), 2);
     }
 }

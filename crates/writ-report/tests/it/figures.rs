@@ -217,3 +217,80 @@ fn html_is_self_contained_and_embeds_the_report() {
     assert!(page.contains("United States"));
     assert!(page.contains("Transparency report 2026-H2"));
 }
+
+/// Counts as large as a `u64` holds are counted exactly, whether a case
+/// starts with them or reaches them later.
+#[test]
+fn counts_beyond_32_bits_are_counted_exactly() {
+    let entry = |case: &str, kind: &str, public: &str| {
+        format!(
+            r#"{{"case":"{case}","hour":"2026-07-02T10:00:00Z","kind":"{kind}","public":{public},"v":1}}"#
+        )
+        .into_bytes()
+    };
+    let received = |case: &str, instrument: &str, targets: u64| {
+        entry(
+            case,
+            "received",
+            &format!(
+                r#"{{"country":"US","emergency":false,"instrument":"{instrument}","targets":{targets}}}"#
+            ),
+        )
+    };
+    let decided = |case: &str, accounts: u64, abroad: u64| {
+        entry(
+            case,
+            "decided",
+            &format!(
+                r#"{{"accounts":{accounts},"accounts_abroad":{abroad},"on_time":true,"outcome":"approve"}}"#
+            ),
+        )
+    };
+    let big = u64::from(u32::MAX) + 1;
+    let log = vec![
+        received("c-00000000000000a1", "subpoena", 5_000_000_000),
+        received("c-00000000000000b2", "subpoena", 1),
+        received("case-7", "subpoena", 2),
+        received("c-00000000000000d4", "preservation_request", 3),
+        decided("c-00000000000000a1", 3, 0),
+        decided("c-00000000000000b2", big, u64::from(u32::MAX)),
+        decided("case-7", 2, 1),
+        entry(
+            "c-00000000000000b2",
+            "disclosed",
+            r#"{"disclosed":{"content":1},"on_time":false}"#,
+        ),
+        entry(
+            "c-00000000000000d4",
+            "preserved",
+            r#"{"accounts":6000000000,"on_time":true}"#,
+        ),
+        entry(
+            "c-00000000000000d4",
+            "preserved",
+            r#"{"accounts":18446744073709551615,"on_time":true}"#,
+        ),
+    ];
+    let f = tally(&log, "2026-H2");
+    let t = &f.totals;
+    assert_eq!(t.requests, 3);
+    assert_eq!(t.accounts_specified, 5_000_000_003);
+    assert_eq!(t.accounts, 3 + big + 2);
+    assert_eq!((t.abroad_requests, t.accounts_abroad), (2, big));
+    assert_eq!(t.outcomes.content_disclosed, 1);
+    assert_eq!(t.outcomes.pending, 2);
+    assert_eq!((t.on_time.met, t.on_time.missed), (2, 1));
+    let p = &f.preservation[0];
+    assert_eq!((p.requests, p.accounts_specified), (1, 3));
+    assert_eq!((p.preserved, p.accounts_preserved), (1, u64::MAX));
+
+    // A second `received` is refused for a case kept whole too.
+    let mut t = Tally::new(Period::parse("2026-H2").unwrap());
+    for e in &log {
+        t.push(e).unwrap();
+    }
+    let err = t
+        .push(&received("c-00000000000000b2", "subpoena", 1))
+        .unwrap_err();
+    assert!(err.to_string().contains("a second `received`"), "{err}");
+}
