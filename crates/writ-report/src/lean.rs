@@ -82,6 +82,19 @@ fn entry_kind(name: &str) -> Option<EntryKind> {
     Kind::parse(name).map(EntryKind::Event)
 }
 
+/// Whether any of the eight bytes of `word` is a `"`, a `\\` or a control
+/// character. Exact: each test is true if and only if some byte is zero
+/// (`x ^ byte`) or below 0x20, the bit tricks of "Bit Twiddling Hacks"
+/// ("Determine if a word has a byte less than n").
+fn stops(word: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let below = |x: u64, n: u64| x.wrapping_sub(ONES * n) & !x & HIGH != 0;
+    below(word ^ (ONES * u64::from(b'"')), 1)
+        || below(word ^ (ONES * u64::from(b'\\')), 1)
+        || below(word, 0x20)
+}
+
 fn unit(name: &[u8]) -> Option<Unit> {
     match name {
         b"letter" => Some(Unit::Letter),
@@ -144,16 +157,27 @@ impl<'a> Cursor<'a> {
     fn str_span(&mut self) -> Option<(usize, usize)> {
         self.eat(b'"')?;
         let start = self.i;
-        let rest = self.b.get(start..)?;
-        let len = memchr::memchr2(b'"', b'\\', rest)?;
-        let inner = rest.get(..len)?;
-        // No early exit, so that the compiler checks many bytes at once.
-        let control = inner.iter().fold(false, |found, &b| found | (b < 0x20));
-        if control || rest.get(len) != Some(&b'"') {
-            return None;
+        let mut end = start;
+        // Eight bytes at a time while none of them can end the string or
+        // make it one this reading leaves to `serde_json`; the byte loop
+        // below decides.
+        while let Some(word) = self.b.get(end..end + 8) {
+            let mut bytes = [0; 8];
+            bytes.copy_from_slice(word);
+            if stops(u64::from_le_bytes(bytes)) {
+                break;
+            }
+            end += 8;
         }
-        self.i = start + len + 1;
-        Some((start, start + len))
+        loop {
+            match *self.b.get(end)? {
+                b'"' => break,
+                b'\\' | 0..0x20 => return None,
+                _ => end += 1,
+            }
+        }
+        self.i = end + 1;
+        Some((start, end))
     }
 
     /// A string without escapes or control characters: its bytes.
@@ -400,6 +424,25 @@ mod tests {
             r#"{}"#,
             r#"[]"#,
             r#""#,
+            r#"{"commitments":[],"kind":"registry","v":1}"#,
+            r#"{"commitments":[""],"kind":"registry","v":1}"#,
+            r#"{"commitments":["",""],"kind":"registry","v":1}"#,
+            r#"{"commitments":["ab","cd","ef"],"kind":"registry","v":1}"#,
+            r#"{"commitments":["a]b","cd"],"kind":"registry","v":1}"#,
+            r#"{"commitments":["ab"],"x":"]","kind":"registry","v":1}"#,
+            r#"{"commitments":["a\"],"kind":"registry","v":1}"#,
+            r#"{"commitments":["a"b"],"kind":"registry","v":1}"#,
+            "{\"commitments\":[\"a\tb\"],\"kind\":\"registry\",\"v\":1}",
+            r#"{"commitments":["ab",],"kind":"registry","v":1}"#,
+            r#"{"commitments":[,"ab"],"kind":"registry","v":1}"#,
+            r#"{"commitments":["ab""cd"],"kind":"registry","v":1}"#,
+            r#"{"commitments":["ab",,"cd"],"kind":"registry","v":1}"#,
+            r#"{"commitments":["ab" ,"cd"],"kind":"registry","v":1}"#,
+            r#"{"commitments":["ab",1],"kind":"registry","v":1}"#,
+            r#"{"commitments":["ab",["cd"]],"kind":"registry","v":1}"#,
+            r#"{"commitments":["ab","#,
+            r#"{"commitments":["ab"#,
+            r#"{"commitments":[""#,
         ];
         for case in cases {
             same(case.as_bytes());
@@ -409,11 +452,80 @@ mod tests {
         assert!(view(cases[5].as_bytes()).is_some());
         assert!(view(cases[6].as_bytes()).is_none());
         assert!(view(cases[8].as_bytes()).is_none());
+        // Arrays of strings without escapes, and the rest of the entry after
+        // them, are read here; the others are `serde_json`'s.
+        for (i, case) in cases.iter().enumerate() {
+            if case.starts_with(r#"{"commitments":"#) {
+                let read = view(case.as_bytes()).is_some();
+                assert_eq!(read, matches!(i, 29..=34 | 43 | 44), "{case}");
+            }
+        }
+    }
+
+    fn stops_naive(word: u64) -> bool {
+        word.to_le_bytes()
+            .iter()
+            .any(|&b| b == b'"' || b == b'\\' || b < 0x20)
+    }
+
+    #[test]
+    fn stops_at_exactly_the_bytes_that_end_a_plain_string() {
+        for fill in [
+            b'a', b'0', b'!', b'#', b'[', b']', 0x7f, 0x80, 0xa2, 0xdc, 0xff,
+        ] {
+            for at in 0..8 {
+                for byte in 0..=255u8 {
+                    let mut bytes = [fill; 8];
+                    bytes[at] = byte;
+                    let word = u64::from_le_bytes(bytes);
+                    assert_eq!(stops(word), stops_naive(word), "{bytes:?}");
+                }
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn stops_as_a_byte_by_byte_look_does(word in proptest::num::u64::ANY) {
+            proptest::prop_assert_eq!(stops(word), stops_naive(word));
+        }
+
+        #[test]
+        fn stops_in_words_of_two_special_bytes(
+            a in 0..8usize, x in proptest::num::u8::ANY,
+            b in 0..8usize, y in proptest::num::u8::ANY,
+        ) {
+            let mut bytes = [b'a'; 8];
+            bytes[a] = x;
+            bytes[b] = y;
+            let word = u64::from_le_bytes(bytes);
+            proptest::prop_assert_eq!(stops(word), stops_naive(word));
+        }
+
+        /// Arrays of strings made of JSON's troublesome bytes, read as
+        /// `serde_json` reads them, whichever path reads them.
+        #[test]
+        fn arrays_of_strings_read_as_serde_json_does(
+            items in proptest::collection::vec("[ab\\]\\[\"\\\\, \t1{}]{0,6}", 0..5),
+            quoted in proptest::collection::vec(proptest::bool::ANY, 5),
+            join in "[, ]{1,2}",
+        ) {
+            let items: Vec<String> = items
+                .iter()
+                .zip(&quoted)
+                .map(|(item, &q)| if q { format!("\"{item}\"") } else { item.clone() })
+                .collect();
+            let entry = format!(
+                r#"{{"commitments":[{}],"kind":"registry","v":1}}"#,
+                items.join(&join)
+            );
+            same(entry.as_bytes());
+        }
     }
 
     #[test]
     fn every_prefix_reads_as_serde_json_does() {
-        let entry = br#"{"case":"c-0123456789abcdef","commitments":{"a":"xyz","b":[1,2.5,-3e+4,true,null,{}]},"hour":"2026-07-01T10","kind":"decided","public":{"accounts":1,"accounts_abroad":0,"disclosed":{"content":2},"on_time":true,"outcome":"no_data"},"v":1}"#;
+        let entry = br#"{"case":"c-0123456789abcdef","commitments":{"a":"xyz","b":[1,2.5,-3e+4,true,null,{}],"c":["ab","","c]d"],"d":["ef","gh"]},"hour":"2026-07-01T10","kind":"decided","public":{"accounts":1,"accounts_abroad":0,"disclosed":{"content":2},"on_time":true,"outcome":"no_data"},"v":1}"#;
         for end in 0..entry.len() {
             same(&entry[..end]);
             let mut changed = entry.to_vec();
