@@ -405,6 +405,9 @@ struct Cases {
     packed: FastMap<u64, Packed>,
     /// The others: ids not in Writ's form, and counts beyond 32 bits.
     whole: FastMap<CaseKey, CaseState>,
+    /// Every case kept whole: what the packed table is tested against.
+    #[cfg(test)]
+    never_pack: bool,
 }
 
 impl Cases {
@@ -412,14 +415,24 @@ impl Cases {
         Cases {
             packed: fast_map(),
             whole: fast_map(),
+            #[cfg(test)]
+            never_pack: false,
         }
+    }
+
+    fn pack(&self, state: &CaseState) -> Option<Packed> {
+        #[cfg(test)]
+        if self.never_pack {
+            return None;
+        }
+        Packed::pack(state)
     }
 
     /// Adds a case; false if its key was already there (it is replaced).
     fn insert(&mut self, key: CaseKey, state: CaseState) -> bool {
         let mut new = self.whole.is_empty() || self.whole.remove(&key).is_none();
         if let CaseKey::Id(n) = key {
-            match Packed::pack(&state) {
+            match self.pack(&state) {
                 Some(packed) => return self.packed.insert(n, packed).is_none() && new,
                 None => new &= self.packed.remove(&n).is_none(),
             }
@@ -501,6 +514,13 @@ impl Tally {
 
     pub fn period(&self) -> Period {
         self.period
+    }
+
+    /// The same tally with every case kept whole, never packed.
+    #[cfg(test)]
+    fn never_packing(mut self) -> Self {
+        self.cases.never_pack = true;
+        self
     }
 
     /// Entries read so far.
@@ -1063,6 +1083,110 @@ mod tests {
                 counts[field] = big + 1;
                 assert!(Packed::pack(&state(counts, bits)).is_none());
             }
+        }
+    }
+
+    /// One entry of a generated log: a case (of a few, so that they meet
+    /// again), what happens to it, and the count it names.
+    #[derive(Clone, Debug)]
+    struct Step {
+        case: u8,
+        kind: u8,
+        count: u64,
+        flag: u8,
+    }
+
+    fn step() -> impl proptest::strategy::Strategy<Value = Step> {
+        use proptest::prelude::*;
+        let count = prop_oneof![
+            Just(0u64),
+            Just(1),
+            Just(7),
+            Just(u64::from(u32::MAX)),
+            Just(u64::from(u32::MAX) + 1),
+            Just(1 << 40),
+        ];
+        (0..12u8, 0..7u8, count, 0..6u8).prop_map(|(case, kind, count, flag)| Step {
+            case,
+            kind,
+            count,
+            flag,
+        })
+    }
+
+    fn entry(step: &Step) -> Vec<u8> {
+        // Case 11 has an id that is not in Writ's form.
+        let case = match step.case {
+            11 => "case-eleven".to_owned(),
+            n => format!("c-{:016x}", u64::from(n) * 0x0123_4567_89ab_cdef),
+        };
+        let n = step.count;
+        let on_time = ["true", "false", "null"][usize::from(step.flag % 3)];
+        let (kind, public) = match step.kind {
+            0 => (
+                "received",
+                format!(
+                    r#"{{"country":"US","emergency":{},"instrument":"{}","targets":{n}}}"#,
+                    step.flag.is_multiple_of(2),
+                    ["subpoena", "preservation_request", "search_warrant"]
+                        [usize::from(step.flag % 3)],
+                ),
+            ),
+            1 => (
+                "decided",
+                format!(
+                    r#"{{"accounts":{n},"accounts_abroad":{},"on_time":{on_time},"outcome":"{}"}}"#,
+                    n / 2,
+                    ["approve", "reject", "no_data"][usize::from(step.flag % 3)],
+                ),
+            ),
+            2 => (
+                "reviewed",
+                format!(
+                    r#"{{"action":"confirm","on_time":{on_time},"outcome":"{}"}}"#,
+                    ["approve", "reject"][usize::from(step.flag % 2)],
+                ),
+            ),
+            3 => (
+                "disclosed",
+                format!(
+                    r#"{{"disclosed":{{"content":{},"subscriber":{n}}},"on_time":{on_time}}}"#,
+                    step.flag % 2,
+                ),
+            ),
+            4 => (
+                "preserved",
+                format!(r#"{{"accounts":{n},"on_time":{on_time}}}"#),
+            ),
+            5 => ("withdrawn", "{}".to_owned()),
+            _ => ("notified", format!(r#"{{"on_time":{on_time}}}"#)),
+        };
+        format!(
+            r#"{{"case":"{case}","hour":"2026-08-01T10:00:00Z","kind":"{kind}","public":{public},"v":1}}"#
+        )
+        .into_bytes()
+    }
+
+    proptest::proptest! {
+        /// Packing is invisible: any log gives the same figures, and the
+        /// same errors at the same entries, whether cases are packed or
+        /// all kept whole.
+        #[test]
+        fn packed_and_whole_tables_count_alike(
+            steps in proptest::collection::vec(step(), 0..80),
+        ) {
+            let period = Period::parse("2026-H2").unwrap();
+            let mut packed = Tally::new(period);
+            let mut whole = Tally::new(period).never_packing();
+            for step in &steps {
+                let bytes = entry(step);
+                let a = packed.push(&bytes).map_err(|e| e.to_string());
+                let b = whole.push(&bytes).map_err(|e| e.to_string());
+                // A second `received` is an error that ends a report; both
+                // tables replace the case alike, so the log goes on here.
+                proptest::prop_assert_eq!(a, b);
+            }
+            proptest::prop_assert_eq!(packed.finish(), whole.finish());
         }
     }
 
