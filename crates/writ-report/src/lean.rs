@@ -82,7 +82,7 @@ fn entry_kind(name: &str) -> Option<EntryKind> {
     Kind::parse(name).map(EntryKind::Event)
 }
 
-/// Whether any of the eight bytes of `word` is a `"`, a `\\` or a control
+/// Whether any of the eight bytes of `word` is a `"`, a `\` or a control
 /// character. Exact: each test is true if and only if some byte is zero
 /// (`x ^ byte`) or below 0x20, the bit tricks of "Bit Twiddling Hacks"
 /// ("Determine if a word has a byte less than n").
@@ -452,8 +452,9 @@ mod tests {
         assert!(view(cases[5].as_bytes()).is_some());
         assert!(view(cases[6].as_bytes()).is_none());
         assert!(view(cases[8].as_bytes()).is_none());
-        // Arrays of strings without escapes, and the rest of the entry after
-        // them, are read here; the others are `serde_json`'s.
+        // Valid arrays are read here, whatever they hold, and the rest of
+        // the entry after them; those with an escape or a control character
+        // are left to `serde_json`, and the others refused by both.
         for (i, case) in cases.iter().enumerate() {
             if case.starts_with(r#"{"commitments":"#) {
                 let read = view(case.as_bytes()).is_some();
@@ -503,7 +504,7 @@ mod tests {
         }
 
         /// Arrays of strings made of JSON's troublesome bytes, read as
-        /// `serde_json` reads them, whichever path reads them.
+        /// `serde_json` reads them.
         #[test]
         fn arrays_of_strings_read_as_serde_json_does(
             items in proptest::collection::vec("[ab\\]\\[\"\\\\, \t1{}]{0,6}", 0..5),
