@@ -259,7 +259,8 @@ impl CaseState {
     }
 }
 
-/// A [`CaseState`] whose counts fit in 32 bits, in 24 bytes instead of 56:
+/// A [`CaseState`] whose counts fit in 32 bits, in 24 bytes instead of 48
+/// (a bucket of the table, with its id, in 32 instead of 56):
 /// the case table holds millions of cases, looked up in no order, so its
 /// size is what reading them costs. A case whose counts do not fit is kept
 /// whole instead ([`Cases`]).
@@ -1071,6 +1072,7 @@ mod tests {
     fn a_packed_case_is_the_case() {
         assert_eq!(std::mem::size_of::<Packed>(), 24);
         assert_eq!(std::mem::size_of::<(u64, Packed)>(), 32);
+        assert_eq!(std::mem::size_of::<(u64, CaseState)>(), 56);
         let big = u64::from(u32::MAX);
         for bits in 0..1024u16 {
             for counts in [[0, 0, 0, 0], [1, 2, 3, 4], [big, big, big, big]] {
