@@ -286,7 +286,10 @@ async fn a_postgres_deployment_restores_from_pg_dump_and_the_objects() {
         );
     }
     let store = writ_store::Store::open(&database).await.unwrap();
-    outbox_empty(&store).await;
+    // Intake is quiet, but the orders' own work (decisions, their events)
+    // goes on after they are acknowledged: wait until it has settled, as
+    // docs/reliability.md asks for the seconds between the two copies.
+    settled(&store).await;
 
     // The database first, then the objects: every tile its checkpoint
     // covers is then in the copy of the objects.
@@ -376,6 +379,24 @@ async fn a_postgres_deployment_restores_from_pg_dump_and_the_objects() {
 }
 
 /// Waits until every event of `store` is logged.
+/// Waits until no event is pending and no event has been added for a
+/// second.
+async fn settled(store: &writ_store::Store) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        outbox_empty(store).await;
+        let counts = store.event_counts().await.unwrap();
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        if store.event_counts().await.unwrap() == counts {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "events still being added: {counts:?}"
+        );
+    }
+}
+
 async fn outbox_empty(store: &writ_store::Store) {
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     loop {
