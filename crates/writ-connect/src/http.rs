@@ -174,12 +174,20 @@ impl<R: BufRead> NdjsonStream<R> {
         else {
             return Ok(false);
         };
-        let sent = end.get("records").and_then(Value::as_u64);
-        if sent != Some(self.records) {
-            return Err(ConnectError::Protocol(format!(
-                "the trailer announces {sent:?} records, {} were received",
-                self.records
-            )));
+        match end.get("records").and_then(Value::as_u64) {
+            Some(sent) if sent == self.records => {}
+            Some(sent) => {
+                return Err(ConnectError::Protocol(format!(
+                    "the trailer announces {sent} records, {} were received",
+                    self.records
+                )));
+            }
+            None => {
+                return Err(ConnectError::Protocol(format!(
+                    "the trailer gives no count of records (`records`), {} were received",
+                    self.records
+                )));
+            }
         }
         self.ended = true;
         Ok(true)

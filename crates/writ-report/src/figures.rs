@@ -230,18 +230,12 @@ struct CaseState {
     content: bool,
     disclosed: bool,
     withdrawn: bool,
-    /// Whether a hold was placed, and the accounts of the last one.
-    held: bool,
-    held_accounts: u64,
+    /// The accounts of the last hold placed, if any was.
+    held: Option<u64>,
     on_time: Option<bool>,
 }
 
 impl CaseState {
-    /// The accounts of the last hold placed, if any.
-    fn preserved(&self) -> Option<u64> {
-        self.held.then_some(self.held_accounts)
-    }
-
     fn outcome(&self) -> CaseOutcome {
         if self.content {
             CaseOutcome::Content
@@ -259,10 +253,10 @@ impl CaseState {
     }
 }
 
-/// A [`CaseState`] whose counts fit in 32 bits, in 24 bytes instead of 48
-/// (a bucket of the table, with its id, in 32 instead of 56):
-/// the case table holds millions of cases, looked up in no order, so its
-/// size is what reading them costs. A case whose counts do not fit is kept
+/// A [`CaseState`] whose counts fit in 32 bits, in 24 bytes: a bucket of
+/// the table, with its id, takes 32 bytes where the whole state would take
+/// 64. The case table holds millions of cases, looked up in no order, so
+/// its size is what reading them costs. A case whose counts do not fit is kept
 /// whole instead ([`Cases`]).
 #[derive(Clone, Copy, Debug)]
 struct Packed {
@@ -305,7 +299,7 @@ impl Packed {
             s.content,
             s.disclosed,
             s.withdrawn,
-            s.held,
+            s.held.is_some(),
         ];
         let mut bits = 0;
         for (flag, set) in Self::FLAGS.into_iter().zip(flags) {
@@ -330,7 +324,7 @@ impl Packed {
             targets: u32::try_from(s.targets).ok()?,
             accounts: u32::try_from(s.accounts).ok()?,
             abroad: u32::try_from(s.abroad).ok()?,
-            held_accounts: u32::try_from(s.held_accounts).ok()?,
+            held_accounts: u32::try_from(s.held.unwrap_or(0)).ok()?,
             month: s.month,
             bits,
         })
@@ -355,8 +349,7 @@ impl Packed {
             content: flag(Self::CONTENT),
             disclosed: flag(Self::DISCLOSED),
             withdrawn: flag(Self::WITHDRAWN),
-            held: flag(Self::HELD),
-            held_accounts: self.held_accounts.into(),
+            held: flag(Self::HELD).then_some(self.held_accounts.into()),
             on_time: match (self.bits >> Self::ON_TIME) & 3 {
                 0 => None,
                 1 => Some(false),
@@ -623,8 +616,7 @@ impl Tally {
                     content: false,
                     disclosed: false,
                     withdrawn: false,
-                    held: false,
-                    held_accounts: 0,
+                    held: None,
                     on_time: None,
                 };
                 if !self.cases.insert(case, state) {
@@ -663,8 +655,7 @@ impl Tally {
                     on_time
                 }
                 Event::Preserved { accounts, on_time } => {
-                    state.held = true;
-                    state.held_accounts = accounts;
+                    state.held = Some(accounts);
                     on_time
                 }
                 Event::Withdrawn => {
@@ -695,7 +686,6 @@ impl Tally {
             })
             .collect();
         for case in self.cases.values() {
-            let case = &case;
             let Some((_, instrument)) = self.groups.get(case.group as usize) else {
                 continue;
             };
@@ -703,7 +693,7 @@ impl Tally {
                 let p = preservation.entry(case.group).or_default();
                 p.requests += 1;
                 p.accounts_specified += case.targets;
-                if let Some(accounts) = case.preserved() {
+                if let Some(accounts) = case.held {
                     p.preserved += 1;
                     p.accounts_preserved += accounts;
                 } else if case.withdrawn {
@@ -718,10 +708,10 @@ impl Tally {
                 p.on_time.add(case.on_time);
                 continue;
             }
-            rows.entry(case.group).or_default().add(case);
-            totals.add(case);
+            rows.entry(case.group).or_default().add(&case);
+            totals.add(&case);
             if case.emergency {
-                emergency.add(case);
+                emergency.add(&case);
             }
             if let Some(m) = months.get_mut(usize::from(case.month)) {
                 m.requests += 1;
@@ -1062,8 +1052,7 @@ mod tests {
             content: bit(2),
             disclosed: bit(3),
             withdrawn: bit(4),
-            held: bit(5),
-            held_accounts: counts[3],
+            held: bit(5).then_some(counts[3]),
             on_time: [None, Some(false), Some(true)][usize::from(bits >> 8 & 3) % 3],
         }
     }
@@ -1072,7 +1061,7 @@ mod tests {
     fn a_packed_case_is_the_case() {
         assert_eq!(std::mem::size_of::<Packed>(), 24);
         assert_eq!(std::mem::size_of::<(u64, Packed)>(), 32);
-        assert_eq!(std::mem::size_of::<(u64, CaseState)>(), 56);
+        assert_eq!(std::mem::size_of::<(u64, CaseState)>(), 64);
         let big = u64::from(u32::MAX);
         for bits in 0..1024u16 {
             for counts in [[0, 0, 0, 0], [1, 2, 3, 4], [big, big, big, big]] {
@@ -1083,7 +1072,8 @@ mod tests {
             for field in 0..4 {
                 let mut counts = [5; 4];
                 counts[field] = big + 1;
-                assert!(Packed::pack(&state(counts, bits)).is_none());
+                // With a hold placed (bit 5), so that its count is there.
+                assert!(Packed::pack(&state(counts, bits | 1 << 5)).is_none());
             }
         }
     }

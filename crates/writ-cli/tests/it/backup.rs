@@ -378,7 +378,6 @@ async fn a_postgres_deployment_restores_from_pg_dump_and_the_objects() {
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
 }
 
-/// Waits until every event of `store` is logged.
 /// Waits until no event is pending and no event has been added for a
 /// second.
 async fn settled(store: &writ_store::Store) {
@@ -397,6 +396,7 @@ async fn settled(store: &writ_store::Store) {
     }
 }
 
+/// Waits until every event of `store` is logged.
 async fn outbox_empty(store: &writ_store::Store) {
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     loop {

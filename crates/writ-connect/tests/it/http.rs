@@ -140,7 +140,10 @@ fn lines_that_are_not_one_json_object_are_refused() {
             "trailing characters",
         ),
         ("{\"a\": \n", "EOF"),
-        ("{\"@end\": null}\n", "the trailer announces None records"),
+        (
+            "{\"@end\": null}\n",
+            "the trailer gives no count of records",
+        ),
         (
             "{\"at\":\"2026-02-01T00:00:00Z\",\"at\":\"2027-02-01T00:00:00Z\"}\n{\"@end\":{\"records\":1}}\n",
             "duplicate field `at`",

@@ -206,12 +206,9 @@ async fn mail(t: &TestApp) -> Vec<writ_store::MailRow> {
 
 /// Waits until the store holds `n` messages.
 async fn wait_for(t: &TestApp, d: &Dovecot, n: usize) -> Vec<writ_store::MailRow> {
-    for _ in 0..300 {
-        let rows = mail(t).await;
-        if rows.len() >= n {
-            return rows;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+    let rows = wait_until(t, n, Duration::from_secs(30)).await;
+    if rows.len() >= n {
+        return rows;
     }
     panic!(
         "expected {n} messages, have {:?}\n{}",
