@@ -34,7 +34,6 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::{Arc, RwLock};
 
-use base64::Engine;
 use serde_json::json;
 use sqlx::AnyPool;
 use writ_model::order::DateRange;
@@ -953,8 +952,10 @@ fn message_json(m: &Message<'_>, r: &mut Rng) -> Result<Json, ConnectError> {
 
 fn push_attachment(out: &mut String, a: &Attachment, r: &mut Rng) -> Result<(), ConnectError> {
     // Three bytes make four characters: every chunk but the last is a
-    // multiple of three, so the chunks' base64 is the whole's.
-    const CHUNK: usize = 3 * 1024;
+    // multiple of three, so the chunks' base64 is the whole's. Large enough
+    // that the vectorized encoder runs at full speed, small enough to stay
+    // in the core's cache.
+    const CHUNK: usize = 3 * 16 * 1024;
     out.push_str("{\"name\":");
     push_string(out, &a.name)?;
     out.push_str(",\"type\":");
@@ -973,7 +974,7 @@ fn push_attachment(out: &mut String, a: &Attachment, r: &mut Rng) -> Result<(), 
             drawn += 8;
         }
         let n = buf.len().min(CHUNK).min(left);
-        base64::engine::general_purpose::STANDARD.encode_string(&buf[..n], out);
+        base64_simd::STANDARD.encode_append(&buf[..n], out);
         left -= n;
         buf.drain(..n);
     }
