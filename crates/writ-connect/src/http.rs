@@ -174,20 +174,16 @@ impl<R: BufRead> NdjsonStream<R> {
         else {
             return Ok(false);
         };
-        match end.get("records").and_then(Value::as_u64) {
-            Some(sent) if sent == self.records => {}
-            Some(sent) => {
-                return Err(ConnectError::Protocol(format!(
-                    "the trailer announces {sent} records, {} were received",
-                    self.records
-                )));
-            }
-            None => {
-                return Err(ConnectError::Protocol(format!(
-                    "the trailer gives no count of records (`records`), {} were received",
-                    self.records
-                )));
-            }
+        let sent = end.get("records").and_then(Value::as_u64);
+        if sent != Some(self.records) {
+            let announced = match sent {
+                Some(n) => format!("the trailer announces {n} records"),
+                None => "the trailer gives no count of records (`records`)".to_owned(),
+            };
+            return Err(ConnectError::Protocol(format!(
+                "{announced}, {} were received",
+                self.records
+            )));
         }
         self.ended = true;
         Ok(true)

@@ -392,11 +392,6 @@ fn fast_map<K, V>() -> FastMap<K, V> {
     HashMap::with_hasher(foldhash::fast::RandomState::default())
 }
 
-/// Entries per case that [`Tally::for_entries`] makes room for.
-const ENTRIES_PER_CASE: u64 = 4;
-/// At most this many cases are made room for ahead (a table of 256 MiB).
-const MAX_ROOM: u64 = 1 << 22;
-
 /// The cases read so far, by key: each in exactly one of two maps.
 #[derive(Debug)]
 struct Cases {
@@ -509,21 +504,6 @@ impl Tally {
             group_index: HashMap::new(),
             restricted: [0; 3],
         }
-    }
-
-    /// [`Tally::new`], with room for the cases of a log of `entries`
-    /// entries made ahead: a case takes a few entries (a request, a
-    /// decision, an outcome), so the table is sized for one case in
-    /// [`ENTRIES_PER_CASE`] and does not grow, rehashing every case, while
-    /// the log is read. Room that cannot be had is left for later.
-    pub fn for_entries(period: Period, entries: u64) -> Self {
-        let mut tally = Self::new(period);
-        let cases = (entries / ENTRIES_PER_CASE).min(MAX_ROOM);
-        let _ = tally
-            .cases
-            .packed
-            .try_reserve(usize::try_from(cases).unwrap_or(0));
-        tally
     }
 
     pub fn period(&self) -> Period {
@@ -1190,34 +1170,16 @@ mod tests {
             let period = Period::parse("2026-H2").unwrap();
             let mut packed = Tally::new(period);
             let mut whole = Tally::new(period).never_packing();
-            // Room made ahead for the log's cases changes nothing either.
-            let mut roomy = Tally::for_entries(period, steps.len() as u64);
             for step in &steps {
                 let bytes = entry(step);
                 let a = packed.push(&bytes).map_err(|e| e.to_string());
                 let b = whole.push(&bytes).map_err(|e| e.to_string());
-                let c = roomy.push(&bytes).map_err(|e| e.to_string());
                 // A second `received` is an error that ends a report; both
                 // tables replace the case alike, so the log goes on here.
-                proptest::prop_assert_eq!(&a, &b);
-                proptest::prop_assert_eq!(a, c);
+                proptest::prop_assert_eq!(a, b);
             }
-            let figures = packed.finish();
-            proptest::prop_assert_eq!(&figures, &whole.finish());
-            proptest::prop_assert_eq!(figures, roomy.finish());
+            proptest::prop_assert_eq!(packed.finish(), whole.finish());
         }
-    }
-
-    #[test]
-    fn room_for_cases_is_made_ahead_up_to_a_bound() {
-        let period = Period::parse("2026-H2").unwrap();
-        let room = |entries| Tally::for_entries(period, entries).cases.packed.capacity() as u64;
-        assert_eq!(room(0), 0);
-        assert!(room(4_000) >= 1_000);
-        // A log of any size asks for a bounded table: no allocation of the
-        // whole address space, and no abort.
-        let most = room(u64::MAX);
-        assert!((MAX_ROOM..2 * MAX_ROOM).contains(&most), "{most}");
     }
 
     #[test]

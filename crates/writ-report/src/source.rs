@@ -194,7 +194,7 @@ pub fn compute(
     period: crate::Period,
     progress: &mut dyn FnMut(u64),
 ) -> Result<crate::Report, ReportError> {
-    let mut tally = Tally::for_entries(period, checkpoint.size);
+    let mut tally = Tally::new(period);
     let prefix = read_prefix(fetch, tree_size, checkpoint.size, &mut tally, progress)?;
     if prefix.root != checkpoint.root {
         return Err(ReportError::Log(
@@ -248,7 +248,7 @@ pub fn verify(
     }
     let root = Hash::from_base64(&report.checkpoint.root)
         .map_err(|_| ReportError::Malformed("checkpoint root is not base64 of 32 bytes".into()))?;
-    let mut tally = Tally::for_entries(period, size);
+    let mut tally = Tally::new(period);
     let prefix = read_prefix(fetch, log.size, size, &mut tally, &mut |done| {
         progress("report", done, size)
     })?;

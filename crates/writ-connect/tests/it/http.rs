@@ -142,7 +142,11 @@ fn lines_that_are_not_one_json_object_are_refused() {
         ("{\"a\": \n", "EOF"),
         (
             "{\"@end\": null}\n",
-            "the trailer gives no count of records",
+            "the trailer gives no count of records (`records`), 0 were received",
+        ),
+        (
+            "{\"a\": 1}\n{\"@end\":{\"records\":3}}\n",
+            "the trailer announces 3 records, 1 were received",
         ),
         (
             "{\"at\":\"2026-02-01T00:00:00Z\",\"at\":\"2027-02-01T00:00:00Z\"}\n{\"@end\":{\"records\":1}}\n",
