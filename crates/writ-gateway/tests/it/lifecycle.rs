@@ -5,9 +5,16 @@
 //!   now (its `notify` and section L codes those of the order as it stands;
 //!   each pair the engine's, or changed only the ways review may change
 //!   it), and its outcome follows from its pairs;
-//! - no refusal and no `deny` of the engine is ever released, and nothing
-//!   leaves a rejected or withdrawn case;
-//! - a refused action changes nothing.
+//! - no refusal and no `deny` of the engine is ever released, nothing
+//!   leaves a rejected or withdrawn case, and a preservation order
+//!   discloses nothing;
+//! - a refused action changes nothing;
+//! - the deadline moves only when the agency answers a question that
+//!   stopped it (a European Production Order's Annex III form), and then to
+//!   no earlier than the answer plus the whole window, never earlier than
+//!   before;
+//! - once such a question was asked, the accounts the order identifies are
+//!   held until the case ends, and the hold ends with it.
 //!
 //! At the end, once the log has every event and notice is allowed, every
 //! released pair is named in a notice sent to its user.
@@ -39,6 +46,12 @@ enum Kind {
     GaggedWarrant,
     /// An emergency that waits for its callback.
     Emergency,
+    /// A European Production Order, whose clock an Annex III question
+    /// stops: for an account stored in the Union, one stored in the United
+    /// States (its content waits for review) and one that does not exist.
+    Epoc,
+    /// A preservation order.
+    Preservation,
 }
 
 #[derive(Clone, Debug)]
@@ -58,15 +71,31 @@ enum Act {
     Callback(bool, bool),
     EmergencyOver,
     Withdraw,
+    /// A question to the agency; `true`: the order is incomplete (Annex
+    /// III), which only a European Production Order may be.
+    Query(bool),
+    /// The agency's answer.
+    Clarify,
+    PreservationConfirmed,
 }
 
 fn kind() -> impl Strategy<Value = Kind> {
     prop_oneof![
-        Just(Kind::Warrant),
-        Just(Kind::WarrantHalfFound),
-        Just(Kind::GaggedWarrant),
-        Just(Kind::Emergency),
+        1 => Just(Kind::Warrant),
+        1 => Just(Kind::WarrantHalfFound),
+        1 => Just(Kind::GaggedWarrant),
+        1 => Just(Kind::Emergency),
+        3 => Just(Kind::Epoc),
+        1 => Just(Kind::Preservation),
     ]
+}
+
+/// The agency whose key signs the kind's order.
+fn agency(kind: &Kind) -> &'static str {
+    match kind {
+        Kind::Epoc => "de-bka",
+        _ => "us-fbi-wfo",
+    }
 }
 
 fn step() -> impl Strategy<Value = Step> {
@@ -81,6 +110,9 @@ fn step() -> impl Strategy<Value = Step> {
         2 => (any::<bool>(), any::<bool>()).prop_map(|(v, r)| Act::Callback(v, r)),
         1 => Just(Act::EmergencyOver),
         1 => Just(Act::Withdraw),
+        3 => any::<bool>().prop_map(Act::Query),
+        3 => Just(Act::Clarify),
+        1 => Just(Act::PreservationConfirmed),
     ];
     prop_oneof![
         3 => (who, act).prop_map(|(w, a)| Step::Act(w, a)),
@@ -110,6 +142,25 @@ fn body(kind: &Kind, n: usize) -> Vec<u8> {
             o["categories"] = json!(["subscriber", "identification"]);
             o["emergency"] = json!({"threat": "death", "facts": "A caller threatened to kill a named person tonight."});
             o.as_object_mut().unwrap().remove("date_range");
+        }
+        Kind::Epoc => {
+            o["agency"] = json!("de-bka");
+            o["instrument"] = json!("epoc");
+            o["legal_basis"] = json!("Regulation (EU) 2023/1543, Art. 5");
+            o["targets"] = json!([
+                {"kind": "email", "value": "dieter@example.de"},
+                {"kind": "email", "value": "alice@example.com"},
+                {"kind": "email", "value": "niemand@example.de"},
+            ]);
+            o["offence"] =
+                json!({"description": "fraud", "max_custodial_years": 5, "listed": false});
+            o["enforcing_authority"] =
+                json!({"name": "Department of Justice, Mutual Legal Assistance", "country": "IE"});
+        }
+        Kind::Preservation => {
+            o["instrument"] = json!("preservation_request");
+            o["issued_by"] = json!({"kind": "police"});
+            o["categories"] = json!(["content", "traffic"]);
         }
     }
     o.to_string().into_bytes()
@@ -148,6 +199,15 @@ fn action(case: &Case, act: &Act) -> Action {
         },
         Act::EmergencyOver => Action::EmergencyOver,
         Act::Withdraw => Action::Withdraw,
+        Act::Query(incomplete) => Action::Query {
+            message: "Which period do you mean?".into(),
+            fields: vec!["date_range".into()],
+            incomplete: *incomplete,
+        },
+        Act::Clarify => Action::Clarify {
+            message: "The whole of the first half of 2026.".into(),
+        },
+        Act::PreservationConfirmed => Action::PreservationConfirmed,
     }
 }
 
@@ -242,6 +302,14 @@ async fn check(gw: &Gateway, pack: &writ_policy::Pack, id: &str, seen: &mut Seen
     case
 }
 
+/// The case's hold without an end date still in force (Art. 10(9)).
+async fn open_hold(gw: &Gateway, id: &str) -> Option<writ_store::HoldRow> {
+    gw.store()
+        .open_hold(id, writ_connect::holds::OPEN_ENDED_S)
+        .await
+        .unwrap()
+}
+
 /// Marks every pending event of the store as logged, as a publisher would.
 async fn log_everything(gw: &Gateway) {
     let store = gw.store();
@@ -278,10 +346,11 @@ async fn run(kind: Kind, steps: Vec<Step>) {
     });
     gw.enable_delivery(config).unwrap();
     let pack = writ_policy::Pack::embedded().unwrap();
+    let signer = agency(&kind);
     let submitted = gw
         .submit(writ_gateway::Submission {
             officer: None,
-            submitter: "us-fbi-wfo",
+            submitter: signer,
             body: &body(&kind, 1),
         })
         .await
@@ -289,7 +358,16 @@ async fn run(kind: Kind, steps: Vec<Step>) {
     let id = submitted.case;
     let mut seen = Seen::default();
     let mut case = check(gw, &pack, &id, &mut seen).await;
+    // The whole window the rules give this order, from its receipt.
+    let window = {
+        let input = gw.decision_input_for(&case).await.unwrap();
+        writ_policy::decide(&pack, &input).due_at.as_second() - case.decided_now.as_second()
+    };
+    // An Annex III question waits for its answer.
+    let mut stopped = false;
     for s in &steps {
+        let due_before = case.due_at;
+        let mut answered = None;
         match s {
             Step::Deliver => {
                 gw.deliver_once().await.unwrap();
@@ -298,22 +376,70 @@ async fn run(kind: Kind, steps: Vec<Step>) {
                 let u = user(who, role(who));
                 let a = action(&case, act);
                 let actor = match act {
-                    Act::Withdraw => Actor::Agency("us-fbi-wfo"),
+                    Act::Withdraw | Act::Clarify => Actor::Agency(signer),
                     _ => Actor::Staff(&u),
                 };
                 let before = case.version;
+                let asked_at = Timestamp::now().as_second();
+                let identified = case.decision.decisions.iter().any(|p| p.account.is_some());
                 if gw.change(actor, &id, a).await.is_err() {
                     let after = gw.case(&id).await.unwrap();
                     assert_eq!(after.version, before, "a refused {act:?} changed the case");
+                } else {
+                    match act {
+                        Act::Query(true) => {
+                            stopped = true;
+                            if identified {
+                                assert!(
+                                    open_hold(gw, &id).await.is_some(),
+                                    "an incomplete order's data is not held"
+                                );
+                            }
+                        }
+                        Act::Clarify => {
+                            if stopped {
+                                answered = Some(asked_at);
+                            }
+                            stopped = false;
+                        }
+                        _ => {}
+                    }
                 }
             }
         }
         case = check(gw, &pack, &id, &mut seen).await;
-        if matches!(case.status, CaseStatus::Rejected | CaseStatus::Withdrawn) {
+        assert_eq!(case.decision.due_at, case.due_at, "two deadlines");
+        if matches!(kind, Kind::Preservation) {
+            assert!(
+                gw.store().package(&id).await.unwrap().is_none(),
+                "a preservation order disclosed data"
+            );
+        }
+        match answered {
+            Some(at) => {
+                assert!(
+                    case.due_at >= due_before,
+                    "an answer brought the deadline forward"
+                );
+                assert!(
+                    case.due_at.as_second() >= at + window,
+                    "an answer gave less than the whole window"
+                );
+            }
+            None => assert_eq!(case.due_at, due_before, "the deadline moved on {s:?}"),
+        }
+        if matches!(case.status, CaseStatus::Rejected | CaseStatus::Withdrawn)
+            || (case.status == CaseStatus::Decided && case.decision.ends_case())
+        {
             let before = gw.store().package(&id).await.unwrap().map(|p| p.generation);
             gw.deliver_once().await.unwrap();
             let after = gw.store().package(&id).await.unwrap().map(|p| p.generation);
             assert_eq!(before, after, "a {} case released more", case.status);
+            assert!(
+                open_hold(gw, &id).await.is_none(),
+                "a hold outlived its {} case",
+                case.status
+            );
         }
     }
 
@@ -361,7 +487,7 @@ fn cases() -> u32 {
     std::env::var("PROPTEST_CASES")
         .ok()
         .and_then(|n| n.parse().ok())
-        .unwrap_or(24)
+        .unwrap_or(40)
 }
 
 proptest! {
