@@ -18,6 +18,9 @@
 //!
 //! At the end, once the log has every event and notice is allowed, every
 //! released pair is named in a notice sent to its user.
+//!
+//! `PROPTEST_CASES` sets the number of sequences (40 by default, about a
+//! second each in a debug build).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
