@@ -636,18 +636,19 @@ impl Gateway {
     /// Logs a hold's lapse once.
     /// Ends a hold without an end date (an Art. 10(9) preservation while a
     /// European Production Order waits for its clarification) once its
-    /// case has ended or a package was sealed after it was placed (in a
-    /// later second: one sealed in the same second may predate it, and
-    /// keeping the hold until the case ends errs on the safe side): the
-    /// data was produced, or will never be. The lapse is then logged like
-    /// any other.
+    /// case has ended, a package was sealed for it after it was placed (in
+    /// a later second: one sealed in the same second may predate it, and
+    /// keeping the hold until the case ends errs on the safe side), or a
+    /// package was sealed for a case whose order corrects it (the data was
+    /// produced on the corrected certificate): the data was produced, or
+    /// will never be. The lapse is then logged like any other.
     async fn end_open_hold(&self, h: &HoldRow, now: Timestamp) -> Result<()> {
         let Some(case) = self.store().load_case(&h.case_id).await? else {
             return Ok(());
         };
         // Every pass asks this of every such hold: the case's events are
         // read only once a package exists, to tell when the hold was placed.
-        if crate::lifecycle::case_open(&case) {
+        if crate::lifecycle::case_open(&case) && !self.produced_on_correction(&case.id).await? {
             let Some(package) = self.store().package(&h.case_id).await? else {
                 return Ok(());
             };
@@ -678,6 +679,19 @@ impl Gateway {
             .map_err(|e| GatewayError::Internal(format!("holds: {e}")))?;
         self.store().end_open_hold(h, epoch(now)).await?;
         Ok(())
+    }
+
+    /// Whether a package was sealed for a case whose order corrects case
+    /// `case_id` (Art. 10(9): the data was produced on the basis of the
+    /// clarified certificate).
+    async fn produced_on_correction(&self, case_id: &str) -> Result<bool> {
+        let (_, corrected_by) = self.store().corrections(case_id).await?;
+        for id in corrected_by {
+            if self.store().package(&id).await?.is_some() {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     async fn log_release(&self, h: &HoldRow, now: Timestamp) -> Result<bool> {

@@ -819,7 +819,8 @@ impl Gateway {
                 }];
                 // The Annex III form: the data is preserved meanwhile where
                 // the order identifies it (Art. 10(9)), with a hold that
-                // ends with the case.
+                // ends with the case or once the data is produced (delivery
+                // ends it).
                 let mut holds = Vec::new();
                 let mut preserved = None;
                 if *incomplete {

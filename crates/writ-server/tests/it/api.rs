@@ -1034,6 +1034,15 @@ async fn an_incomplete_epoc_is_preserved_meanwhile_and_a_correction_is_a_new_lin
     itself["corrects"] = json!("API-E1");
     t.submit("de-bka", &itself).await.assert_problem(409);
     let before = store.case(&case).await.unwrap().unwrap();
+    t.app.gateway().deliver_once().await.unwrap();
+    assert!(
+        store
+            .open_hold(&case, writ_connect::holds::OPEN_ENDED_S)
+            .await
+            .unwrap()
+            .is_some(),
+        "held until the data is produced, though a package went out before the question"
+    );
 
     let mut corrected = epoc("API-E2", "StA Berlin");
     corrected["corrects"] = json!("API-E1");
@@ -1062,13 +1071,11 @@ async fn an_incomplete_epoc_is_preserved_meanwhile_and_a_correction_is_a_new_lin
     assert!(page.contains("Corrected by"), "{page}");
     assert!(page.contains(&new_case), "{page}");
 
-    // The earlier order ends (the agency withdraws it): its hold without
-    // an end date ends with it, and the release is logged.
-    let w = t
-        .signed("de-bka", "POST", &format!("/v1/cases/{case}/withdraw"), b"")
-        .await;
-    assert_eq!(w.status, 200, "{}", w.text);
-    t.state().await;
+    // The data is produced on the corrected certificate (its package is
+    // sealed): the earlier case's hold without an end date ends (Art.
+    // 10(9)), though that case is still open, and the release is logged.
+    // The agency may still withdraw the earlier order; nothing is released
+    // twice.
     let mut released = false;
     for _ in 0..50 {
         t.app.gateway().deliver_once().await.unwrap();
@@ -1084,6 +1091,10 @@ async fn an_incomplete_epoc_is_preserved_meanwhile_and_a_correction_is_a_new_lin
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert!(released, "the release is logged");
+    assert!(
+        store.package(&new_case).await.unwrap().is_some(),
+        "the corrected order's data was produced"
+    );
     assert!(provider_holds(&t).await.is_empty(), "nothing held any more");
     assert!(
         store
@@ -1092,4 +1103,18 @@ async fn an_incomplete_epoc_is_preserved_meanwhile_and_a_correction_is_a_new_lin
             .unwrap()
             .is_none()
     );
+    let w = t
+        .signed("de-bka", "POST", &format!("/v1/cases/{case}/withdraw"), b"")
+        .await;
+    assert_eq!(w.status, 200, "{}", w.text);
+    t.state().await;
+    t.app.gateway().deliver_once().await.unwrap();
+    let releases = store
+        .events_for_case(&case)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|e| e.kind == "released")
+        .count();
+    assert_eq!(releases, 1, "one release of one hold");
 }
