@@ -14,7 +14,9 @@
 //!   no earlier than the answer plus the whole window, never earlier than
 //!   before;
 //! - once such a question was asked, the accounts the order identifies are
-//!   held until the case ends, and the hold ends with it.
+//!   held until the case ends, and the hold ends with it or once an order
+//!   correcting it has had its data produced;
+//! - a correcting order leaves the earlier case as it was.
 //!
 //! At the end, once the log has every event and notice is allowed, every
 //! released pair is named in a notice sent to its user.
@@ -61,6 +63,8 @@ enum Kind {
 enum Step {
     Act(&'static str, Act),
     Deliver,
+    /// The agency sends a new order that corrects the case's.
+    Correct,
 }
 
 #[derive(Clone, Debug)]
@@ -120,6 +124,7 @@ fn step() -> impl Strategy<Value = Step> {
     prop_oneof![
         3 => (who, act).prop_map(|(w, a)| Step::Act(w, a)),
         1 => Just(Step::Deliver),
+        1 => Just(Step::Correct),
     ]
 }
 
@@ -368,12 +373,48 @@ async fn run(kind: Kind, steps: Vec<Step>) {
     };
     // An Annex III question waits for its answer.
     let mut stopped = false;
+    // Cases whose orders correct this one's.
+    let mut corrections: Vec<String> = Vec::new();
     for s in &steps {
         let due_before = case.due_at;
         let mut answered = None;
         match s {
             Step::Deliver => {
                 gw.deliver_once().await.unwrap();
+                // Once a correcting order's data went out, the next pass ends
+                // the earlier order's hold (Art. 10(9)).
+                let mut produced = false;
+                for c in &corrections {
+                    produced |= gw.store().package(c).await.unwrap().is_some();
+                }
+                gw.deliver_once().await.unwrap();
+                if produced {
+                    assert!(
+                        open_hold(gw, &id).await.is_none(),
+                        "a hold outlived the data's production on a corrected order"
+                    );
+                }
+            }
+            Step::Correct => {
+                let mut order: Value =
+                    serde_json::from_slice(&body(&kind, corrections.len() + 2)).unwrap();
+                order["corrects"] = json!("P-1");
+                let before = case.version;
+                let s = gw
+                    .submit(writ_gateway::Submission {
+                        officer: None,
+                        submitter: signer,
+                        body: order.to_string().as_bytes(),
+                    })
+                    .await
+                    .unwrap();
+                assert_ne!(s.case, id);
+                corrections.push(s.case);
+                let after = gw.case(&id).await.unwrap();
+                assert_eq!(
+                    after.version, before,
+                    "a correction changed the earlier case"
+                );
             }
             Step::Act(who, act) => {
                 let u = user(who, role(who));
