@@ -633,7 +633,6 @@ impl Gateway {
         Ok(moved)
     }
 
-    /// Logs a hold's lapse once.
     /// Ends a hold without an end date (an Art. 10(9) preservation while a
     /// European Production Order waits for its clarification) once its
     /// case has ended, a package was sealed for it after it was placed (in
@@ -646,8 +645,9 @@ impl Gateway {
         let Some(case) = self.store().load_case(&h.case_id).await? else {
             return Ok(());
         };
-        // Every pass asks this of every such hold: the case's events are
-        // read only once a package exists, to tell when the hold was placed.
+        // Every pass asks this of every such hold: the corrections are one
+        // indexed lookup, and the case's events are read only once a package
+        // exists, to tell when the hold was placed.
         if crate::lifecycle::case_open(&case) && !self.produced_on_correction(&case.id).await? {
             let Some(package) = self.store().package(&h.case_id).await? else {
                 return Ok(());
@@ -694,6 +694,7 @@ impl Gateway {
         Ok(false)
     }
 
+    /// Logs a hold's lapse once.
     async fn log_release(&self, h: &HoldRow, now: Timestamp) -> Result<bool> {
         let Some(c) = self.load(&h.case_id).await? else {
             return Ok(false);

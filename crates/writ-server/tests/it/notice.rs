@@ -143,18 +143,6 @@ async fn wait_for(what: &str, mut done: impl AsyncFnMut() -> bool) {
     }
 }
 
-async fn kinds(t: &TestApp, case: &str) -> Vec<String> {
-    t.app
-        .gateway()
-        .store()
-        .events_for_case(case)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| e.kind)
-        .collect()
-}
-
 fn check_receipt(t: &TestApp, receipt: &Receipt) {
     let vkey = NoteVerifier::parse(&t.app.log.vkey().to_string()).unwrap();
     let fetch = DirFetch(t.data().join("objects/log"));
@@ -192,7 +180,7 @@ async fn a_disclosure_notifies_the_user_by_email_and_signed_webhook() {
     assert_eq!(r.status, 201, "{}", r.text);
     let case = r.json()["case"].as_str().unwrap().to_owned();
     wait_for("the notice", async || {
-        kinds(&t, &case).await.contains(&"notified".to_owned())
+        t.event_kinds(&case).await.contains(&"notified".to_owned())
     })
     .await;
 
@@ -250,7 +238,8 @@ async fn a_disclosure_notifies_the_user_by_email_and_signed_webhook() {
     for _ in 0..3 {
         t.app.gateway().deliver_once().await.unwrap();
     }
-    let n = kinds(&t, &case)
+    let n = t
+        .event_kinds(&case)
         .await
         .iter()
         .filter(|k| *k == "notified")
@@ -296,11 +285,11 @@ async fn a_secrecy_order_that_lapses_while_the_server_is_down_is_noticed_once() 
     let case = v["case"].as_str().unwrap().to_owned();
     // Disclosed at once, but the user is not told while the order binds.
     wait_for("the package", async || {
-        kinds(&t, &case).await.contains(&"disclosed".to_owned())
+        t.event_kinds(&case).await.contains(&"disclosed".to_owned())
     })
     .await;
     assert_eq!(outbox_files(t.data()), 0);
-    assert!(!kinds(&t, &case).await.contains(&"notified".to_owned()));
+    assert!(!t.event_kinds(&case).await.contains(&"notified".to_owned()));
 
     // The server stops; the secrecy order lapses meanwhile.
     let TestApp {
@@ -315,12 +304,12 @@ async fn a_secrecy_order_that_lapses_while_the_server_is_down_is_noticed_once() 
     // After the restart (on the same stores) the notice goes out, once.
     let t = TestApp::start_in(dir, |o| o.database = database).await;
     wait_for("the notice after the restart", async || {
-        kinds(&t, &case).await.contains(&"notified".to_owned())
+        t.event_kinds(&case).await.contains(&"notified".to_owned())
     })
     .await;
     tokio::time::sleep(Duration::from_millis(600)).await;
     assert_eq!(outbox_files(t.data()), 1);
-    let k = kinds(&t, &case).await;
+    let k = t.event_kinds(&case).await;
     assert_eq!(k.iter().filter(|k| *k == "notified").count(), 1, "{k:?}");
     // Every event of the case is in the log by then (the receipt needs it).
     let events = t
@@ -388,7 +377,7 @@ async fn an_emergency_is_noticed_only_once_staff_record_that_it_is_over() {
         .await;
     assert_eq!(over.status, 200, "{}", over.text);
     wait_for("the notice", async || {
-        kinds(&t, &case).await.contains(&"notified".to_owned())
+        t.event_kinds(&case).await.contains(&"notified".to_owned())
     })
     .await;
     assert_eq!(outbox_files(t.data()), 1);
@@ -433,7 +422,7 @@ async fn an_endless_gag_is_flagged_for_challenge_and_a_court_extension_is_logged
         .map(|r| r["code"].as_str().unwrap())
         .collect();
     assert!(!codes.contains(&"indefinite_gag"), "{codes:?}");
-    assert!(kinds(&t, &case).await.contains(&"extended".to_owned()));
+    assert!(t.event_kinds(&case).await.contains(&"extended".to_owned()));
     let shown = t
         .as_user("rita", "GET", &format!("/v1/review/cases/{case}"), None)
         .await;

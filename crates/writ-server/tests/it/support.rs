@@ -217,6 +217,19 @@ impl TestApp {
         .await
     }
 
+    /// The kinds of a case's events, oldest first.
+    pub async fn event_kinds(&self, case: &str) -> Vec<String> {
+        self.app
+            .gateway()
+            .store()
+            .events_for_case(case)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.kind)
+            .collect()
+    }
+
     /// Cases in the store and events in the outbox: what must not change
     /// when a request is refused.
     pub async fn state(&self) -> (i64, Vec<(String, i64)>) {
